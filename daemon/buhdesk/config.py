@@ -1,0 +1,301 @@
+"""Typed configuration from one TOML file; secrets come from the environment or systemd credentials.
+
+Every error names the file and the key, so an administrator can fix it without reading code. The
+configuration is validated once, at load, and passed explicitly; nothing here runs at import.
+"""
+
+from __future__ import annotations
+
+import os
+import tomllib
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
+
+SOURCE_KINDS = ("imap", "maildir", "delopro")
+OUTBOX_KINDS = ("smtp", "files")
+SECURITY_MODES = ("ssl", "starttls", "none")
+
+
+class ConfigError(Exception):
+    """The configuration cannot be used; the message names the file and the key."""
+
+    def __init__(self, file: Path | str, key: str, problem: str) -> None:
+        self.file, self.key, self.problem = str(file), key, problem
+        super().__init__(f"{file}: [{key}] {problem}")
+
+
+def package_data_dir(name: str) -> Path:
+    """The shipped ``rules``/``templates`` folder: in a source checkout, or inside the wheel."""
+    here = Path(__file__).resolve().parent
+    for candidate in (here.parents[1] / name, here / "_data" / name):
+        if candidate.is_dir():
+            return candidate
+    raise FileNotFoundError(f"shipped {name!r} folder not found next to {here}")
+
+
+def read_secret(name: str) -> str | None:
+    """A secret by name: systemd credential file first, then the environment variable."""
+    cred_dir = os.environ.get("CREDENTIALS_DIRECTORY")
+    if cred_dir:
+        path = Path(cred_dir) / name
+        if path.is_file():
+            return path.read_text(encoding="utf-8").strip()
+    return os.environ.get(name)
+
+
+@dataclass(frozen=True)
+class ServiceConfig:
+    name: str = "Бухгалтерия"
+    address: str = "buh@localhost"
+    domain: str = "localhost"
+    number_prefix: str = "БУХ"
+    timezone: str = "Europe/Moscow"
+    duty_accountant: str | None = None
+    admins: tuple[str, ...] = ()
+    auto_reply_daily_cap: int = 5
+    secret_env: str = "BUHDESK_SECRET"
+
+    @property
+    def tz(self) -> ZoneInfo:
+        return ZoneInfo(self.timezone)
+
+
+@dataclass(frozen=True)
+class StoreConfig:
+    url: str = "sqlite:///buhdesk.db"
+    blobs: Path = Path("blobs")
+
+
+@dataclass(frozen=True)
+class LimitsConfig:
+    max_message_bytes: int = 60_000_000
+    max_attachment_bytes: int = 30_000_000
+
+
+@dataclass(frozen=True)
+class SourceConfig:
+    name: str
+    kind: str
+    host: str = "127.0.0.1"
+    port: int = 993
+    security: str = "ssl"
+    user: str = ""
+    password_env: str = ""
+    folder: str = "INBOX"
+    processed_folder: str = "Processed"
+    use_idle: bool = True
+    poll_interval: float = 60.0
+    path: Path | None = None
+    cafile: Path | None = None
+    stable_interval: float = 30.0
+
+    def password(self) -> str:
+        return (read_secret(self.password_env) or "") if self.password_env else ""
+
+
+@dataclass(frozen=True)
+class OutboxConfig:
+    kind: str = "files"
+    host: str = "127.0.0.1"
+    port: int = 587
+    security: str = "starttls"
+    user: str = ""
+    password_env: str = ""
+    path: Path | None = None
+    cafile: Path | None = None
+    batch: int = 50
+    max_attempts: int = 12
+
+    def password(self) -> str:
+        return (read_secret(self.password_env) or "") if self.password_env else ""
+
+
+@dataclass(frozen=True)
+class Config:
+    file: Path
+    service: ServiceConfig
+    store: StoreConfig
+    limits: LimitsConfig
+    rules_dir: Path
+    templates_dir: Path
+    sources: tuple[SourceConfig, ...]
+    outbox: OutboxConfig
+    extra: dict[str, Any] = field(default_factory=dict)
+
+    def secret(self) -> bytes:
+        value = read_secret(self.service.secret_env)
+        if not value or len(value) < 16:
+            raise ConfigError(
+                self.file,
+                "service.secret_env",
+                f"secret {self.service.secret_env!r} is missing or shorter than 16 characters "
+                "(set the environment variable or a systemd credential of that name)",
+            )
+        return value.encode("utf-8")
+
+
+class _Section:
+    """Reads typed values from one TOML table, remembering where they came from."""
+
+    def __init__(self, file: Path, name: str, data: Any) -> None:
+        if not isinstance(data, dict):
+            raise ConfigError(file, name, "must be a table")
+        self.file, self.name, self.data = file, name, dict(data)
+        self.used: set[str] = set()
+
+    def get(self, key: str, kind: type, default: Any) -> Any:
+        self.used.add(key)
+        if key not in self.data:
+            return default
+        value = self.data[key]
+        if kind is float and isinstance(value, int) and not isinstance(value, bool):
+            value = float(value)
+        if kind is tuple:
+            if not isinstance(value, list) or not all(isinstance(v, str) for v in value):
+                raise ConfigError(self.file, f"{self.name}.{key}", "must be a list of strings")
+            return tuple(value)
+        if not isinstance(value, kind) or (kind is int and isinstance(value, bool)):
+            raise ConfigError(self.file, f"{self.name}.{key}", f"must be {kind.__name__}")
+        return value
+
+    def path(self, key: str, default: Path | None) -> Path | None:
+        value = self.get(key, str, None)
+        if value is None:
+            return default
+        path = Path(value)
+        return path if path.is_absolute() else (self.file.parent / path)
+
+    def choice(self, key: str, choices: tuple[str, ...], default: str) -> str:
+        value = self.get(key, str, default)
+        if value not in choices:
+            raise ConfigError(self.file, f"{self.name}.{key}", f"must be one of {choices}")
+        return str(value)
+
+    def finish(self) -> None:
+        unknown = sorted(set(self.data) - self.used)
+        if unknown:
+            raise ConfigError(self.file, self.name, f"unknown keys: {', '.join(unknown)}")
+
+
+def _service(file: Path, data: Any) -> ServiceConfig:
+    s = _Section(file, "service", data)
+    cfg = ServiceConfig(
+        name=s.get("name", str, ServiceConfig.name),
+        address=s.get("address", str, ServiceConfig.address).lower(),
+        domain=s.get("domain", str, ServiceConfig.domain),
+        number_prefix=s.get("number_prefix", str, ServiceConfig.number_prefix),
+        timezone=s.get("timezone", str, ServiceConfig.timezone),
+        duty_accountant=s.get("duty_accountant", str, None),
+        admins=s.get("admins", tuple, ()),
+        auto_reply_daily_cap=s.get("auto_reply_daily_cap", int, 5),
+        secret_env=s.get("secret_env", str, ServiceConfig.secret_env),
+    )
+    s.finish()
+    try:
+        ZoneInfo(cfg.timezone)
+    except (ZoneInfoNotFoundError, ValueError) as e:
+        raise ConfigError(file, "service.timezone", f"unknown time zone {cfg.timezone!r}") from e
+    if "@" not in cfg.address:
+        raise ConfigError(file, "service.address", "must be an e-mail address")
+    return cfg
+
+
+def _source(file: Path, index: int, data: Any) -> SourceConfig:
+    s = _Section(file, f"sources[{index}]", data)
+    name = s.get("name", str, "")
+    if not name:
+        raise ConfigError(file, f"sources[{index}].name", "is required")
+    kind = s.choice("kind", SOURCE_KINDS, "imap")
+    cfg = SourceConfig(
+        name=name,
+        kind=kind,
+        host=s.get("host", str, "127.0.0.1"),
+        port=s.get("port", int, 993),
+        security=s.choice("security", SECURITY_MODES, "ssl"),
+        user=s.get("user", str, ""),
+        password_env=s.get("password_env", str, ""),
+        folder=s.get("folder", str, "INBOX"),
+        processed_folder=s.get("processed_folder", str, "Processed"),
+        use_idle=s.get("use_idle", bool, True),
+        poll_interval=s.get("poll_interval", float, 60.0),
+        path=s.path("path", None),
+        cafile=s.path("cafile", None),
+        stable_interval=s.get("stable_interval", float, 30.0),
+    )
+    s.finish()
+    if kind in ("maildir", "delopro") and cfg.path is None:
+        raise ConfigError(file, f"sources[{index}].path", f"is required for kind {kind!r}")
+    if kind == "imap" and not cfg.user:
+        raise ConfigError(file, f"sources[{index}].user", "is required for kind 'imap'")
+    return cfg
+
+
+def _outbox(file: Path, data: Any) -> OutboxConfig:
+    s = _Section(file, "outbox", data)
+    cfg = OutboxConfig(
+        kind=s.choice("kind", OUTBOX_KINDS, "files"),
+        host=s.get("host", str, "127.0.0.1"),
+        port=s.get("port", int, 587),
+        security=s.choice("security", SECURITY_MODES, "starttls"),
+        user=s.get("user", str, ""),
+        password_env=s.get("password_env", str, ""),
+        path=s.path("path", None),
+        cafile=s.path("cafile", None),
+        batch=s.get("batch", int, 50),
+        max_attempts=s.get("max_attempts", int, 12),
+    )
+    s.finish()
+    if cfg.kind == "files" and cfg.path is None:
+        raise ConfigError(file, "outbox.path", "is required for kind 'files'")
+    return cfg
+
+
+def load_config(file: Path) -> Config:
+    """Read and validate the whole configuration file."""
+    file = Path(file).resolve()
+    try:
+        data = tomllib.loads(file.read_text(encoding="utf-8"))
+    except FileNotFoundError as e:
+        raise ConfigError(file, "-", "file not found") from e
+    except (tomllib.TOMLDecodeError, UnicodeDecodeError) as e:
+        raise ConfigError(file, "-", f"not valid TOML: {e}") from e
+    top = _Section(file, "", data)
+    store = _Section(file, "store", top.get("store", dict, {}))
+    store_cfg = StoreConfig(
+        url=store.get("url", str, f"sqlite:///{file.parent / 'buhdesk.db'}"),
+        blobs=store.path("blobs", file.parent / "blobs") or file.parent / "blobs",
+    )
+    store.finish()
+    limits = _Section(file, "limits", top.get("limits", dict, {}))
+    limits_cfg = LimitsConfig(
+        max_message_bytes=limits.get("max_message_bytes", int, LimitsConfig.max_message_bytes),
+        max_attachment_bytes=limits.get(
+            "max_attachment_bytes", int, LimitsConfig.max_attachment_bytes
+        ),
+    )
+    limits.finish()
+    paths = _Section(file, "paths", top.get("paths", dict, {}))
+    rules_dir = paths.path("rules", None) or package_data_dir("rules")
+    templates_dir = paths.path("templates", None) or package_data_dir("templates")
+    paths.finish()
+    raw_sources = top.get("sources", list, [])
+    sources = tuple(_source(file, i, d) for i, d in enumerate(raw_sources))
+    names = [s.name for s in sources]
+    if len(set(names)) != len(names):
+        raise ConfigError(file, "sources", "source names must be unique")
+    cfg = Config(
+        file=file,
+        service=_service(file, top.get("service", dict, {})),
+        store=store_cfg,
+        limits=limits_cfg,
+        rules_dir=rules_dir,
+        templates_dir=templates_dir,
+        sources=sources,
+        outbox=_outbox(file, top.get("outbox", dict, {"kind": "files", "path": "outbox"})),
+        extra={k: top.data[k] for k in ("schedule", "web") if k in top.data},
+    )
+    top.used.update({"schedule", "web"})
+    top.finish()
+    return cfg

@@ -1,0 +1,113 @@
+"""Stage 4, deliver: send pending outbox rows through a Transport.
+
+Rows are claimed in a short transaction (their next attempt is pushed past a lease, and on
+PostgreSQL the claim skips rows another instance has locked), sent outside any transaction, and
+then marked sent, rescheduled with back-off (transient failure) or held with the reason (permanent).
+A crash between sending and marking leaves the row to be sent again after the lease: at least once.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+from dataclasses import dataclass, field
+from datetime import timedelta
+
+from sqlalchemy import or_, select
+from sqlmodel import Session
+
+from buhdesk.interfaces import Envelope, PermanentDeliveryError, Transport
+from buhdesk.models import Event, Message, Raw
+from buhdesk.runtime import Runtime
+from buhdesk.store import is_postgres
+
+log = logging.getLogger(__name__)
+LEASE = timedelta(minutes=5)
+
+
+@dataclass
+class DeliveryReport:
+    sent: list[int] = field(default_factory=list)
+    retried: list[int] = field(default_factory=list)
+    held: list[int] = field(default_factory=list)
+
+
+def backoff(attempts: int) -> timedelta:
+    """30 s, 1 min, 2 min, … capped at one hour."""
+    return timedelta(seconds=min(3600, 30 * 2 ** max(0, attempts - 1)))
+
+
+def _claim(rt: Runtime, limit: int) -> list[int]:
+    now = rt.now()
+    with Session(rt.engine) as session:
+        stmt = (
+            select(Message).where(
+                Message.direction == "out", Message.status == "pending",
+                or_(Message.next_attempt_at.is_(None), Message.next_attempt_at <= now),  # type: ignore[union-attr,operator]
+            ).order_by(Message.id).limit(limit)
+        )
+        if is_postgres(rt.engine):
+            stmt = stmt.with_for_update(skip_locked=True)
+        rows = session.exec(stmt).scalars().all()  # type: ignore[call-overload]
+        for row in rows:
+            row.attempts += 1
+            row.next_attempt_at = now + LEASE
+        session.commit()
+        return [r.id for r in rows]
+
+
+def _envelopes(rt: Runtime, ids: list[int]) -> list[Envelope]:
+    with Session(rt.engine) as session:
+        envelopes = []
+        for mid in ids:
+            row, raw = session.get(Message, mid), session.get(Raw, mid)
+            if row is None or raw is None:
+                continue
+            recipients = tuple(a.strip() for a in row.to_addrs.split(",") if a.strip())
+            envelopes.append(Envelope(key=str(mid), sender=rt.config.service.address,
+                                      recipients=recipients, data=raw.data))
+        return envelopes
+
+
+def deliver_pending(rt: Runtime, transport: Transport, *, limit: int = 50) -> DeliveryReport:
+    """Send one batch of due outbox rows; return what happened to each."""
+    report = DeliveryReport()
+    ids = _claim(rt, limit)
+    if not ids:
+        return report
+    envelopes = _envelopes(rt, ids)
+    try:
+        results: dict[str, Exception | None] = transport.send(envelopes)
+    except Exception as e:  # a transport that fails as a whole: every row is retried later
+        log.warning("deliver: transport failed for a batch of %d: %s", len(envelopes), e)
+        results = {env.key: e for env in envelopes}
+    with Session(rt.engine) as session:
+        for env in envelopes:
+            row = session.get(Message, int(env.key))
+            assert row is not None
+            _record(session, rt, row, results.get(env.key, RuntimeError("no result")), report)
+        session.commit()
+    return report
+
+
+def _record(session: Session, rt: Runtime, row: Message, error: Exception | None,
+            report: DeliveryReport) -> None:
+    now = rt.now()
+    if error is None:
+        row.status, row.done_at, row.reason, row.next_attempt_at = "sent", now, None, None
+        report.sent.append(row.id)  # type: ignore[arg-type]
+        action, detail = "sent", {"to": row.to_addrs}
+    elif isinstance(error, PermanentDeliveryError) or row.attempts >= rt.config.outbox.max_attempts:
+        row.status, row.reason = "held", f"{type(error).__name__}: {error}"
+        report.held.append(row.id)  # type: ignore[arg-type]
+        action, detail = "held", {"to": row.to_addrs, "reason": row.reason}
+        log.warning("deliver: message %s to %s held: %s", row.id, row.to_addrs, row.reason)
+    else:
+        row.next_attempt_at = now + backoff(row.attempts)
+        row.reason = f"{type(error).__name__}: {error}"
+        report.retried.append(row.id)  # type: ignore[arg-type]
+        action, detail = "retry", {"to": row.to_addrs, "reason": row.reason,
+                                   "attempt": row.attempts}
+        log.info("deliver: message %s to %s will be retried: %s", row.id, row.to_addrs, error)
+    session.add(Event(request_id=row.request_id, message_pk=row.id, stage="deliver",
+                      action=action, detail=json.dumps(detail, ensure_ascii=False)))

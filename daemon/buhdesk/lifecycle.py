@@ -1,0 +1,43 @@
+"""The request lifecycle, written once as a transition table."""
+
+from __future__ import annotations
+
+STATES = ("new", "assigned", "answered", "waiting", "closed", "held")
+
+# (state, event) -> next state. Anything not listed is refused.
+TRANSITIONS: dict[tuple[str, str], str] = {
+    ("new", "assign"): "assigned",
+    ("new", "hold"): "held",
+    ("assigned", "assign"): "assigned",
+    ("assigned", "answer"): "answered",
+    ("assigned", "wait"): "waiting",
+    ("assigned", "close"): "closed",
+    ("assigned", "followup"): "assigned",
+    ("assigned", "hold"): "held",
+    ("answered", "answer"): "answered",
+    ("answered", "followup"): "assigned",
+    ("answered", "wait"): "waiting",
+    ("answered", "close"): "closed",
+    ("answered", "assign"): "assigned",
+    ("waiting", "followup"): "assigned",
+    ("waiting", "answer"): "answered",
+    ("waiting", "close"): "closed",
+    ("waiting", "assign"): "waiting",
+    ("closed", "followup"): "assigned",
+    ("held", "release"): "assigned",
+    ("held", "assign"): "assigned",
+    ("held", "close"): "closed",
+}
+
+
+class TransitionError(Exception):
+    def __init__(self, state: str, event: str) -> None:
+        super().__init__(f"event {event!r} is not allowed in state {state!r}")
+        self.state, self.event = state, event
+
+
+def next_state(state: str, event: str) -> str:
+    try:
+        return TRANSITIONS[(state, event)]
+    except KeyError:
+        raise TransitionError(state, event) from None

@@ -1,0 +1,152 @@
+"""The store's tables: requests, messages (in and out; the outgoing rows are the outbox), raw bytes,
+attachments, the append-only audit trail, staff, absences, counters and leases.
+
+Times are timezone-aware and stored in UTC; the code converts to the service's zone for people.
+"""
+
+from __future__ import annotations
+
+from datetime import date, datetime, timezone
+
+from sqlalchemy import Column, Index, LargeBinary, Text, UniqueConstraint
+from sqlmodel import Field, SQLModel
+
+
+def utcnow() -> datetime:
+    return datetime.now(timezone.utc)
+
+
+class Request(SQLModel, table=True):
+    __tablename__ = "requests"
+
+    id: int | None = Field(default=None, primary_key=True)
+    number: str = Field(unique=True, index=True)
+    state: str = Field(default="new", index=True)
+    channel: str = "email"
+    source: str = ""
+    client_email: str | None = Field(default=None, index=True)
+    client_name: str = ""
+    client_department: str = ""
+    subject: str = ""
+    process: str | None = None
+    need: str | None = None
+    assignee: str | None = Field(default=None, index=True)
+    due_at: datetime | None = None
+    due_rule: str = ""
+    external_uid: str | None = Field(default=None, unique=True)
+    external_number: str | None = None
+    external_date: date | None = None
+    parent_id: int | None = Field(default=None, foreign_key="requests.id")
+    created_at: datetime = Field(default_factory=utcnow)
+    updated_at: datetime = Field(default_factory=utcnow)
+    answered_at: datetime | None = None
+    closed_at: datetime | None = None
+
+
+class Message(SQLModel, table=True):
+    __tablename__ = "messages"
+    __table_args__ = (
+        UniqueConstraint("source", "source_key", name="uq_messages_source_key"),
+        Index("ix_messages_direction_status", "direction", "status"),
+    )
+
+    id: int | None = Field(default=None, primary_key=True)
+    direction: str  # "in" | "out"
+    kind: str = ""  # in: request, followup, answer, automated; out: ack, notice, answer, return, ...
+    status: str = ""  # in: received, routed, ignored, held; out: pending, sent, held, cancelled
+    source: str | None = None
+    source_key: str | None = None
+    request_id: int | None = Field(default=None, foreign_key="requests.id", index=True)
+    message_id: str | None = Field(default=None, index=True)
+    from_addr: str | None = None
+    to_addrs: str = ""
+    subject: str = ""
+    body_text: str | None = Field(default=None, sa_column=Column(Text))
+    automated: str | None = None
+    raw_sha256: str = Field(default="", index=True)
+    size: int = 0
+    attempts: int = 0
+    next_attempt_at: datetime | None = None
+    reason: str | None = Field(default=None, sa_column=Column(Text))
+    created_at: datetime = Field(default_factory=utcnow, index=True)
+    done_at: datetime | None = None
+
+
+class Raw(SQLModel, table=True):
+    """The bytes exactly as received or as sent; kept apart so listings never load them."""
+
+    __tablename__ = "raws"
+
+    message_pk: int = Field(foreign_key="messages.id", primary_key=True)
+    data: bytes = Field(sa_column=Column(LargeBinary, nullable=False))
+
+
+class Attachment(SQLModel, table=True):
+    __tablename__ = "attachments"
+
+    id: int | None = Field(default=None, primary_key=True)
+    message_pk: int = Field(foreign_key="messages.id", index=True)
+    filename: str
+    content_type: str = "application/octet-stream"
+    size: int = 0
+    sha256: str = Field(index=True)
+    purged: bool = False
+
+
+class Event(SQLModel, table=True):
+    """Append-only audit trail: who or what did what, at which stage, and why."""
+
+    __tablename__ = "events"
+
+    id: int | None = Field(default=None, primary_key=True)
+    at: datetime = Field(default_factory=utcnow, index=True)
+    request_id: int | None = Field(default=None, foreign_key="requests.id", index=True)
+    message_pk: int | None = Field(default=None, foreign_key="messages.id")
+    stage: str
+    action: str
+    actor: str = "buhdesk"
+    detail: str = Field(default="{}", sa_column=Column(Text, nullable=False))
+
+
+class Staff(SQLModel, table=True):
+    """A mirror of the staff file in rules/, refreshed when the rules load."""
+
+    __tablename__ = "staff"
+
+    login: str = Field(primary_key=True)
+    name: str
+    position: str = ""
+    phone: str = ""
+    email: str = Field(index=True)
+    role: str = "accountant"
+    active: bool = True
+
+
+class Absence(SQLModel, table=True):
+    __tablename__ = "absences"
+
+    id: int | None = Field(default=None, primary_key=True)
+    login: str = Field(index=True)
+    start: date
+    end: date
+    reason: str = ""
+    origin: str = ""
+
+
+class Counter(SQLModel, table=True):
+    """Sequences for request numbers, one row per prefix and year."""
+
+    __tablename__ = "counters"
+
+    name: str = Field(primary_key=True)
+    value: int = 0
+
+
+class Lease(SQLModel, table=True):
+    """Who fetches from a source now; a lease expires when its holder stops renewing it."""
+
+    __tablename__ = "leases"
+
+    name: str = Field(primary_key=True)
+    holder: str
+    expires_at: datetime

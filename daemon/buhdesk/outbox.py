@@ -1,0 +1,146 @@
+"""Stage 3, reply: outgoing letters are rows written in the same transaction as the state change
+that causes them (the outbox). The deliver stage sends them later.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+from collections.abc import Sequence
+from datetime import datetime, time
+from typing import Any
+
+from sqlalchemy import func, select
+from sqlmodel import Session
+
+from buhdesk.compose import FileToSend, compose
+from buhdesk.mime import ParsedMessage
+from buhdesk.models import Event, Message, Raw, Request
+from buhdesk.rulebook import Decision
+from buhdesk.runtime import Runtime
+from buhdesk.templating import Rendered
+
+log = logging.getLogger(__name__)
+
+CHANNEL_LABELS = {
+    "email": "электронная почта",
+    "delopro": "СЭД «ДелоПро»",
+    "phone": "телефон",
+    "office": "личный приём",
+}
+
+
+def enqueue(session: Session, rt: Runtime, *, request: Request | None, kind: str, to: Sequence[str],
+            rendered: Rendered, reply_to_ids: Sequence[str] = (), auto: str | None = None,
+            files: Sequence[FileToSend] = ()) -> Message:
+    """Write one outgoing letter into the outbox (committed by the caller's transaction)."""
+    svc = rt.config.service
+    out = compose(
+        secret=rt.secret, kind=kind, request_id=request.id if request else 0,  # type: ignore[arg-type]
+        sender_name=svc.name, sender=svc.address, domain=svc.domain, to=to,
+        subject=rendered.subject, body=rendered.body, now=rt.now(), reply_to_ids=reply_to_ids,
+        auto_submitted=auto, files=files,
+    )
+    request_id = request.id if request else None
+    row = Message(direction="out", kind=kind, status="pending", request_id=request_id,
+                  message_id=out.message_id, from_addr=svc.address, to_addrs=", ".join(to),
+                  subject=out.subject, body_text=rendered.body, size=len(out.data),
+                  created_at=rt.now())
+    session.add(row)
+    session.flush()
+    session.add(Raw(message_pk=row.id, data=out.data))  # type: ignore[arg-type]
+    session.add(Event(request_id=request_id, message_pk=row.id, stage="reply", action=f"queued-{kind}",
+                      detail=json.dumps({"to": list(to)}, ensure_ascii=False)))
+    return row
+
+
+def client_thread(session: Session, request: Request) -> list[str]:
+    """Message-IDs of the client's side of the request, oldest first, for threading."""
+    rows = session.exec(  # type: ignore[call-overload]
+        select(Message.message_id).where(
+            Message.request_id == request.id,
+            Message.message_id.is_not(None),  # type: ignore[union-attr]
+            Message.kind.in_(("request", "followup", "ack", "answer")),  # type: ignore[attr-defined]
+        ).order_by(Message.id)
+    ).scalars().all()
+    return [r for r in rows if r]
+
+
+def auto_replies_today(session: Session, rt: Runtime, address: str) -> int:
+    tz = rt.config.service.tz
+    midnight = datetime.combine(rt.now().astimezone(tz).date(), time(), tzinfo=tz)
+    return session.execute(
+        select(func.count()).select_from(Message).where(
+            Message.direction == "out", Message.kind == "ack", Message.to_addrs == address,
+            Message.created_at >= midnight,
+        )
+    ).scalar_one()
+
+
+def accountant_view(rt: Runtime, login: str | None) -> dict[str, str] | None:
+    member = rt.rules.staff.get(login) if login else None
+    if member is None:
+        return None
+    return {"login": member.login, "name": member.name, "position": member.position,
+            "phone": member.phone, "email": member.email}
+
+
+def request_vars(rt: Runtime, request: Request, **extra: Any) -> dict[str, Any]:
+    return {
+        "service": {"name": rt.config.service.name, "address": rt.config.service.address},
+        "request": request,
+        "client_name": request.client_name,
+        "accountant": accountant_view(rt, request.assignee),
+        "process_label": rt.rules.process_label(request.process),
+        "need_label": rt.rules.need_label(request.need),
+        "channel_label": CHANNEL_LABELS.get(request.channel, request.channel),
+        **extra,
+    }
+
+
+def acknowledge(session: Session, rt: Runtime, request: Request, msg: Message,
+                parsed: ParsedMessage, decision: Decision) -> None:
+    """The acknowledgment to the client and the notice to the responsible accountant."""
+    attachments = [a.filename for a in parsed.attachments]
+    client = request.client_email
+    if client and auto_replies_today(session, rt, client) < rt.config.service.auto_reply_daily_cap:
+        rendered = rt.templates.render("ack", **request_vars(rt, request, articles=[]))
+        enqueue(session, rt, request=request, kind="ack", to=[client], rendered=rendered,
+                reply_to_ids=[*parsed.references, *([msg.message_id] if msg.message_id else [])],
+                auto="auto-replied")
+    elif client:
+        log.warning("reply: daily cap of automatic letters to %s reached, %s not acknowledged",
+                    client, request.number)
+        session.add(Event(request_id=request.id, stage="reply", action="ack-capped",
+                          detail=json.dumps({"to": client}, ensure_ascii=False)))
+    notify(session, rt, request, "notice", body_text=parsed.body_text, attachments=attachments,
+           reasons=list(decision.reasons))
+
+
+def notify(session: Session, rt: Runtime, request: Request, template: str, **variables: Any) -> None:
+    """A letter to the responsible accountant; replying to it answers the request."""
+    accountant = accountant_view(rt, request.assignee)
+    if accountant is None:
+        log.info("reply: %s has no accountant yet, no notice", request.number)
+        return
+    rendered = rt.templates.render(template, **request_vars(rt, request, **variables))
+    enqueue(session, rt, request=request, kind="notice", to=[accountant["email"]],
+            rendered=rendered, auto="auto-generated")
+
+
+def notify_followup(session: Session, rt: Runtime, request: Request, msg: Message,
+                    parsed: ParsedMessage, *, reopened: bool) -> None:
+    notify(session, rt, request, "followup", body_text=parsed.body_text, reopened=reopened,
+           attachments=[a.filename for a in parsed.attachments])
+
+
+def notify_admins(session: Session, rt: Runtime, topic: str, **variables: Any) -> None:
+    """A letter to the administrators (refused rules, failed packages, …)."""
+    admins = rt.config.service.admins
+    if not admins:
+        log.warning("reply: no administrators configured, %s not mailed", topic)
+        return
+    rendered = rt.templates.render("admin", service={"name": rt.config.service.name},
+                                   topic=topic, **variables)
+    enqueue(session, rt, request=None, kind="info", to=list(admins), rendered=rendered,
+            auto="auto-generated")

@@ -1,0 +1,234 @@
+"""Stage 2, route: parse a stored message, recognise automated mail, join it to its request or
+open a new one, classify and assign; every decision is recorded in the audit trail.
+
+Each message is routed in its own transaction; a failure holds that message with the reason and
+the loop goes on.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import threading
+from collections.abc import Callable
+from dataclasses import dataclass
+from typing import Any
+
+from sqlalchemy import func, select
+from sqlmodel import Session
+
+from buhdesk import outbox
+from buhdesk.absences import absences_from_store
+from buhdesk.automated import detect_automated
+from buhdesk.classify import Letter
+from buhdesk.lifecycle import next_state
+from buhdesk.mime import MessageParseError, ParsedMessage, parse_message
+from buhdesk.models import Attachment, Event, Message, Raw, Request, utcnow
+from buhdesk.rulebook import Decision
+from buhdesk.runtime import Runtime
+from buhdesk.store import next_number
+from buhdesk.tokens import Token, find_subject_tag, find_token
+
+log = logging.getLogger(__name__)
+
+OPEN_STATES = ("new", "assigned", "answered", "waiting", "held")
+
+# Handles a staff reply to a notice (an answer); installed by the answers module.
+AnswerHandler = Callable[[Session, Runtime, Message, ParsedMessage, Request], None]
+
+
+@dataclass(frozen=True)
+class Thread:
+    request: Request | None
+    token: Token | None
+    how: str  # "token", "subject-tag", "" (new)
+
+
+def event(session: Session, stage: str, action: str, *, request: Request | None = None,
+          message: Message | None = None, actor: str = "buhdesk", **detail: Any) -> None:
+    session.add(Event(
+        request_id=request.id if request else None,
+        message_pk=message.id if message else None,
+        stage=stage, action=action, actor=actor,
+        detail=json.dumps(detail, ensure_ascii=False, default=str),
+    ))
+
+
+def route_pending(rt: Runtime, *, limit: int = 200, answers: AnswerHandler | None = None,
+                  stop: threading.Event | None = None) -> int:
+    """Route up to ``limit`` stored messages; return how many were handled."""
+    with Session(rt.engine) as session:
+        ids = session.exec(  # type: ignore[call-overload]
+            select(Message.id).where(Message.direction == "in", Message.status == "received")
+            .order_by(Message.id).limit(limit)
+        ).scalars().all()
+    for done, mid in enumerate(ids):
+        if stop is not None and stop.is_set():
+            return done
+        route_one(rt, mid, answers=answers)
+    return len(ids)
+
+
+def route_one(rt: Runtime, message_pk: int, *, answers: AnswerHandler | None = None) -> None:
+    try:
+        with Session(rt.engine) as session:
+            msg = session.get(Message, message_pk)
+            if msg is None or msg.status != "received":
+                return  # another worker took it
+            _route(session, rt, msg, answers)
+            session.commit()
+    except Exception as e:  # one bad message never stops the others
+        log.exception("route: message %s failed, holding it", message_pk)
+        hold_message(rt, message_pk, f"routing failed: {type(e).__name__}: {e}")
+
+
+def hold_message(rt: Runtime, message_pk: int, reason: str) -> None:
+    with Session(rt.engine) as session:
+        msg = session.get(Message, message_pk)
+        if msg is None:
+            return
+        msg.status, msg.reason = "held", reason
+        event(session, "route", "held", message=msg, reason=reason)
+        session.commit()
+
+
+def _route(session: Session, rt: Runtime, msg: Message, answers: AnswerHandler | None) -> None:
+    raw = session.get(Raw, msg.id)
+    assert raw is not None, "intake stores the raw bytes with the row"
+    try:
+        parsed = parse_message(raw.data, max_attachment_bytes=rt.config.limits.max_attachment_bytes)
+    except MessageParseError as e:
+        msg.status, msg.reason = "held", f"not an e-mail message: {e}"
+        event(session, "route", "held", message=msg, reason=msg.reason)
+        log.warning("route: %s:%s held: %s", msg.source, msg.source_key, msg.reason)
+        return
+    _fill_message(session, rt, msg, parsed)
+    thread = find_thread(session, rt, parsed)
+    automated = detect_automated(parsed, own_addresses={rt.config.service.address})
+    if automated:
+        _ignore_automated(session, msg, thread, automated)
+        return
+    staff = rt.rules.staff_by_email(parsed.from_addr)
+    request = thread.request
+    if request is not None and thread.token and thread.token.kind in ("notice", "return") and staff:
+        msg.request_id, msg.kind, msg.status = request.id, "answer", "routed"
+        if answers is None:
+            msg.status, msg.reason = "held", "accountant answers are not handled by this daemon"
+            event(session, "route", "held", request=request, message=msg, reason=msg.reason)
+            return
+        answers(session, rt, msg, parsed, request)
+    elif request is not None:
+        _followup(session, rt, msg, parsed, request, thread)
+    else:
+        _new_request(session, rt, msg, parsed)
+
+
+def _fill_message(session: Session, rt: Runtime, msg: Message, parsed: ParsedMessage) -> None:
+    msg.message_id = parsed.message_id
+    msg.from_addr = parsed.from_addr
+    msg.to_addrs = ", ".join(parsed.to)
+    msg.subject = parsed.subject[:500]
+    msg.body_text = parsed.body_text
+    for att in parsed.attachments:
+        sha = rt.blobs.put(att.data) if not att.truncated else ""
+        session.add(Attachment(message_pk=msg.id, filename=att.filename,  # type: ignore[arg-type]
+                               content_type=att.content_type, size=att.size, sha256=sha,
+                               purged=att.truncated))
+    if parsed.defects:
+        event(session, "route", "parsed-with-defects", message=msg, defects=list(parsed.defects))
+
+
+def find_thread(session: Session, rt: Runtime, parsed: ParsedMessage) -> Thread:
+    """Our signed Message-ID in the references first, then the subject tag from a participant."""
+    token = find_token(rt.secret, [*parsed.references, *parsed.in_reply_to])
+    if token is not None:
+        request = session.get(Request, token.request_id)
+        if request is not None:
+            return Thread(request, token, "token")
+    number = find_subject_tag(parsed.subject)
+    if number:
+        request = session.exec(  # type: ignore[call-overload]
+            select(Request).where(Request.number == number)
+        ).scalars().first()
+        if request is not None and _is_participant(rt, request, parsed.from_addr):
+            return Thread(request, None, "subject-tag")
+    return Thread(None, None, "")
+
+
+def _is_participant(rt: Runtime, request: Request, address: str | None) -> bool:
+    if not address:
+        return False
+    return address == (request.client_email or "").lower() or (
+        rt.rules.staff_by_email(address) is not None
+    )
+
+
+def _ignore_automated(session: Session, msg: Message, thread: Thread, kind: str) -> None:
+    msg.status, msg.kind, msg.automated = "ignored", "automated", kind
+    msg.request_id = thread.request.id if thread.request else None
+    event(session, "route", "automated", request=thread.request, message=msg, kind=kind)
+    log.info("route: %s:%s is automated mail (%s), no answer", msg.source, msg.source_key, kind)
+
+
+def open_counts(session: Session) -> dict[str, int]:
+    rows = session.execute(
+        select(Request.assignee, func.count()).where(
+            Request.state.in_(OPEN_STATES), Request.assignee.is_not(None)  # type: ignore[attr-defined]
+        ).group_by(Request.assignee)
+    )
+    return {login: n for login, n in rows}
+
+
+def letter_of(parsed: ParsedMessage, department: str | None = None) -> Letter:
+    return Letter(subject=parsed.subject, body=parsed.body_text, sender=parsed.from_addr or "",
+                  sender_name=parsed.from_name, department=department)
+
+
+def _new_request(session: Session, rt: Runtime, msg: Message, parsed: ParsedMessage) -> None:
+    at = msg.created_at
+    decision = rt.rules.decide(letter=letter_of(parsed), at=at, open_counts=open_counts(session),
+                               absences=absences_from_store(session))
+    decision = _with_duty_fallback(rt, decision)
+    request = Request(
+        number=next_number(session, rt.config.service.number_prefix,
+                           at.astimezone(rt.config.service.tz).year),
+        channel="email", source=msg.source or "", client_email=parsed.from_addr,
+        client_name=parsed.from_name, subject=parsed.subject[:500],
+        process=decision.process, need=decision.need, assignee=decision.assignee,
+        due_at=decision.due_at, due_rule=decision.due_rule, created_at=at,
+    )
+    if decision.assignee:
+        request.state = next_state(request.state, "assign")
+    session.add(request)
+    session.flush()
+    msg.request_id, msg.kind, msg.status = request.id, "request", "routed"
+    event(session, "route", "registered", request=request, message=msg, number=request.number,
+          source=msg.source, key=msg.source_key)
+    event(session, "route", "decided", request=request, message=msg, rules=decision.rules)
+    log.info("route: %s:%s registered as %s, %s/%s, assigned to %s", msg.source, msg.source_key,
+             request.number, decision.process, decision.need, decision.assignee)
+    outbox.acknowledge(session, rt, request, msg, parsed, decision)
+
+
+def _with_duty_fallback(rt: Runtime, d: Decision) -> Decision:
+    duty = rt.config.service.duty_accountant
+    if d.assignee or not duty:
+        return d
+    rules = [*d.rules, {"stage": "assign", "rule": "duty-accountant", "login": duty}]
+    return Decision(d.process, d.need, duty, d.due_at, d.due_rule, rules,
+                    (*d.reasons, f"дежурный бухгалтер {duty}"))
+
+
+def _followup(session: Session, rt: Runtime, msg: Message, parsed: ParsedMessage,
+              request: Request, thread: Thread) -> None:
+    reopened = request.state == "closed"
+    request.state = next_state(request.state, "followup")
+    request.updated_at = utcnow()
+    if reopened:
+        request.closed_at = None
+    msg.request_id, msg.kind, msg.status = request.id, "followup", "routed"
+    event(session, "route", "followup", request=request, message=msg, joined_by=thread.how,
+          reopened=reopened)
+    outbox.notify_followup(session, rt, request, msg, parsed, reopened=reopened)
+
+

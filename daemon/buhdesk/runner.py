@@ -1,0 +1,149 @@
+"""The daemon: one thread per source (fetch → intake → acknowledge), one worker that routes,
+delivers and reloads rules. The order of the worker's stages is written once, in ``STAGES``.
+
+SIGTERM and SIGINT stop it after the item in hand; SIGHUP reloads the rules.
+"""
+
+from __future__ import annotations
+
+import logging
+import signal
+import threading
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass, field
+
+from buhdesk.deliver import deliver_pending
+from buhdesk.intake import take_in
+from buhdesk.interfaces import Source, SourceError, Transport
+from buhdesk.reload import RuleWatcher
+from buhdesk.route import AnswerHandler, route_pending
+from buhdesk.runtime import Runtime
+
+log = logging.getLogger(__name__)
+
+
+@dataclass
+class Counters:
+    taken: dict[str, int] = field(default_factory=dict)
+    duplicates: int = 0
+    routed: int = 0
+    sent: int = 0
+    retried: int = 0
+    held: int = 0
+
+
+class Daemon:
+    def __init__(self, rt: Runtime, sources: Sequence[Source], transport: Transport, *,
+                 batch: int = 100, answers: AnswerHandler | None = None,
+                 poll_interval: Callable[[Source], float] = lambda s: 60.0) -> None:
+        self.rt, self.sources, self.transport = rt, list(sources), transport
+        self.batch, self.answers, self.poll_interval = batch, answers, poll_interval
+        self.stopping = threading.Event()
+        self.counters = Counters()
+        self.watcher = RuleWatcher(rt)
+        # The worker's stages, in order; each returns how much it did.
+        self.STAGES: tuple[tuple[str, Callable[[], int]], ...] = (
+            ("reload", self.watcher.poll),
+            ("route", self._route),
+            ("deliver", self._deliver),
+        )
+
+    # --- intake ---------------------------------------------------------------------------
+    def take(self, source: Source, limit: int | None = None) -> int:
+        """Fetch one batch from ``source``, commit it, then acknowledge it at the source."""
+        items = source.fetch(limit or self.batch)
+        if not items:
+            return 0
+        result = take_in(self.rt.engine, items, max_bytes=self.rt.config.limits.max_message_bytes)
+        source.ack(items)
+        self.counters.taken[source.name] = (
+            self.counters.taken.get(source.name, 0) + len(result.stored) + len(result.held)
+        )
+        self.counters.duplicates += len(result.duplicates)
+        self.rt.wakeup.set()
+        return len(items)
+
+    def _source_loop(self, source: Source) -> None:
+        delay = 1.0
+        while not self.stopping.is_set():
+            try:
+                if self.take(source):
+                    continue
+                source.wait(min(self.poll_interval(source), 5.0))
+                delay = 1.0
+            except SourceError as e:
+                log.warning("intake: source %s unavailable: %s; next try in %.0f s",
+                            source.name, e, delay)
+                self.stopping.wait(delay)
+                delay = min(delay * 2, 300.0)
+            except Exception:
+                log.exception("intake: source %s failed; next try in %.0f s", source.name, delay)
+                self.stopping.wait(delay)
+                delay = min(delay * 2, 300.0)
+
+    # --- worker ---------------------------------------------------------------------------
+    def _route(self) -> int:
+        n = route_pending(self.rt, limit=100, answers=self.answers, stop=self.stopping)
+        self.counters.routed += n
+        return n
+
+    def _deliver(self) -> int:
+        report = deliver_pending(self.rt, self.transport, limit=self.rt.config.outbox.batch)
+        self.counters.sent += len(report.sent)
+        self.counters.retried += len(report.retried)
+        self.counters.held += len(report.held)
+        return len(report.sent) + len(report.held)
+
+    def work_once(self) -> int:
+        done = 0
+        for name, stage in self.STAGES:
+            if self.stopping.is_set():
+                break
+            try:
+                done += stage()
+            except Exception:
+                log.exception("worker: stage %s failed; continuing", name)
+        return done
+
+    def _worker_loop(self) -> None:
+        while not self.stopping.is_set():
+            if not self.work_once():
+                self.rt.wakeup.wait(1.0)
+                self.rt.wakeup.clear()
+
+    # --- whole daemon ---------------------------------------------------------------------
+    def drain(self, max_rounds: int = 1000) -> Counters:
+        """Process everything available now, in this thread (demo, tests, one-shot runs)."""
+        for _ in range(max_rounds):
+            took = sum(self.take(s) for s in self.sources)
+            if not took and not self.work_once():
+                break
+        return self.counters
+
+    def run(self) -> None:
+        self._install_signals()
+        threads = [threading.Thread(target=self._source_loop, args=(s,), name=f"source-{s.name}",
+                                    daemon=True) for s in self.sources]
+        threads.append(threading.Thread(target=self._worker_loop, name="worker", daemon=True))
+        for t in threads:
+            t.start()
+        log.info("daemon: running with %d source(s)", len(self.sources))
+        while not self.stopping.is_set():
+            self.stopping.wait(1.0)
+        for t in threads:
+            t.join(timeout=60)
+        for s in self.sources:
+            s.close()
+        self.transport.close()
+        log.info("daemon: stopped")
+
+    def stop(self) -> None:
+        self.stopping.set()
+        self.rt.wakeup.set()
+
+    def _install_signals(self) -> None:
+        if threading.current_thread() is not threading.main_thread():
+            return
+        signal.signal(signal.SIGTERM, lambda *_: self.stop())
+        signal.signal(signal.SIGINT, lambda *_: self.stop())
+        signal.signal(signal.SIGHUP, lambda *_: self.watcher.request())

@@ -1,0 +1,48 @@
+"""What every stage needs, built once from the configuration and passed explicitly."""
+
+from __future__ import annotations
+
+import threading
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from datetime import datetime, timezone
+
+from sqlalchemy.engine import Engine
+
+from buhdesk.blobs import BlobStore
+from buhdesk.config import Config
+from buhdesk.rulebook import RuleBook, load_rulebook
+from buhdesk.store import open_store
+from buhdesk.templating import Templates
+
+
+def _utcnow() -> datetime:
+    return datetime.now(timezone.utc)
+
+
+@dataclass
+class Runtime:
+    config: Config
+    engine: Engine
+    secret: bytes
+    blobs: BlobStore
+    templates: Templates
+    rules: RuleBook
+    clock: Callable[[], datetime] = _utcnow
+    wakeup: threading.Event = field(default_factory=threading.Event)
+
+    def now(self) -> datetime:
+        return self.clock()
+
+
+def build_runtime(config: Config, *, clock: Callable[[], datetime] = _utcnow) -> Runtime:
+    """Open the store (migrating it), load rules and templates; raises on any problem."""
+    return Runtime(
+        config=config,
+        engine=open_store(config.store.url),
+        secret=config.secret(),
+        blobs=BlobStore(config.store.blobs),
+        templates=Templates(config.templates_dir, config.service.tz),
+        rules=load_rulebook(config.rules_dir),
+        clock=clock,
+    )
