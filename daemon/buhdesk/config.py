@@ -19,7 +19,7 @@ SECURITY_MODES = ("ssl", "starttls", "none")
 
 
 class ConfigError(Exception):
-    """The configuration cannot be used; the message names the file and the key."""
+    """The configuration cannot be used; the (Russian) message names the file and the key."""
 
     def __init__(self, file: Path | str, key: str, problem: str) -> None:
         self.file, self.key, self.problem = str(file), key, problem
@@ -130,10 +130,14 @@ class Config:
             raise ConfigError(
                 self.file,
                 "service.secret_env",
-                f"secret {self.service.secret_env!r} is missing or shorter than 16 characters "
-                "(set the environment variable or a systemd credential of that name)",
+                f"секрет {self.service.secret_env!r} не задан или короче 16 символов "
+                "(задайте переменную окружения или учётные данные systemd с этим именем)",
             )
         return value.encode("utf-8")
+
+
+_KIND_NAMES = {str: "строка", int: "целое число", float: "число", bool: "true/false",
+               dict: "таблица", list: "список"}
 
 
 class _Section:
@@ -141,7 +145,7 @@ class _Section:
 
     def __init__(self, file: Path, name: str, data: Any) -> None:
         if not isinstance(data, dict):
-            raise ConfigError(file, name, "must be a table")
+            raise ConfigError(file, name, "должен быть таблицей TOML")
         self.file, self.name, self.data = file, name, dict(data)
         self.used: set[str] = set()
 
@@ -154,10 +158,10 @@ class _Section:
             value = float(value)
         if kind is tuple:
             if not isinstance(value, list) or not all(isinstance(v, str) for v in value):
-                raise ConfigError(self.file, f"{self.name}.{key}", "must be a list of strings")
+                raise ConfigError(self.file, f"{self.name}.{key}", "должен быть списком строк")
             return tuple(value)
         if not isinstance(value, kind) or (kind is int and isinstance(value, bool)):
-            raise ConfigError(self.file, f"{self.name}.{key}", f"must be {kind.__name__}")
+            raise ConfigError(self.file, f"{self.name}.{key}", f"должен быть типа {_KIND_NAMES.get(kind, kind.__name__)}")
         return value
 
     def path(self, key: str, default: Path | None) -> Path | None:
@@ -170,13 +174,13 @@ class _Section:
     def choice(self, key: str, choices: tuple[str, ...], default: str) -> str:
         value = self.get(key, str, default)
         if value not in choices:
-            raise ConfigError(self.file, f"{self.name}.{key}", f"must be one of {choices}")
+            raise ConfigError(self.file, f"{self.name}.{key}", f"допустимые значения: {', '.join(choices)}")
         return str(value)
 
     def finish(self) -> None:
         unknown = sorted(set(self.data) - self.used)
         if unknown:
-            raise ConfigError(self.file, self.name, f"unknown keys: {', '.join(unknown)}")
+            raise ConfigError(self.file, self.name, f"неизвестные ключи: {', '.join(unknown)}")
 
 
 def _service(file: Path, data: Any) -> ServiceConfig:
@@ -196,9 +200,9 @@ def _service(file: Path, data: Any) -> ServiceConfig:
     try:
         ZoneInfo(cfg.timezone)
     except (ZoneInfoNotFoundError, ValueError) as e:
-        raise ConfigError(file, "service.timezone", f"unknown time zone {cfg.timezone!r}") from e
+        raise ConfigError(file, "service.timezone", f"неизвестный часовой пояс {cfg.timezone!r}") from e
     if "@" not in cfg.address:
-        raise ConfigError(file, "service.address", "must be an e-mail address")
+        raise ConfigError(file, "service.address", "должен быть адресом электронной почты")
     return cfg
 
 
@@ -206,7 +210,7 @@ def _source(file: Path, index: int, data: Any) -> SourceConfig:
     s = _Section(file, f"sources[{index}]", data)
     name = s.get("name", str, "")
     if not name:
-        raise ConfigError(file, f"sources[{index}].name", "is required")
+        raise ConfigError(file, f"sources[{index}].name", "обязателен")
     kind = s.choice("kind", SOURCE_KINDS, "imap")
     cfg = SourceConfig(
         name=name,
@@ -226,9 +230,9 @@ def _source(file: Path, index: int, data: Any) -> SourceConfig:
     )
     s.finish()
     if kind in ("maildir", "delopro") and cfg.path is None:
-        raise ConfigError(file, f"sources[{index}].path", f"is required for kind {kind!r}")
+        raise ConfigError(file, f"sources[{index}].path", f"обязателен для источника вида {kind!r}")
     if kind == "imap" and not cfg.user:
-        raise ConfigError(file, f"sources[{index}].user", "is required for kind 'imap'")
+        raise ConfigError(file, f"sources[{index}].user", "обязателен для источника вида 'imap'")
     return cfg
 
 
@@ -248,7 +252,7 @@ def _outbox(file: Path, data: Any) -> OutboxConfig:
     )
     s.finish()
     if cfg.kind == "files" and cfg.path is None:
-        raise ConfigError(file, "outbox.path", "is required for kind 'files'")
+        raise ConfigError(file, "outbox.path", "обязателен для outbox вида 'files'")
     return cfg
 
 
@@ -258,9 +262,9 @@ def load_config(file: Path) -> Config:
     try:
         data = tomllib.loads(file.read_text(encoding="utf-8"))
     except FileNotFoundError as e:
-        raise ConfigError(file, "-", "file not found") from e
+        raise ConfigError(file, "-", "файл не найден") from e
     except (tomllib.TOMLDecodeError, UnicodeDecodeError) as e:
-        raise ConfigError(file, "-", f"not valid TOML: {e}") from e
+        raise ConfigError(file, "-", f"ошибка синтаксиса TOML: {e}") from e
     top = _Section(file, "", data)
     store = _Section(file, "store", top.get("store", dict, {}))
     store_cfg = StoreConfig(
@@ -284,7 +288,7 @@ def load_config(file: Path) -> Config:
     sources = tuple(_source(file, i, d) for i, d in enumerate(raw_sources))
     names = [s.name for s in sources]
     if len(set(names)) != len(names):
-        raise ConfigError(file, "sources", "source names must be unique")
+        raise ConfigError(file, "sources", "имена источников должны быть уникальными")
     cfg = Config(
         file=file,
         service=_service(file, top.get("service", dict, {})),

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import json
 import logging
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import timedelta
 
@@ -69,7 +70,8 @@ def _envelopes(rt: Runtime, ids: list[int]) -> list[Envelope]:
         return envelopes
 
 
-def deliver_pending(rt: Runtime, transport: Transport, *, limit: int = 50) -> DeliveryReport:
+def deliver_pending(rt: Runtime, transport: Transport, *, limit: int = 50,
+                    after_send: Callable[[], None] | None = None) -> DeliveryReport:
     """Send one batch of due outbox rows; return what happened to each."""
     report = DeliveryReport()
     ids = _claim(rt, limit)
@@ -81,6 +83,8 @@ def deliver_pending(rt: Runtime, transport: Transport, *, limit: int = 50) -> De
     except Exception as e:  # a transport that fails as a whole: every row is retried later
         log.warning("deliver: transport failed for a batch of %d: %s", len(envelopes), e)
         results = {env.key: e for env in envelopes}
+    if after_send is not None:
+        after_send()
     with Session(rt.engine) as session:
         for env in envelopes:
             row = session.get(Message, int(env.key))

@@ -24,7 +24,7 @@ from buhdesk.classify import Letter
 from buhdesk.lifecycle import next_state
 from buhdesk.mime import MessageParseError, ParsedMessage, parse_message
 from buhdesk.models import Attachment, Event, Message, Raw, Request, utcnow
-from buhdesk.rulebook import Decision
+from buhdesk.rulebook import Decision, RuleBook
 from buhdesk.runtime import Runtime
 from buhdesk.store import next_number
 from buhdesk.tokens import Token, find_subject_tag, find_token
@@ -103,7 +103,7 @@ def _route(session: Session, rt: Runtime, msg: Message, answers: AnswerHandler |
         log.warning("route: %s:%s held: %s", msg.source, msg.source_key, msg.reason)
         return
     _fill_message(session, rt, msg, parsed)
-    thread = find_thread(session, rt, parsed)
+    thread = find_thread(session, rt.secret, rt.rules, parsed)
     automated = detect_automated(parsed, own_addresses={rt.config.service.address})
     if automated:
         _ignore_automated(session, msg, thread, automated)
@@ -138,9 +138,9 @@ def _fill_message(session: Session, rt: Runtime, msg: Message, parsed: ParsedMes
         event(session, "route", "parsed-with-defects", message=msg, defects=list(parsed.defects))
 
 
-def find_thread(session: Session, rt: Runtime, parsed: ParsedMessage) -> Thread:
+def find_thread(session: Session, secret: bytes, rules: RuleBook, parsed: ParsedMessage) -> Thread:
     """Our signed Message-ID in the references first, then the subject tag from a participant."""
-    token = find_token(rt.secret, [*parsed.references, *parsed.in_reply_to])
+    token = find_token(secret, [*parsed.references, *parsed.in_reply_to])
     if token is not None:
         request = session.get(Request, token.request_id)
         if request is not None:
@@ -150,16 +150,16 @@ def find_thread(session: Session, rt: Runtime, parsed: ParsedMessage) -> Thread:
         request = session.exec(  # type: ignore[call-overload]
             select(Request).where(Request.number == number)
         ).scalars().first()
-        if request is not None and _is_participant(rt, request, parsed.from_addr):
+        if request is not None and _is_participant(rules, request, parsed.from_addr):
             return Thread(request, None, "subject-tag")
     return Thread(None, None, "")
 
 
-def _is_participant(rt: Runtime, request: Request, address: str | None) -> bool:
+def _is_participant(rules: RuleBook, request: Request, address: str | None) -> bool:
     if not address:
         return False
     return address == (request.client_email or "").lower() or (
-        rt.rules.staff_by_email(address) is not None
+        rules.staff_by_email(address) is not None
     )
 
 
@@ -187,7 +187,7 @@ def letter_of(parsed: ParsedMessage, department: str | None = None) -> Letter:
 def _new_request(session: Session, rt: Runtime, msg: Message, parsed: ParsedMessage) -> None:
     at = msg.created_at
     decision = rt.rules.decide(letter=letter_of(parsed), at=at, open_counts=open_counts(session),
-                               absences=absences_from_store(session))
+                               absences=[*rt.rules.ruleset.absences, *absences_from_store(session)])
     decision = _with_duty_fallback(rt, decision)
     request = Request(
         number=next_number(session, rt.config.service.number_prefix,

@@ -9,15 +9,19 @@ from __future__ import annotations
 import logging
 import signal
 import threading
+import time
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 
 from buhdesk.deliver import deliver_pending
+from buhdesk.faults import CrashPoints
 from buhdesk.intake import take_in
+from buhdesk.queues import queue_sizes
 from buhdesk.interfaces import Source, SourceError, Transport
 from buhdesk.reload import RuleWatcher
 from buhdesk.route import AnswerHandler, route_pending
 from buhdesk.runtime import Runtime
+from buhdesk.sdnotify import Notifier
 
 log = logging.getLogger(__name__)
 
@@ -40,6 +44,8 @@ class Daemon:
         self.batch, self.answers, self.poll_interval = batch, answers, poll_interval
         self.stopping = threading.Event()
         self.counters = Counters()
+        self.crash = CrashPoints.from_env()
+        self.notifier = Notifier()
         self.watcher = RuleWatcher(rt)
         # The worker's stages, in order; each returns how much it did.
         self.STAGES: tuple[tuple[str, Callable[[], int]], ...] = (
@@ -55,6 +61,7 @@ class Daemon:
         if not items:
             return 0
         result = take_in(self.rt.engine, items, max_bytes=self.rt.config.limits.max_message_bytes)
+        self.crash.hit("intake-committed")
         source.ack(items)
         self.counters.taken[source.name] = (
             self.counters.taken.get(source.name, 0) + len(result.stored) + len(result.held)
@@ -84,11 +91,14 @@ class Daemon:
     # --- worker ---------------------------------------------------------------------------
     def _route(self) -> int:
         n = route_pending(self.rt, limit=100, answers=self.answers, stop=self.stopping)
+        if n:
+            self.crash.hit("routed")
         self.counters.routed += n
         return n
 
     def _deliver(self) -> int:
-        report = deliver_pending(self.rt, self.transport, limit=self.rt.config.outbox.batch)
+        report = deliver_pending(self.rt, self.transport, limit=self.rt.config.outbox.batch,
+                                 after_send=lambda: self.crash.hit("delivered-unrecorded"))
         self.counters.sent += len(report.sent)
         self.counters.retried += len(report.retried)
         self.counters.held += len(report.held)
@@ -105,11 +115,20 @@ class Daemon:
                 log.exception("worker: stage %s failed; continuing", name)
         return done
 
+    def status(self) -> str:
+        q = queue_sizes(self.rt.engine)
+        return (f"routing {q['received']}, outbox {q['pending']}, held {q['held']}, "
+                f"taken {sum(self.counters.taken.values())}")
+
     def _worker_loop(self) -> None:
+        last_beat = 0.0
         while not self.stopping.is_set():
             if not self.work_once():
                 self.rt.wakeup.wait(1.0)
                 self.rt.wakeup.clear()
+            if time.monotonic() - last_beat >= (self.notifier.watchdog_interval or 30.0):
+                last_beat = time.monotonic()
+                self.notifier.watchdog(self.status())
 
     # --- whole daemon ---------------------------------------------------------------------
     def drain(self, max_rounds: int = 1000) -> Counters:
@@ -128,8 +147,10 @@ class Daemon:
         for t in threads:
             t.start()
         log.info("daemon: running with %d source(s)", len(self.sources))
+        self.notifier.ready(self.status())
         while not self.stopping.is_set():
             self.stopping.wait(1.0)
+        self.notifier.stopping()
         for t in threads:
             t.join(timeout=60)
         for s in self.sources:

@@ -1,0 +1,95 @@
+"""`buhdesk check`: validate the configuration, every rule file and every template, completely.
+
+Prints each problem in Russian with the file (and line where known); exits non-zero if any.
+"""
+
+from __future__ import annotations
+
+from datetime import date, datetime, timedelta, timezone
+from pathlib import Path
+from typing import Any, TextIO
+
+from buhdesk.config import Config, ConfigError, load_config, package_data_dir, read_secret
+from buhdesk.models import Request
+from buhdesk.rulebook import RuleBook, RuleBookError, load_rulebook
+from buhdesk.templating import LETTERS, TemplateProblem, Templates
+
+
+def sample_variables(book: RuleBook, service_name: str) -> dict[str, Any]:
+    """Variables every letter template must render with (also used by the template tests)."""
+    now = datetime.now(timezone.utc)
+    staff = next(iter(book.staff.values()), None)
+    request = Request(id=1, number="БУХ-2026-000001", subject="Справка 2-НДФЛ",
+                      client_email="employee@example.org", client_name="Ковалева Мария Петровна",
+                      client_department="Отдел кадров", process="payroll", need="result",
+                      assignee=staff.login if staff else None, due_at=now + timedelta(days=3))
+    accountant = ({"login": staff.login, "name": staff.name, "position": staff.position,
+                   "phone": staff.phone, "email": staff.email} if staff else None)
+    return {
+        "service": {"name": service_name, "address": "buh@example.org"},
+        "request": request, "client_name": request.client_name, "accountant": accountant,
+        "process_label": book.process_label("payroll"), "need_label": book.need_label("result"),
+        "channel_label": "электронная почта", "reasons": ["сегмент по умолчанию"],
+        "attachments": ["заявление.pdf"], "body_text": "Прошу выдать справку 2-НДФЛ.",
+        "articles": [], "reopened": False, "topic": "rules-refused", "directory": "/etc/buhdesk",
+        "problems": "staff.toml:3: пример", "package": "PKG", "message": "пример", "file": None,
+        "text": "пример",
+    }
+
+
+def _check_templates(directory: Path, book: RuleBook, cfg: Config | None) -> list[str]:
+    tz = cfg.service.tz if cfg else timezone.utc
+    templates = Templates(directory, tz)  # type: ignore[arg-type]
+    variables = sample_variables(book, cfg.service.name if cfg else "Бухгалтерия")
+    problems = []
+    for name in LETTERS:
+        if not (directory / f"{name}.txt.j2").exists():
+            if name in ("answer", "returned"):
+                continue  # optional until answers are handled
+            problems.append(f"{directory}/{name}.txt.j2: шаблон отсутствует")
+            continue
+        try:
+            templates.render(name, **variables)
+        except TemplateProblem as e:
+            problems.append(f"{directory}/{e}")
+    return problems
+
+
+def run_checks(config_path: Path, *, out: TextIO, today: date | None = None) -> int:
+    problems: list[str] = []
+    warnings: list[str] = []
+    cfg: Config | None = None
+    if config_path.exists():
+        try:
+            cfg = load_config(config_path)
+            print(f"Настройки: {config_path} — в порядке.", file=out)
+        except ConfigError as e:
+            problems.append(f"{e}")
+    else:
+        warnings.append(f"файл настроек {config_path} не найден; проверяются поставляемые правила")
+    rules_dir = cfg.rules_dir if cfg else package_data_dir("rules")
+    templates_dir = cfg.templates_dir if cfg else package_data_dir("templates")
+    book = None
+    try:
+        book = load_rulebook(rules_dir)
+        print(f"Правила: {rules_dir} — в порядке ({len(book.staff)} сотрудников).", file=out)
+    except RuleBookError as e:
+        problems.extend(str(e).splitlines())
+    if book is not None:
+        warnings.extend(book.calendar.warnings(today or date.today()))
+        template_problems = _check_templates(templates_dir, book, cfg)
+        problems.extend(template_problems)
+        if not template_problems:
+            print(f"Шаблоны: {templates_dir} — в порядке.", file=out)
+    if cfg is not None and not read_secret(cfg.service.secret_env):
+        problems.append(f"секрет {cfg.service.secret_env} не задан (переменная окружения "
+                        "или учётные данные systemd)")
+    for w in warnings:
+        print(f"ВНИМАНИЕ: {w}", file=out)
+    for p in problems:
+        print(f"ОШИБКА: {p}", file=out)
+    if problems:
+        print(f"Найдено ошибок: {len(problems)}.", file=out)
+        return 1
+    print("Проверка пройдена.", file=out)
+    return 0

@@ -1,0 +1,141 @@
+"""`buhdesk demo`: a self-contained workspace (Maildir, SQLite, file outbox) with sample letters,
+processed end to end, and a Russian summary of what happened.
+"""
+
+from __future__ import annotations
+
+import os
+import secrets
+import shutil
+import socket
+import time
+from email.message import EmailMessage
+from email.policy import SMTP
+from email.utils import formataddr
+from pathlib import Path
+from typing import TextIO
+
+from sqlalchemy import select
+from sqlmodel import Session
+
+from buhdesk.config import load_config
+from buhdesk.daemon_main import build_daemon
+from buhdesk.models import Message, Request
+
+SAMPLES = Path(__file__).resolve().parent / "demo_mail"
+MARKER = ".buhdesk-demo"
+
+CONFIG = """\
+# Демонстрационные настройки buhdesk (создано командой «buhdesk demo»).
+[service]
+name = "Бухгалтерия Министерства финансов (демо)"
+address = "buh@minfin.example"
+domain = "minfin.example"
+duty_accountant = "{duty}"
+admins = ["admin@minfin.example"]
+
+[store]
+url = "sqlite:///{root}/buhdesk.db"
+blobs = "blobs"
+
+[[sources]]
+name = "demo-maildir"
+kind = "maildir"
+path = "Maildir"
+poll_interval = 5
+
+[outbox]
+kind = "files"
+path = "outbox"
+"""
+
+
+def _deliver_to_maildir(maildir: Path, data: bytes, n: int) -> None:
+    new = maildir / "new"
+    new.mkdir(parents=True, exist_ok=True)
+    for sub in ("cur", "tmp"):
+        (maildir / sub).mkdir(exist_ok=True)
+    name = f"{int(time.time())}.demo{n:04d}.{socket.gethostname()}"
+    (maildir / "tmp" / name).write_bytes(data)
+    os.replace(maildir / "tmp" / name, new / name)
+
+
+def create_workspace(root: Path, *, fresh: bool = True) -> Path:
+    root = root.resolve()
+    if fresh and (root / MARKER).exists():
+        shutil.rmtree(root)
+    elif root.exists() and any(root.iterdir()) and not (root / MARKER).exists():
+        raise SystemExit(f"Каталог {root} не пуст и не является демонстрационным: выберите другой.")
+    root.mkdir(parents=True, exist_ok=True)
+    (root / MARKER).write_text("buhdesk demo workspace\n", encoding="utf-8")
+    secret_file = root / "secret"
+    if not secret_file.exists():
+        secret_file.write_text(secrets.token_hex(32), encoding="utf-8")
+        secret_file.chmod(0o600)
+    (root / "buhdesk.toml").write_text(CONFIG.format(root=root, duty="ivanova"), encoding="utf-8")
+    for n, sample in enumerate(sorted(SAMPLES.glob("*.eml")), start=1):
+        _deliver_to_maildir(root / "Maildir", sample.read_bytes(), n)
+    return root
+
+
+def _client_reply(root: Path, session: Session) -> bytes | None:
+    """The first client's answer to our acknowledgment, as their mail program would send it."""
+    ack = session.exec(  # type: ignore[call-overload]
+        select(Message).where(Message.direction == "out", Message.kind == "ack")
+        .order_by(Message.id)
+    ).scalars().first()
+    if ack is None:
+        return None
+    msg = EmailMessage(policy=SMTP)
+    msg["From"] = formataddr(("Ковалева Мария Петровна", ack.to_addrs))
+    msg["To"] = "buh@minfin.example"
+    msg["Subject"] = f"Re: {ack.subject}"
+    msg["Message-ID"] = f"<demo-reply-{ack.id}@culture.example>"
+    msg["In-Reply-To"] = f"<{ack.message_id}>"
+    msg["References"] = f"<{ack.message_id}>"
+    msg.set_content("Добавлю: справка нужна в двух экземплярах.\n\n> Ваше обращение зарегистрировано\n")
+    return msg.as_bytes()
+
+
+def run_demo(root: Path, *, out: TextIO, fresh: bool = True) -> int:
+    root = create_workspace(root, fresh=fresh)
+    os.environ.setdefault("BUHDESK_SECRET", (root / "secret").read_text(encoding="utf-8"))
+    config = load_config(root / "buhdesk.toml")
+    daemon = build_daemon(config)
+    daemon.drain()
+    with Session(daemon.rt.engine) as session:
+        reply = _client_reply(root, session)
+    if reply:
+        _deliver_to_maildir(root / "Maildir", reply, 999)
+        daemon.drain()
+    _summary(daemon.rt.engine, root, out)
+    return 0
+
+
+def _summary(engine, root: Path, out: TextIO) -> None:  # type: ignore[no-untyped-def]
+    print(f"Рабочее место: {root}", file=out)
+    with Session(engine) as session:
+        requests = session.exec(select(Request).order_by(Request.id)).scalars().all()  # type: ignore[call-overload]
+        print(f"\nЗарегистрировано обращений: {len(requests)}", file=out)
+        for r in requests:
+            due = r.due_at.astimezone().strftime("%d.%m.%Y %H:%M") if r.due_at else "—"
+            print(f"  {r.number}  {r.client_email}  «{r.subject}»\n"
+                  f"      процесс: {r.process or '—'}, потребность: {r.need or '—'}, "
+                  f"исполнитель: {r.assignee or '—'}, срок: {due}, состояние: {r.state}", file=out)
+        incoming = session.exec(select(Message).where(Message.direction == "in")  # type: ignore[call-overload]
+                                .order_by(Message.id)).scalars().all()
+        print("\nВходящие письма:", file=out)
+        for m in incoming:
+            what = {"request": "новое обращение", "followup": "дополнение к обращению",
+                    "automated": f"автоматическое ({m.automated}), без ответа",
+                    "answer": "ответ бухгалтера"}.get(m.kind, m.status)
+            if m.status == "held":
+                what = f"задержано: {m.reason}"
+            print(f"  {m.id}: {m.from_addr or '?'} «{m.subject}» — {what}", file=out)
+        outgoing = session.exec(select(Message).where(Message.direction == "out")  # type: ignore[call-overload]
+                                .order_by(Message.id)).scalars().all()
+        print(f"\nИсходящие письма ({root / 'outbox'}):", file=out)
+        for m in outgoing:
+            print(f"  {m.id}: {m.kind} → {m.to_addrs} «{m.subject}» [{m.status}]", file=out)
+    print("\nПодробности: buhdesk --config "
+          f"{root / 'buhdesk.toml'} held; письма в {root / 'outbox'}", file=out)

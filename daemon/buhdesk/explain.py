@@ -1,0 +1,104 @@
+"""`buhdesk explain`: what buhdesk would do with a letter, and why — a dry run that changes nothing.
+
+It runs the same parsing, automated-mail detection, threading and rule decisions as the route
+stage. With a configuration it looks up existing requests in the store (read only); without one it
+uses the shipped rules and treats every letter as new unless it is automated.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import datetime, timezone
+from pathlib import Path
+from typing import Any
+
+from sqlalchemy.engine import Engine
+from sqlmodel import Session
+
+from buhdesk.automated import detect_automated
+from buhdesk.mime import MessageParseError, ParsedMessage, parse_message
+from buhdesk.route import find_thread, letter_of
+from buhdesk.rulebook import RuleBook
+from buhdesk.tokens import find_subject_tag, find_token
+
+FIELDS = ("file", "from", "subject", "body_text", "attachments", "automated", "action", "request",
+          "process", "need", "assignee", "due_at", "rules", "articles", "error")
+
+
+@dataclass
+class ExplainContext:
+    rules: RuleBook
+    own_address: str
+    secret: bytes | None = None
+    engine: Engine | None = None
+    max_attachment_bytes: int = 30_000_000
+    duty_accountant: str | None = None
+
+
+def _blank(path: Path) -> dict[str, Any]:
+    out: dict[str, Any] = dict.fromkeys(FIELDS)
+    out["file"], out["attachments"], out["rules"], out["articles"] = str(path), [], [], []
+    return out
+
+
+def explain_path(ctx: ExplainContext, path: Path, *, at: datetime | None = None) -> dict[str, Any]:
+    """One result object for one file; errors become an ``error`` field, never an exception."""
+    out = _blank(path)
+    try:
+        raw = path.read_bytes()
+        parsed = parse_message(raw, max_attachment_bytes=ctx.max_attachment_bytes)
+    except (OSError, MessageParseError) as e:
+        out["error"] = f"{type(e).__name__}: {e}"
+        out["action"] = "hold"
+        return out
+    _describe(out, parsed)
+    when = at or parsed.date or datetime.now(timezone.utc)
+    _decide(ctx, out, parsed, when)
+    return out
+
+
+def _describe(out: dict[str, Any], parsed: ParsedMessage) -> None:
+    out["from"] = parsed.from_addr
+    out["subject"] = parsed.subject
+    out["body_text"] = parsed.body_text
+    out["attachments"] = [a.filename for a in parsed.attachments]
+
+
+def _decide(ctx: ExplainContext, out: dict[str, Any], parsed: ParsedMessage, at: datetime) -> None:
+    automated = detect_automated(parsed, own_addresses={ctx.own_address})
+    joined = _joined_request(ctx, parsed)
+    out["automated"] = automated
+    if automated:
+        out["action"], out["request"] = "ignore", joined
+        out["rules"] = [{"stage": "route", "rule": f"automated:{automated}"}]
+        return
+    if joined:
+        staff = ctx.rules.staff_by_email(parsed.from_addr)
+        out["action"] = "answer" if staff and _token_kind(ctx, parsed) in ("notice", "return") \
+            else "followup"
+        out["request"] = joined
+        return
+    decision = ctx.rules.decide(letter=letter_of(parsed), at=at, open_counts={})
+    out["action"], out["request"] = "new-request", "new"
+    out["process"], out["need"] = decision.process, decision.need
+    out["assignee"] = decision.assignee or ctx.duty_accountant
+    out["due_at"] = decision.due_at.isoformat() if decision.due_at else None
+    out["rules"] = decision.rules
+
+
+def _token_kind(ctx: ExplainContext, parsed: ParsedMessage) -> str | None:
+    if ctx.secret is None:
+        return None
+    token = find_token(ctx.secret, [*parsed.references, *parsed.in_reply_to])
+    return token.kind if token else None
+
+
+def _joined_request(ctx: ExplainContext, parsed: ParsedMessage) -> str | None:
+    """The number of the request this letter would join, looked up read-only in the store."""
+    if ctx.engine is None or ctx.secret is None:
+        return None
+    with Session(ctx.engine) as session:
+        thread = find_thread(session, ctx.secret, ctx.rules, parsed)
+        number = thread.request.number if thread.request else None
+        session.rollback()
+    return number

@@ -1,0 +1,71 @@
+"""Printing `buhdesk explain` results, as JSON lines or as Russian text for an administrator."""
+
+from __future__ import annotations
+
+import json
+import sys
+from datetime import datetime
+from pathlib import Path
+from typing import Any, TextIO
+
+from buhdesk.config import ConfigError, load_config, package_data_dir, read_secret
+from buhdesk.explain import ExplainContext, explain_path
+from buhdesk.rulebook import RuleBookError, load_rulebook
+from buhdesk.store import make_engine
+
+ACTIONS = {
+    "new-request": "будет зарегистрировано новое обращение",
+    "followup": "письмо будет добавлено к обращению",
+    "answer": "ответ бухгалтера будет проверен и отправлен клиенту",
+    "ignore": "автоматическое письмо: ответа не будет",
+    "hold": "письмо будет задержано для разбора",
+}
+
+
+def _context(config: Path | None) -> ExplainContext:
+    if config is None:
+        return ExplainContext(rules=load_rulebook(package_data_dir("rules")),
+                              own_address="buh@localhost")
+    cfg = load_config(config)
+    secret_value = read_secret(cfg.service.secret_env)
+    engine = make_engine(cfg.store.url) if secret_value else None
+    return ExplainContext(
+        rules=load_rulebook(cfg.rules_dir), own_address=cfg.service.address,
+        secret=secret_value.encode() if secret_value else None, engine=engine,
+        max_attachment_bytes=cfg.limits.max_attachment_bytes,
+        duty_accountant=cfg.service.duty_accountant,
+    )
+
+
+def _text(result: dict[str, Any], out: TextIO) -> None:
+    print(f"== {result['file']}", file=out)
+    if result["error"]:
+        print(f"   ошибка: {result['error']}", file=out)
+    print(f"   от: {result['from'] or '—'}; тема: «{result['subject'] or ''}»", file=out)
+    if result["attachments"]:
+        print(f"   вложения: {', '.join(result['attachments'])}", file=out)
+    print(f"   решение: {ACTIONS.get(result['action'] or '', result['action'])}", file=out)
+    if result["request"] and result["request"] != "new":
+        print(f"   обращение: {result['request']}", file=out)
+    for key, label in (("process", "процесс"), ("need", "потребность"),
+                       ("assignee", "исполнитель"), ("due_at", "срок")):
+        if result[key]:
+            print(f"   {label}: {result[key]}", file=out)
+    for rule in result["rules"]:
+        print(f"   правило: {json.dumps(rule, ensure_ascii=False)}", file=out)
+
+
+def run_explain(files: list[Path], *, config: Path | None, as_json: bool,
+                at: datetime | None, out: TextIO) -> int:
+    try:
+        ctx = _context(config)
+    except (ConfigError, RuleBookError) as e:
+        print(f"Ошибка: {e}", file=sys.stderr)
+        return 2
+    for path in files:
+        result = explain_path(ctx, path, at=at)
+        if as_json:
+            print(json.dumps(result, ensure_ascii=False, default=str), file=out)
+        else:
+            _text(result, out)
+    return 0

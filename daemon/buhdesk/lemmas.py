@@ -1,0 +1,84 @@
+"""Russian text to normal forms (lemmas) for rule matching, with a per-token cache.
+
+Each token yields a small set of *forms*: its lowercase spelling (ё→е) and its pymorphy3 normal
+form, plus the parts of compounds such as «2-НДФЛ» or «з/п». Abbreviations written in capitals
+(«КОСГУ», «ОСФР») are kept as they are, because the analyser would guess a wrong lemma for them.
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+from functools import lru_cache
+
+import pymorphy3
+
+TOKEN_RE = re.compile(r"[0-9a-zа-яё]+(?:[/\-.][0-9a-zа-яё]+)*", re.IGNORECASE)
+_SPLIT_RE = re.compile(r"[/\-.]")
+_ABBREVIATION_MAX = 7
+
+
+@dataclass(frozen=True)
+class Token:
+    """One word of a text: what was written and the forms it can match as."""
+
+    text: str
+    forms: frozenset[str]
+    known: bool
+
+
+def normalize(word: str) -> str:
+    """Lowercase and replace «ё» with «е»."""
+    return word.lower().replace("ё", "е")
+
+
+class Lemmatizer:
+    """Cached pymorphy3 normal forms; create once and share (loading takes ~0.2 s)."""
+
+    def __init__(self, cache_size: int = 200_000) -> None:
+        self._morph = pymorphy3.MorphAnalyzer()
+        self._analyse = lru_cache(maxsize=cache_size)(self._analyse_uncached)
+
+    def lemma(self, word: str) -> str:
+        """The normal form of one word."""
+        return self._analyse(word)[0]
+
+    def lemmas(self, text: str) -> list[str]:
+        """Normal forms of all words of ``text``, in order."""
+        return [self._analyse(m.group(0))[0] for m in TOKEN_RE.finditer(text)]
+
+    def tokens(self, text: str) -> list[Token]:
+        """All words of ``text`` with their forms, in order."""
+        result = []
+        for match in TOKEN_RE.finditer(text):
+            _, forms, known = self._analyse(match.group(0))
+            result.append(Token(match.group(0), forms, known))
+        return result
+
+    def _analyse_uncached(self, word: str) -> tuple[str, frozenset[str], bool]:
+        low = normalize(word)
+        if _is_abbreviation(word):
+            return low, frozenset({low, self._lemma_of(low), *_compound_parts(low)}), True
+        if _SPLIT_RE.search(low):
+            parts = _compound_parts(low)
+            return low, frozenset({low, *parts, *(self._lemma_of(p) for p in parts)}), False
+        lemma = self._lemma_of(low)
+        known = self._morph.word_is_known(low) or low.isdigit()
+        return lemma, frozenset({low, lemma}), known
+
+    def _lemma_of(self, low: str) -> str:
+        if low.isdigit():
+            return low
+        return normalize(self._morph.parse(low)[0].normal_form)
+
+
+def _is_abbreviation(word: str) -> bool:
+    letters = [c for c in word if c.isalpha()]
+    return 2 <= len(letters) <= _ABBREVIATION_MAX and all(c.isupper() for c in letters)
+
+
+def _compound_parts(low: str) -> list[str]:
+    parts = [p for p in _SPLIT_RE.split(low) if p]
+    if len(parts) < 2:
+        return []
+    return [*parts, "".join(parts)]

@@ -1,0 +1,94 @@
+"""Configuration: typed values, secrets from the environment, errors that name file and key."""
+
+from pathlib import Path
+
+import pytest
+
+from buhdesk.config import ConfigError, load_config
+
+
+def write(tmp_path: Path, text: str) -> Path:
+    path = tmp_path / "buhdesk.toml"
+    path.write_text(text, encoding="utf-8")
+    return path
+
+
+def test_full_config_is_read_with_relative_paths(tmp_path: Path) -> None:
+    cfg = load_config(write(tmp_path, """
+[service]
+name = "Бухгалтерия"
+address = "Buh@Minfin.Example"
+duty_accountant = "ivanova"
+admins = ["admin@minfin.example"]
+
+[store]
+blobs = "data/blobs"
+
+[[sources]]
+name = "minfin"
+kind = "imap"
+host = "127.0.0.1"
+port = 1143
+security = "none"
+user = "buh"
+password_env = "TEST_IMAP_PW"
+
+[[sources]]
+name = "culture"
+kind = "maildir"
+path = "mail/culture"
+
+[outbox]
+kind = "smtp"
+port = 2525
+security = "none"
+"""))
+    assert cfg.service.address == "buh@minfin.example"
+    assert [s.name for s in cfg.sources] == ["minfin", "culture"]
+    assert cfg.sources[1].path == tmp_path / "mail/culture"
+    assert cfg.store.blobs == tmp_path / "data/blobs"
+    assert cfg.store.url.startswith("sqlite:///")
+    assert cfg.outbox.kind == "smtp" and cfg.outbox.port == 2525
+
+
+def test_secret_comes_from_the_environment(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    cfg = load_config(write(tmp_path, '[[sources]]\nname="m"\nkind="imap"\nuser="u"\n'
+                                      'password_env="X_PW"\n'))
+    monkeypatch.setenv("X_PW", "s3cret")
+    assert cfg.sources[0].password() == "s3cret"
+    monkeypatch.delenv("BUHDESK_SECRET", raising=False)
+    with pytest.raises(ConfigError, match="BUHDESK_SECRET"):
+        cfg.secret()
+    monkeypatch.setenv("BUHDESK_SECRET", "x" * 32)
+    assert cfg.secret() == b"x" * 32
+
+
+def test_secret_from_systemd_credentials(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    creds = tmp_path / "creds"
+    creds.mkdir()
+    (creds / "BUHDESK_SECRET").write_text("c" * 40 + "\n")
+    monkeypatch.setenv("CREDENTIALS_DIRECTORY", str(creds))
+    monkeypatch.setenv("BUHDESK_SECRET", "ignored-because-credential-wins")
+    cfg = load_config(write(tmp_path, ""))
+    assert cfg.secret() == b"c" * 40
+
+
+@pytest.mark.parametrize(
+    ("text", "key"),
+    [
+        ("[service]\nadress = 'x@y'\n", "service"),
+        ("[service]\ntimezone = 'Mars/Base'\n", "service.timezone"),
+        ("[service]\nauto_reply_daily_cap = 'five'\n", "service.auto_reply_daily_cap"),
+        ("[[sources]]\nname = 'a'\nkind = 'pop3'\n", "sources[0].kind"),
+        ("[[sources]]\nname = 'a'\nkind = 'maildir'\n", "sources[0].path"),
+        ("[[sources]]\nkind = 'imap'\n", "sources[0].name"),
+        ("[outbox]\nkind = 'files'\n", "outbox.path"),
+        ("[service\n", "-"),
+    ],
+)
+def test_errors_name_the_file_and_key(tmp_path: Path, text: str, key: str) -> None:
+    path = write(tmp_path, text)
+    with pytest.raises(ConfigError) as info:
+        load_config(path)
+    assert info.value.key == key
+    assert str(path) in str(info.value)

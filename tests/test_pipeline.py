@@ -1,0 +1,276 @@
+"""The mail path through the core with in-memory fakes of Source and Transport:
+intake → route → reply → deliver, threading, automated mail, quarantine and retries.
+"""
+
+from __future__ import annotations
+
+import email
+from collections.abc import Sequence
+from datetime import datetime, timedelta, timezone
+from email.message import EmailMessage
+from email.policy import SMTP
+from pathlib import Path
+
+import pytest
+from sqlalchemy import select
+from sqlmodel import Session
+
+from buhdesk.config import load_config
+from buhdesk.interfaces import (
+    Envelope,
+    PermanentDeliveryError,
+    RawItem,
+    TransientDeliveryError,
+)
+from buhdesk.models import Event, Message, Request
+from buhdesk.quarantine import held_items, requeue
+from buhdesk.runner import Daemon
+from buhdesk.runtime import build_runtime
+
+NOW = datetime(2026, 11, 24, 9, 0, tzinfo=timezone.utc)  # a Tuesday
+
+
+class FakeSource:
+    def __init__(self, name: str = "minfin") -> None:
+        self.name = name
+        self.items: list[RawItem] = []
+        self.acked: list[str] = []
+        self.fail_ack = False
+
+    def put(self, data: bytes, key: str | None = None) -> RawItem:
+        item = RawItem(self.name, key or f"1:{len(self.items) + 1}", data, NOW)
+        self.items.append(item)
+        return item
+
+    def fetch(self, limit: int) -> Sequence[RawItem]:
+        return [i for i in self.items if i.key not in self.acked][:limit]
+
+    def ack(self, items: Sequence[RawItem]) -> None:
+        if self.fail_ack:
+            raise ConnectionError("connection lost before the move")
+        self.acked.extend(i.key for i in items)
+
+    def wait(self, timeout: float) -> None:
+        pass
+
+    def close(self) -> None:
+        pass
+
+
+class FakeTransport:
+    def __init__(self) -> None:
+        self.sent: list[Envelope] = []
+        self.errors: dict[str, list[Exception]] = {}  # recipient -> errors to raise in turn
+
+    def send(self, envelopes: Sequence[Envelope]) -> dict[str, Exception | None]:
+        result: dict[str, Exception | None] = {}
+        for env in envelopes:
+            queue = self.errors.get(env.recipients[0], [])
+            if queue:
+                result[env.key] = queue.pop(0)
+            else:
+                self.sent.append(env)
+                result[env.key] = None
+        return result
+
+    def close(self) -> None:
+        pass
+
+    def to(self, address: str) -> list[email.message.Message]:
+        return [email.message_from_bytes(e.data, policy=SMTP) for e in self.sent
+                if address in e.recipients]
+
+
+def letter(sender: str, subject: str, body: str, *, name: str = "", mid: str | None = None,
+           **headers: str) -> bytes:
+    msg = EmailMessage(policy=SMTP)
+    msg["From"] = f"{name} <{sender}>" if name else sender
+    msg["To"] = "buh@minfin.example"
+    msg["Subject"] = subject
+    msg["Message-ID"] = f"<{mid or abs(hash((sender, subject, body)))}@client.example>"
+    msg["Date"] = "Tue, 24 Nov 2026 12:00:00 +0300"
+    for key, value in headers.items():
+        msg[key.replace("_", "-")] = value
+    msg.set_content(body)
+    return msg.as_bytes()
+
+
+@pytest.fixture
+def daemon(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Daemon:
+    monkeypatch.setenv("BUHDESK_SECRET", "s" * 32)
+    cfg_file = tmp_path / "buhdesk.toml"
+    cfg_file.write_text(f"""
+[service]
+name = "Бухгалтерия"
+address = "buh@minfin.example"
+domain = "minfin.example"
+duty_accountant = "ivanova"
+auto_reply_daily_cap = 3
+[store]
+url = "sqlite:///{tmp_path}/t.db"
+[outbox]
+kind = "files"
+path = "outbox"
+max_attempts = 3
+""", encoding="utf-8")
+    clock = [NOW]
+    rt = build_runtime(load_config(cfg_file), clock=lambda: clock[0])
+    d = Daemon(rt, [FakeSource()], FakeTransport())
+    d.clock = clock  # type: ignore[attr-defined]  # tests move time forward through this
+    return d
+
+
+def source(d: Daemon) -> FakeSource:
+    return d.sources[0]  # type: ignore[return-value]
+
+
+def transport(d: Daemon) -> FakeTransport:
+    return d.transport  # type: ignore[return-value]
+
+
+def requests(d: Daemon) -> list[Request]:
+    with Session(d.rt.engine) as s:
+        return list(s.exec(select(Request).order_by(Request.id)).scalars())  # type: ignore[call-overload]
+
+
+def incoming(d: Daemon) -> list[Message]:
+    with Session(d.rt.engine) as s:
+        return list(s.exec(select(Message).where(Message.direction == "in")  # type: ignore[call-overload]
+                           .order_by(Message.id)).scalars())
+
+
+PAYROLL = ("Справка 2-НДФЛ", "Добрый день! Прошу выдать справку 2-НДФЛ за 2025 год для банка.\n"
+                             "Ковалева М.П.")
+
+
+def test_new_letter_is_registered_acknowledged_and_noticed(daemon: Daemon) -> None:
+    source(daemon).put(letter("kovaleva@culture.example", *PAYROLL, name="Ковалева Мария",
+                              mid="first"))
+    daemon.drain()
+    [req] = requests(daemon)
+    assert req.number.startswith("БУХ-2026-") and req.state == "assigned"
+    assert req.assignee and req.due_at and req.due_at > NOW
+    assert source(daemon).acked == ["1:1"]
+    [ack] = transport(daemon).to("kovaleva@culture.example")
+    assert req.number in ack["Subject"]
+    assert ack["In-Reply-To"] == "<first@client.example>"
+    assert ack["Auto-Submitted"] == "auto-replied"
+    body = ack.get_content()
+    staff = daemon.rt.rules.staff[req.assignee]
+    assert req.number in body and staff.name in body and "Срок ответа" in body
+    [notice] = transport(daemon).to(staff.email)
+    assert req.number in notice["Subject"] and "Прошу выдать справку" in notice.get_content()
+
+
+def test_reply_to_the_acknowledgment_joins_the_request(daemon: Daemon) -> None:
+    source(daemon).put(letter("kovaleva@culture.example", *PAYROLL, mid="first"))
+    daemon.drain()
+    [ack] = transport(daemon).to("kovaleva@culture.example")
+    source(daemon).put(letter("kovaleva@culture.example", "Re: " + ack["Subject"],
+                              "Нужна в двух экземплярах.", mid="second",
+                              In_Reply_To=ack["Message-ID"], References=ack["Message-ID"]))
+    daemon.drain()
+    assert len(requests(daemon)) == 1
+    assert [m.kind for m in incoming(daemon)] == ["request", "followup"]
+    assert len(transport(daemon).to("kovaleva@culture.example")) == 1  # no second auto-reply
+
+
+def test_subject_tag_joins_only_from_a_participant(daemon: Daemon) -> None:
+    source(daemon).put(letter("kovaleva@culture.example", *PAYROLL))
+    daemon.drain()
+    number = requests(daemon)[0].number
+    source(daemon).put(letter("kovaleva@culture.example", f"Re: [{number}] справка", "Дополнение"))
+    source(daemon).put(letter("stranger@other.example", f"[{number}] чужое", "Хочу узнать статус"))
+    daemon.drain()
+    assert len(requests(daemon)) == 2
+    kinds = {m.from_addr: m.kind for m in incoming(daemon)[1:]}
+    assert kinds == {"kovaleva@culture.example": "followup", "stranger@other.example": "request"}
+
+
+def test_forged_token_from_staff_is_not_an_answer(daemon: Daemon) -> None:
+    staff = next(iter(daemon.rt.rules.staff.values()))
+    source(daemon).put(letter(staff.email, "Re: ответ", "Готово.",
+                              In_Reply_To="<bd.n.1.000000000000.00000000000000000000@minfin.example>"))
+    daemon.drain()
+    [msg] = incoming(daemon)
+    assert msg.kind == "request"
+
+
+@pytest.mark.parametrize("headers", [
+    {"Auto_Submitted": "auto-replied", "Subject_": ""},
+    {"Precedence": "bulk"},
+    {"X_Buhdesk_Loop": "minfin.example"},
+])
+def test_automated_mail_gets_no_answer(daemon: Daemon, headers: dict[str, str]) -> None:
+    headers = {k: v for k, v in headers.items() if not k.endswith("_")}
+    source(daemon).put(letter("robot@culture.example", "Уведомление", "Текст", **headers))
+    daemon.drain()
+    [msg] = incoming(daemon)
+    assert msg.status == "ignored" and msg.automated
+    assert requests(daemon) == [] and transport(daemon).sent == []
+
+
+def test_duplicate_delivery_registers_once(daemon: Daemon) -> None:
+    data = letter("kovaleva@culture.example", *PAYROLL)
+    source(daemon).put(data, key="7:1")
+    source(daemon).fail_ack = True
+    with pytest.raises(ConnectionError):
+        daemon.drain()
+    assert len(incoming(daemon)) == 1  # committed although the source was not acknowledged
+    source(daemon).fail_ack = False
+    source(daemon).put(data, key="8:1")  # same bytes again after a UIDVALIDITY change
+    daemon.drain()
+    assert len(incoming(daemon)) == 1 and len(requests(daemon)) == 1
+    assert sorted(source(daemon).acked) == ["7:1", "8:1"]
+
+
+def test_garbage_is_held_and_does_not_stop_the_others(daemon: Daemon) -> None:
+    source(daemon).put(b"\x89PNG\r\n\x1a\n" + bytes(range(256)))
+    source(daemon).put(letter("kovaleva@culture.example", *PAYROLL))
+    daemon.drain()
+    held = held_items(daemon.rt.engine)
+    assert len(held) == 1 and "not an e-mail" in held[0].reason
+    assert len(requests(daemon)) == 1
+    requeue(daemon.rt.engine, held[0].id)
+    daemon.drain()
+    assert len(held_items(daemon.rt.engine)) == 1  # still garbage: held again, with the reason
+
+
+def test_automatic_letters_per_address_are_capped(daemon: Daemon) -> None:
+    for n in range(5):
+        source(daemon).put(letter("busy@culture.example", f"Вопрос {n}", f"Вопрос по зарплате {n}"))
+    daemon.drain()
+    assert len(requests(daemon)) == 5
+    assert len(transport(daemon).to("busy@culture.example")) == 3
+    with Session(daemon.rt.engine) as s:
+        capped = s.exec(select(Event).where(Event.action == "ack-capped")).scalars().all()  # type: ignore[call-overload]
+    assert len(capped) == 2
+
+
+def test_transient_failures_retry_with_backoff_and_permanent_ones_are_held(daemon: Daemon) -> None:
+    t = transport(daemon)
+    t.errors["kovaleva@culture.example"] = [TransientDeliveryError("451 try later")]
+    t.errors["gone@culture.example"] = [PermanentDeliveryError("550 5.1.1 no such user")]
+    source(daemon).put(letter("kovaleva@culture.example", *PAYROLL))
+    source(daemon).put(letter("gone@culture.example", "Табель", "Когда сдавать табель?"))
+    daemon.drain()
+    assert t.to("kovaleva@culture.example") == []  # not yet: waiting for the back-off
+    daemon.clock[0] = NOW + timedelta(minutes=1)  # type: ignore[attr-defined]
+    daemon.drain()
+    assert len(t.to("kovaleva@culture.example")) == 1
+    [held] = [h for h in held_items(daemon.rt.engine) if h.direction == "out"]
+    assert "550" in held.reason and held.recipients == "gone@culture.example"
+    requeue(daemon.rt.engine, held.id)
+    daemon.drain()
+    assert len(t.to("gone@culture.example")) == 1
+
+
+def test_transient_failures_are_held_after_max_attempts(daemon: Daemon) -> None:
+    t = transport(daemon)
+    t.errors["kovaleva@culture.example"] = [TransientDeliveryError("451")] * 3
+    source(daemon).put(letter("kovaleva@culture.example", *PAYROLL))
+    for minutes in (0, 1, 3, 10):
+        daemon.clock[0] = NOW + timedelta(minutes=minutes)  # type: ignore[attr-defined]
+        daemon.drain()
+    [held] = [h for h in held_items(daemon.rt.engine) if h.direction == "out"]
+    assert "451" in held.reason
