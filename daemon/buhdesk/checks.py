@@ -33,7 +33,9 @@ def sample_variables(book: RuleBook, service_name: str) -> dict[str, Any]:
         "attachments": ["заявление.pdf"], "body_text": "Прошу выдать справку 2-НДФЛ.",
         "articles": [], "reopened": False, "topic": "rules-refused", "directory": "/etc/buhdesk",
         "problems": "staff.toml:3: пример", "package": "PKG", "message": "пример", "file": None,
-        "text": "пример",
+        "text": "Справка готова.", "overdue": False, "due_at": request.due_at,
+        "created_at": now, "greeting": "Уважаемая Мария Петровна!", "author": accountant,
+        "findings": [], "checked_body": "",
     }
 
 

@@ -14,6 +14,7 @@ from collections.abc import Callable, Sequence
 from datetime import datetime
 from pathlib import Path
 
+from buhdesk import cli_answers, cli_ops, cli_reports
 from buhdesk.config import Config, ConfigError, load_config, package_data_dir
 
 DEFAULT_CONFIG = Path("/etc/buhdesk/buhdesk.toml")
@@ -132,6 +133,9 @@ def build_parser() -> argparse.ArgumentParser:
     held.add_argument("--json", action="store_true")
     rq = add("requeue", cmd_requeue, "вернуть задержанное сообщение в обработку")
     rq.add_argument("ids", nargs="+", type=int)
+    cli_answers.register(sub, _load)
+    cli_ops.register(sub, _load)
+    cli_reports.register(sub, _load)
     return p
 
 

@@ -107,6 +107,8 @@ class OutboxConfig:
     cafile: Path | None = None
     batch: int = 50
     max_attempts: int = 12
+    retry_base: float = 30.0
+    lease: float = 300.0
 
     def password(self) -> str:
         return (read_secret(self.password_env) or "") if self.password_env else ""
@@ -249,6 +251,8 @@ def _outbox(file: Path, data: Any) -> OutboxConfig:
         cafile=s.path("cafile", None),
         batch=s.get("batch", int, 50),
         max_attempts=s.get("max_attempts", int, 12),
+        retry_base=s.get("retry_base", float, 30.0),
+        lease=s.get("lease", float, 300.0),
     )
     s.finish()
     if cfg.kind == "files" and cfg.path is None:

@@ -4,21 +4,35 @@ from __future__ import annotations
 
 import logging
 
-from buhdesk.config import Config
+from buhdesk.answer_packages import destination
+from buhdesk.config import Config, SourceConfig
 from buhdesk.runner import Daemon
-from buhdesk.runtime import build_runtime
+from buhdesk.runtime import Runtime, build_runtime
+from buhdesk_connectors.delopro import DeloproFolder
+from buhdesk_connectors.delopro_outbox import DeloproAnswerTransport
+from buhdesk_connectors.delopro_source import DeloproSource
 from buhdesk_connectors.factory import make_source, make_transport
 
 log = logging.getLogger(__name__)
+
+
+def _delopro(cfg: SourceConfig, rt: Runtime) -> tuple[DeloproSource, DeloproAnswerTransport]:
+    """A «ДелоПро» export folder: packages in, and answer packages back into its outgoing/."""
+    assert cfg.path is not None, "config requires a path for delopro sources"
+    source = DeloproSource(cfg.name, cfg.path, stable_interval=cfg.stable_interval)
+    return source, DeloproAnswerTransport(DeloproFolder(cfg.path), rt.blobs)
 
 
 def build_daemon(config: Config) -> Daemon:
     rt = build_runtime(config)
     mail_sources = [s for s in config.sources if s.kind in ("imap", "maildir")]
     sources = [make_source(s) for s in mail_sources]
-    intervals = {s.name: s.poll_interval for s in mail_sources}
+    edms = {s.name: _delopro(s, rt) for s in config.sources if s.kind == "delopro"}
+    intervals = {s.name: s.poll_interval for s in config.sources}
     return Daemon(rt, sources, make_transport(config.outbox),
-                  poll_interval=lambda src: intervals.get(src.name, 60.0))
+                  poll_interval=lambda src: intervals.get(src.name, 60.0),
+                  package_sources=[source for source, _ in edms.values()],
+                  transports={destination(name): t for name, (_, t) in edms.items()})
 
 
 def run_daemon(config: Config, *, once: bool = False) -> int:

@@ -1,6 +1,7 @@
 """Stage 4, deliver: send pending outbox rows through a Transport.
 
-Rows are claimed in a short transaction (their next attempt is pushed past a lease, and on
+Rows are claimed in a short transaction (their next attempt is pushed past a lease, ``lease``
+seconds in the configuration, and on
 PostgreSQL the claim skips rows another instance has locked), sent outside any transaction, and
 then marked sent, rescheduled with back-off (transient failure) or held with the reason (permanent).
 A crash between sending and marking leaves the row to be sent again after the lease: at least once.
@@ -10,20 +11,20 @@ from __future__ import annotations
 
 import json
 import logging
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from datetime import timedelta
 
 from sqlalchemy import or_, select
 from sqlmodel import Session
 
+from buhdesk.answer_packages import SCHEME
 from buhdesk.interfaces import Envelope, PermanentDeliveryError, Transport
 from buhdesk.models import Event, Message, Raw
 from buhdesk.runtime import Runtime
 from buhdesk.store import is_postgres
 
 log = logging.getLogger(__name__)
-LEASE = timedelta(minutes=5)
 
 
 @dataclass
@@ -33,9 +34,9 @@ class DeliveryReport:
     held: list[int] = field(default_factory=list)
 
 
-def backoff(attempts: int) -> timedelta:
-    """30 s, 1 min, 2 min, … capped at one hour."""
-    return timedelta(seconds=min(3600, 30 * 2 ** max(0, attempts - 1)))
+def backoff(attempts: int, base: float = 30.0) -> timedelta:
+    """``base`` seconds, then doubling (30 s, 1 min, 2 min, …), capped at one hour."""
+    return timedelta(seconds=min(3600.0, base * 2 ** max(0, attempts - 1)))
 
 
 def _claim(rt: Runtime, limit: int) -> list[int]:
@@ -52,7 +53,7 @@ def _claim(rt: Runtime, limit: int) -> list[int]:
         rows = session.exec(stmt).scalars().all()  # type: ignore[call-overload]
         for row in rows:
             row.attempts += 1
-            row.next_attempt_at = now + LEASE
+            row.next_attempt_at = now + timedelta(seconds=rt.config.outbox.lease)
         session.commit()
         return [r.id for r in rows]
 
@@ -70,19 +71,46 @@ def _envelopes(rt: Runtime, ids: list[int]) -> list[Envelope]:
         return envelopes
 
 
+def destination_of(env: Envelope) -> str:
+    """``delopro:<source>`` for EDMS answer packages, ``smtp`` for mail."""
+    first = env.recipients[0] if env.recipients else ""
+    return first if first.startswith(SCHEME) else "smtp"
+
+
+def _send_all(mail: Transport, others: Mapping[str, Transport],
+              envelopes: list[Envelope]) -> dict[str, Exception | None]:
+    groups: dict[str, list[Envelope]] = {}
+    for env in envelopes:
+        groups.setdefault(destination_of(env), []).append(env)
+    results: dict[str, Exception | None] = {}
+    for dest, group in groups.items():
+        transport = mail if dest == "smtp" else others.get(dest)
+        if transport is None:
+            problem = PermanentDeliveryError(f"получатель «{dest}» не настроен")
+            results.update({env.key: problem for env in group})
+            continue
+        try:
+            results.update(transport.send(group))
+        except Exception as e:  # noqa: BLE001  # a failing transport: every row is retried later
+            log.warning("deliver: transport %s failed for a batch of %d: %s", dest, len(group), e)
+            results.update({env.key: e for env in group})
+    return results
+
+
 def deliver_pending(rt: Runtime, transport: Transport, *, limit: int = 50,
-                    after_send: Callable[[], None] | None = None) -> DeliveryReport:
-    """Send one batch of due outbox rows; return what happened to each."""
+                    after_send: Callable[[], None] | None = None,
+                    transports: Mapping[str, Transport] | None = None) -> DeliveryReport:
+    """Send one batch of due outbox rows; return what happened to each.
+
+    Mail goes through ``transport``; rows addressed ``delopro:<source>`` through
+    ``transports["delopro:<source>"]``.
+    """
     report = DeliveryReport()
     ids = _claim(rt, limit)
     if not ids:
         return report
     envelopes = _envelopes(rt, ids)
-    try:
-        results: dict[str, Exception | None] = transport.send(envelopes)
-    except Exception as e:  # a transport that fails as a whole: every row is retried later
-        log.warning("deliver: transport failed for a batch of %d: %s", len(envelopes), e)
-        results = {env.key: e for env in envelopes}
+    results = _send_all(transport, transports or {}, envelopes)
     if after_send is not None:
         after_send()
     with Session(rt.engine) as session:
@@ -102,13 +130,15 @@ def _record(session: Session, rt: Runtime, row: Message, error: Exception | None
         report.sent.append(row.id)  # type: ignore[arg-type]
         action, detail = "sent", {"to": row.to_addrs}
     elif isinstance(error, PermanentDeliveryError) or row.attempts >= rt.config.outbox.max_attempts:
-        row.status, row.reason = "held", f"{type(error).__name__}: {error}"
+        kind = "отказ сервера" if isinstance(error, PermanentDeliveryError) else (
+            f"не доставлено за {row.attempts} попыток")
+        row.status, row.reason = "held", f"{kind}: {error}"
         report.held.append(row.id)  # type: ignore[arg-type]
         action, detail = "held", {"to": row.to_addrs, "reason": row.reason}
         log.warning("deliver: message %s to %s held: %s", row.id, row.to_addrs, row.reason)
     else:
-        row.next_attempt_at = now + backoff(row.attempts)
-        row.reason = f"{type(error).__name__}: {error}"
+        row.next_attempt_at = now + backoff(row.attempts, rt.config.outbox.retry_base)
+        row.reason = f"временная ошибка: {error}"
         report.retried.append(row.id)  # type: ignore[arg-type]
         action, detail = "retry", {"to": row.to_addrs, "reason": row.reason,
                                    "attempt": row.attempts}

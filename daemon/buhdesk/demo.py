@@ -1,5 +1,6 @@
-"""`buhdesk demo`: a self-contained workspace (Maildir, SQLite, file outbox) with sample letters,
-processed end to end, and a Russian summary of what happened.
+"""`buhdesk demo`: a self-contained workspace (Maildir, a «ДелоПро» export folder, SQLite, file
+outbox) with sample letters and a sample package, processed end to end, and a Russian summary of
+what happened.
 """
 
 from __future__ import annotations
@@ -21,8 +22,10 @@ from sqlmodel import Session
 from buhdesk.config import load_config
 from buhdesk.daemon_main import build_daemon
 from buhdesk.models import Message, Request
+from buhdesk.runtime import Runtime
 
 SAMPLES = Path(__file__).resolve().parent / "demo_mail"
+PACKAGES = Path(__file__).resolve().parent / "demo_delopro"
 MARKER = ".buhdesk-demo"
 
 CONFIG = """\
@@ -43,6 +46,13 @@ name = "demo-maildir"
 kind = "maildir"
 path = "Maildir"
 poll_interval = 5
+
+[[sources]]
+name = "demo-delopro"
+kind = "delopro"
+path = "delopro"
+poll_interval = 5
+stable_interval = 5
 
 [outbox]
 kind = "files"
@@ -75,13 +85,24 @@ def create_workspace(root: Path, *, fresh: bool = True) -> Path:
     (root / "buhdesk.toml").write_text(CONFIG.format(root=root, duty="ivanova"), encoding="utf-8")
     for n, sample in enumerate(sorted(SAMPLES.glob("*.eml")), start=1):
         _deliver_to_maildir(root / "Maildir", sample.read_bytes(), n)
+    for package in sorted(p for p in PACKAGES.iterdir() if p.is_dir()):
+        _export_package(root / "delopro", package)
     return root
+
+
+def _export_package(folder: Path, package: Path) -> None:
+    """Put a sample package into incoming/ as «ДелоПро» would: in .tmp first, then renamed."""
+    tmp = folder / ".tmp" / package.name
+    shutil.copytree(package, tmp, copy_function=shutil.copyfile)
+    (folder / "incoming").mkdir(parents=True, exist_ok=True)
+    os.replace(tmp, folder / "incoming" / package.name)
 
 
 def _client_reply(root: Path, session: Session) -> bytes | None:
     """The first client's answer to our acknowledgment, as their mail program would send it."""
     ack = session.exec(  # type: ignore[call-overload]
-        select(Message).where(Message.direction == "out", Message.kind == "ack")
+        select(Message).join(Request, Message.request_id == Request.id)  # type: ignore[arg-type]
+        .where(Message.direction == "out", Message.kind == "ack", Request.channel == "email")
         .order_by(Message.id)
     ).scalars().first()
     if ack is None:
@@ -108,19 +129,22 @@ def run_demo(root: Path, *, out: TextIO, fresh: bool = True) -> int:
     if reply:
         _deliver_to_maildir(root / "Maildir", reply, 999)
         daemon.drain()
-    _summary(daemon.rt.engine, root, out)
+    _summary(daemon.rt, root, out)
     return 0
 
 
-def _summary(engine, root: Path, out: TextIO) -> None:  # type: ignore[no-untyped-def]
+def _summary(rt: Runtime, root: Path, out: TextIO) -> None:
     print(f"Рабочее место: {root}", file=out)
-    with Session(engine) as session:
+    tz = rt.config.service.tz
+    with Session(rt.engine) as session:
         requests = session.exec(select(Request).order_by(Request.id)).scalars().all()  # type: ignore[call-overload]
         print(f"\nЗарегистрировано обращений: {len(requests)}", file=out)
         for r in requests:
-            due = r.due_at.astimezone().strftime("%d.%m.%Y %H:%M") if r.due_at else "—"
-            print(f"  {r.number}  {r.client_email}  «{r.subject}»\n"
-                  f"      процесс: {r.process or '—'}, потребность: {r.need or '—'}, "
+            due = r.due_at.astimezone(tz).strftime("%d.%m.%Y %H:%M") if r.due_at else "—"
+            reg = f" (рег. № {r.external_number})" if r.external_number else ""
+            print(f"  {r.number}{reg}  {r.client_email}  «{r.subject}»\n"
+                  f"      процесс: {rt.rules.process_label(r.process)}; "
+                  f"потребность: {rt.rules.need_label(r.need)};\n      "
                   f"исполнитель: {r.assignee or '—'}, срок: {due}, состояние: {r.state}", file=out)
         incoming = session.exec(select(Message).where(Message.direction == "in")  # type: ignore[call-overload]
                                 .order_by(Message.id)).scalars().all()
@@ -132,6 +156,10 @@ def _summary(engine, root: Path, out: TextIO) -> None:  # type: ignore[no-untype
             if m.status == "held":
                 what = f"задержано: {m.reason}"
             print(f"  {m.id}: {m.from_addr or '?'} «{m.subject}» — {what}", file=out)
+        packages = sorted(p.name for p in (root / "delopro" / "processed").glob("*/*/*"))
+        failed = sorted(p.name for p in (root / "delopro" / "failed").glob("*"))
+        print(f"\nПакеты «ДелоПро»: обработано {len(packages)}, отклонено {len(failed)}"
+              f" ({root / 'delopro'})", file=out)
         outgoing = session.exec(select(Message).where(Message.direction == "out")  # type: ignore[call-overload]
                                 .order_by(Message.id)).scalars().all()
         print(f"\nИсходящие письма ({root / 'outbox'}):", file=out)

@@ -3,26 +3,43 @@
 It runs the same parsing, automated-mail detection, threading and rule decisions as the route
 stage. With a configuration it looks up existing requests in the store (read only); without one it
 uses the shipped rules and treats every letter as new unless it is automated.
+
+A «ДелоПро» package (a folder or PKG.zip) is explained the same way when the caller passes a
+loader: the CLI gives the connector's read-only loader, so the core imports no connector.
 """
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
+from sqlalchemy import select
 from sqlalchemy.engine import Engine
 from sqlmodel import Session
 
 from buhdesk.automated import detect_automated
+from buhdesk.document_rules import (
+    DocumentSettingsError,
+    decide_document,
+    load_document_settings,
+)
+from buhdesk.document_snapshot import content_digest, file_digests, source_key
+from buhdesk.documents import DocumentConflict, check_same_registration, find_by_uid
+from buhdesk.interfaces import Document, PackageProblem
 from buhdesk.mime import MessageParseError, ParsedMessage, parse_message
+from buhdesk.models import Message
 from buhdesk.route import find_thread, letter_of
 from buhdesk.rulebook import RuleBook
-from buhdesk.tokens import find_subject_tag, find_token
+from buhdesk.tokens import find_token
 
 FIELDS = ("file", "from", "subject", "body_text", "attachments", "automated", "action", "request",
           "process", "need", "assignee", "due_at", "rules", "articles", "error")
+
+
+PackageLoader = Callable[[Path], Document | PackageProblem]
 
 
 @dataclass
@@ -33,6 +50,7 @@ class ExplainContext:
     engine: Engine | None = None
     max_attachment_bytes: int = 30_000_000
     duty_accountant: str | None = None
+    load_package: PackageLoader | None = None
 
 
 def _blank(path: Path) -> dict[str, Any]:
@@ -43,6 +61,8 @@ def _blank(path: Path) -> dict[str, Any]:
 
 def explain_path(ctx: ExplainContext, path: Path, *, at: datetime | None = None) -> dict[str, Any]:
     """One result object for one file; errors become an ``error`` field, never an exception."""
+    if ctx.load_package is not None and is_package(path):
+        return explain_package(ctx, path, ctx.load_package, at=at)
     out = _blank(path)
     try:
         raw = path.read_bytes()
@@ -52,7 +72,7 @@ def explain_path(ctx: ExplainContext, path: Path, *, at: datetime | None = None)
         out["action"] = "hold"
         return out
     _describe(out, parsed)
-    when = at or parsed.date or datetime.now(timezone.utc)
+    when = at or parsed.date or datetime.now(UTC)
     _decide(ctx, out, parsed, when)
     return out
 
@@ -102,3 +122,61 @@ def _joined_request(ctx: ExplainContext, parsed: ParsedMessage) -> str | None:
         number = thread.request.number if thread.request else None
         session.rollback()
     return number
+
+
+# --- «ДелоПро» packages ------------------------------------------------------------------------
+
+
+def is_package(path: Path) -> bool:
+    return path.is_dir() or path.suffix.lower() == ".zip"
+
+
+def explain_package(ctx: ExplainContext, path: Path, load: PackageLoader, *,
+                    at: datetime | None = None) -> dict[str, Any]:
+    """What registering this package would do; the package is only read, never moved."""
+    out = _blank(path)
+    loaded = load(path)
+    if isinstance(loaded, PackageProblem):
+        out["action"], out["error"] = "fail", f"{loaded.code}: {loaded.message}"
+        return out
+    doc = loaded
+    out["from"] = (doc.author.email or doc.author.name) if doc.author else doc.correspondent
+    out["subject"], out["body_text"] = doc.summary, doc.text
+    out["attachments"] = [f.name for f in doc.files]
+    known = _known_document(ctx, doc)
+    if known is not None:
+        out["action"], out["request"], out["error"] = known
+        return out
+    try:
+        settings = load_document_settings(ctx.rules.directory)
+    except DocumentSettingsError as e:
+        out["action"], out["error"] = "hold", str(e)
+        return out
+    decision = decide_document(ctx.rules, doc, at=at or datetime.now(UTC), settings=settings,
+                               open_counts={})
+    out["action"], out["request"] = "new-request", "new"
+    out["process"], out["need"] = decision.process, decision.need
+    out["assignee"] = decision.assignee or ctx.duty_accountant
+    out["due_at"] = decision.due_at.isoformat() if decision.due_at else None
+    out["rules"] = decision.rules
+    return out
+
+
+def _known_document(ctx: ExplainContext, doc: Document) -> tuple[str, str, str | None] | None:
+    """(action, request number, error) when the store already holds this document's UID."""
+    if ctx.engine is None:
+        return None
+    with Session(ctx.engine) as session:
+        request = find_by_uid(session, doc.key)
+        if request is None:
+            return None
+        try:
+            check_same_registration(request, doc)
+        except DocumentConflict as e:
+            return "conflict", request.number, e.message
+        key = source_key(doc, content_digest(doc, file_digests(doc)))
+        stored = session.exec(  # type: ignore[call-overload]
+            select(Message.id).where(Message.request_id == request.id, Message.source_key == key)
+        ).first()
+        session.rollback()
+    return ("duplicate" if stored else "amendment"), request.number, None

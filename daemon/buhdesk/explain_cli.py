@@ -12,6 +12,7 @@ from buhdesk.config import ConfigError, load_config, package_data_dir, read_secr
 from buhdesk.explain import ExplainContext, explain_path
 from buhdesk.rulebook import RuleBookError, load_rulebook
 from buhdesk.store import make_engine
+from buhdesk_connectors.delopro_source import load_document
 
 ACTIONS = {
     "new-request": "будет зарегистрировано новое обращение",
@@ -19,13 +20,18 @@ ACTIONS = {
     "answer": "ответ бухгалтера будет проверен и отправлен клиенту",
     "ignore": "автоматическое письмо: ответа не будет",
     "hold": "письмо будет задержано для разбора",
+    "fail": "пакет «ДелоПро» не может быть принят и будет перемещён в failed",
+    "amendment": "пакет «ДелоПро» будет записан как изменение обращения",
+    "duplicate": "пакет «ДелоПро» уже зарегистрирован: он будет перемещён в processed без изменений",
+    "conflict": "конфликт: документ уже зарегистрирован с другим номером или датой, пакет будет "
+                "перемещён в failed",
 }
 
 
 def _context(config: Path | None) -> ExplainContext:
     if config is None:
         return ExplainContext(rules=load_rulebook(package_data_dir("rules")),
-                              own_address="buh@localhost")
+                              own_address="buh@localhost", load_package=load_document)
     cfg = load_config(config)
     secret_value = read_secret(cfg.service.secret_env)
     engine = make_engine(cfg.store.url) if secret_value else None
@@ -33,7 +39,7 @@ def _context(config: Path | None) -> ExplainContext:
         rules=load_rulebook(cfg.rules_dir), own_address=cfg.service.address,
         secret=secret_value.encode() if secret_value else None, engine=engine,
         max_attachment_bytes=cfg.limits.max_attachment_bytes,
-        duty_accountant=cfg.service.duty_accountant,
+        duty_accountant=cfg.service.duty_accountant, load_package=load_document,
     )
 
 

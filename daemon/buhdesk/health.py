@@ -122,7 +122,7 @@ class _Handler(BaseHTTPRequestHandler):
     server: HealthServer
     server_version = "buhdesk"
 
-    def do_GET(self) -> None:  # noqa: N802 (the name http.server calls)
+    def do_GET(self) -> None:
         path = self.path.split("?", 1)[0]
         if path == "/metrics":
             self._metrics()
@@ -160,7 +160,7 @@ class _Handler(BaseHTTPRequestHandler):
         self.end_headers()
         self.wfile.write(data)
 
-    def log_message(self, format: str, *args: Any) -> None:  # noqa: A002 (base signature)
+    def log_message(self, format: str, *args: Any) -> None:
         log.debug("health http: " + format, *args)
 
 

@@ -77,7 +77,7 @@ def _store(session: Session, item: RawItem, sha: str, max_bytes: int) -> tuple[M
         source_key=item.key,
         raw_sha256=sha,
         size=len(item.data),
-        reason=f"message of {len(item.data)} bytes exceeds the limit of {max_bytes}"
+        reason=f"размер письма {len(item.data)} байт больше допустимого ({max_bytes})"
         if too_big
         else None,
         created_at=item.received_at,

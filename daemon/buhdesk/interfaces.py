@@ -8,8 +8,9 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from dataclasses import dataclass, field
-from datetime import datetime
-from typing import Protocol
+from datetime import date, datetime
+from pathlib import Path
+from typing import Any, Protocol
 
 
 @dataclass(frozen=True)
@@ -76,5 +77,109 @@ class Transport(Protocol):
     def send(self, envelopes: Sequence[Envelope]) -> dict[str, Exception | None]:
         """Send each envelope; map its key to None (sent) or the delivery error."""
         ...
+
+    def close(self) -> None: ...
+
+
+# --- EDMS packages («ДелоПро») ------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class DocumentPerson:
+    """A person named on a registration card: the author (our client) or an executor."""
+
+    name: str
+    email: str | None = None
+    post: str = ""
+    department: str = ""
+    phone: str | None = None
+
+
+@dataclass(frozen=True)
+class DocumentFile:
+    """A file of an EDMS package, checked by the connector; its bytes are read when stored."""
+
+    name: str
+    content_type: str = "application/octet-stream"
+    role: str = "attachment"  # main | attachment | signature
+    data: bytes | None = field(default=None, repr=False)
+    path: Path | None = None
+
+    def read(self) -> bytes:
+        if self.data is not None:
+            return self.data
+        if self.path is None:
+            raise ValueError(f"file {self.name!r} has neither bytes nor a path")
+        return self.path.read_bytes()
+
+
+@dataclass(frozen=True)
+class Document:
+    """An incoming EDMS document, whatever format its package came in.
+
+    ``key`` is the document UID (the natural key); ``executors`` lists the responsible executor
+    first. ``original`` is the registration card exactly as exported.
+    """
+
+    source: str
+    key: str
+    reg_number: str
+    reg_date: date | None
+    author: DocumentPerson | None
+    summary: str
+    text: str
+    original_name: str
+    original: bytes = field(repr=False)
+    format: str = ""
+    package: str = ""
+    correspondent: str | None = None
+    deadline: date | None = None
+    executors: tuple[DocumentPerson, ...] = ()
+    resolution_id: str | None = None
+    files: tuple[DocumentFile, ...] = ()
+
+
+@dataclass(frozen=True)
+class PackageProblem:
+    """A package that cannot be taken; ``message`` is Russian and says what to fix."""
+
+    package: str
+    code: str
+    message: str
+    file: str | None = None
+
+
+@dataclass(frozen=True)
+class AnswerReceipt:
+    """The EDMS's word on one of our answer packages: imported (``ok``) or refused."""
+
+    package: str
+    ok: bool
+    text: str
+
+
+class PackageSource(Protocol):
+    """An EDMS export folder: packages in, each finished or failed after the store commits."""
+
+    name: str
+
+    def fetch(self, limit: int) -> Sequence[tuple[Any, Document | PackageProblem]]:
+        """Claim up to ``limit`` complete packages; each with an opaque handle."""
+        ...
+
+    def ack(self, handle: Any, request_number: str) -> None:
+        """The package is registered (committed): move it to processed."""
+        ...
+
+    def fail(self, handle: Any, code: str, message: str, file: str | None = None,
+             first_seen: datetime | None = None) -> None:
+        """The package cannot be taken: move it aside with the (Russian) reason."""
+        ...
+
+    def receipts(self) -> Sequence[AnswerReceipt]:
+        """Receipts for our answer packages that arrived since the last call."""
+        ...
+
+    def wait(self, timeout: float) -> None: ...
 
     def close(self) -> None: ...

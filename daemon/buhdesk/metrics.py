@@ -11,7 +11,7 @@ from __future__ import annotations
 import threading
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 
 from sqlalchemy import func, select
 from sqlalchemy.engine import Engine
@@ -21,10 +21,13 @@ from buhdesk.lifecycle import STATES
 from buhdesk.models import Message, Request
 
 CONTENT_TYPE = "text/plain; version=0.0.4; charset=utf-8"
+# States in which the service owes an answer: answered and closed owe nothing, and the clock stands
+# while a request waits on the client (as in buhdesk.reminders).
+OWED_STATES = ("new", "assigned", "held")
 
 
 def _utcnow() -> datetime:
-    return datetime.now(timezone.utc)
+    return datetime.now(UTC)
 
 
 class PollRecorder:
@@ -99,7 +102,8 @@ def collect(engine: Engine, *, now: datetime | None = None,
         ).all()
         missed = session.execute(
             select(func.count()).select_from(Request).where(
-                Request.state != "closed", Request.due_at.is_not(None),  # type: ignore[union-attr]
+                Request.state.in_(OWED_STATES),  # type: ignore[attr-defined]
+                Request.due_at.is_not(None),  # type: ignore[union-attr]
                 Request.due_at < now)  # type: ignore[operator]
         ).scalar_one()
     requests = dict.fromkeys(STATES, 0)
@@ -122,7 +126,7 @@ def _aware(value: datetime | str | None) -> datetime | None:
         return None
     if isinstance(value, str):  # an aggregate that lost its column type on some drivers
         value = datetime.fromisoformat(value)
-    return value if value.tzinfo else value.replace(tzinfo=timezone.utc)
+    return value if value.tzinfo else value.replace(tzinfo=UTC)
 
 
 def _escape(value: str) -> str:
@@ -160,7 +164,7 @@ def render(snap: Snapshot) -> str:
         *_family("buhdesk_held_messages", "gauge", "Messages held for a human, by direction.",
                  {(("direction", d),): n for d, n in sorted(snap.held.items())}),
         *_family("buhdesk_deadlines_missed", "gauge",
-                 "Open requests whose deadline has passed.", {(): snap.deadlines_missed}),
+                 "Requests still owed an answer whose deadline has passed.", {(): snap.deadlines_missed}),
         *_family("buhdesk_source_last_poll_timestamp_seconds", "gauge",
                  "Unix time of the last successful poll of each source (this process).",
                  {(("source", s),): round(at.timestamp(), 3) for s, at in sorted(polled.items())}),

@@ -102,19 +102,32 @@ def acknowledge(session: Session, rt: Runtime, request: Request, msg: Message,
                 parsed: ParsedMessage, decision: Decision) -> None:
     """The acknowledgment to the client and the notice to the responsible accountant."""
     attachments = [a.filename for a in parsed.attachments]
+    _ack_client(session, rt, request,
+                [*parsed.references, *([msg.message_id] if msg.message_id else [])])
+    notify(session, rt, request, "notice", body_text=parsed.body_text, attachments=attachments,
+           reasons=list(decision.reasons))
+
+
+def acknowledge_document(session: Session, rt: Runtime, request: Request, decision: Decision, *,
+                         body_text: str, attachments: Sequence[str]) -> None:
+    """The same for a document registered from the EDMS: the author hears only with an address."""
+    _ack_client(session, rt, request, [])
+    notify(session, rt, request, "notice", body_text=body_text, attachments=list(attachments),
+           reasons=list(decision.reasons))
+
+
+def _ack_client(session: Session, rt: Runtime, request: Request,
+                reply_to_ids: Sequence[str]) -> None:
     client = request.client_email
     if client and auto_replies_today(session, rt, client) < rt.config.service.auto_reply_daily_cap:
         rendered = rt.templates.render("ack", **request_vars(rt, request, articles=[]))
         enqueue(session, rt, request=request, kind="ack", to=[client], rendered=rendered,
-                reply_to_ids=[*parsed.references, *([msg.message_id] if msg.message_id else [])],
-                auto="auto-replied")
+                reply_to_ids=reply_to_ids, auto="auto-replied")
     elif client:
         log.warning("reply: daily cap of automatic letters to %s reached, %s not acknowledged",
                     client, request.number)
         session.add(Event(request_id=request.id, stage="reply", action="ack-capped",
                           detail=json.dumps({"to": client}, ensure_ascii=False)))
-    notify(session, rt, request, "notice", body_text=parsed.body_text, attachments=attachments,
-           reasons=list(decision.reasons))
 
 
 def notify(session: Session, rt: Runtime, request: Request, template: str, **variables: Any) -> None:

@@ -10,7 +10,6 @@ from __future__ import annotations
 import json
 import logging
 import threading
-from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
@@ -18,6 +17,7 @@ from sqlalchemy import func, select
 from sqlmodel import Session
 
 from buhdesk import outbox
+from buhdesk.answers import handle_answer
 from buhdesk.absences import absences_from_store
 from buhdesk.automated import detect_automated
 from buhdesk.classify import Letter
@@ -32,10 +32,6 @@ from buhdesk.tokens import Token, find_subject_tag, find_token
 log = logging.getLogger(__name__)
 
 OPEN_STATES = ("new", "assigned", "answered", "waiting", "held")
-
-# Handles a staff reply to a notice (an answer); installed by the answers module.
-AnswerHandler = Callable[[Session, Runtime, Message, ParsedMessage, Request], None]
-
 
 @dataclass(frozen=True)
 class Thread:
@@ -54,8 +50,7 @@ def event(session: Session, stage: str, action: str, *, request: Request | None 
     ))
 
 
-def route_pending(rt: Runtime, *, limit: int = 200, answers: AnswerHandler | None = None,
-                  stop: threading.Event | None = None) -> int:
+def route_pending(rt: Runtime, *, limit: int = 200, stop: threading.Event | None = None) -> int:
     """Route up to ``limit`` stored messages; return how many were handled."""
     with Session(rt.engine) as session:
         ids = session.exec(  # type: ignore[call-overload]
@@ -65,21 +60,21 @@ def route_pending(rt: Runtime, *, limit: int = 200, answers: AnswerHandler | Non
     for done, mid in enumerate(ids):
         if stop is not None and stop.is_set():
             return done
-        route_one(rt, mid, answers=answers)
+        route_one(rt, mid)
     return len(ids)
 
 
-def route_one(rt: Runtime, message_pk: int, *, answers: AnswerHandler | None = None) -> None:
+def route_one(rt: Runtime, message_pk: int) -> None:
     try:
         with Session(rt.engine) as session:
             msg = session.get(Message, message_pk)
             if msg is None or msg.status != "received":
                 return  # another worker took it
-            _route(session, rt, msg, answers)
+            _route(session, rt, msg)
             session.commit()
     except Exception as e:  # one bad message never stops the others
         log.exception("route: message %s failed, holding it", message_pk)
-        hold_message(rt, message_pk, f"routing failed: {type(e).__name__}: {e}")
+        hold_message(rt, message_pk, f"ошибка обработки: {type(e).__name__}: {e}")
 
 
 def hold_message(rt: Runtime, message_pk: int, reason: str) -> None:
@@ -92,13 +87,13 @@ def hold_message(rt: Runtime, message_pk: int, reason: str) -> None:
         session.commit()
 
 
-def _route(session: Session, rt: Runtime, msg: Message, answers: AnswerHandler | None) -> None:
+def _route(session: Session, rt: Runtime, msg: Message) -> None:
     raw = session.get(Raw, msg.id)
     assert raw is not None, "intake stores the raw bytes with the row"
     try:
         parsed = parse_message(raw.data, max_attachment_bytes=rt.config.limits.max_attachment_bytes)
     except MessageParseError as e:
-        msg.status, msg.reason = "held", f"not an e-mail message: {e}"
+        msg.status, msg.reason = "held", f"не удалось разобрать письмо: {e}"
         event(session, "route", "held", message=msg, reason=msg.reason)
         log.warning("route: %s:%s held: %s", msg.source, msg.source_key, msg.reason)
         return
@@ -111,12 +106,8 @@ def _route(session: Session, rt: Runtime, msg: Message, answers: AnswerHandler |
     staff = rt.rules.staff_by_email(parsed.from_addr)
     request = thread.request
     if request is not None and thread.token and thread.token.kind in ("notice", "return") and staff:
-        msg.request_id, msg.kind, msg.status = request.id, "answer", "routed"
-        if answers is None:
-            msg.status, msg.reason = "held", "accountant answers are not handled by this daemon"
-            event(session, "route", "held", request=request, message=msg, reason=msg.reason)
-            return
-        answers(session, rt, msg, parsed, request)
+        msg.request_id = request.id
+        handle_answer(session, rt, msg, parsed, request)
     elif request is not None:
         _followup(session, rt, msg, parsed, request, thread)
     else:

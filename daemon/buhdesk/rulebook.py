@@ -17,6 +17,7 @@ from buhdesk.classify import Letter
 from buhdesk.deadlines import DeadlinePolicy
 from buhdesk.routing import Absence
 from buhdesk.ruleset import Problem, RuleSet, RuleSetError, StaffMember, load_ruleset
+from buhdesk.textcheck import TextChecker, TextCheckRulesError
 from buhdesk.workcalendar import WorkCalendar
 
 
@@ -50,6 +51,7 @@ class RuleBook:
     ruleset: RuleSet
     calendar: WorkCalendar
     deadlines: DeadlinePolicy
+    textcheck: TextChecker
     fingerprint: str
 
     @property
@@ -111,7 +113,7 @@ def load_rulebook(directory: Path) -> RuleBook:
     """Load and validate every rule file; raise RuleBookError listing all problems."""
     directory = Path(directory)
     problems: list[Problem] = []
-    ruleset = calendar = deadlines = None
+    ruleset = calendar = deadlines = textcheck = None
     try:
         ruleset = load_ruleset(directory)
     except RuleSetError as e:
@@ -121,6 +123,10 @@ def load_rulebook(directory: Path) -> RuleBook:
         deadlines = DeadlinePolicy.load(directory, calendar)
     except Exception as e:  # the calendar modules raise their own error types
         problems.extend(getattr(e, "problems", None) or [Problem(str(directory), None, str(e))])
-    if problems or ruleset is None or calendar is None or deadlines is None:
+    try:
+        textcheck = TextChecker.load(directory)
+    except TextCheckRulesError as e:
+        problems.append(Problem(str(directory), None, str(e)))
+    if problems or ruleset is None or calendar is None or deadlines is None or textcheck is None:
         raise RuleBookError(problems)
-    return RuleBook(directory, ruleset, calendar, deadlines, _fingerprint(directory))
+    return RuleBook(directory, ruleset, calendar, deadlines, textcheck, _fingerprint(directory))

@@ -10,17 +10,23 @@ import logging
 import signal
 import threading
 import time
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
+from functools import partial
 
 from buhdesk.deliver import deliver_pending
+from buhdesk.document_rules import DocumentSettingsError, load_document_settings
 from buhdesk.faults import CrashPoints
+from buhdesk.health import HealthServer, start_health_server
 from buhdesk.intake import take_in
+from buhdesk.metrics import PollRecorder
+from buhdesk.interfaces import PackageSource, Source, SourceError, Transport
+from buhdesk.packages import take_package, take_receipts
 from buhdesk.queues import queue_sizes
-from buhdesk.interfaces import Source, SourceError, Transport
 from buhdesk.reload import RuleWatcher
-from buhdesk.route import AnswerHandler, route_pending
+from buhdesk.route import route_pending
 from buhdesk.runtime import Runtime
+from buhdesk.schedule import Scheduler
 from buhdesk.sdnotify import Notifier
 
 log = logging.getLogger(__name__)
@@ -34,30 +40,40 @@ class Counters:
     sent: int = 0
     retried: int = 0
     held: int = 0
+    packages: int = 0
+    packages_failed: int = 0
 
 
 class Daemon:
     def __init__(self, rt: Runtime, sources: Sequence[Source], transport: Transport, *,
-                 batch: int = 100, answers: AnswerHandler | None = None,
-                 poll_interval: Callable[[Source], float] = lambda s: 60.0) -> None:
+                 batch: int = 100,
+                 poll_interval: Callable[[Source | PackageSource], float] = lambda s: 60.0,
+                 package_sources: Sequence[PackageSource] = (),
+                 transports: Mapping[str, Transport] | None = None) -> None:
         self.rt, self.sources, self.transport = rt, list(sources), transport
-        self.batch, self.answers, self.poll_interval = batch, answers, poll_interval
+        # EDMS export folders, and the transports of their answer packages ("delopro:<name>").
+        self.package_sources, self.transports = list(package_sources), dict(transports or {})
+        self.batch, self.poll_interval = batch, poll_interval
         self.stopping = threading.Event()
         self.counters = Counters()
         self.crash = CrashPoints.from_env()
         self.notifier = Notifier()
         self.watcher = RuleWatcher(rt)
+        self.scheduler = Scheduler(rt)
+        self.polls = PollRecorder([s.name for s in self.sources])
         # The worker's stages, in order; each returns how much it did.
         self.STAGES: tuple[tuple[str, Callable[[], int]], ...] = (
             ("reload", self.watcher.poll),
             ("route", self._route),
             ("deliver", self._deliver),
+            ("schedule", self.scheduler.poll),
         )
 
     # --- intake ---------------------------------------------------------------------------
     def take(self, source: Source, limit: int | None = None) -> int:
         """Fetch one batch from ``source``, commit it, then acknowledge it at the source."""
         items = source.fetch(limit or self.batch)
+        self.polls.record(source.name)
         if not items:
             return 0
         result = take_in(self.rt.engine, items, max_bytes=self.rt.config.limits.max_message_bytes)
@@ -70,14 +86,33 @@ class Daemon:
         self.rt.wakeup.set()
         return len(items)
 
-    def _source_loop(self, source: Source) -> None:
+    def take_packages(self, source: PackageSource, limit: int | None = None) -> int:
+        """Record receipts, then register each claimed package and finish it at the source."""
+        settings = load_document_settings(self.rt.rules.directory)
+        take_receipts(self.rt, source)
+        items = source.fetch(limit or self.batch)
+        for handle, item in items:
+            number = take_package(self.rt, source, handle, item, settings)
+            if number is None:
+                self.counters.packages_failed += 1
+            else:
+                self.counters.packages += 1
+        if items:
+            self.rt.wakeup.set()
+        return len(items)
+
+    def _source_loop(self, source: Source | PackageSource, take: Callable[[], int]) -> None:
         delay = 1.0
         while not self.stopping.is_set():
             try:
-                if self.take(source):
+                if take():
                     continue
                 source.wait(min(self.poll_interval(source), 5.0))
                 delay = 1.0
+            except DocumentSettingsError as e:
+                log.error("intake: %s waits: the «ДелоПро» settings are wrong: %s", source.name, e)
+                self.stopping.wait(delay)
+                delay = min(delay * 2, 300.0)
             except SourceError as e:
                 log.warning("intake: source %s unavailable: %s; next try in %.0f s",
                             source.name, e, delay)
@@ -90,7 +125,7 @@ class Daemon:
 
     # --- worker ---------------------------------------------------------------------------
     def _route(self) -> int:
-        n = route_pending(self.rt, limit=100, answers=self.answers, stop=self.stopping)
+        n = route_pending(self.rt, limit=100, stop=self.stopping)
         if n:
             self.crash.hit("routed")
         self.counters.routed += n
@@ -98,7 +133,8 @@ class Daemon:
 
     def _deliver(self) -> int:
         report = deliver_pending(self.rt, self.transport, limit=self.rt.config.outbox.batch,
-                                 after_send=lambda: self.crash.hit("delivered-unrecorded"))
+                                 after_send=lambda: self.crash.hit("delivered-unrecorded"),
+                                 transports=self.transports)
         self.counters.sent += len(report.sent)
         self.counters.retried += len(report.retried)
         self.counters.held += len(report.held)
@@ -135,28 +171,42 @@ class Daemon:
         """Process everything available now, in this thread (demo, tests, one-shot runs)."""
         for _ in range(max_rounds):
             took = sum(self.take(s) for s in self.sources)
+            took += sum(self.take_packages(p) for p in self.package_sources)
             if not took and not self.work_once():
                 break
         return self.counters
 
     def run(self) -> None:
         self._install_signals()
-        threads = [threading.Thread(target=self._source_loop, args=(s,), name=f"source-{s.name}",
-                                    daemon=True) for s in self.sources]
+        takers: list[tuple[Source | PackageSource, Callable[[], int]]] = [
+            *((s, partial(self.take, s)) for s in self.sources),
+            *((p, partial(self.take_packages, p)) for p in self.package_sources),
+        ]
+        threads = [threading.Thread(target=self._source_loop, args=(s, take),
+                                    name=f"source-{s.name}", daemon=True) for s, take in takers]
         threads.append(threading.Thread(target=self._worker_loop, name="worker", daemon=True))
         for t in threads:
             t.start()
-        log.info("daemon: running with %d source(s)", len(self.sources))
+        log.info("daemon: running with %d source(s)",
+                 len(self.sources) + len(self.package_sources))
         self.notifier.ready(self.status())
         while not self.stopping.is_set():
             self.stopping.wait(1.0)
         self.notifier.stopping()
         for t in threads:
             t.join(timeout=60)
-        for s in self.sources:
+        for s in [*self.sources, *self.package_sources]:
             s.close()
-        self.transport.close()
+        for t in [self.transport, *self.transports.values()]:
+            t.close()
         log.info("daemon: stopped")
+
+    def _start_health(self) -> HealthServer | None:
+        try:
+            return start_health_server(self.rt, self.polls)
+        except OSError as e:  # the daemon's work matters more than its metrics
+            log.error("health: cannot serve /metrics and /healthz: %s", e)
+            return None
 
     def stop(self) -> None:
         self.stopping.set()

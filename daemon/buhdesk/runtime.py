@@ -35,14 +35,15 @@ class Runtime:
         return self.clock()
 
 
-def build_runtime(config: Config, *, clock: Callable[[], datetime] = _utcnow) -> Runtime:
-    """Open the store (migrating it), load rules and templates; raises on any problem."""
+def build_runtime(config: Config, *, clock: Callable[[], datetime] = _utcnow,
+                  rules: RuleBook | None = None) -> Runtime:
+    """Open the store (migrating it), load rules (unless given) and templates; raises on problems."""
     return Runtime(
         config=config,
         engine=open_store(config.store.url),
         secret=config.secret(),
         blobs=BlobStore(config.store.blobs),
         templates=Templates(config.templates_dir, config.service.tz),
-        rules=load_rulebook(config.rules_dir),
+        rules=rules or load_rulebook(config.rules_dir),
         clock=clock,
     )

@@ -22,7 +22,7 @@ MONTHS_GENITIVE = (
 )  # fmt: skip
 
 # The letter templates buhdesk renders, with example variables that `buhdesk check` renders them with.
-LETTERS = ("ack", "notice", "followup", "answer", "returned", "admin")
+LETTERS = ("ack", "notice", "followup", "answer", "returned", "admin", "reminder")
 
 
 class TemplateProblem(Exception):

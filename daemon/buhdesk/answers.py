@@ -1,0 +1,218 @@
+"""Accountants' answers: a staff reply to a notice (our signed token in its references) is an
+answer. Commands on their own lines steer it; the whole rendered letter is checked before it goes
+out, or returned to the accountant with the findings.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import re
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+
+from sqlalchemy import select
+from sqlmodel import Session
+
+from buhdesk.answer_packages import CHANNEL, queue_answer_package
+from buhdesk.compose import FileToSend
+from buhdesk.lifecycle import next_state
+from buhdesk.mime import ParsedMessage
+from buhdesk.models import Event, Message, Request, utcnow
+from buhdesk.outbox import client_thread, enqueue, notify, request_vars
+from buhdesk.quoting import split_signature, strip_quoted
+from buhdesk.runtime import Runtime
+from buhdesk.templating import Rendered
+from buhdesk.textcheck import Finding
+
+log = logging.getLogger(__name__)
+
+_COMMAND = re.compile(r"^\s*#(закрыть|ожидание|передать|отправить-как-есть|статья)\b\s*(.*)$",
+                      re.IGNORECASE)
+
+
+@dataclass
+class Commands:
+    close: bool = False
+    wait: bool = False
+    transfer_to: str | None = None
+    force: bool = False
+    articles: list[str] = field(default_factory=list)
+
+
+def parse_commands(text: str) -> tuple[str, Commands]:
+    """Split the accountant's text into the answer and the commands written on their own lines."""
+    commands, kept = Commands(), []
+    for line in text.splitlines():
+        m = _COMMAND.match(line)
+        if not m:
+            kept.append(line)
+            continue
+        word, arg = m[1].lower(), m[2].strip()
+        if word == "закрыть":
+            commands.close = True
+        elif word == "ожидание":
+            commands.wait = True
+        elif word == "передать":
+            commands.transfer_to = arg.split()[0] if arg else ""
+        elif word == "отправить-как-есть":
+            commands.force = True
+        elif word == "статья" and arg:
+            commands.articles.append(arg.split()[0])
+    return "\n".join(kept).strip(), commands
+
+
+def greeting(client_name: str) -> str:
+    """«Уважаемая Мария Петровна!» when the full name is known, a neutral greeting otherwise."""
+    parts = client_name.split()
+    if len(parts) == 3:
+        first, patronymic = parts[1], parts[2]
+        if patronymic.endswith(("вна", "чна", "кызы")):
+            return f"Уважаемая {first} {patronymic}!"
+        if patronymic.endswith(("вич", "ич", "оглы")):
+            return f"Уважаемый {first} {patronymic}!"
+    return "Добрый день!"
+
+
+def render_answer(rt: Runtime, request: Request, accountant: str, text: str) -> Rendered:
+    member = rt.rules.staff[accountant]
+    author = {"login": member.login, "name": member.name, "position": member.position,
+              "phone": member.phone, "email": member.email}
+    return rt.templates.render("answer", **request_vars(
+        rt, request, greeting=greeting(request.client_name), text=text, author=author))
+
+
+def check_letter(rt: Runtime, request: Request, rendered: Rendered) -> list[Finding]:
+    """Findings in the whole letter body; staff and the client's names are known words."""
+    names = [s.name for s in rt.rules.staff.values()]
+    if request.client_name:
+        names.append(request.client_name)
+    return rt.rules.textcheck.with_names(names).check(rendered.body)
+
+
+def line_of(text: str, offset: int) -> int:
+    return text.count("\n", 0, offset) + 1
+
+
+def _attachments(rt: Runtime, parsed: ParsedMessage) -> list[FileToSend]:
+    return [FileToSend(a.filename, a.content_type, a.data)
+            for a in parsed.attachments if not a.truncated]
+
+
+def handle_answer(session: Session, rt: Runtime, msg: Message, parsed: ParsedMessage,
+                  request: Request) -> None:
+    """The route stage's handler for a staff reply to a notice or to a returned answer."""
+    member = rt.rules.staff_by_email(parsed.from_addr)
+    assert member is not None, "route calls this only for staff addresses"
+    own, _signature = split_signature(strip_quoted(parsed.body_text))
+    text, commands = parse_commands(own)
+    msg.kind, msg.status = "answer", "routed"
+    process_answer(session, rt, request, member.login, text, commands,
+                   files=_attachments(rt, parsed), source_message=msg)
+
+
+def process_answer(session: Session, rt: Runtime, request: Request, login: str, text: str,
+                   commands: Commands, *, files: Sequence[FileToSend] = (),
+                   source_message: Message | None = None) -> list[Finding]:
+    """Apply commands, check and send (or return) the answer; return the findings."""
+    if commands.transfer_to is not None:
+        try:
+            transfer(session, rt, request, commands.transfer_to, actor=login)
+        except TransferError as e:
+            problem = {"line": 0, "text": f"#передать {commands.transfer_to}", "message": str(e),
+                       "suggestions": sorted(rt.rules.staff)}
+            _return_items(session, rt, request, login, [problem], "", source_message)
+            return []
+    if not text:
+        _apply_state(session, request, commands, actor=login, answered=False)
+        return []
+    rendered = render_answer(rt, request, login, text)
+    findings = check_letter(rt, request, rendered)
+    if findings and not commands.force:
+        _return(session, rt, request, login, rendered, findings, source_message)
+        return findings
+    _send(session, rt, request, login, rendered, files, findings, commands)
+    _apply_state(session, request, commands, actor=login, answered=True)
+    return findings
+
+
+def _send(session: Session, rt: Runtime, request: Request, login: str, rendered: Rendered,
+          files: Sequence[FileToSend], findings: list[Finding], commands: Commands) -> None:
+    edms = request.channel == CHANNEL
+    if not request.client_email and not edms:
+        raise ValueError(f"{request.number}: the client has no e-mail address")
+    if request.client_email:
+        enqueue(session, rt, request=request, kind="answer", to=[request.client_email],
+                rendered=rendered, reply_to_ids=client_thread(session, request), files=files)
+    if edms:  # the answer also goes back into the EDMS the document came from
+        queue_answer_package(session, rt, request, login, rendered, files, closing=commands.close)
+    detail = {"accountant": login, "override": bool(findings and commands.force),
+              "findings": [f.to_dict() for f in findings], "articles": commands.articles}
+    session.add(Event(request_id=request.id, stage="reply", action="answered", actor=login,
+                      detail=json.dumps(detail, ensure_ascii=False)))
+    log.info("reply: %s answered by %s%s", request.number, login,
+             " (check overridden)" if detail["override"] else "")
+
+
+def _return(session: Session, rt: Runtime, request: Request, login: str, rendered: Rendered,
+            findings: list[Finding], source_message: Message | None) -> None:
+    items = [{"line": line_of(rendered.body, f.start), "text": f.text, "message": f.message,
+              "suggestions": list(f.suggestions)} for f in findings]
+    _return_items(session, rt, request, login, items, rendered.body, source_message)
+
+
+def _return_items(session: Session, rt: Runtime, request: Request, login: str,
+                  items: list[dict[str, object]], checked_body: str,
+                  source_message: Message | None) -> None:
+    letter = rt.templates.render("returned", **request_vars(
+        rt, request, findings=items, checked_body=checked_body))
+    member = rt.rules.staff[login]
+    enqueue(session, rt, request=request, kind="return", to=[member.email], rendered=letter,
+            reply_to_ids=[source_message.message_id] if source_message and
+            source_message.message_id else [], auto="auto-replied")
+    session.add(Event(request_id=request.id, stage="reply", action="answer-returned", actor=login,
+                      detail=json.dumps({"findings": items}, ensure_ascii=False)))
+    log.info("reply: answer to %s returned to %s with %d finding(s)", request.number, login,
+             len(items))
+
+
+def _apply_state(session: Session, request: Request, commands: Commands, *, actor: str,
+                 answered: bool) -> None:
+    now = utcnow()
+    if answered:
+        request.state = next_state(request.state, "answer")
+        request.answered_at = request.answered_at or now
+    if commands.wait:
+        request.state = next_state(request.state, "wait")
+    if commands.close:
+        request.state = next_state(request.state, "close")
+        request.closed_at = now
+    request.updated_at = now
+    if commands.wait or commands.close:
+        session.add(Event(request_id=request.id, stage="reply", action=request.state, actor=actor,
+                          detail="{}"))
+
+
+class TransferError(Exception):
+    pass
+
+
+def transfer(session: Session, rt: Runtime, request: Request, login: str, *, actor: str) -> None:
+    """Pass a request to another accountant and send them the notice."""
+    if login not in rt.rules.staff:
+        raise TransferError(f"сотрудник с логином «{login}» не найден в списке сотрудников")
+    previous = request.assignee
+    request.assignee = login
+    request.state = next_state(request.state, "assign")
+    session.add(Event(request_id=request.id, stage="route", action="transferred", actor=actor,
+                      detail=json.dumps({"from": previous, "to": login}, ensure_ascii=False)))
+    body = next((m.body_text for m in _client_messages(session, request)), "") or ""
+    notify(session, rt, request, "notice", body_text=body, attachments=[],
+           reasons=[f"передано сотрудником {actor}"])
+
+
+def _client_messages(session: Session, request: Request) -> list[Message]:
+    return list(session.exec(  # type: ignore[call-overload]
+        select(Message).where(Message.request_id == request.id, Message.direction == "in",
+                              Message.kind.in_(("request", "followup")))  # type: ignore[attr-defined]
+        .order_by(Message.id)).scalars())

@@ -1,0 +1,47 @@
+"""A horizontal bar chart as inline SVG (no scripts), for reports read in a browser or a letter."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from html import escape
+
+ROW, LABEL_H, BAR_H, WIDTH, BAR_W, PAD = 40, 16, 16, 640, 520, 8
+
+
+def _fmt(value: float) -> str:
+    return f"{value:.1f}".replace(".", ",")
+
+
+def bar_chart(rows: Sequence[tuple[str, float | None]], *, title: str, max_value: float = 100.0,
+              unit: str = "%") -> str:
+    """One bar per ``(label, value)``; a value of None is drawn as «нет данных»."""
+    height = PAD * 2 + LABEL_H + len(rows) * ROW
+    parts = [
+        (f'<svg xmlns="http://www.w3.org/2000/svg" width="{WIDTH}" height="{height}" '
+        f'viewBox="0 0 {WIDTH} {height}" role="img" aria-label="{escape(title)}" '
+        'font-family="Arial, sans-serif" font-size="12">'),
+        f"<title>{escape(title)}</title>",
+        f'<text x="{PAD}" y="{PAD + 12}" font-weight="bold">{escape(title)}</text>',
+    ]
+    for i, (label, value) in enumerate(rows):
+        y = PAD + LABEL_H + i * ROW
+        parts.append(f'<text x="{PAD}" y="{y + 12}">{escape(label)}</text>')
+        parts.append(f'<rect x="{PAD}" y="{y + 16}" width="{BAR_W}" height="{BAR_H}" '
+                     'fill="#eeeeee"/>')
+        if value is None:
+            parts.append(f'<text x="{PAD + 4}" y="{y + 28}" fill="#666666">нет данных</text>')
+            continue
+        width = round(BAR_W * max(0.0, min(value, max_value)) / max_value, 1)
+        parts.append(f'<rect x="{PAD}" y="{y + 16}" width="{width}" height="{BAR_H}" '
+                     f'fill="{_colour(value / max_value)}"/>')
+        parts.append(f'<text x="{PAD + BAR_W + 6}" y="{y + 28}">{_fmt(value)}{escape(unit)}</text>')
+    parts.append("</svg>")
+    return "\n".join(parts)
+
+
+def _colour(fraction: float) -> str:
+    if fraction >= 0.9:
+        return "#2e7d32"
+    if fraction >= 0.7:
+        return "#f9a825"
+    return "#c62828"

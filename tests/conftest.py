@@ -1,0 +1,203 @@
+"""Shared fixtures: real mail servers on loopback and a builder for simple test messages.
+
+``dovecot`` is one private Dovecot per session (stopping one takes seconds); ``mail_user`` gives
+each test its own fresh mailbox on it. ``fresh_dovecot`` is a private instance for tests that
+kill or restart the server. Without the dovecot binary the integration tests are skipped, or fail
+when ``CI=true`` or ``BUHDESK_REQUIRE_INTEGRATION=1`` says they must run.
+"""
+
+from __future__ import annotations
+
+import itertools
+import os
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from email.message import EmailMessage
+from email.utils import format_datetime, make_msgid
+from pathlib import Path
+
+import pytest
+
+from buhdesk.config import load_config, package_data_dir
+from buhdesk.rulebook import RuleBook, load_rulebook
+from buhdesk.runner import Daemon
+from buhdesk.runtime import build_runtime
+from buhdesk_connectors.loopback import Dovecot, DovecotMissing, SmtpSink
+from buhdesk_connectors.memory import MemorySource, MemoryTransport
+
+DOVECOT_USER = "buh"
+DOVECOT_PASSWORD = "buh-test-password"
+_user_numbers = itertools.count(1)
+
+
+@dataclass(frozen=True)
+class MailUser:
+    """A mailbox on a loopback Dovecot, with what a client needs to log in."""
+
+    dovecot: Dovecot
+    name: str
+    password: str
+
+    @property
+    def host(self) -> str:
+        return self.dovecot.host
+
+    @property
+    def port(self) -> int:
+        return self.dovecot.imap_port
+
+
+def _integration_required() -> bool:
+    return (os.environ.get("CI", "").lower() == "true"
+            or os.environ.get("BUHDESK_REQUIRE_INTEGRATION") == "1")
+
+
+def _new_dovecot(*, tls: bool = False) -> Dovecot:
+    try:
+        server = Dovecot(tls=tls)
+    except DovecotMissing as e:
+        if _integration_required():
+            pytest.fail(f"integration tests required but {e}", pytrace=False)
+        pytest.skip(str(e))
+    server.start()
+    return server
+
+
+@pytest.fixture(scope="session")
+def dovecot() -> Iterator[Dovecot]:
+    """A started Dovecot shared by the session, with user ``buh``."""
+    server = _new_dovecot()
+    server.add_user(DOVECOT_USER, DOVECOT_PASSWORD)
+    try:
+        yield server
+    finally:
+        server.cleanup()
+
+
+@pytest.fixture
+def mail_user(dovecot: Dovecot) -> MailUser:
+    """A fresh, empty mailbox on the session Dovecot."""
+    name = f"user{next(_user_numbers)}"
+    password = f"pw-{name}"
+    dovecot.add_user(name, password)
+    return MailUser(dovecot, name, password)
+
+
+@pytest.fixture
+def fresh_dovecot() -> Iterator[MailUser]:
+    """A private Dovecot for this test only (to kill or restart), with user ``buh``."""
+    server = _new_dovecot()
+    server.add_user(DOVECOT_USER, DOVECOT_PASSWORD)
+    try:
+        yield MailUser(server, DOVECOT_USER, DOVECOT_PASSWORD)
+    finally:
+        server.kill()
+        server.cleanup()
+
+
+@pytest.fixture(scope="module")
+def tls_dovecot() -> Iterator[MailUser]:
+    """A Dovecot with a self-signed certificate (``dovecot.cafile``): IMAPS and STARTTLS."""
+    server = _new_dovecot(tls=True)
+    server.add_user(DOVECOT_USER, DOVECOT_PASSWORD)
+    try:
+        yield MailUser(server, DOVECOT_USER, DOVECOT_PASSWORD)
+    finally:
+        server.cleanup()
+
+
+@pytest.fixture
+def smtp_sink() -> Iterator[SmtpSink]:
+    """An aiosmtpd server on a free loopback port that records what it receives."""
+    sink = SmtpSink()
+    sink.start()
+    try:
+        yield sink
+    finally:
+        sink.stop()
+
+
+MessageFactory = Callable[..., bytes]
+
+
+def build_message(
+    *, subject: str = "Запрос справки", body: str = "Добрый день! Прошу выдать справку.",
+    sender: str = "client@example.org", to: str = "buh@example.org",
+    message_id: str | None = None, date: datetime | None = None,
+    headers: dict[str, str] | None = None,
+) -> bytes:
+    """A simple RFC 822 message (UTF-8 text/plain), CRLF line ends."""
+    message = EmailMessage()
+    message["From"] = sender
+    message["To"] = to
+    message["Subject"] = subject
+    message["Date"] = format_datetime(date or datetime.now(UTC))
+    message["Message-ID"] = message_id or make_msgid(domain="example.org")
+    for name, value in (headers or {}).items():
+        message[name] = value
+    message.set_content(body)
+    return message.as_bytes().replace(b"\r\n", b"\n").replace(b"\n", b"\r\n")
+
+
+@pytest.fixture
+def make_message() -> MessageFactory:
+    """Build simple test messages: ``make_message(subject=..., body=..., sender=..., to=...)``."""
+    return build_message
+
+
+# --- the core with in-memory connectors -------------------------------------------------------
+
+PIPELINE_NOW = datetime(2026, 11, 24, 9, 0, tzinfo=UTC)  # a Tuesday, 12:00 in Moscow
+
+
+@pytest.fixture(scope="session")
+def shipped_rules() -> RuleBook:
+    """The rules shipped in rules/, loaded once (pymorphy3 and the dictionaries take a second)."""
+    return load_rulebook(package_data_dir("rules"))
+
+
+FILE_OUTBOX = '[outbox]\nkind = "files"\npath = "outbox"\nmax_attempts = 3\n'
+
+
+def write_config(folder: Path, body: str = "", *, outbox: str = FILE_OUTBOX) -> Path:
+    """A buhdesk.toml in ``folder`` with the test service and an SQLite store beside it."""
+    path = folder / "buhdesk.toml"
+    path.write_text(f"""
+[service]
+name = "Бухгалтерия"
+address = "buh@minfin.example"
+domain = "minfin.example"
+duty_accountant = "ivanova"
+admins = ["admin@minfin.example"]
+auto_reply_daily_cap = 3
+[store]
+url = "sqlite:///{folder}/buhdesk.db"
+{body}
+{outbox}
+""", encoding="utf-8")
+    return path
+
+
+@pytest.fixture
+def secret_env(monkeypatch: pytest.MonkeyPatch) -> str:
+    monkeypatch.setenv("BUHDESK_SECRET", "s" * 32)
+    return "s" * 32
+
+
+@pytest.fixture
+def daemon(tmp_path: Path, secret_env: str, shipped_rules: RuleBook) -> Daemon:
+    """A Daemon over an in-memory source and transport, with a clock the test moves
+    (``daemon.clock[0] = ...``)."""
+    clock = [PIPELINE_NOW]
+    rt = build_runtime(load_config(write_config(tmp_path)), clock=lambda: clock[0],
+                       rules=shipped_rules)
+    d = Daemon(rt, [MemorySource("minfin", clock=lambda: clock[0])], MemoryTransport())
+    d.clock = clock  # type: ignore[attr-defined]
+    return d
+
+
+@pytest.fixture
+def make_config() -> Callable[..., Path]:
+    """``make_config(folder, body, outbox=...)``: write a test buhdesk.toml (see write_config)."""
+    return write_config

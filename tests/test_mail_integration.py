@@ -1,0 +1,246 @@
+"""The mail path end to end on real servers: Dovecot (IMAP) on loopback → buhdesk → aiosmtpd.
+
+Nothing is lost or doubled when the daemon is killed between commit and acknowledgment, when it
+is stopped with SIGTERM mid-run, or when the IMAP or SMTP server goes away and comes back.
+"""
+
+from __future__ import annotations
+
+import email
+import os
+import signal
+import subprocess
+import sys
+import threading
+import time
+from collections import Counter
+from collections.abc import Callable, Iterator
+from email.policy import SMTP
+from pathlib import Path
+
+import pytest
+from sqlalchemy import func, select
+from sqlmodel import Session
+
+from buhdesk.config import load_config
+from buhdesk.daemon_main import build_daemon
+from buhdesk.models import Message, Request
+from buhdesk.runner import Daemon
+from buhdesk.store import open_store
+from buhdesk_connectors.loopback import SmtpSink
+
+pytestmark = pytest.mark.integration
+
+@pytest.fixture
+def imap_config(make_config):  # type: ignore[no-untyped-def]
+    """``imap_config(folder, mail_user, sink)``: a configuration for a Dovecot user and SMTP sink."""
+    return lambda folder, user, sink: make_config(folder, _imap_section(user), outbox=_smtp(sink))
+
+
+def _imap_section(user) -> str:  # type: ignore[no-untyped-def]
+    return f"""
+[[sources]]
+name = "minfin"
+kind = "imap"
+host = "{user.host}"
+port = {user.port}
+security = "none"
+user = "{user.name}"
+password_env = "TEST_IMAP_PASSWORD"
+poll_interval = 1
+[web]
+metrics_port = 0
+"""
+
+
+def _smtp(sink: SmtpSink) -> str:
+    return f"""
+[outbox]
+kind = "smtp"
+host = "127.0.0.1"
+port = {sink.port}
+security = "none"
+retry_base = 0.3
+max_attempts = 50
+lease = 2
+"""
+
+
+def letters(make_message, count: int = 5) -> list[bytes]:  # type: ignore[no-untyped-def]
+    return [make_message(sender=f"employee{n}@culture.example", to="buh@minfin.example",
+                         subject=f"Справка о доходах {n}",
+                         body=f"Добрый день! Прошу выдать справку 2-НДФЛ за 2025 год ({n}).")
+            for n in range(count)]
+
+
+def wait_until(predicate: Callable[[], bool], timeout: float = 60.0, what: str = "") -> None:
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        if predicate():
+            return
+        time.sleep(0.1)
+    raise AssertionError(f"timed out waiting for {what or predicate}")
+
+
+def acks(sink: SmtpSink) -> Counter[str]:
+    """Acknowledgments received per request number."""
+    found: Counter[str] = Counter()
+    for m in sink.messages:
+        msg = email.message_from_bytes(m.data, policy=SMTP)
+        if "зарегистрировано" in msg["Subject"]:
+            found[msg["Subject"].split("]")[0].strip("[")] += 1
+    return found
+
+
+def count(engine, *where) -> int:  # type: ignore[no-untyped-def]
+    with Session(engine) as s:
+        return s.execute(select(func.count()).select_from(Message).where(*where)).scalar_one()
+
+
+def request_count(engine) -> int:  # type: ignore[no-untyped-def]
+    with Session(engine) as s:
+        return s.execute(select(func.count()).select_from(Request)).scalar_one()
+
+
+@pytest.fixture
+def env(monkeypatch: pytest.MonkeyPatch, secret_env: str, mail_user) -> dict[str, str]:  # type: ignore[no-untyped-def]
+    monkeypatch.setenv("TEST_IMAP_PASSWORD", mail_user.password)
+    return dict(os.environ)
+
+
+@pytest.fixture
+def running() -> Iterator[Callable[[Daemon], Daemon]]:
+    """Start daemons in threads; they are stopped at the end of the test."""
+    started: list[tuple[Daemon, threading.Thread]] = []
+
+    def start(d: Daemon) -> Daemon:
+        t = threading.Thread(target=d.run, daemon=True)
+        t.start()
+        started.append((d, t))
+        return d
+
+    yield start
+    for d, t in started:
+        d.stop()
+        t.join(timeout=30)
+
+
+def test_letters_become_requests_with_acknowledgments(
+    imap_config, tmp_path, mail_user, smtp_sink, make_message, env, running  # type: ignore[no-untyped-def]
+) -> None:
+    mail_user.dovecot.append(mail_user.name, "INBOX", letters(make_message, 4))
+    auto = make_message(sender="robot@culture.example", subject="Автоответ: отпуск",
+                        headers={"Auto-Submitted": "auto-replied"})
+    mail_user.dovecot.append(mail_user.name, "INBOX", [auto])
+    daemon = running(build_daemon(load_config(imap_config(tmp_path, mail_user, smtp_sink))))
+    wait_until(lambda: sum(acks(smtp_sink).values()) == 4, what="4 acknowledgments")
+    assert request_count(daemon.rt.engine) == 4
+    wait_until(lambda: mail_user.dovecot.count(mail_user.name, "INBOX") == 0, what="empty INBOX")
+    assert mail_user.dovecot.count(mail_user.name, "Processed") == 5
+    assert not [m for m in smtp_sink.messages if "robot@culture.example" in m.rcpt_tos]
+    # IDLE: a letter appended while the daemon runs is taken at once
+    mail_user.dovecot.append(mail_user.name, "INBOX", letters(make_message, 5)[4:])
+    wait_until(lambda: sum(acks(smtp_sink).values()) == 5, timeout=30, what="pushed letter")
+
+
+def run_cli(config: Path, env: dict[str, str], *args: str) -> subprocess.Popen[bytes]:
+    """``buhdesk run`` as its own process; its log goes to daemon.log beside the config."""
+    with open(config.parent / "daemon.log", "ab") as log:
+        return subprocess.Popen([sys.executable, "-m", "buhdesk.cli", "--config", str(config),
+                                 *args], env=env, stdout=subprocess.DEVNULL, stderr=log)
+
+
+def log_of(config: Path) -> str:
+    return (config.parent / "daemon.log").read_text(encoding="utf-8", errors="replace")
+
+
+def test_kill_between_commit_and_acknowledgment_loses_and_doubles_nothing(
+    imap_config, tmp_path, mail_user, smtp_sink, make_message, env  # type: ignore[no-untyped-def]
+) -> None:
+    config = imap_config(tmp_path, mail_user, smtp_sink)
+    mail_user.dovecot.append(mail_user.name, "INBOX", letters(make_message, 5))
+    crashed = run_cli(config, {**env, "BUHDESK_CRASH_AT": "intake-committed:1"}, "run")
+    assert crashed.wait(timeout=60) == 137, log_of(config)
+    engine = open_store(load_config(config).store.url)
+    assert count(engine, Message.direction == "in") == 5  # committed ...
+    assert mail_user.dovecot.count(mail_user.name, "INBOX") == 5  # ... but not acknowledged
+    daemon = run_cli(config, env, "run")
+    try:
+        wait_until(lambda: sum(acks(smtp_sink).values()) == 5, what="5 acknowledgments")
+        wait_until(lambda: mail_user.dovecot.count(mail_user.name, "INBOX") == 0)
+    finally:
+        daemon.send_signal(signal.SIGTERM)
+        assert daemon.wait(timeout=60) == 0, log_of(config)
+    assert request_count(engine) == 5 and count(engine, Message.direction == "in") == 5
+    assert set(acks(smtp_sink).values()) == {1}
+
+
+def test_kill_after_sending_before_recording_sends_again_but_loses_nothing(
+    imap_config, tmp_path, mail_user, smtp_sink, make_message, env  # type: ignore[no-untyped-def]
+) -> None:
+    config = imap_config(tmp_path, mail_user, smtp_sink)
+    mail_user.dovecot.append(mail_user.name, "INBOX", letters(make_message, 5))
+    crashed = run_cli(config, {**env, "BUHDESK_CRASH_AT": "delivered-unrecorded:1"}, "run")
+    assert crashed.wait(timeout=60) == 137, log_of(config)
+    first = sum(acks(smtp_sink).values())
+    assert first > 0
+    time.sleep(2.5)  # the crashed instance's claim on the batch expires
+    daemon = run_cli(config, env, "run", "--once")
+    assert daemon.wait(timeout=400) == 0, log_of(config)
+    engine = open_store(load_config(config).store.url)
+    got = acks(smtp_sink)
+    assert request_count(engine) == 5 and len(got) == 5  # every request acknowledged
+    assert count(engine, Message.direction == "out", Message.status != "sent") == 0
+    # at least once: the batch in flight at the crash was sent again
+    assert sum(got.values()) <= 5 + first
+
+
+def test_sigterm_mid_run_loses_nothing(
+    imap_config, tmp_path, mail_user, smtp_sink, make_message, env  # type: ignore[no-untyped-def]
+) -> None:
+    config = imap_config(tmp_path, mail_user, smtp_sink)
+    mail_user.dovecot.fill_fast(mail_user.name, letters(make_message, 300))
+    engine = open_store(load_config(config).store.url)
+    daemon = run_cli(config, env, "run")
+    wait_until(lambda: count(engine, Message.direction == "in") > 0, what="intake to start")
+    daemon.send_signal(signal.SIGTERM)
+    assert daemon.wait(timeout=120) == 0, log_of(config)
+    again = run_cli(config, env, "run", "--once")
+    assert again.wait(timeout=400) == 0, log_of(config)
+    assert request_count(engine) == 300
+    assert mail_user.dovecot.count(mail_user.name, "INBOX") == 0
+    got = acks(smtp_sink)
+    assert len(got) == 300 and set(got.values()) == {1}
+
+
+def test_imap_server_lost_and_back(
+    imap_config, tmp_path, fresh_dovecot, smtp_sink, make_message, monkeypatch, secret_env, running  # type: ignore[no-untyped-def]
+) -> None:
+    monkeypatch.setenv("TEST_IMAP_PASSWORD", fresh_dovecot.password)
+    dovecot = fresh_dovecot.dovecot
+    all_letters = letters(make_message, 4)
+    dovecot.append(fresh_dovecot.name, "INBOX", all_letters[:2])
+    running(build_daemon(load_config(imap_config(tmp_path, fresh_dovecot, smtp_sink))))
+    wait_until(lambda: sum(acks(smtp_sink).values()) == 2, what="first two")
+    dovecot.kill()
+    time.sleep(2)
+    dovecot.start()
+    dovecot.append(fresh_dovecot.name, "INBOX", all_letters[2:])
+    wait_until(lambda: sum(acks(smtp_sink).values()) == 4, timeout=120, what="after restart")
+    assert set(acks(smtp_sink).values()) == {1}
+
+
+def test_smtp_server_down_then_back(
+    imap_config, tmp_path, mail_user, smtp_sink, make_message, env, running  # type: ignore[no-untyped-def]
+) -> None:
+    smtp_sink.down()
+    mail_user.dovecot.append(mail_user.name, "INBOX", letters(make_message, 3))
+    daemon = running(build_daemon(load_config(imap_config(tmp_path, mail_user, smtp_sink))))
+    engine = daemon.rt.engine
+    wait_until(lambda: request_count(engine) == 3, what="registration while SMTP is down")
+    wait_until(lambda: count(engine, Message.direction == "out", Message.attempts > 0) > 0,
+               what="a failed delivery attempt")
+    assert smtp_sink.messages == []
+    smtp_sink.up()
+    wait_until(lambda: sum(acks(smtp_sink).values()) == 3, timeout=120, what="delivery")
+    assert set(acks(smtp_sink).values()) == {1}

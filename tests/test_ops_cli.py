@@ -1,0 +1,79 @@
+"""The operators' commands as an administrator runs them: purge, backup, restore, metrics."""
+
+from __future__ import annotations
+
+import argparse
+import json
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+
+import pytest
+from sqlmodel import Session, select
+
+from buhdesk import cli_ops
+from buhdesk.config import load_config
+from buhdesk.models import Message, Request
+from buhdesk.store import open_store
+
+
+def _run(config_file: Path, *argv: str) -> int:
+    parser = argparse.ArgumentParser(prog="buhdesk")
+    parser.add_argument("--config")
+    sub = parser.add_subparsers(dest="command", required=True)
+    cli_ops.register(sub, lambda args: load_config(Path(args.config)))
+    args = parser.parse_args(["--config", str(config_file), *argv])
+    return int(args.func(args))
+
+
+@pytest.fixture
+def config_file(tmp_path: Path) -> Path:
+    file = tmp_path / "buhdesk.toml"
+    file.write_text('[store]\nurl = "sqlite:///' + str(tmp_path / "t.db") + '"\n'
+                    '[outbox]\nkind = "files"\npath = "out"\n', encoding="utf-8")
+    engine = open_store(f"sqlite:///{tmp_path}/t.db")
+    now = datetime.now(UTC)
+    with Session(engine) as s:
+        for n, closed in ((1, now - timedelta(days=1200)), (2, now - timedelta(days=10))):
+            req = Request(number=f"БУХ-2026-{n:06d}", state="closed", closed_at=closed)
+            s.add(req)
+            s.flush()
+            s.add(Message(direction="in", status="routed", source="minfin", source_key=str(n),
+                          request_id=req.id, body_text="Паспорт 6600 123456"))
+        s.commit()
+    engine.dispose()
+    return file
+
+
+def _bodies(tmp_path: Path) -> list[str | None]:
+    engine = open_store(f"sqlite:///{tmp_path}/t.db")
+    with Session(engine) as s:
+        bodies = [m.body_text for m in s.exec(select(Message).order_by(Message.id))]
+    engine.dispose()
+    return bodies
+
+
+def test_purge_dry_run_then_real(config_file: Path, tmp_path: Path,
+                                 capsys: pytest.CaptureFixture[str]) -> None:
+    assert _run(config_file, "purge", "--dry-run", "--json") == 0
+    plan = json.loads(capsys.readouterr().out)
+    assert [i["number"] for i in plan["items"]] == ["БУХ-2026-000001"] and plan["act"] == []
+    assert _bodies(tmp_path) == ["Паспорт 6600 123456"] * 2
+
+    assert _run(config_file, "purge", "--act-dir", str(tmp_path / "acts")) == 0
+    out = capsys.readouterr().out
+    assert "Уничтожены данные обращений: 1" in out and "БУХ-2026-000001" in out
+    assert _bodies(tmp_path) == [None, "Паспорт 6600 123456"]
+    assert sorted(p.suffix for p in (tmp_path / "acts").iterdir()) == [".csv", ".xlsx"]
+
+    assert _run(config_file, "purge", "--older-than-days", "0") == 1
+    assert "не меньше 1" in capsys.readouterr().err
+
+
+def test_backup_restore_and_metrics(config_file: Path, tmp_path: Path,
+                                    capsys: pytest.CaptureFixture[str]) -> None:
+    assert _run(config_file, "backup", str(tmp_path / "copy")) == 0
+    assert "обращений: 2" in capsys.readouterr().out
+    assert _run(config_file, "restore", str(tmp_path / "copy")) == 1
+    assert "не пусто" in capsys.readouterr().err
+    assert _run(config_file, "metrics") == 0
+    assert 'buhdesk_requests{state="closed"} 2' in capsys.readouterr().out.splitlines()

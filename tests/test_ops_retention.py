@@ -1,0 +1,161 @@
+"""Retention purge: exactly the requests closed long ago lose their personal data; the rest stay."""
+
+from __future__ import annotations
+
+import csv
+import json
+from dataclasses import dataclass
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+
+import pytest
+from openpyxl import load_workbook
+from sqlalchemy.engine import Engine
+from sqlmodel import Session, select
+
+from buhdesk.blobs import BlobStore
+from buhdesk.models import Attachment, Event, Message, Raw, Request
+from buhdesk.retention import ACT_COLUMNS, plan_purge, purge
+from buhdesk.store import open_store
+
+NOW = datetime(2029, 6, 1, 12, 0, tzinfo=UTC)
+KEEP = timedelta(days=1095)
+
+
+@dataclass
+class World:
+    engine: Engine
+    blobs: BlobStore
+    ids: dict[str, int]
+    shared: str
+    own_old: str
+    own_recent: str
+
+
+def _request(session: Session, number: str, state: str, closed_at: datetime | None,
+             blobs: BlobStore, payloads: list[bytes]) -> int:
+    req = Request(number=number, state=state, closed_at=closed_at, client_email="ivanov@x.ru",
+                  subject=f"Справка {number}", created_at=NOW - timedelta(days=2000))
+    session.add(req)
+    session.flush()
+    for direction, body in (("in", f"Прошу справку, Иванов И. И., {number}"),
+                            ("out", f"Ответ по {number}")):
+        msg = Message(direction=direction, status="routed" if direction == "in" else "sent",
+                      source="minfin", source_key=f"{number}:{direction}", request_id=req.id,
+                      from_addr="ivanov@x.ru", subject=req.subject, body_text=body)
+        session.add(msg)
+        session.flush()
+        session.add(Raw(message_pk=msg.id, data=f"From: ivanov@x.ru\n\n{body}".encode()))
+        if direction == "in":
+            for data in payloads:
+                session.add(Attachment(message_pk=msg.id, filename="скан.pdf", size=len(data),
+                                       sha256=blobs.put(data)))
+    assert req.id is not None
+    return req.id
+
+
+@pytest.fixture
+def world(tmp_path: Path) -> World:
+    engine = open_store(f"sqlite:///{tmp_path}/t.db")
+    blobs = BlobStore(tmp_path / "blobs")
+    shared, own_old, own_recent = b"shared passport scan", b"old own", b"recent own"
+    with Session(engine) as s:
+        ids = {
+            "old": _request(s, "БУХ-2026-000001", "closed", NOW - KEEP - timedelta(days=1),
+                            blobs, [shared, own_old]),
+            "recent": _request(s, "БУХ-2026-000002", "closed", NOW - KEEP + timedelta(days=1),
+                               blobs, [shared, own_recent]),
+            "open": _request(s, "БУХ-2026-000003", "assigned", None, blobs, []),
+            # reopened after an old closure: not closed now, so kept
+            "reopened": _request(s, "БУХ-2026-000004", "assigned", NOW - KEEP * 2, blobs, []),
+        }
+        s.commit()
+    return World(engine, blobs, ids, blobs.put(shared), blobs.put(own_old), blobs.put(own_recent))
+
+
+def _state(engine: Engine, rid: int) -> dict[str, object]:
+    with Session(engine) as s:
+        msgs = s.exec(select(Message).where(Message.request_id == rid)).all()
+        mids = [m.id for m in msgs]
+        return {
+            "bodies": sorted(m.body_text or "" for m in msgs),
+            "raws": len(s.exec(select(Raw).where(Raw.message_pk.in_(mids))).all()),
+            "purged": sorted(a.purged for a in
+                             s.exec(select(Attachment).where(Attachment.message_pk.in_(mids)))),
+            "events": [e.action for e in s.exec(select(Event).where(Event.request_id == rid))],
+            "request": s.get(Request, rid).model_dump(),  # type: ignore[union-attr]
+            "senders": sorted(m.from_addr or "" for m in msgs),
+        }
+
+
+def test_dry_run_lists_only_old_closed_requests_and_changes_nothing(world: World) -> None:
+    before = {k: _state(world.engine, v) for k, v in world.ids.items()}
+    plan = plan_purge(world.engine, KEEP, NOW)
+    assert [i.number for i in plan] == ["БУХ-2026-000001"]
+    item = plan[0]
+    assert (item.raws, item.bodies, item.attachments) == (2, 2, 2)
+    assert "152-ФЗ" in item.rule and "1095" in item.rule
+    assert {k: _state(world.engine, v) for k, v in world.ids.items()} == before
+    assert all(world.blobs.path(h).exists() for h in (world.shared, world.own_old))
+
+
+def test_purge_destroys_exactly_the_old_closed_request(world: World, tmp_path: Path) -> None:
+    keep = {k: _state(world.engine, world.ids[k]) for k in ("recent", "open", "reopened")}
+    old_before = _state(world.engine, world.ids["old"])
+    act = purge(world.engine, world.blobs, KEEP, NOW, tmp_path / "acts")
+
+    assert [i.number for i in act.items] == ["БУХ-2026-000001"]
+    old = _state(world.engine, world.ids["old"])
+    assert old["bodies"] == ["", ""] and old["raws"] == 0
+    assert old["purged"] == [True, True]
+    assert old["events"] == ["purged"]
+    assert old["request"] == old_before["request"]  # the register keeps its metadata
+    assert old["senders"] == old_before["senders"]
+    for name, state in keep.items():
+        assert _state(world.engine, world.ids[name]) == state, name
+
+    assert not world.blobs.path(world.own_old).exists()
+    assert world.blobs.path(world.shared).exists()  # the recent request still uses it
+    assert world.blobs.path(world.own_recent).exists()
+    assert act.files_deleted == 1
+
+    again = purge(world.engine, world.blobs, KEEP, NOW, tmp_path / "acts2")
+    assert again.items == [] and again.csv_path is None  # nothing twice, no empty act
+
+
+def test_shared_file_goes_when_its_last_user_is_purged(world: World, tmp_path: Path) -> None:
+    purge(world.engine, world.blobs, KEEP, NOW, tmp_path / "acts")
+    later = NOW + timedelta(days=2)
+    act = purge(world.engine, world.blobs, KEEP, later, tmp_path / "acts")
+    assert [i.number for i in act.items] == ["БУХ-2026-000002"]
+    assert not world.blobs.path(world.shared).exists()
+    assert not world.blobs.path(world.own_recent).exists()
+
+
+def test_act_files_are_written_in_russian(world: World, tmp_path: Path) -> None:
+    act = purge(world.engine, world.blobs, KEEP, NOW, tmp_path / "acts")
+    assert act.csv_path is not None and act.xlsx_path is not None
+    with open(act.csv_path, encoding="utf-8-sig", newline="") as fh:
+        rows = list(csv.reader(fh, delimiter=";"))
+    assert tuple(rows[0]) == ACT_COLUMNS
+    assert rows[0][0] == "Номер обращения"
+    assert len(rows) == 2
+    number, closed, what, when, rule = rows[1]
+    assert number == "БУХ-2026-000001"
+    assert closed == (NOW - KEEP - timedelta(days=1)).strftime("%d.%m.%Y")
+    assert "вложения: 2" in what and "исходные письма: 2" in what
+    assert when == NOW.strftime("%d.%m.%Y %H:%M")
+    assert "152-ФЗ" in rule
+    sheet = load_workbook(act.xlsx_path).active
+    values = [[c.value for c in row] for row in sheet.iter_rows()]
+    assert values[0][0] == "Акт об уничтожении персональных данных"
+    header_at = next(i for i, row in enumerate(values) if tuple(row) == ACT_COLUMNS)
+    assert values[header_at + 1][:2] == rows[1][:2]
+
+
+def test_event_detail_records_the_rule(world: World, tmp_path: Path) -> None:
+    purge(world.engine, world.blobs, KEEP, NOW, tmp_path / "acts")
+    with Session(world.engine) as s:
+        event = s.exec(select(Event).where(Event.action == "purged")).one()
+    detail = json.loads(event.detail)
+    assert detail["attachments"] == 2 and "152-ФЗ" in detail["rule"]
