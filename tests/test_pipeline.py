@@ -189,3 +189,24 @@ def test_transient_failures_are_held_after_max_attempts(daemon: Daemon) -> None:
         daemon.drain()
     [held] = [h for h in held_items(daemon.rt.engine) if h.direction == "out"]
     assert "451" in held.reason
+
+
+def test_a_failure_mid_routing_is_rolled_back_alone(daemon: Daemon,
+                                                    monkeypatch: pytest.MonkeyPatch) -> None:
+    import buhdesk.outbox
+
+    real = buhdesk.outbox.acknowledge
+
+    def failing(session, rt, request, msg, parsed, decision):  # type: ignore[no-untyped-def]
+        if "СБОЙ" in parsed.subject:
+            raise RuntimeError("template server on fire")
+        return real(session, rt, request, msg, parsed, decision)
+
+    monkeypatch.setattr(buhdesk.outbox, "acknowledge", failing)
+    source(daemon).put(letter("a@culture.example", "СБОЙ", "Вопрос по зарплате"))
+    source(daemon).put(letter("b@culture.example", *PAYROLL))
+    daemon.drain()
+    [held] = held_items(daemon.rt.engine)
+    assert held.sender == "a@culture.example" and "template server on fire" in held.reason
+    assert [r.client_email for r in requests(daemon)] == ["b@culture.example"]  # no half request
+    assert len(transport(daemon).to("b@culture.example")) == 1

@@ -4,14 +4,21 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from dataclasses import dataclass
-from email.message import EmailMessage
-from email.policy import SMTP
-from email.utils import format_datetime, formataddr
 from datetime import datetime
+from email import charset, encoders
+from email.header import Header
+from email.mime.base import MIMEBase
+from email.mime.multipart import MIMEMultipart
+from email.mime.text import MIMEText
+from email.policy import compat32
+from email.utils import format_datetime, formataddr
 
 from buhdesk.tokens import make_message_id
 
 LOOP_HEADER = "X-Buhdesk-Loop"
+_UTF8_QP = charset.Charset("utf-8")
+_UTF8_QP.body_encoding = charset.QP
+_WIRE = compat32.clone(linesep="\r\n")
 
 
 @dataclass(frozen=True)
@@ -45,12 +52,22 @@ def compose(
     auto_submitted: str | None = None,
     files: Sequence[FileToSend] = (),
 ) -> Outgoing:
-    """Build one letter; ``reply_to_ids`` is the thread (oldest first) it continues."""
+    """Build one letter; ``reply_to_ids`` is the thread (oldest first) it continues.
+
+    Built with the compat32 classes: several times faster than ``EmailMessage`` with the
+    default policy, which matters when every registered request queues two letters.
+    """
     message_id = make_message_id(secret, kind, request_id, domain)
-    msg = EmailMessage(policy=SMTP)
-    msg["From"] = formataddr((sender_name, sender))
+    text = MIMEText(body, "plain", _UTF8_QP)
+    msg: MIMEBase = text
+    if files:
+        msg = MIMEMultipart()
+        msg.attach(text)
+        for f in files:
+            msg.attach(_attachment(f))
+    msg["From"] = formataddr((sender_name, sender), charset="utf-8")
     msg["To"] = ", ".join(to)
-    msg["Subject"] = subject
+    msg["Subject"] = Header(subject, "utf-8").encode()
     msg["Date"] = format_datetime(now)
     msg["Message-ID"] = f"<{message_id}>"
     if reply_to_ids:
@@ -60,11 +77,14 @@ def compose(
         msg["Auto-Submitted"] = auto_submitted
         msg["X-Auto-Response-Suppress"] = "All"
     msg[LOOP_HEADER] = domain
-    msg.set_content(body, charset="utf-8", cte="quoted-printable")
-    for f in files:
-        maintype, _, subtype = f.content_type.partition("/")
-        msg.add_attachment(
-            f.data, maintype=maintype or "application", subtype=subtype or "octet-stream",
-            filename=f.filename,
-        )
-    return Outgoing(message_id=message_id, to=tuple(to), subject=subject, data=msg.as_bytes())
+    data = msg.as_bytes(policy=_WIRE)
+    return Outgoing(message_id=message_id, to=tuple(to), subject=subject, data=data)
+
+
+def _attachment(f: FileToSend) -> MIMEBase:
+    maintype, _, subtype = f.content_type.partition("/")
+    part = MIMEBase(maintype or "application", subtype or "octet-stream")
+    part.set_payload(f.data)
+    encoders.encode_base64(part)
+    part.add_header("Content-Disposition", "attachment", filename=("utf-8", "", f.filename))
+    return part

@@ -48,6 +48,7 @@ class Message(SQLModel, table=True):
     __table_args__ = (
         UniqueConstraint("source", "source_key", name="uq_messages_source_key"),
         Index("ix_messages_direction_status", "direction", "status"),
+        Index("ix_messages_to_kind_created", "to_addrs", "kind", "created_at"),
     )
 
     id: int | None = Field(default=None, primary_key=True)

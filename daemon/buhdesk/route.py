@@ -26,7 +26,7 @@ from buhdesk.mime import MessageParseError, ParsedMessage, parse_message
 from buhdesk.models import Attachment, Event, Message, Raw, Request, utcnow
 from buhdesk.rulebook import Decision, RuleBook
 from buhdesk.runtime import Runtime
-from buhdesk.store import next_number
+from buhdesk.store import is_postgres, next_number
 from buhdesk.tokens import Token, find_subject_tag, find_token
 
 log = logging.getLogger(__name__)
@@ -50,44 +50,64 @@ def event(session: Session, stage: str, action: str, *, request: Request | None 
     ))
 
 
-def route_pending(rt: Runtime, *, limit: int = 200, stop: threading.Event | None = None) -> int:
-    """Route up to ``limit`` stored messages; return how many were handled."""
+def route_pending(rt: Runtime, *, limit: int = 50, stop: threading.Event | None = None) -> int:
+    """Route up to ``limit`` stored messages in one transaction, each inside its own savepoint:
+    a message that fails is rolled back alone and held with the reason. Returns how many were
+    handled. On PostgreSQL rows another instance is routing are skipped (SKIP LOCKED)."""
     with Session(rt.engine) as session:
-        ids = session.exec(  # type: ignore[call-overload]
-            select(Message.id).where(Message.direction == "in", Message.status == "received")
-            .order_by(Message.id).limit(limit)
-        ).scalars().all()
-    for done, mid in enumerate(ids):
-        if stop is not None and stop.is_set():
-            return done
-        route_one(rt, mid)
-    return len(ids)
-
-
-def route_one(rt: Runtime, message_pk: int) -> None:
-    try:
-        with Session(rt.engine) as session:
-            msg = session.get(Message, message_pk)
-            if msg is None or msg.status != "received":
-                return  # another worker took it
-            _route(session, rt, msg)
-            session.commit()
-    except Exception as e:  # one bad message never stops the others
-        log.exception("route: message %s failed, holding it", message_pk)
-        hold_message(rt, message_pk, f"ошибка обработки: {type(e).__name__}: {e}")
-
-
-def hold_message(rt: Runtime, message_pk: int, reason: str) -> None:
-    with Session(rt.engine) as session:
-        msg = session.get(Message, message_pk)
-        if msg is None:
-            return
-        msg.status, msg.reason = "held", reason
-        event(session, "route", "held", message=msg, reason=reason)
+        stmt = (select(Message).where(Message.direction == "in", Message.status == "received")
+                .order_by(Message.id).limit(limit))
+        if is_postgres(rt.engine):
+            stmt = stmt.with_for_update(skip_locked=True)
+        messages = session.exec(stmt).scalars().all()  # type: ignore[call-overload]
+        load = Workload.of(session, rt) if messages else None
+        done = 0
+        for msg in messages:
+            if stop is not None and stop.is_set():
+                break
+            _route_isolated(session, rt, msg, load)  # type: ignore[arg-type]
+            done += 1
         session.commit()
+    return done
 
 
-def _route(session: Session, rt: Runtime, msg: Message) -> None:
+@dataclass
+class Workload:
+    """Open requests per accountant and absences, read once per batch and kept current."""
+
+    counts: dict[str, int]
+    absences: list[Any]
+
+    @classmethod
+    def of(cls, session: Session, rt: Runtime) -> "Workload":
+        return cls(open_counts(session),
+                   [*rt.rules.ruleset.absences, *absences_from_store(session)])
+
+
+def _route_isolated(session: Session, rt: Runtime, msg: Message, load: Workload) -> None:
+    key = f"{msg.source}:{msg.source_key}"
+    try:
+        with session.begin_nested():
+            _route(session, rt, msg, load)
+    except Exception as e:  # one bad message never stops the others
+        log.exception("route: %s failed, holding it", key)
+        msg.status, msg.reason = "held", f"ошибка обработки: {type(e).__name__}: {e}"
+        _describe_held(session, rt, msg)
+        event(session, "route", "held", message=msg, reason=msg.reason)
+
+
+def _describe_held(session: Session, rt: Runtime, msg: Message) -> None:
+    """Sender and subject for the held list, after the failed attempt was rolled back."""
+    raw = session.get(Raw, msg.id)
+    try:
+        parsed = parse_message(raw.data if raw else b"", max_attachment_bytes=0)
+    except MessageParseError:
+        return
+    msg.from_addr, msg.subject, msg.message_id = parsed.from_addr, parsed.subject[:500], \
+        parsed.message_id
+
+
+def _route(session: Session, rt: Runtime, msg: Message, load: Workload) -> None:
     raw = session.get(Raw, msg.id)
     assert raw is not None, "intake stores the raw bytes with the row"
     try:
@@ -111,7 +131,7 @@ def _route(session: Session, rt: Runtime, msg: Message) -> None:
     elif request is not None:
         _followup(session, rt, msg, parsed, request, thread)
     else:
-        _new_request(session, rt, msg, parsed)
+        _new_request(session, rt, msg, parsed, load)
 
 
 def _fill_message(session: Session, rt: Runtime, msg: Message, parsed: ParsedMessage) -> None:
@@ -175,10 +195,11 @@ def letter_of(parsed: ParsedMessage, department: str | None = None) -> Letter:
                   sender_name=parsed.from_name, department=department)
 
 
-def _new_request(session: Session, rt: Runtime, msg: Message, parsed: ParsedMessage) -> None:
+def _new_request(session: Session, rt: Runtime, msg: Message, parsed: ParsedMessage,
+                 load: Workload) -> None:
     at = msg.created_at
-    decision = rt.rules.decide(letter=letter_of(parsed), at=at, open_counts=open_counts(session),
-                               absences=[*rt.rules.ruleset.absences, *absences_from_store(session)])
+    decision = rt.rules.decide(letter=letter_of(parsed), at=at, open_counts=load.counts,
+                               absences=load.absences)
     decision = _with_duty_fallback(rt, decision)
     request = Request(
         number=next_number(session, rt.config.service.number_prefix,
@@ -190,6 +211,7 @@ def _new_request(session: Session, rt: Runtime, msg: Message, parsed: ParsedMess
     )
     if decision.assignee:
         request.state = next_state(request.state, "assign")
+        load.counts[decision.assignee] = load.counts.get(decision.assignee, 0) + 1
     session.add(request)
     session.flush()
     msg.request_id, msg.kind, msg.status = request.id, "request", "routed"

@@ -19,8 +19,8 @@ from buhdesk.document_rules import DocumentSettingsError, load_document_settings
 from buhdesk.faults import CrashPoints
 from buhdesk.health import HealthServer, start_health_server
 from buhdesk.intake import take_in
-from buhdesk.metrics import PollRecorder
 from buhdesk.interfaces import PackageSource, Source, SourceError, Transport
+from buhdesk.metrics import PollRecorder
 from buhdesk.packages import take_package, take_receipts
 from buhdesk.queues import queue_sizes
 from buhdesk.reload import RuleWatcher
