@@ -10,13 +10,16 @@ from __future__ import annotations
 
 import itertools
 import os
+import uuid
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from email.message import EmailMessage
 from email.utils import format_datetime, make_msgid
 from pathlib import Path
+from urllib.parse import urlsplit, urlunsplit
 
+import psycopg
 import pytest
 
 from buhdesk.config import load_config, package_data_dir
@@ -160,8 +163,9 @@ def shipped_rules() -> RuleBook:
 FILE_OUTBOX = '[outbox]\nkind = "files"\npath = "outbox"\nmax_attempts = 3\n'
 
 
-def write_config(folder: Path, body: str = "", *, outbox: str = FILE_OUTBOX) -> Path:
-    """A buhdesk.toml in ``folder`` with the test service and an SQLite store beside it."""
+def write_config(folder: Path, body: str = "", *, outbox: str = FILE_OUTBOX,
+                 store: str | None = None) -> Path:
+    """A buhdesk.toml in ``folder`` with the test service and (by default) an SQLite store."""
     path = folder / "buhdesk.toml"
     path.write_text(f"""
 [service]
@@ -172,7 +176,7 @@ duty_accountant = "ivanova"
 admins = ["admin@minfin.example"]
 auto_reply_daily_cap = 3
 [store]
-url = "sqlite:///{folder}/buhdesk.db"
+url = "{store or f'sqlite:///{folder}/buhdesk.db'}"
 {body}
 {outbox}
 """, encoding="utf-8")
@@ -185,16 +189,49 @@ def secret_env(monkeypatch: pytest.MonkeyPatch) -> str:
     return "s" * 32
 
 
+def _postgres_admin_url() -> str | None:
+    """$BUHDESK_TEST_PG_URL, or a server answering on 127.0.0.1:5432 as postgres."""
+    url = os.environ.get("BUHDESK_TEST_PG_URL")
+    if url:
+        return url
+    candidate = "postgresql://postgres@127.0.0.1:5432/postgres"
+    try:
+        psycopg.connect(candidate, connect_timeout=2).close()
+    except psycopg.Error:
+        return None
+    return candidate
+
+
+@pytest.fixture(params=["sqlite", "postgresql"])
+def store_url(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[str]:
+    """The store for a test: a fresh SQLite file, and a fresh PostgreSQL database."""
+    if request.param == "sqlite":
+        yield f"sqlite:///{tmp_path}/buhdesk.db"
+        return
+    admin = _postgres_admin_url()
+    if admin is None:
+        if os.environ.get("BUHDESK_TEST_PG_URL") or os.environ.get("CI", "").lower() == "true":
+            pytest.fail("PostgreSQL required but not reachable", pytrace=False)
+        pytest.skip("no PostgreSQL server on 127.0.0.1:5432 (set BUHDESK_TEST_PG_URL)")
+    name = f"buhdesk_test_{uuid.uuid4().hex[:12]}"
+    with psycopg.connect(admin, autocommit=True) as conn:
+        conn.execute(f'CREATE DATABASE "{name}"')
+    yield urlunsplit(urlsplit(admin)._replace(path=f"/{name}"))
+    with psycopg.connect(admin, autocommit=True) as conn:
+        conn.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+
+
 @pytest.fixture
-def daemon(tmp_path: Path, secret_env: str, shipped_rules: RuleBook) -> Daemon:
-    """A Daemon over an in-memory source and transport, with a clock the test moves
-    (``daemon.clock[0] = ...``)."""
+def daemon(tmp_path: Path, secret_env: str, shipped_rules: RuleBook, store_url: str) -> Iterator[Daemon]:
+    """A Daemon over an in-memory source and transport, on SQLite and on PostgreSQL, with a
+    clock the test moves (``daemon.clock[0] = ...``)."""
     clock = [PIPELINE_NOW]
-    rt = build_runtime(load_config(write_config(tmp_path)), clock=lambda: clock[0],
-                       rules=shipped_rules)
+    rt = build_runtime(load_config(write_config(tmp_path, store=store_url)),
+                       clock=lambda: clock[0], rules=shipped_rules)
     d = Daemon(rt, [MemorySource("minfin", clock=lambda: clock[0])], MemoryTransport())
     d.clock = clock  # type: ignore[attr-defined]
-    return d
+    yield d
+    rt.engine.dispose()
 
 
 @pytest.fixture

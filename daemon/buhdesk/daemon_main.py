@@ -25,6 +25,8 @@ def _delopro(cfg: SourceConfig, rt: Runtime) -> tuple[DeloproSource, DeloproAnsw
 
 def build_daemon(config: Config) -> Daemon:
     rt = build_runtime(config)
+    for warning in rt.rules.calendar.warnings(rt.now().astimezone(config.service.tz).date()):
+        log.warning("calendar: %s", warning)
     mail_sources = [s for s in config.sources if s.kind in ("imap", "maildir")]
     sources = [make_source(s) for s in mail_sources]
     edms = {s.name: _delopro(s, rt) for s in config.sources if s.kind == "delopro"}
