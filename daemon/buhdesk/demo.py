@@ -6,10 +6,12 @@ what happened.
 from __future__ import annotations
 
 import os
+import re
 import secrets
 import shutil
 import socket
 import time
+from datetime import date, timedelta
 from email.message import EmailMessage
 from email.policy import SMTP
 from email.utils import formataddr
@@ -94,6 +96,10 @@ def _export_package(folder: Path, package: Path) -> None:
     """Put a sample package into incoming/ as «ДелоПро» would: in .tmp first, then renamed."""
     tmp = folder / ".tmp" / package.name
     shutil.copytree(package, tmp, copy_function=shutil.copyfile)
+    card = tmp / "card.xml"  # the sample's resolution deadline, moved to two weeks from today
+    deadline = (date.today() + timedelta(days=14)).isoformat()
+    card.write_bytes(re.sub(rb"<Deadline>[0-9-]+</Deadline>",
+                            f"<Deadline>{deadline}</Deadline>".encode(), card.read_bytes()))
     (folder / "incoming").mkdir(parents=True, exist_ok=True)
     os.replace(tmp, folder / "incoming" / package.name)
 

@@ -11,6 +11,7 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass
 from typing import Any
+from urllib.parse import quote, unquote
 
 import nh3
 from markdown_it import MarkdownIt
@@ -47,8 +48,8 @@ def classify_href(href: str) -> tuple[str, str]:
     if _SCHEME_RE.match(href) or href.startswith("//"):
         return "external", href
     if href.startswith(FORMS_PREFIX):
-        return "form", href[len(FORMS_PREFIX):]
-    return "article", href.split("#", 1)[0]
+        return "form", unquote(href[len(FORMS_PREFIX):])
+    return "article", unquote(href.split("#", 1)[0])
 
 
 def links(body: str) -> list[Link]:
@@ -58,7 +59,7 @@ def links(body: str) -> list[Link]:
     for token in _parser().parse(body):
         for child in token.children or ():
             if child.type == "link_open":
-                href = str(child.attrs.get("href", ""))
+                href = unquote(str(child.attrs.get("href", "")))
                 kind, target = classify_href(href)
                 found.append(Link(kind, target, _line_of(lines, token.map, href)))
     return found
@@ -75,20 +76,20 @@ def _line_of(lines: list[str], span: list[int] | None, href: str) -> int:
 def _absolute(href: str, base: str) -> str:
     kind, target = classify_href(href)
     if kind == "article":
-        fragment = href[len(target):]
-        return f"{base}/{target}{fragment}"
+        fragment = href.partition("#")[2]
+        return f"{base}/{quote(target)}" + (f"#{fragment}" if fragment else "")
     if kind == "form":
-        return f"{base}/forms/{target}"
+        return f"{base}/forms/{quote(target)}"
     return href
 
 
 def to_html(body: str, *, base: str) -> str:
-    """Sanitised HTML of a body; headings move one level down (the page's title is the h1)."""
+    """Sanitised HTML of a body; a level-1 heading becomes h2 (the page title is the only h1)."""
     md = _parser()
     tokens = md.parse(body)
     for token in tokens:
         if token.type in ("heading_open", "heading_close"):
-            token.tag = f"h{min(int(token.tag[1]) + 1, 6)}"
+            token.tag = f"h{max(int(token.tag[1]), 2)}"
         for child in token.children or ():
             if child.type == "link_open":
                 child.attrs["href"] = _absolute(str(child.attrs.get("href", "")), base)

@@ -1,0 +1,185 @@
+"""Commands for closure, the survey and offline requests: ``buhdesk register``, ``buhdesk close``,
+``buhdesk web`` and the reports ``satisfaction``, ``painmap`` and ``touchpoints``.
+"""
+
+from __future__ import annotations
+
+import argparse
+import getpass
+import sys
+from collections.abc import Callable
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any
+
+from buhdesk.cli_reports import ReportArgumentError, ReportCommands, add_period, write_text
+from buhdesk.config import Config
+
+LoadConfig = Callable[[argparse.Namespace], Config]
+
+
+def _runtime(config: Config) -> Any:
+    from buhdesk.runtime import build_runtime
+
+    return build_runtime(config)
+
+
+def cmd_register(args: argparse.Namespace, config: Config) -> int:
+    from sqlmodel import Session
+
+    from buhdesk.channels import RegistrationError, register_offline
+
+    rt = _runtime(config)
+    login = args.login or getpass.getuser()
+    with Session(rt.engine) as session:
+        try:
+            request = register_offline(session, rt, args.channel, args.client, args.name or "",
+                                       args.subject, args.text or "", login)
+        except RegistrationError as e:
+            print(f"Ошибка: {e}", file=sys.stderr)
+            return 2
+        session.commit()
+        session.refresh(request)
+    due = request.due_at.astimezone(config.service.tz).strftime("%d.%m.%Y %H:%M") \
+        if request.due_at else "не установлен"
+    print(f"Зарегистрировано обращение {request.number}. Срок ответа: {due}. "
+          f"Ответственный: {request.assignee or 'не назначен'}.")
+    return 0
+
+
+def cmd_close(args: argparse.Namespace, config: Config) -> int:
+    from buhdesk.closure import CloseError, close_by_number
+
+    rt = _runtime(config)
+    status = 0
+    for number in args.numbers:
+        try:
+            close_by_number(rt, number, actor=args.login or getpass.getuser())
+        except CloseError as e:
+            print(f"Ошибка: {e}", file=sys.stderr)
+            status = 1
+            continue
+        print(f"Обращение {number} закрыто.")
+    return status
+
+
+def cmd_web(args: argparse.Namespace, config: Config) -> int:
+    import uvicorn
+
+    from buhdesk.web.app import create_app
+
+    app = create_app(_runtime(config))
+    # No access log: it would hold client addresses and survey tokens.
+    uvicorn.run(app, host=args.host, port=args.port, access_log=False, server_header=False,
+                log_level="warning")
+    return 0
+
+
+def _with_config(func: Callable[[argparse.Namespace, Config], int],
+                 load_config: LoadConfig) -> Callable[[argparse.Namespace], int]:
+    return lambda args: func(args, load_config(args))
+
+
+def register(sub: Any, load_config: LoadConfig) -> None:
+    """Add ``register``, ``close`` and ``web`` to the main sub-parsers."""
+    reg = sub.add_parser("register", help="зарегистрировать обращение, принятое по телефону или "
+                         "на личном приёме", description="зарегистрировать обращение, принятое "
+                         "по телефону или на личном приёме (п. 2.2 Порядка)")
+    reg.add_argument("--channel", choices=("phone", "office"), required=True,
+                     help="phone — телефон, office — личный приём")
+    reg.add_argument("--from", dest="client", help="адрес электронной почты заявителя "
+                     "(для подтверждения, ответа и опроса)")
+    reg.add_argument("--name", help="ФИО заявителя")
+    reg.add_argument("--subject", required=True, help="тема обращения")
+    reg.add_argument("--text", help="содержание обращения")
+    reg.add_argument("--as", dest="login", help="логин принявшего сотрудника "
+                     "(по умолчанию — имя пользователя)")
+    reg.set_defaults(func=_with_config(cmd_register, load_config))
+    close = sub.add_parser("close", help="закрыть обращение", description="закрыть обращение")
+    close.add_argument("numbers", nargs="+", metavar="НОМЕР")
+    close.add_argument("--as", dest="login", help="логин закрывающего сотрудника")
+    close.set_defaults(func=_with_config(cmd_close, load_config))
+    web = sub.add_parser("web", help="веб-страница опроса", description="веб-страница опроса "
+                         "удовлетворённости и /healthz")
+    web.add_argument("--host", default="127.0.0.1")
+    web.add_argument("--port", type=int, default=8080)
+    web.set_defaults(func=_with_config(cmd_web, load_config))
+
+
+def _check_period(args: argparse.Namespace) -> None:
+    if args.end < args.start:
+        raise ReportArgumentError(f"конец периода ({args.end:%d.%m.%Y}) раньше начала "
+                                  f"({args.start:%d.%m.%Y})")
+
+
+def _write(args: argparse.Namespace, name: str, html: Callable[[], str], csv: Callable[[], str],
+           xlsx: Callable[[Path], None]) -> int:
+    if args.format == "xlsx":
+        output = args.output or Path(f"{name}.xlsx")
+        xlsx(output)
+        print(f"Отчёт записан в {output}", file=sys.stderr)
+    else:
+        write_text(html() if args.format == "html" else csv(), args.output)
+    return 0
+
+
+def cmd_satisfaction(args: argparse.Namespace, config: Config) -> int:
+    from buhdesk import satisfaction as s
+    from buhdesk.rulebook import load_rulebook
+    from buhdesk.store import open_store
+    from buhdesk.survey import load_survey
+    from buhdesk.survey_settings import survey_settings
+
+    _check_period(args)
+    rules = load_rulebook(config.rules_dir)
+    report = s.satisfaction_report(open_store(config.store.url), load_survey(config.rules_dir),
+                                   rules.process_label, args.start, args.end,
+                                   threshold=survey_settings(config).min_group)
+    return _write(args, f"satisfaction_{args.start}_{args.end}", lambda: s.render_html(report),
+                  lambda: s.render_csv(report), lambda p: s.render_xlsx(report, p))
+
+
+def cmd_painmap(args: argparse.Namespace, config: Config) -> int:
+    from buhdesk import painmap as pm
+    from buhdesk.report_tables import write_rows_csv, write_rows_xlsx
+    from buhdesk.rulebook import load_rulebook
+    from buhdesk.store import open_store
+    from buhdesk.survey import load_survey
+    from buhdesk.survey_settings import survey_settings
+
+    _check_period(args)
+    rules = load_rulebook(config.rules_dir)
+    labels = dict(rules.ruleset.process_labels)
+    threshold = survey_settings(config).min_group
+    pains = pm.collect_painmap(
+        open_store(config.store.url), load_survey(config.rules_dir), labels,
+        pm.load_measures(config.rules_dir, set(labels)), args.start, args.end,
+        now=datetime.now(UTC), tz=config.service.tz, threshold=threshold)
+    return _write(args, f"painmap_{args.start}_{args.end}",
+                  lambda: pm.render_html(pains, args.start, args.end, threshold),
+                  lambda: write_rows_csv(pm.flat_rows(pains)),
+                  lambda p: write_rows_xlsx(pm.flat_rows(pains), p, "Карта болей"))
+
+
+def cmd_touchpoints(args: argparse.Namespace, config: Config) -> int:
+    from buhdesk import touchpoints as tp
+    from buhdesk.rulebook import load_rulebook
+
+    codes = set(load_rulebook(config.rules_dir).ruleset.process_labels)
+    items = tp.load_touchpoints(config.rules_dir, codes)
+    return _write(args, "touchpoints", lambda: tp.render_html(items),
+                  lambda: tp.render_csv(items), lambda p: tp.render_xlsx(items, p))
+
+
+def register_reports(commands: ReportCommands) -> None:
+    """Add the survey reports to ``buhdesk report``."""
+    sat = commands.add_report_kind("satisfaction", cmd_satisfaction,
+                                   "удовлетворённость по процессам, каналам и кварталам")
+    add_period(sat)
+    pain = commands.add_report_kind("painmap", cmd_painmap,
+                                    "«карта болей»: проблемы и меры по каждому процессу")
+    add_period(pain)
+    touch = commands.add_report_kind("touchpoints", cmd_touchpoints,
+                                     "перечень точек взаимодействия для официального сайта")
+    touch.add_argument("--format", choices=("html", "xlsx", "csv"), default="html")
+    touch.add_argument("-o", "--output", type=Path, help="файл отчёта")

@@ -1,0 +1,101 @@
+"""The knowledge base in letters: articles offered in the acknowledgment of a new request and
+articles an accountant inserts into an answer with ``#статья slug``, each recorded in the audit
+trail («kb-offered», «kb-inserted»).
+
+An inserted article goes into the answer as its full plain text (title, text, link to the page and
+to its blank forms): the order asks for exhaustive written answers, so the letter has to stand on
+its own; the link is for the forms and for later updates. The answer's text check then covers the
+whole letter, inserted articles included.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Sequence
+from typing import Any
+from urllib.parse import quote
+
+from sqlmodel import Session
+
+from buhdesk.config import Config
+from buhdesk.kb import KnowledgeBase
+from buhdesk.kb_article import Article
+from buhdesk.kb_markdown import to_text
+from buhdesk.models import Event, Request
+from buhdesk.quoting import split_quoted
+
+DEFAULT_PUBLIC_URL = "http://localhost:8080"
+KB_PATH = "/kb"
+OFFER_LIMIT = 3
+
+
+def public_url(config: Config) -> str:
+    """``[web] public_url`` from the configuration, without a trailing slash."""
+    web = config.extra.get("web") or {}
+    value = web.get("public_url") if isinstance(web, dict) else None
+    return str(value or DEFAULT_PUBLIC_URL).rstrip("/")
+
+
+def article_url(base_url: str, slug: str) -> str:
+    return f"{base_url.rstrip('/')}{KB_PATH}/{quote(slug)}"
+
+
+def articles_for(kb: KnowledgeBase, request: Request, text: str, *,
+                 base_url: str = DEFAULT_PUBLIC_URL,
+                 limit: int = OFFER_LIMIT) -> list[dict[str, Any]]:
+    """Up to three articles for a new request: ``{title, url, slug, reasons}`` each, best first.
+    ``text`` is the letter's body; quoted and forwarded parts are left out."""
+    own = split_quoted(text).own or text
+    found = kb.suggest(request.process, request.need, f"{request.subject}\n{own}", limit)
+    return [{"title": a.title, "url": article_url(base_url, a.slug), "slug": a.slug,
+             "reasons": reasons} for a, reasons in found]
+
+
+def record_offered(session: Session, request: Request, slugs: Sequence[str]) -> None:
+    """Audit trail: which articles the acknowledgment offered (nothing when none)."""
+    if slugs:
+        session.add(Event(request_id=request.id, stage="reply", action="kb-offered",
+                          detail=json.dumps({"articles": list(slugs)}, ensure_ascii=False)))
+
+
+def record_inserted(session: Session, request: Request, slugs: Sequence[str], *,
+                    actor: str) -> None:
+    """Audit trail: which articles an accountant inserted into an answer."""
+    if slugs:
+        session.add(Event(request_id=request.id, stage="reply", action="kb-inserted", actor=actor,
+                          detail=json.dumps({"articles": list(slugs)}, ensure_ascii=False)))
+
+
+def article_text(article: Article, *, base_url: str = DEFAULT_PUBLIC_URL) -> str:
+    """An article as plain text for a letter: title, text, its page and its blank forms."""
+    kb_base = f"{base_url.rstrip('/')}{KB_PATH}"
+    lines = [article.title, "", to_text(article.body, base=kb_base).rstrip(), ""]
+    for name in article.forms:
+        lines.append(f"Бланк «{name}»: {kb_base}/forms/{quote(name)}")
+    lines.append(f"Статья в базе знаний: {article_url(base_url, article.slug)}")
+    return "\n".join(lines)
+
+
+def insert_articles(kb: KnowledgeBase, text: str, slugs: Sequence[str], *,
+                    base_url: str = DEFAULT_PUBLIC_URL) -> tuple[str, list[str]]:
+    """The answer with each named article appended (once, in the given order), and the slugs
+    that name no article."""
+    parts, missing, seen = [text.rstrip()] if text.strip() else [], [], set()
+    for slug in slugs:
+        if slug in seen:
+            continue
+        seen.add(slug)
+        article = kb.get(slug)
+        if article is None:
+            missing.append(slug)
+        else:
+            parts.append(article_text(article, base_url=base_url))
+    return "\n\n".join(parts), missing
+
+
+def missing_articles_message(missing: Sequence[str]) -> str:
+    """A finding for the returned answer when ``#статья`` names no article (Russian)."""
+    names = ", ".join(f"«{s}»" for s in missing)
+    return (f"в базе знаний нет статьи {names}; проверьте адрес статьи (часть ссылки после /kb/)"
+            if len(missing) == 1 else
+            f"в базе знаний нет статей {names}; проверьте адреса статей (часть ссылки после /kb/)")

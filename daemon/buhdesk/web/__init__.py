@@ -1,0 +1,1 @@
+"""The small web application: the anonymous survey page and ``/healthz`` (``buhdesk web``)."""
