@@ -163,3 +163,22 @@ def test_every_shipped_letter_renders_and_passes_the_check(daemon: Daemon, name:
     names = [s.name for s in rules.staff.values()] + ["Ковалева Мария Петровна"]
     findings = rules.textcheck.with_names(names).check(rendered.body)
     assert findings == [], [f.to_dict() for f in findings]
+
+
+def test_article_command_inserts_the_article_and_is_recorded(daemon: Daemon) -> None:
+    request, notice, accountant = ask(daemon)
+    slug = daemon.rt.kb.get().suggest("payroll", "result", "справка 2-НДФЛ", 1)[0][0].slug  # type: ignore[union-attr]
+    send(daemon, reply(notice, accountant, f"Справка будет готова завтра.\n#статья {slug}"))
+    [answer] = [m for m in transport(daemon).to(CLIENT) if "Ответ" in m["Subject"]]
+    body = answer.get_body(("plain",)).get_content()
+    assert "Справка будет готова завтра." in body and f"/kb/{slug}" in body
+    with Session(daemon.rt.engine) as s:
+        assert s.exec(select(Event).where(Event.action == "kb-inserted")).scalars().one()  # type: ignore[call-overload]
+
+
+def test_unknown_article_is_returned_to_the_accountant(daemon: Daemon) -> None:
+    request, notice, accountant = ask(daemon)
+    send(daemon, reply(notice, accountant, "Ответ.\n#статья net-takoj-stati"))
+    assert not [m for m in transport(daemon).to(CLIENT) if "Ответ" in m["Subject"]]
+    [returned] = [m for m in transport(daemon).to(accountant) if "не отправлен" in m["Subject"]]
+    assert "net-takoj-stati" in returned.get_content()

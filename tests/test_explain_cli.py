@@ -73,3 +73,14 @@ def test_text_output_is_russian_and_script_runs_without_traceback(tmp_path: Path
     assert done.returncode == 0
     assert "Traceback" not in done.stderr
     assert "ошибка:" in done.stdout and "решение:" in done.stdout
+
+
+def test_articles_are_offered_for_a_common_question(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str], make_message  # type: ignore[no-untyped-def]
+) -> None:
+    path = tmp_path / "q.eml"
+    path.write_bytes(make_message(subject="Справка о доходах",
+                                  body="Добрый день! Как получить справку 2-НДФЛ для банка?"))
+    [r] = explain_json(capsys, str(path))
+    assert r["articles"] and all(isinstance(s, str) for s in r["articles"])  # type: ignore[union-attr]
+    assert any("ndfl" in str(s) or "spravk" in str(s) for s in r["articles"])  # type: ignore[union-attr]

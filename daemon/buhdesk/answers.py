@@ -16,6 +16,7 @@ from sqlmodel import Session
 
 from buhdesk.answer_packages import CHANNEL, queue_answer_package
 from buhdesk.compose import FileToSend
+from buhdesk.kb_mail import insert_articles, missing_articles_message, public_url, record_inserted
 from buhdesk.lifecycle import next_state
 from buhdesk.mime import ParsedMessage
 from buhdesk.models import Event, Message, Request, utcnow
@@ -123,6 +124,14 @@ def process_answer(session: Session, rt: Runtime, request: Request, login: str, 
                        "suggestions": sorted(rt.rules.staff)}
             _return_items(session, rt, request, login, [problem], "", source_message)
             return []
+    inserted: list[str] = []
+    if commands.articles:
+        text, inserted, missing = _with_articles(rt, text, commands.articles)
+        if missing:
+            problem = {"line": 0, "text": " ".join(f"#статья {s}" for s in missing),
+                       "message": missing_articles_message(missing), "suggestions": []}
+            _return_items(session, rt, request, login, [problem], "", source_message)
+            return []
     if not text:
         _apply_state(session, request, commands, actor=login, answered=False)
         return []
@@ -132,8 +141,17 @@ def process_answer(session: Session, rt: Runtime, request: Request, login: str, 
         _return(session, rt, request, login, rendered, findings, source_message)
         return findings
     _send(session, rt, request, login, rendered, files, findings, commands)
+    record_inserted(session, request, inserted, actor=login)
     _apply_state(session, request, commands, actor=login, answered=True)
     return findings
+
+
+def _with_articles(rt: Runtime, text: str, slugs: Sequence[str]) -> tuple[str, list[str], list[str]]:
+    """The answer with the named knowledge-base articles appended; and found and missing slugs."""
+    if rt.kb is None:
+        return text, [], list(slugs)
+    full, missing = insert_articles(rt.kb.get(), text, slugs, base_url=public_url(rt.config))
+    return full, [s for s in slugs if s not in missing], missing
 
 
 def _send(session: Session, rt: Runtime, request: Request, login: str, rendered: Rendered,

@@ -10,6 +10,7 @@ from pathlib import Path
 from typing import Any, TextIO
 
 from buhdesk.config import Config, ConfigError, load_config, package_data_dir, read_secret
+from buhdesk.kb import check_kb
 from buhdesk.models import Request
 from buhdesk.rulebook import RuleBook, RuleBookError, load_rulebook
 from buhdesk.templating import LETTERS, TemplateProblem, Templates
@@ -57,6 +58,12 @@ def _check_templates(directory: Path, book: RuleBook, cfg: Config | None) -> lis
     return problems
 
 
+def _kb_review_days(cfg: Config | None) -> int:
+    web = cfg.extra.get("web", {}) if cfg else {}
+    days = web.get("kb_review_days", 365) if isinstance(web, dict) else 365
+    return days if isinstance(days, int) and days > 0 else 365
+
+
 def run_checks(config_path: Path, *, out: TextIO, today: date | None = None) -> int:
     problems: list[str] = []
     warnings: list[str] = []
@@ -79,6 +86,9 @@ def run_checks(config_path: Path, *, out: TextIO, today: date | None = None) -> 
         problems.extend(str(e).splitlines())
     if book is not None:
         warnings.extend(book.calendar.warnings(today or date.today()))
+        kb_problems, kb_warnings = check_kb(rules_dir, today or date.today(), _kb_review_days(cfg))
+        problems.extend(kb_problems)
+        warnings.extend(kb_warnings)
         template_problems = _check_templates(templates_dir, book, cfg)
         problems.extend(template_problems)
         if not template_problems:

@@ -124,6 +124,11 @@ class Classifier:
             for term in rule.terms:
                 self._by_first[self._ids[term][0]].append((rule.name, term))
 
+    @property
+    def lemmatizer(self) -> Lemmatizer:
+        """The (cached) lemmatizer, shared with the knowledge base search."""
+        return self._lemmatizer
+
     def classify(self, letter: Letter) -> Classification:
         zones = self._zones(letter)
         present = set().union(*(z.starts for z in zones))

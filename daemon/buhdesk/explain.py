@@ -32,6 +32,9 @@ from buhdesk.interfaces import Document, PackageProblem
 from buhdesk.mime import MessageParseError, ParsedMessage, parse_message
 from buhdesk.models import Message
 from buhdesk.route import find_thread, letter_of
+from buhdesk.kb import KnowledgeBase
+from buhdesk.kb_mail import articles_for
+from buhdesk.models import Request
 from buhdesk.rulebook import RuleBook
 from buhdesk.tokens import find_token
 
@@ -51,6 +54,7 @@ class ExplainContext:
     max_attachment_bytes: int = 30_000_000
     duty_accountant: str | None = None
     load_package: PackageLoader | None = None
+    kb: KnowledgeBase | None = None
 
 
 def _blank(path: Path) -> dict[str, Any]:
@@ -104,6 +108,13 @@ def _decide(ctx: ExplainContext, out: dict[str, Any], parsed: ParsedMessage, at:
     out["assignee"] = decision.assignee or ctx.duty_accountant
     out["due_at"] = decision.due_at.isoformat() if decision.due_at else None
     out["rules"] = decision.rules
+    if ctx.kb is not None:
+        stub = Request(number="", subject=parsed.subject, process=decision.process,
+                       need=decision.need)
+        offered = articles_for(ctx.kb, stub, parsed.body_text)
+        out["articles"] = [a["slug"] for a in offered]
+        out["rules"].append({"stage": "kb", "articles": [
+            {"slug": a["slug"], "reasons": a["reasons"]} for a in offered]})
 
 
 def _token_kind(ctx: ExplainContext, parsed: ParsedMessage) -> str | None:

@@ -10,7 +10,8 @@ from typing import Any, TextIO
 
 from buhdesk.config import ConfigError, load_config, package_data_dir, read_secret
 from buhdesk.explain import ExplainContext, explain_path
-from buhdesk.rulebook import RuleBookError, load_rulebook
+from buhdesk.kb import KbError, KnowledgeBase
+from buhdesk.rulebook import RuleBook, RuleBookError, load_rulebook
 from buhdesk.store import make_engine
 from buhdesk_connectors.delopro_source import load_document
 
@@ -28,15 +29,21 @@ ACTIONS = {
 }
 
 
+def _kb(rules_dir: Path, rules: RuleBook) -> KnowledgeBase:
+    return KnowledgeBase.load(rules_dir, lemmatizer=rules.ruleset.classifier.lemmatizer)
+
+
 def _context(config: Path | None) -> ExplainContext:
     if config is None:
-        return ExplainContext(rules=load_rulebook(package_data_dir("rules")),
-                              own_address="buh@localhost", load_package=load_document)
+        rules = load_rulebook(package_data_dir("rules"))
+        return ExplainContext(rules=rules, own_address="buh@localhost", load_package=load_document,
+                              kb=_kb(package_data_dir("rules"), rules))
     cfg = load_config(config)
     secret_value = read_secret(cfg.service.secret_env)
     engine = make_engine(cfg.store.url) if secret_value else None
+    rules = load_rulebook(cfg.rules_dir)
     return ExplainContext(
-        rules=load_rulebook(cfg.rules_dir), own_address=cfg.service.address,
+        rules=rules, own_address=cfg.service.address, kb=_kb(cfg.rules_dir, rules),
         secret=secret_value.encode() if secret_value else None, engine=engine,
         max_attachment_bytes=cfg.limits.max_attachment_bytes,
         duty_accountant=cfg.service.duty_accountant, load_package=load_document,
@@ -65,7 +72,7 @@ def run_explain(files: list[Path], *, config: Path | None, as_json: bool,
                 at: datetime | None, out: TextIO) -> int:
     try:
         ctx = _context(config)
-    except (ConfigError, RuleBookError) as e:
+    except (ConfigError, RuleBookError, KbError) as e:
         print(f"Ошибка: {e}", file=sys.stderr)
         return 2
     for path in files:

@@ -14,6 +14,8 @@ from sqlalchemy import func, select
 from sqlmodel import Session
 
 from buhdesk.compose import FileToSend, compose
+from buhdesk.kb import KbError
+from buhdesk.kb_mail import articles_for, public_url, record_offered
 from buhdesk.mime import ParsedMessage
 from buhdesk.models import Event, Message, Raw, Request
 from buhdesk.rulebook import Decision
@@ -103,7 +105,8 @@ def acknowledge(session: Session, rt: Runtime, request: Request, msg: Message,
     """The acknowledgment to the client and the notice to the responsible accountant."""
     attachments = [a.filename for a in parsed.attachments]
     _ack_client(session, rt, request,
-                [*parsed.references, *([msg.message_id] if msg.message_id else [])])
+                [*parsed.references, *([msg.message_id] if msg.message_id else [])],
+                text=f"{parsed.subject}\n{parsed.body_text}")
     notify(session, rt, request, "notice", body_text=parsed.body_text, attachments=attachments,
            reasons=list(decision.reasons))
 
@@ -111,18 +114,31 @@ def acknowledge(session: Session, rt: Runtime, request: Request, msg: Message,
 def acknowledge_document(session: Session, rt: Runtime, request: Request, decision: Decision, *,
                          body_text: str, attachments: Sequence[str]) -> None:
     """The same for a document registered from the EDMS: the author hears only with an address."""
-    _ack_client(session, rt, request, [])
+    _ack_client(session, rt, request, [], text=f"{request.subject}\n{body_text}")
     notify(session, rt, request, "notice", body_text=body_text, attachments=list(attachments),
            reasons=list(decision.reasons))
 
 
+def offered_articles(rt: Runtime, request: Request, text: str) -> list[dict[str, Any]]:
+    """Knowledge-base articles for the acknowledgment; a broken base never blocks it."""
+    if rt.kb is None:
+        return []
+    try:
+        return articles_for(rt.kb.get(), request, text, base_url=public_url(rt.config))
+    except KbError as e:
+        log.error("reply: knowledge base unavailable, no articles offered: %s", e)
+        return []
+
+
 def _ack_client(session: Session, rt: Runtime, request: Request,
-                reply_to_ids: Sequence[str]) -> None:
+                reply_to_ids: Sequence[str], *, text: str) -> None:
     client = request.client_email
     if client and auto_replies_today(session, rt, client) < rt.config.service.auto_reply_daily_cap:
-        rendered = rt.templates.render("ack", **request_vars(rt, request, articles=[]))
+        articles = offered_articles(rt, request, text)
+        rendered = rt.templates.render("ack", **request_vars(rt, request, articles=articles))
         enqueue(session, rt, request=request, kind="ack", to=[client], rendered=rendered,
                 reply_to_ids=reply_to_ids, auto="auto-replied")
+        record_offered(session, request, [a["slug"] for a in articles])
     elif client:
         log.warning("reply: daily cap of automatic letters to %s reached, %s not acknowledged",
                     client, request.number)

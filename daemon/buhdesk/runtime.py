@@ -11,6 +11,7 @@ from sqlalchemy.engine import Engine
 
 from buhdesk.blobs import BlobStore
 from buhdesk.config import Config
+from buhdesk.kb import KnowledgeBaseCache
 from buhdesk.rulebook import RuleBook, load_rulebook
 from buhdesk.store import open_store
 from buhdesk.templating import Templates
@@ -30,6 +31,7 @@ class Runtime:
     rules: RuleBook
     clock: Callable[[], datetime] = _utcnow
     wakeup: threading.Event = field(default_factory=threading.Event)
+    kb: KnowledgeBaseCache | None = None
 
     def now(self) -> datetime:
         return self.clock()
@@ -38,12 +40,14 @@ class Runtime:
 def build_runtime(config: Config, *, clock: Callable[[], datetime] = _utcnow,
                   rules: RuleBook | None = None) -> Runtime:
     """Open the store (migrating it), load rules (unless given) and templates; raises on problems."""
+    book = rules or load_rulebook(config.rules_dir)
     return Runtime(
         config=config,
         engine=open_store(config.store.url),
         secret=config.secret(),
         blobs=BlobStore(config.store.blobs),
         templates=Templates(config.templates_dir, config.service.tz),
-        rules=rules or load_rulebook(config.rules_dir),
+        rules=book,
         clock=clock,
+        kb=KnowledgeBaseCache(config.rules_dir, lemmatizer=book.ruleset.classifier.lemmatizer),
     )
