@@ -15,17 +15,16 @@ import platform
 import random
 import tempfile
 import time
+from datetime import UTC, datetime
 from email.message import EmailMessage
 from email.policy import SMTP
 from email.utils import format_datetime
-from datetime import datetime, timezone
 from pathlib import Path
 
 from imap_tools import MailBoxUnencrypted
 
-from buhdesk.config import load_config
+from buhdesk.config import load_config, package_data_dir
 from buhdesk.rulebook import load_rulebook
-from buhdesk.config import package_data_dir
 from buhdesk.runner import Daemon
 from buhdesk.runtime import build_runtime
 from buhdesk_connectors.imap import ImapSource
@@ -51,7 +50,7 @@ def corpus(count: int, seed: int = 76) -> list[bytes]:
         msg["From"] = f"Сотрудник {n} <employee{n}@culture.example>"
         msg["To"] = "buh@minfin.example"
         msg["Subject"] = f"{subject} ({n})"
-        msg["Date"] = format_datetime(datetime.now(timezone.utc))
+        msg["Date"] = format_datetime(datetime.now(UTC))
         msg["Message-ID"] = f"<bench-{n}@culture.example>"
         msg.set_content(f"Добрый день!\n\n{body}\n\nС уважением,\nСотрудник {n}\nтел. 29-{n:04d}\n")
         if n % 10 == 0:

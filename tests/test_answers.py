@@ -5,7 +5,8 @@ client in the client's thread — or returned with the findings; commands steer 
 from __future__ import annotations
 
 import json
-from email.message import EmailMessage, Message as ParsedEmail
+from email.message import EmailMessage
+from email.message import Message as ParsedEmail
 from email.policy import SMTP
 
 import pytest
@@ -107,7 +108,7 @@ def test_answer_with_errors_is_returned_with_findings_then_resent(daemon: Daemon
 
 
 def test_override_sends_and_is_recorded(daemon: Daemon) -> None:
-    request, notice, accountant = ask(daemon)
+    _request, notice, accountant = ask(daemon)
     send(daemon, reply(notice, accountant,
                        "Справка готова , ждём вас в каб. 215.\n#отправить-как-есть"))
     [answer] = [m for m in transport(daemon).to(CLIENT) if "Ответ" in m["Subject"]]
@@ -147,7 +148,7 @@ def test_transfer_to_unknown_login_is_returned(daemon: Daemon) -> None:
 
 
 def test_client_cannot_answer_through_a_notice(daemon: Daemon) -> None:
-    request, notice, _ = ask(daemon)
+    _request, notice, _ = ask(daemon)
     send(daemon, reply(notice, CLIENT, "Я сам себе отвечу."))
     assert not [m for m in transport(daemon).to(CLIENT) if "Ответ" in m["Subject"]]
 
@@ -166,7 +167,7 @@ def test_every_shipped_letter_renders_and_passes_the_check(daemon: Daemon, name:
 
 
 def test_article_command_inserts_the_article_and_is_recorded(daemon: Daemon) -> None:
-    request, notice, accountant = ask(daemon)
+    _request, notice, accountant = ask(daemon)
     slug = daemon.rt.kb.get().suggest("payroll", "result", "справка 2-НДФЛ", 1)[0][0].slug  # type: ignore[union-attr]
     send(daemon, reply(notice, accountant, f"Справка будет готова завтра.\n#статья {slug}"))
     [answer] = [m for m in transport(daemon).to(CLIENT) if "Ответ" in m["Subject"]]
@@ -177,7 +178,7 @@ def test_article_command_inserts_the_article_and_is_recorded(daemon: Daemon) -> 
 
 
 def test_unknown_article_is_returned_to_the_accountant(daemon: Daemon) -> None:
-    request, notice, accountant = ask(daemon)
+    _request, notice, accountant = ask(daemon)
     send(daemon, reply(notice, accountant, "Ответ.\n#статья net-takoj-stati"))
     assert not [m for m in transport(daemon).to(CLIENT) if "Ответ" in m["Subject"]]
     [returned] = [m for m in transport(daemon).to(accountant) if "не отправлен" in m["Subject"]]

@@ -66,10 +66,10 @@ def test_automated_mail_is_explained_as_ignored(
 def test_text_output_is_russian_and_script_runs_without_traceback(tmp_path: Path) -> None:
     junk = tmp_path / "junk.eml"
     junk.write_bytes(bytes(range(256)) * 10)
+    first = CORPUS / min(p.name for p in CORPUS.glob("*.eml"))
     done = subprocess.run([sys.executable, "-m", "buhdesk.cli", "--config", "/nonexistent",
-                           "explain", str(junk), str(CORPUS / sorted(
-                               p.name for p in CORPUS.glob("*.eml"))[0])],
-                          capture_output=True, text=True, timeout=120)
+                           "explain", str(junk), str(first)],
+                          check=False, capture_output=True, text=True, timeout=120)
     assert done.returncode == 0
     assert "Traceback" not in done.stderr
     assert "ошибка:" in done.stdout and "решение:" in done.stdout

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import email
 from collections.abc import Callable, Sequence
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from email.message import Message
 from email.policy import SMTP
 
@@ -15,7 +15,7 @@ class MemorySource:
     """Items put in are fetched until acknowledged; ``fail_ack`` simulates a lost connection."""
 
     def __init__(self, name: str = "memory",
-                 clock: Callable[[], datetime] = lambda: datetime.now(timezone.utc)) -> None:
+                 clock: Callable[[], datetime] = lambda: datetime.now(UTC)) -> None:
         self.name, self.clock = name, clock
         self.items: list[RawItem] = []
         self.acked: list[str] = []

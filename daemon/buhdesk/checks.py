@@ -5,7 +5,7 @@ Prints each problem in Russian with the file (and line where known); exits non-z
 
 from __future__ import annotations
 
-from datetime import date, datetime, timedelta, timezone
+from datetime import UTC, date, datetime, timedelta
 from pathlib import Path
 from typing import Any, TextIO
 
@@ -18,7 +18,7 @@ from buhdesk.templating import LETTERS, TemplateProblem, Templates
 
 def sample_variables(book: RuleBook, service_name: str) -> dict[str, Any]:
     """Variables every letter template must render with (also used by the template tests)."""
-    now = datetime.now(timezone.utc)
+    now = datetime.now(UTC)
     staff = next(iter(book.staff.values()), None)
     request = Request(id=1, number="БУХ-2026-000001", subject="Справка 2-НДФЛ",
                       client_email="employee@example.org", client_name="Ковалева Мария Петровна",
@@ -41,7 +41,7 @@ def sample_variables(book: RuleBook, service_name: str) -> dict[str, Any]:
 
 
 def _check_templates(directory: Path, book: RuleBook, cfg: Config | None) -> list[str]:
-    tz = cfg.service.tz if cfg else timezone.utc
+    tz = cfg.service.tz if cfg else UTC
     templates = Templates(directory, tz)  # type: ignore[arg-type]
     variables = sample_variables(book, cfg.service.name if cfg else "Бухгалтерия")
     problems = []

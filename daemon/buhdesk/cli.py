@@ -157,4 +157,4 @@ if __name__ == "__main__":  # pragma: no cover
     sys.exit(main())
 
 
-__all__ = ["main", "build_parser", "package_data_dir"]
+__all__ = ["build_parser", "main", "package_data_dir"]

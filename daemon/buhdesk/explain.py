@@ -29,12 +29,11 @@ from buhdesk.document_rules import (
 from buhdesk.document_snapshot import content_digest, file_digests, source_key
 from buhdesk.documents import DocumentConflict, check_same_registration, find_by_uid
 from buhdesk.interfaces import Document, PackageProblem
-from buhdesk.mime import MessageParseError, ParsedMessage, parse_message
-from buhdesk.models import Message
-from buhdesk.route import find_thread, letter_of
 from buhdesk.kb import KnowledgeBase
 from buhdesk.kb_mail import articles_for
-from buhdesk.models import Request
+from buhdesk.mime import MessageParseError, ParsedMessage, parse_message
+from buhdesk.models import Message, Request
+from buhdesk.route import find_thread, letter_of
 from buhdesk.rulebook import RuleBook
 from buhdesk.tokens import find_token
 

@@ -24,7 +24,7 @@ class CrashPoints:
             self.targets[name] = int(count or 1)
 
     @classmethod
-    def from_env(cls) -> "CrashPoints":
+    def from_env(cls) -> CrashPoints:
         return cls(os.environ.get("BUHDESK_CRASH_AT"))
 
     def hit(self, name: str) -> None:

@@ -7,10 +7,10 @@ from dataclasses import asdict, dataclass
 from datetime import datetime
 
 from sqlalchemy import select
+from sqlalchemy.engine import Engine
 from sqlmodel import Session
 
 from buhdesk.models import Event, Message
-from sqlalchemy.engine import Engine
 
 
 @dataclass(frozen=True)

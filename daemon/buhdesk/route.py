@@ -17,8 +17,8 @@ from sqlalchemy import func, select
 from sqlmodel import Session
 
 from buhdesk import outbox
-from buhdesk.answers import handle_answer
 from buhdesk.absences import absences_from_store
+from buhdesk.answers import handle_answer
 from buhdesk.automated import detect_automated
 from buhdesk.classify import Letter
 from buhdesk.lifecycle import next_state
@@ -79,7 +79,7 @@ class Workload:
     absences: list[Any]
 
     @classmethod
-    def of(cls, session: Session, rt: Runtime) -> "Workload":
+    def of(cls, session: Session, rt: Runtime) -> Workload:
         return cls(open_counts(session),
                    [*rt.rules.ruleset.absences, *absences_from_store(session)])
 

@@ -15,6 +15,7 @@ from typing import Any
 
 from buhdesk.classify import Letter
 from buhdesk.deadlines import DeadlinePolicy
+from buhdesk.locatedtoml import RuleFileError
 from buhdesk.routing import Absence
 from buhdesk.ruleset import Problem, RuleSet, RuleSetError, StaffMember, load_ruleset
 from buhdesk.textcheck import TextChecker, TextCheckRulesError
@@ -121,8 +122,8 @@ def load_rulebook(directory: Path) -> RuleBook:
     try:
         calendar = WorkCalendar.load(directory)
         deadlines = DeadlinePolicy.load(directory, calendar)
-    except Exception as e:  # the calendar modules raise their own error types
-        problems.extend(getattr(e, "problems", None) or [Problem(str(directory), None, str(e))])
+    except RuleFileError as e:
+        problems.extend(e.problems)
     try:
         textcheck = TextChecker.load(directory)
     except TextCheckRulesError as e:

@@ -3,7 +3,7 @@
 from alembic import context
 from sqlmodel import SQLModel
 
-import buhdesk.models  # noqa: F401  (registers the tables on SQLModel.metadata)
+import buhdesk.models
 import buhdesk.schedule_models  # noqa: F401
 
 connection = context.config.attributes.get("connection")

@@ -1,0 +1,99 @@
+"""Satisfaction report: small groups are hidden, and so is whatever would let one compute them."""
+
+from __future__ import annotations
+
+import json
+import secrets
+from datetime import date
+from pathlib import Path
+
+from openpyxl import load_workbook
+from sqlmodel import Session, SQLModel, create_engine
+
+from buhdesk.satisfaction import render_csv, render_html, render_xlsx, satisfaction_report
+from buhdesk.suppression import Node, suppress
+from buhdesk.survey import load_survey
+from buhdesk.survey_models import SurveyAnswer
+from buhdesk.survey_settings import survey_settings
+
+RULES = Path(__file__).resolve().parents[1] / "rules"
+
+
+def derivable(root: Node) -> bool:
+    """Can any hidden n be computed from a shown parent and shown children?"""
+    for node in root.walk():
+        kids = node.children
+        hidden = [c for c in kids if c.hidden]
+        if not node.hidden and len(hidden) == 1:
+            return True
+        if node.hidden and kids and not hidden:
+            return True
+    return False
+
+
+def tree(cells: dict[str, dict[str, int]]) -> Node:
+    procs = [Node(p, sum(ch.values()), [Node(c, n) for c, n in ch.items()])
+             for p, ch in cells.items()]
+    return Node("total", sum(p.n for p in procs), procs)
+
+
+def test_small_cell_and_its_complement_are_hidden() -> None:
+    root = tree({"payroll": {"email": 7, "phone": 2, "office": 6}, "travel": {"email": 9}})
+    suppress(root, 5)
+    payroll = root.children[0]
+    hidden = {c.label for c in payroll.children if c.hidden}
+    assert hidden == {"phone", "office"}  # office (the smallest other) protects phone
+    assert not payroll.hidden and not root.hidden and not derivable(root)
+
+
+def test_hidden_process_total_is_protected_at_every_level() -> None:
+    root = tree({"payroll": {"email": 3}, "travel": {"email": 6, "phone": 5},
+                 "facts": {"email": 20}})
+    suppress(root, 5)
+    assert root.children[0].hidden  # 3 < 5
+    assert sum(p.hidden for p in root.children) >= 2
+    assert not derivable(root)
+
+
+def test_only_child_equal_to_parent_is_hidden_with_it() -> None:
+    root = tree({"payroll": {"email": 2}, "travel": {"email": 10}})
+    suppress(root, 5)
+    assert not derivable(root) and root.children[0].hidden and root.children[1].hidden
+
+
+def test_threshold_is_never_below_three(tmp_path, make_config, secret_env) -> None:  # type: ignore[no-untyped-def]
+    from buhdesk.config import load_config
+
+    cfg = load_config(make_config(tmp_path, "[survey]\nmin_group = 1\n"))
+    assert survey_settings(cfg).min_group == 3
+
+
+def store(tmp_path: Path, cells: dict[tuple[str, str], int]):  # type: ignore[no-untyped-def]
+    engine = create_engine(f"sqlite:///{tmp_path}/s.db")
+    SQLModel.metadata.create_all(engine, tables=[SurveyAnswer.__table__])  # type: ignore[attr-defined]
+    with Session(engine) as s:
+        for (process, channel), n in cells.items():
+            for i in range(n):
+                s.add(SurveyAnswer(id=secrets.token_hex(16), process=process, channel=channel,
+                                   quarter="2026-Q4", answers=json.dumps(
+                                       {"overall": 1 + i % 5, "deadline": i % 2 == 0})))
+        s.commit()
+    return engine
+
+
+def test_report_hides_small_groups_in_every_format(tmp_path: Path) -> None:
+    engine = store(tmp_path, {("payroll", "email"): 7, ("payroll", "phone"): 2,
+                              ("payroll", "office"): 6, ("travel", "email"): 9})
+    report = satisfaction_report(engine, load_survey(RULES), lambda c: c, date(2026, 10, 1),
+                                 date(2026, 12, 31), threshold=5)
+    csv = render_csv(report).splitlines()
+    phone = next(line for line in csv if ",телефон," in line)
+    office = next(line for line in csv if ",личный приём," in line)
+    assert ",2," not in phone and "скрыто" in phone and "скрыто" in office
+    assert any(line.startswith("4 квартал 2026 г.,payroll,все каналы,15,") for line in csv)
+    html = render_html(report)
+    assert "<svg" in html and "скрыто" in html and 'lang="ru"' in html
+    render_xlsx(report, tmp_path / "r.xlsx")
+    values = [c.value for row in load_workbook(tmp_path / "r.xlsx").active.iter_rows()
+              for c in row]
+    assert "скрыто" in values and 2 not in values
