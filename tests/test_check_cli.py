@@ -106,8 +106,6 @@ def test_template_with_an_undefined_variable(setup: tuple[Path, Path, Path],
                for x in out.splitlines()), out
 
 
-@pytest.mark.xfail(strict=True, reason="templating.render reports Jinja's English "
-                   "\"'x' is undefined\" without the template line")
 def test_template_problem_is_russian_with_line(setup: tuple[Path, Path, Path],
                                                capsys: pytest.CaptureFixture[str]) -> None:
     config, _, templates = setup

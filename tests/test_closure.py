@@ -106,9 +106,9 @@ def test_open_linked_creates_a_new_request_pointing_to_the_old(daemon: Daemon) -
         assert len(acks) == 1
 
 
-def test_settings_errors_are_russian(tmp_path, make_config, secret_env) -> None:  # type: ignore[no-untyped-def]
-    from buhdesk.config import load_config
+def test_settings_errors_are_russian(daemon: Daemon) -> None:
+    from dataclasses import replace
 
-    cfg = load_config(make_config(tmp_path, "[closure]\nauto_close_days = 0\n"))
+    cfg = replace(daemon.rt.config, extra={"closure": {"auto_close_days": 0}})
     with pytest.raises(SurveySettingsError, match="auto_close_days: нужно целое число"):
         closure_settings(cfg)

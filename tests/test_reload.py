@@ -107,8 +107,6 @@ def test_invalid_change_is_refused_once_and_the_old_rules_keep_working(
     assert len(admin_letters(daemon)) == 1  # reported once, not on every poll
 
 
-@pytest.mark.xfail(strict=True, reason="reload.py compares size+mtime, not content: re-saving the "
-                   "same broken file mails the administrators again")
 def test_resaving_the_same_broken_content_is_not_reported_again(
         daemon: Daemon, rules_dir: Path) -> None:
     classify = rules_dir / "classify.toml"

@@ -62,9 +62,11 @@ def test_only_child_equal_to_parent_is_hidden_with_it() -> None:
 
 
 def test_threshold_is_never_below_three(tmp_path, make_config, secret_env) -> None:  # type: ignore[no-untyped-def]
+    from dataclasses import replace
+
     from buhdesk.config import load_config
 
-    cfg = load_config(make_config(tmp_path, "[survey]\nmin_group = 1\n"))
+    cfg = replace(load_config(make_config(tmp_path)), extra={"survey": {"min_group": 1}})
     assert survey_settings(cfg).min_group == 3
 
 

@@ -2,14 +2,14 @@
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from pathlib import Path
 
 from sqlalchemy import delete, select
 from sqlmodel import Session
 
 from buhdesk.models import Absence as AbsenceRow
-from buhdesk.routing import Absence, read_absences_csv
+from buhdesk.routing import Absence, StaffMember, read_absences_csv
 
 
 def absences_from_store(session: Session) -> list[Absence]:
@@ -17,9 +17,11 @@ def absences_from_store(session: Session) -> list[Absence]:
     return [Absence(login=r.login, start=r.start, end=r.end, reason=r.reason) for r in rows]
 
 
-def import_absences(session: Session, path: Path, *, replace: bool = True) -> Sequence[Absence]:
-    """Load a time-sheet CSV; with ``replace`` the rows from the same file are replaced."""
-    found = read_absences_csv(path)
+def import_absences(session: Session, path: Path, *, replace: bool = True,
+                    staff: Mapping[str, StaffMember] | None = None) -> Sequence[Absence]:
+    """Load a time-sheet CSV (rows may name people by login or full name, given ``staff``);
+    with ``replace`` the rows from the same file are replaced."""
+    found = read_absences_csv(path, staff=staff)
     origin = path.name
     if replace:
         session.execute(delete(AbsenceRow).where(AbsenceRow.origin == origin))  # type: ignore[arg-type]

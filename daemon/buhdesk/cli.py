@@ -14,9 +14,10 @@ from collections.abc import Callable, Sequence
 from datetime import datetime
 from pathlib import Path
 
-from buhdesk import cli_answers, cli_ops, cli_reports
+from buhdesk import cli_admin, cli_answers, cli_ops, cli_reports
 from buhdesk.config import Config, ConfigError, load_config, package_data_dir
 from buhdesk.kb_report import register_kb_report
+from buhdesk.routing_report import register_routing_report
 
 DEFAULT_CONFIG = Path("/etc/buhdesk/buhdesk.toml")
 log = logging.getLogger("buhdesk")
@@ -136,8 +137,10 @@ def build_parser() -> argparse.ArgumentParser:
     rq.add_argument("ids", nargs="+", type=int)
     cli_answers.register(sub, _load)
     cli_ops.register(sub, _load)
+    cli_admin.register(sub, _load)
     reports = cli_reports.register(sub, _load)
     register_kb_report(reports)
+    register_routing_report(reports)
     return p
 
 

@@ -28,7 +28,6 @@ from buhdesk.models import Absence as AbsenceRow
 from buhdesk.models import Request
 from buhdesk.moments import as_utc
 from buhdesk.route import OPEN_STATES
-from buhdesk.routing import read_absences_csv
 from buhdesk.rulebook import RuleBook, load_rulebook
 from buhdesk.ruleset import RuleSetError
 from buhdesk.store import open_store
@@ -97,9 +96,8 @@ def _import(args: argparse.Namespace, engine: Engine, rules: RuleBook) -> int:
         print(f"Ошибка: файл {path} не найден.", file=sys.stderr)
         return 2
     try:
-        read_absences_csv(path, staff=rules.staff)  # every row checked against the staff
         with Session(engine) as session:
-            found = import_absences(session, path)
+            found = import_absences(session, path, staff=rules.staff)
             session.commit()
     except RuleSetError as e:
         print(f"Табель {path} не загружен, ошибок: {len(e.problems)}.", file=sys.stderr)

@@ -7,7 +7,8 @@ from __future__ import annotations
 import argparse
 import getpass
 import sys
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
@@ -18,10 +19,16 @@ from buhdesk.config import Config
 LoadConfig = Callable[[argparse.Namespace], Config]
 
 
-def _runtime(config: Config) -> Any:
+@contextmanager
+def _runtime(config: Config) -> Iterator[Any]:
+    """A runtime for one command; its connections are closed afterwards."""
     from buhdesk.runtime import build_runtime
 
-    return build_runtime(config)
+    rt = build_runtime(config)
+    try:
+        yield rt
+    finally:
+        rt.engine.dispose()
 
 
 def cmd_register(args: argparse.Namespace, config: Config) -> int:
@@ -29,9 +36,8 @@ def cmd_register(args: argparse.Namespace, config: Config) -> int:
 
     from buhdesk.channels import RegistrationError, register_offline
 
-    rt = _runtime(config)
     login = args.login or getpass.getuser()
-    with Session(rt.engine) as session:
+    with _runtime(config) as rt, Session(rt.engine) as session:
         try:
             request = register_offline(session, rt, args.channel, args.client, args.name or "",
                                        args.subject, args.text or "", login)
@@ -50,16 +56,16 @@ def cmd_register(args: argparse.Namespace, config: Config) -> int:
 def cmd_close(args: argparse.Namespace, config: Config) -> int:
     from buhdesk.closure import CloseError, close_by_number
 
-    rt = _runtime(config)
     status = 0
-    for number in args.numbers:
-        try:
-            close_by_number(rt, number, actor=args.login or getpass.getuser())
-        except CloseError as e:
-            print(f"Ошибка: {e}", file=sys.stderr)
-            status = 1
-            continue
-        print(f"Обращение {number} закрыто.")
+    with _runtime(config) as rt:
+        for number in args.numbers:
+            try:
+                close_by_number(rt, number, actor=args.login or getpass.getuser())
+            except CloseError as e:
+                print(f"Ошибка: {e}", file=sys.stderr)
+                status = 1
+                continue
+            print(f"Обращение {number} закрыто.")
     return status
 
 
@@ -68,10 +74,10 @@ def cmd_web(args: argparse.Namespace, config: Config) -> int:
 
     from buhdesk.web.app import create_app
 
-    app = create_app(_runtime(config))
-    # No access log: it would hold client addresses and survey tokens.
-    uvicorn.run(app, host=args.host, port=args.port, access_log=False, server_header=False,
-                log_level="warning")
+    with _runtime(config) as rt:
+        # No access log: it would hold client addresses and survey tokens.
+        uvicorn.run(create_app(rt), host=args.host, port=args.port, access_log=False,
+                    server_header=False, log_level="warning")
     return 0
 
 

@@ -67,7 +67,7 @@ def compose(
             msg.attach(_attachment(f))
     msg["From"] = formataddr((sender_name, sender), charset="utf-8")
     msg["To"] = ", ".join(to)
-    msg["Subject"] = Header(subject, "utf-8").encode()
+    msg["Subject"] = Header(subject, "utf-8", header_name="Subject")
     msg["Date"] = format_datetime(now)
     msg["Message-ID"] = f"<{message_id}>"
     if reply_to_ids:

@@ -12,7 +12,7 @@ from pathlib import Path
 from sqlmodel import Session
 
 from buhdesk.outbox import notify_admins
-from buhdesk.rulebook import RuleBookError, load_rulebook
+from buhdesk.rulebook import RuleBookError, fingerprint, load_rulebook
 from buhdesk.runtime import Runtime
 
 log = logging.getLogger(__name__)
@@ -32,7 +32,7 @@ class RuleWatcher:
         self.rt, self.interval = rt, interval
         self.directory = rt.config.rules_dir
         self.seen = signature(self.directory)
-        self.refused: tuple[tuple[str, int, int], ...] | None = None
+        self.refused: str | None = None  # content fingerprint of the last refused set
         self.checked_at = time.monotonic()
         self.requested = threading.Event()
 
@@ -57,8 +57,9 @@ class RuleWatcher:
             book = load_rulebook(self.directory)
         except RuleBookError as e:
             self.seen = current
-            if current != self.refused:
-                self.refused = current
+            digest = fingerprint(self.directory)
+            if digest != self.refused:  # the same broken content is reported once
+                self.refused = digest
                 log.error("reload: rules in %s refused, the previous set stays in use:\n%s",
                           self.directory, e)
                 self._report(str(e))

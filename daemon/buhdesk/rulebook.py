@@ -102,7 +102,7 @@ class RuleBook:
         return Decision(c.process, c.need, login, due.at, due.rule, rules, tuple(reasons))
 
 
-def _fingerprint(directory: Path) -> str:
+def fingerprint(directory: Path) -> str:
     h = hashlib.sha256()
     for path in sorted(p for p in directory.rglob("*") if p.is_file()):
         h.update(str(path.relative_to(directory)).encode())
@@ -130,4 +130,4 @@ def load_rulebook(directory: Path) -> RuleBook:
         problems.append(Problem(str(directory), None, str(e)))
     if problems or ruleset is None or calendar is None or deadlines is None or textcheck is None:
         raise RuleBookError(problems)
-    return RuleBook(directory, ruleset, calendar, deadlines, textcheck, _fingerprint(directory))
+    return RuleBook(directory, ruleset, calendar, deadlines, textcheck, fingerprint(directory))

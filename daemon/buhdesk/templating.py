@@ -7,13 +7,22 @@ and ``body``.
 
 from __future__ import annotations
 
+import re
+import traceback
 from dataclasses import dataclass
 from datetime import date, datetime
 from pathlib import Path
 from typing import Any
 from zoneinfo import ZoneInfo
 
-from jinja2 import FileSystemLoader, StrictUndefined, TemplateError
+from jinja2 import (
+    FileSystemLoader,
+    StrictUndefined,
+    Template,
+    TemplateError,
+    TemplateSyntaxError,
+    UndefinedError,
+)
 from jinja2.sandbox import SandboxedEnvironment
 
 MONTHS_GENITIVE = (
@@ -46,6 +55,16 @@ def _format_datetime(value: datetime, tz: ZoneInfo) -> str:
     return f"{_format_day(local, tz)} {local:%H:%M}"
 
 
+def _undefined(filename: str, template: Template, e: UndefinedError) -> str:
+    """«file:line: переменная «x» не определена» from Jinja's English error and traceback."""
+    line = next((template.get_corresponding_lineno(f.lineno or 0)
+                 for f in reversed(traceback.extract_tb(e.__traceback__))
+                 if f.filename == template.filename), None)
+    m = re.search(r"'([^']+)' is undefined", e.message or "")
+    name = m[1] if m else (e.message or "?")
+    return f"{filename}:{line or '?'}: переменная «{name}» не определена"
+
+
 class Templates:
     def __init__(self, directory: Path, tz: ZoneInfo) -> None:
         self.directory = Path(directory)
@@ -69,7 +88,11 @@ class Templates:
             subject = "".join(template.blocks["subject"](ctx)).strip()
             body = "".join(template.blocks["body"](ctx)).strip() + "\n"
         except KeyError as e:
-            raise TemplateProblem(f"{filename}: no block {e}") from e
+            raise TemplateProblem(f"{filename}: нет блока {e}") from e
+        except UndefinedError as e:
+            raise TemplateProblem(_undefined(filename, template, e)) from e
+        except TemplateSyntaxError as e:
+            raise TemplateProblem(f"{filename}:{e.lineno}: ошибка синтаксиса шаблона: {e.message}") from e
         except TemplateError as e:
-            raise TemplateProblem(f"{filename}: {e}") from e
+            raise TemplateProblem(f"{filename}: ошибка шаблона: {e}") from e
         return Rendered(subject=" ".join(subject.split()), body=body)
