@@ -229,8 +229,6 @@ def _served(service: Service) -> bool:
         return False
 
 
-@pytest.mark.xfail(strict=True, reason="Daemon.run() never starts the health server: "
-                   "runner.Daemon._start_health is not called (see the report)")
 def test_metrics_and_healthz_are_served_and_follow_the_intake(
         service: Service, make_message) -> None:  # type: ignore[no-untyped-def]
     service.notify.wait_for(lambda got: any(m.get("READY") == "1" for m in got), "READY=1")

@@ -87,7 +87,7 @@ def test_answer_cannot_be_joined_to_the_request_or_the_person(daemon: Daemon, rt
     body = invitation.get_content()
     token = LINK.search(body)[1]  # type: ignore[index]
     assert request.number not in body and request.subject not in body
-    assert scrub_sent_invitations(rt) == 1
+    assert scrub_sent_invitations(rt) == 0  # the daemon scrubbed the sent copy already
     client = TestClient(create_app(rt))
     page = client.get(f"/survey/{token}").text
     form = dict(re.findall(r'type="hidden" name="(\w+)" value="([^"]*)"', page))

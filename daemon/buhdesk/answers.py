@@ -10,6 +10,7 @@ import logging
 import re
 from collections.abc import Sequence
 from dataclasses import dataclass, field
+from datetime import datetime
 
 from sqlalchemy import select
 from sqlmodel import Session
@@ -19,7 +20,7 @@ from buhdesk.compose import FileToSend
 from buhdesk.kb_mail import insert_articles, missing_articles_message, public_url, record_inserted
 from buhdesk.lifecycle import next_state
 from buhdesk.mime import ParsedMessage
-from buhdesk.models import Event, Message, Request, utcnow
+from buhdesk.models import Event, Message, Request
 from buhdesk.outbox import client_thread, enqueue, notify, request_vars
 from buhdesk.quoting import split_signature, strip_quoted
 from buhdesk.runtime import Runtime
@@ -133,7 +134,7 @@ def process_answer(session: Session, rt: Runtime, request: Request, login: str, 
             _return_items(session, rt, request, login, [problem], "", source_message)
             return []
     if not text:
-        _apply_state(session, request, commands, actor=login, answered=False)
+        _apply_state(session, request, commands, actor=login, answered=False, now=rt.now())
         return []
     rendered = render_answer(rt, request, login, text)
     findings = check_letter(rt, request, rendered)
@@ -142,7 +143,7 @@ def process_answer(session: Session, rt: Runtime, request: Request, login: str, 
         return findings
     _send(session, rt, request, login, rendered, files, findings, commands)
     record_inserted(session, request, inserted, actor=login)
-    _apply_state(session, request, commands, actor=login, answered=True)
+    _apply_state(session, request, commands, actor=login, answered=True, now=rt.now())
     return findings
 
 
@@ -195,8 +196,7 @@ def _return_items(session: Session, rt: Runtime, request: Request, login: str,
 
 
 def _apply_state(session: Session, request: Request, commands: Commands, *, actor: str,
-                 answered: bool) -> None:
-    now = utcnow()
+                 answered: bool, now: datetime) -> None:
     if answered:
         request.state = next_state(request.state, "answer")
         request.answered_at = request.answered_at or now

@@ -13,8 +13,13 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
+import uvicorn
+
 from buhdesk.cli_reports import ReportArgumentError, ReportCommands, add_period, write_text
 from buhdesk.config import Config
+from buhdesk.kb import KnowledgeBaseCache
+from buhdesk.kb_web import kb_routes
+from buhdesk.web.app import create_app
 
 LoadConfig = Callable[[argparse.Namespace], Config]
 
@@ -70,14 +75,14 @@ def cmd_close(args: argparse.Namespace, config: Config) -> int:
 
 
 def cmd_web(args: argparse.Namespace, config: Config) -> int:
-    import uvicorn
-
-    from buhdesk.web.app import create_app
-
+    """The survey and the knowledge base (uvicorn, no access log: it would hold client
+    addresses and survey tokens)."""
     with _runtime(config) as rt:
-        # No access log: it would hold client addresses and survey tokens.
-        uvicorn.run(create_app(rt), host=args.host, port=args.port, access_log=False,
-                    server_header=False, log_level="warning")
+        kb = rt.kb or KnowledgeBaseCache(config.rules_dir)
+        routes = kb_routes(kb.get, templates_dir=config.templates_dir,
+                           process_label=rt.rules.process_label)
+        uvicorn.run(create_app(rt, extra_routes=routes), host=args.host, port=args.port,
+                    access_log=False, server_header=False, log_level="warning")
     return 0
 
 

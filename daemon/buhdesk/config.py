@@ -16,6 +16,8 @@ from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 SOURCE_KINDS = ("imap", "maildir", "delopro")
 OUTBOX_KINDS = ("smtp", "files")
 SECURITY_MODES = ("ssl", "starttls", "none")
+# Tables validated by the modules that use them (scheduler, web, closure, survey).
+EXTRA_TABLES = ("schedule", "web", "closure", "survey")
 
 
 class ConfigError(Exception):
@@ -302,8 +304,8 @@ def load_config(file: Path) -> Config:
         templates_dir=templates_dir,
         sources=sources,
         outbox=_outbox(file, top.get("outbox", dict, {"kind": "files", "path": "outbox"})),
-        extra={k: top.data[k] for k in ("schedule", "web") if k in top.data},
+        extra={k: top.data[k] for k in EXTRA_TABLES if k in top.data},
     )
-    top.used.update({"schedule", "web"})
+    top.used.update(EXTRA_TABLES)
     top.finish()
     return cfg

@@ -27,6 +27,7 @@ from sqlmodel import Session
 from buhdesk.compose import compose
 from buhdesk.document_snapshot import latest_snapshot
 from buhdesk.models import Event, Message, Raw, Request
+from buhdesk.moments import as_utc
 from buhdesk.runtime import Runtime
 from buhdesk.schedule_claims import run_once
 from buhdesk.survey_models import SurveyInvited, SurveyRate, SurveyToken
@@ -90,7 +91,7 @@ class _Invite:
 
 def _invite_batch(session: Session, rt: Runtime, settings: SurveySettings, today: date) -> int:
     tz = rt.config.service.tz
-    cutoff = datetime.combine(today, time(), tzinfo=tz)
+    cutoff = as_utc(datetime.combine(today, time(), tzinfo=tz))  # stored times are UTC
     candidates = list(session.execute(select(Request).where(
         Request.state == "closed", Request.closed_at.is_not(None),  # type: ignore[union-attr]
         Request.closed_at < cutoff,  # type: ignore[operator]

@@ -21,12 +21,14 @@ from buhdesk.absences import absences_from_store
 from buhdesk.answers import handle_answer
 from buhdesk.automated import detect_automated
 from buhdesk.classify import Letter
+from buhdesk.closure import followup_policy, open_linked
 from buhdesk.lifecycle import next_state
 from buhdesk.mime import MessageParseError, ParsedMessage, parse_message
-from buhdesk.models import Attachment, Event, Message, Raw, Request, utcnow
+from buhdesk.models import Attachment, Event, Message, Raw, Request
 from buhdesk.rulebook import Decision, RuleBook
 from buhdesk.runtime import Runtime
 from buhdesk.store import is_postgres, next_number
+from buhdesk.survey_settings import closure_settings
 from buhdesk.tokens import Token, find_subject_tag, find_token
 
 log = logging.getLogger(__name__)
@@ -234,9 +236,14 @@ def _with_duty_fallback(rt: Runtime, d: Decision) -> Decision:
 
 def _followup(session: Session, rt: Runtime, msg: Message, parsed: ParsedMessage,
               request: Request, thread: Thread) -> None:
+    reopen_days = closure_settings(rt.config).reopen_days
+    if followup_policy(request, rt.now(), reopen_days=reopen_days) == "new-linked":
+        open_linked(session, rt, request, msg, subject=parsed.subject[:500],
+                    text=parsed.body_text, client_name=parsed.from_name)
+        return
     reopened = request.state == "closed"
     request.state = next_state(request.state, "followup")
-    request.updated_at = utcnow()
+    request.updated_at = rt.now()
     if reopened:
         request.closed_at = None
     msg.request_id, msg.kind, msg.status = request.id, "followup", "routed"

@@ -14,12 +14,14 @@ from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from functools import partial
 
+from buhdesk.closure import auto_close
 from buhdesk.deliver import deliver_pending
 from buhdesk.document_rules import DocumentSettingsError, load_document_settings
 from buhdesk.faults import CrashPoints
 from buhdesk.health import HealthServer, start_health_server
 from buhdesk.intake import take_in
 from buhdesk.interfaces import PackageSource, Source, SourceError, Transport
+from buhdesk.invitations import scrub_sent_invitations, send_invitations
 from buhdesk.metrics import PollRecorder
 from buhdesk.packages import take_package, take_receipts
 from buhdesk.queues import queue_sizes
@@ -67,6 +69,9 @@ class Daemon:
             ("route", self._route),
             ("deliver", self._deliver),
             ("schedule", self.scheduler.poll),
+            ("close", lambda: auto_close(rt)),
+            ("invite", lambda: send_invitations(rt)),
+            ("scrub", lambda: scrub_sent_invitations(rt)),
         )
 
     # --- intake ---------------------------------------------------------------------------
@@ -157,12 +162,13 @@ class Daemon:
                 f"taken {sum(self.counters.taken.values())}")
 
     def _worker_loop(self) -> None:
-        last_beat = 0.0
+        beat = self.notifier.watchdog_interval or 30.0
+        last_beat = time.monotonic()
         while not self.stopping.is_set():
             if not self.work_once():
-                self.rt.wakeup.wait(1.0)
+                self.rt.wakeup.wait(min(1.0, beat / 2))
                 self.rt.wakeup.clear()
-            if time.monotonic() - last_beat >= (self.notifier.watchdog_interval or 30.0):
+            if time.monotonic() - last_beat >= beat:
                 last_beat = time.monotonic()
                 self.notifier.watchdog(self.status())
 
@@ -178,6 +184,7 @@ class Daemon:
 
     def run(self) -> None:
         self._install_signals()
+        health = self._start_health()
         takers: list[tuple[Source | PackageSource, Callable[[], int]]] = [
             *((s, partial(self.take, s)) for s in self.sources),
             *((p, partial(self.take_packages, p)) for p in self.package_sources),
@@ -193,12 +200,15 @@ class Daemon:
         while not self.stopping.is_set():
             self.stopping.wait(1.0)
         self.notifier.stopping()
+        deadline = time.monotonic() + 60  # within systemd's TimeoutStopSec
         for t in threads:
-            t.join(timeout=60)
+            t.join(timeout=max(0.0, deadline - time.monotonic()))
         for s in [*self.sources, *self.package_sources]:
             s.close()
-        for t in [self.transport, *self.transports.values()]:
-            t.close()
+        for transport in [self.transport, *self.transports.values()]:
+            transport.close()
+        if health is not None:
+            health.stop()
         log.info("daemon: stopped")
 
     def _start_health(self) -> HealthServer | None:

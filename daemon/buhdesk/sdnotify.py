@@ -18,7 +18,10 @@ class Notifier:
         if self.address and self.address.startswith("@"):
             self.address = "\0" + self.address[1:]  # abstract namespace
         usec = os.environ.get("WATCHDOG_USEC")
-        self.watchdog_interval = int(usec) / 2_000_000 if usec and usec.isdigit() else None
+        pid = os.environ.get("WATCHDOG_PID")
+        meant_for_us = not pid or pid == str(os.getpid())
+        self.watchdog_interval = (int(usec) / 2_000_000 if usec and usec.isdigit() and meant_for_us
+                                  else None)
 
     def send(self, **fields: str) -> None:
         if not self.address:

@@ -4,7 +4,8 @@ from alembic import context
 from sqlmodel import SQLModel
 
 import buhdesk.models
-import buhdesk.schedule_models  # noqa: F401
+import buhdesk.schedule_models
+import buhdesk.survey_models  # noqa: F401
 
 connection = context.config.attributes.get("connection")
 if connection is None:
