@@ -5,15 +5,23 @@ Prints each problem in Russian with the file (and line where known); exits non-z
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from datetime import UTC, date, datetime, timedelta
 from pathlib import Path
 from typing import Any, TextIO
 
 from buhdesk.config import Config, ConfigError, load_config, package_data_dir, read_secret
+from buhdesk.document_rules import DocumentSettingsError, load_document_settings
 from buhdesk.kb import check_kb
 from buhdesk.models import Request
+from buhdesk.painmap import PainMapError, load_measures
 from buhdesk.rulebook import RuleBook, RuleBookError, load_rulebook
+from buhdesk.ruleset import RuleSetError
+from buhdesk.schedule_settings import ScheduleSettingsError, load_schedule_settings
+from buhdesk.survey import load_survey
+from buhdesk.survey_settings import SurveySettingsError, closure_settings, survey_settings
 from buhdesk.templating import LETTERS, TemplateProblem, Templates
+from buhdesk.touchpoints import load_touchpoints
 
 
 def sample_variables(book: RuleBook, service_name: str) -> dict[str, Any]:
@@ -58,6 +66,35 @@ def _check_templates(directory: Path, book: RuleBook, cfg: Config | None) -> lis
     return problems
 
 
+def _check_other_rules(rules_dir: Path, processes: set[str]) -> list[str]:
+    """The survey, «карта болей», touchpoints and «ДелоПро» files (each lists all its problems)."""
+    loaders: list[Callable[[], object]] = [
+        lambda: load_survey(rules_dir),
+        lambda: load_measures(rules_dir, processes),
+        lambda: load_touchpoints(rules_dir, processes),
+        lambda: load_document_settings(rules_dir),
+    ]
+    problems: list[str] = []
+    for load in loaders:
+        try:
+            load()
+        except (RuleSetError, PainMapError, DocumentSettingsError) as e:
+            problems.extend(str(e).splitlines())
+    return problems
+
+
+def _check_settings(cfg: Config) -> list[str]:
+    """The optional tables of the configuration that their modules validate."""
+    problems: list[str] = []
+    for check in (lambda: load_schedule_settings(cfg.extra), lambda: survey_settings(cfg),
+                  lambda: closure_settings(cfg)):
+        try:
+            check()
+        except (ScheduleSettingsError, SurveySettingsError) as e:
+            problems.append(f"{cfg.file}: {e}")
+    return problems
+
+
 def _kb_review_days(cfg: Config | None) -> int:
     web = cfg.extra.get("web", {}) if cfg else {}
     days = web.get("kb_review_days", 365) if isinstance(web, dict) else 365
@@ -89,10 +126,13 @@ def run_checks(config_path: Path, *, out: TextIO, today: date | None = None) -> 
         kb_problems, kb_warnings = check_kb(rules_dir, today or date.today(), _kb_review_days(cfg))
         problems.extend(kb_problems)
         warnings.extend(kb_warnings)
+        problems.extend(_check_other_rules(rules_dir, set(book.ruleset.process_labels)))
         template_problems = _check_templates(templates_dir, book, cfg)
         problems.extend(template_problems)
         if not template_problems:
             print(f"Шаблоны: {templates_dir} — в порядке.", file=out)
+    if cfg is not None:
+        problems.extend(_check_settings(cfg))
     if cfg is not None and not read_secret(cfg.service.secret_env):
         problems.append(f"секрет {cfg.service.secret_env} не задан (переменная окружения "
                         "или учётные данные systemd)")

@@ -14,7 +14,7 @@ from buhdesk.classify import Letter
 from buhdesk.interfaces import Document, DocumentPerson
 from buhdesk.routing import Absence
 from buhdesk.rulebook import Decision, RuleBook
-from buhdesk.rulefile import RuleFileError, read_rule_file
+from buhdesk.locatedtoml import RuleFileError, read_located_toml
 from buhdesk.ruleset import StaffMember
 
 SETTINGS_FILE = "delopro.toml"
@@ -36,7 +36,7 @@ def load_document_settings(rules_dir: Path) -> DocumentSettings:
     if not path.exists():
         return DocumentSettings()
     try:
-        rf = read_rule_file(path)
+        rf = read_located_toml(path)
     except RuleFileError as e:
         raise DocumentSettingsError(str(e)) from e
     unknown = sorted(set(rf.data) - set(_KNOWN))

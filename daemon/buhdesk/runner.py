@@ -7,6 +7,7 @@ SIGTERM and SIGINT stop it after the item in hand; SIGHUP reloads the rules.
 from __future__ import annotations
 
 import logging
+import os
 import signal
 import threading
 import time
@@ -22,6 +23,7 @@ from buhdesk.health import HealthServer, start_health_server
 from buhdesk.intake import take_in
 from buhdesk.interfaces import PackageSource, Source, SourceError, Transport
 from buhdesk.invitations import scrub_sent_invitations, send_invitations
+from buhdesk.leases import LeaseKeeper, new_holder_id
 from buhdesk.metrics import PollRecorder
 from buhdesk.packages import take_package, take_receipts
 from buhdesk.queues import queue_sizes
@@ -32,6 +34,18 @@ from buhdesk.schedule import Scheduler
 from buhdesk.sdnotify import Notifier
 
 log = logging.getLogger(__name__)
+
+# How long a source's lease outlives its holder's last renewal (BUHDESK_LEASE_TTL overrides).
+LEASE_TTL = 30.0
+
+
+def lease_name(source: Source | PackageSource) -> str:
+    return f"source:{source.name}"
+
+
+def lease_ttl_from_env() -> float:
+    value = os.environ.get("BUHDESK_LEASE_TTL")
+    return float(value) if value else LEASE_TTL
 
 
 @dataclass
@@ -51,7 +65,8 @@ class Daemon:
                  batch: int = 100,
                  poll_interval: Callable[[Source | PackageSource], float] = lambda s: 60.0,
                  package_sources: Sequence[PackageSource] = (),
-                 transports: Mapping[str, Transport] | None = None) -> None:
+                 transports: Mapping[str, Transport] | None = None,
+                 lease_ttl: float | None = None) -> None:
         self.rt, self.sources, self.transport = rt, list(sources), transport
         # EDMS export folders, and the transports of their answer packages ("delopro:<name>").
         self.package_sources, self.transports = list(package_sources), dict(transports or {})
@@ -63,6 +78,9 @@ class Daemon:
         self.watcher = RuleWatcher(rt)
         self.scheduler = Scheduler(rt)
         self.polls = PollRecorder([s.name for s in self.sources])
+        # One fetcher per source among all instances on this store.
+        self.leases = LeaseKeeper(rt.engine, new_holder_id(),
+                                  lease_ttl if lease_ttl is not None else lease_ttl_from_env())
         # The worker's stages, in order; each returns how much it did.
         self.STAGES: tuple[tuple[str, Callable[[], int]], ...] = (
             ("reload", self.watcher.poll),
@@ -106,10 +124,32 @@ class Daemon:
             self.rt.wakeup.set()
         return len(items)
 
+    def _hold(self, source: Source | PackageSource) -> bool:
+        """Take or renew this source's lease; on losing it, drop the connection and its state."""
+        name = lease_name(source)
+        had = name in self.leases.held
+        if self.leases.try_acquire(name):
+            return True
+        if had:
+            source.close()  # un-acknowledged items are the new holder's now
+        return False
+
     def _source_loop(self, source: Source | PackageSource, take: Callable[[], int]) -> None:
+        try:
+            self._fetch_while_leased(source, take)
+        finally:
+            try:
+                self.leases.release(lease_name(source))
+            except Exception:
+                log.exception("lease: cannot release %s", lease_name(source))
+
+    def _fetch_while_leased(self, source: Source | PackageSource, take: Callable[[], int]) -> None:
         delay = 1.0
         while not self.stopping.is_set():
             try:
+                if not self._hold(source):
+                    self.stopping.wait(min(self.leases.ttl.total_seconds() / 3, 5.0))
+                    continue
                 if take():
                     continue
                 source.wait(min(self.poll_interval(source), 5.0))
@@ -175,11 +215,14 @@ class Daemon:
     # --- whole daemon ---------------------------------------------------------------------
     def drain(self, max_rounds: int = 1000) -> Counters:
         """Process everything available now, in this thread (demo, tests, one-shot runs)."""
-        for _ in range(max_rounds):
-            took = sum(self.take(s) for s in self.sources)
-            took += sum(self.take_packages(p) for p in self.package_sources)
-            if not took and not self.work_once():
-                break
+        try:
+            for _ in range(max_rounds):
+                took = sum(self.take(s) for s in self.sources if self._hold(s))
+                took += sum(self.take_packages(p) for p in self.package_sources if self._hold(p))
+                if not took and not self.work_once():
+                    break
+        finally:
+            self.leases.release_all()
         return self.counters
 
     def run(self) -> None:
