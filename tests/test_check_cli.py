@@ -140,3 +140,27 @@ def test_administrator_adds_a_term_checks_and_explains(
     classify = next(r for r in result["rules"]  # type: ignore[attr-defined]
                     if r["stage"] == "classify")
     assert any("ледокол" in h["terms"] for h in classify["hits"])
+
+
+@pytest.mark.parametrize(("file", "text", "words"), [
+    ("delopro.toml", 'executor_wins = "да"\n', "должно быть true или false"),
+    ("survey.toml", "[[question]\n", "survey.toml"),
+    ("touchpoints.toml", "[[touchpoint]]\nprocess = 1\n", "touchpoints.toml"),
+])
+def test_other_rule_files_are_checked(setup: tuple[Path, Path, Path],
+                                      capsys: pytest.CaptureFixture[str],
+                                      file: str, text: str, words: str) -> None:
+    config, rules, _ = setup
+    (rules / file).write_text(text, encoding="utf-8")
+    status, out = check(config, capsys)
+    assert status == 1
+    assert any(x.startswith("ОШИБКА: ") and words in x for x in out.splitlines()), out
+
+
+def test_config_tables_are_checked(setup: tuple[Path, Path, Path],
+                                   capsys: pytest.CaptureFixture[str]) -> None:
+    config = setup[0]
+    config.write_text(config.read_text(encoding="utf-8") + '\n[schedule]\ndigest_time = "25:99"\n',
+                      encoding="utf-8")
+    status, out = check(config, capsys)
+    assert status == 1 and "digest_time" in out and "ЧЧ:ММ" in out
