@@ -85,8 +85,9 @@ def render_answer(rt: Runtime, request: Request, accountant: str, text: str) -> 
 
 
 def check_letter(rt: Runtime, request: Request, rendered: Rendered) -> list[Finding]:
-    """Findings in the whole letter body; staff and the client's names are known words."""
-    names = [s.name for s in rt.rules.staff.values()]
+    """Findings in the whole letter body; staff and the client's names, and the service's own
+    name from the configuration, are known words."""
+    names = [s.name for s in rt.rules.staff.values()] + [rt.config.service.name]
     if request.client_name:
         names.append(request.client_name)
     return rt.rules.textcheck.with_names(names).check(rendered.body)

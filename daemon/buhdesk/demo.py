@@ -5,13 +5,15 @@ what happened.
 
 from __future__ import annotations
 
+import contextlib
+import io
 import os
 import re
 import secrets
 import shutil
 import socket
 import time
-from datetime import date, timedelta
+from datetime import date, datetime, timedelta
 from email.message import EmailMessage
 from email.policy import SMTP
 from email.utils import formataddr
@@ -23,8 +25,10 @@ from sqlmodel import Session
 
 from buhdesk.config import load_config
 from buhdesk.daemon_main import build_daemon
+from buhdesk.invitations import batch_moment
 from buhdesk.models import Message, Request
 from buhdesk.runtime import Runtime
+from buhdesk.survey_settings import survey_settings
 
 SAMPLES = Path(__file__).resolve().parent / "demo_mail"
 PACKAGES = Path(__file__).resolve().parent / "demo_delopro"
@@ -33,7 +37,7 @@ MARKER = ".buhdesk-demo"
 CONFIG = """\
 # Демонстрационные настройки buhdesk (создано командой «buhdesk demo»).
 [service]
-name = "Бухгалтерия Министерства финансов (демо)"
+name = "Бухгалтерия Министерства финансов (демонстрация)"
 address = "buh@minfin.example"
 domain = "minfin.example"
 duty_accountant = "{duty}"
@@ -59,6 +63,14 @@ stable_interval = 5
 [outbox]
 kind = "files"
 path = "outbox"
+
+[web]
+public_url = "http://127.0.0.1:8080"
+metrics_port = 0
+
+[survey]
+base_url = "http://127.0.0.1:8080"
+internal_domains = ["minfin.example", "culture.example", "sport.example", "mail.example"]
 """
 
 
@@ -124,6 +136,53 @@ def _client_reply(root: Path, session: Session) -> bytes | None:
     return msg.as_bytes()
 
 
+ANSWER = ("Ваше обращение рассмотрено. Документы подготовлены, их можно получить в кабинете 215 "
+          "с 9:00 до 18:00 в рабочие дни.")
+
+
+def _accountant_answers(session: Session, count: int) -> list[bytes]:
+    """The accountants answer the first requests by replying to their notices, and close them."""
+    notices = session.exec(  # type: ignore[call-overload]
+        select(Message).join(Request, Message.request_id == Request.id)  # type: ignore[arg-type]
+        .where(Message.direction == "out", Message.kind == "notice", Request.channel == "email",
+               Message.subject.contains("Новое обращение"))  # type: ignore[attr-defined]
+        .order_by(Message.id).limit(count)
+    ).scalars().all()
+    replies = []
+    for notice in notices:
+        msg = EmailMessage(policy=SMTP)
+        msg["From"] = notice.to_addrs
+        msg["To"] = "buh@minfin.example"
+        msg["Subject"] = f"Re: {notice.subject}"
+        msg["Message-ID"] = f"<demo-answer-{notice.id}@minfin.example>"
+        msg["In-Reply-To"] = f"<{notice.message_id}>"
+        msg["References"] = f"<{notice.message_id}>"
+        msg.set_content(f"{ANSWER}\n#закрыть\n\n-- \nБухгалтерия\n")
+        replies.append(msg.as_bytes())
+    return replies
+
+
+def _next_survey_batch(rt: Runtime) -> datetime:
+    """The moment of tomorrow's invitation batch (the demo moves its clock there)."""
+    settings = survey_settings(rt.config)
+    day = rt.now().astimezone(rt.config.service.tz).date() + timedelta(days=1)
+    return batch_moment(rt, day, settings) + timedelta(minutes=1)
+
+
+def _reports(config_file: Path, folder: Path, out: TextIO) -> None:
+    from buhdesk.cli import main as cli_main  # the demo is itself a command of the CLI
+
+    folder.mkdir(exist_ok=True)
+    year = date.today().year
+    period = ["--from", f"{year - 1}-01-01", "--to", f"{year + 1}-12-31"]
+    for kind, args in (("satisfaction", period), ("painmap", period), ("sla", period),
+                       ("touchpoints", []), ("kb", period)):
+        target = folder / f"{kind}.html"
+        with contextlib.redirect_stdout(io.StringIO()):
+            cli_main(["--config", str(config_file), "report", kind, *args, "--format", "html",
+                      "-o", str(target)])
+
+
 def run_demo(root: Path, *, out: TextIO, fresh: bool = True) -> int:
     root = create_workspace(root, fresh=fresh)
     os.environ.setdefault("BUHDESK_SECRET", (root / "secret").read_text(encoding="utf-8"))
@@ -131,11 +190,20 @@ def run_demo(root: Path, *, out: TextIO, fresh: bool = True) -> int:
     daemon = build_daemon(config)
     daemon.drain()
     with Session(daemon.rt.engine) as session:
-        reply = _client_reply(root, session)
-    if reply:
-        _deliver_to_maildir(root / "Maildir", reply, 999)
-        daemon.drain()
+        letters = [r for r in [_client_reply(root, session)] if r]
+        letters += _accountant_answers(session, 3)
+    for n, data in enumerate(letters, start=900):
+        _deliver_to_maildir(root / "Maildir", data, n)
+    daemon.drain()
+    batch = _next_survey_batch(daemon.rt)
+    daemon.rt.clock = lambda: batch  # tomorrow: the survey invitations go out in their batch
+    daemon.drain()
     _summary(daemon.rt, root, out)
+    print("\nОтчёты:", file=out)
+    _reports(root / "buhdesk.toml", root / "reports", out)
+    print(f"\nАнкета и база знаний (ссылки из приглашений в outbox ведут туда):\n"
+          f"  BUHDESK_SECRET=$(cat {root / 'secret'}) "
+          f"buhdesk --config {root / 'buhdesk.toml'} web --port 8080", file=out)
     return 0
 
 

@@ -17,6 +17,7 @@ from urllib.parse import quote
 
 from sqlmodel import Session
 
+from buhdesk.append_rows import insert_event
 from buhdesk.config import Config
 from buhdesk.kb import KnowledgeBase
 from buhdesk.kb_article import Article
@@ -54,8 +55,8 @@ def articles_for(kb: KnowledgeBase, request: Request, text: str, *,
 def record_offered(session: Session, request: Request, slugs: Sequence[str]) -> None:
     """Audit trail: which articles the acknowledgment offered (nothing when none)."""
     if slugs:
-        session.add(Event(request_id=request.id, stage="reply", action="kb-offered",
-                          detail=json.dumps({"articles": list(slugs)}, ensure_ascii=False)))
+        insert_event(session, request_id=request.id, stage="reply", action="kb-offered",
+                     detail=json.dumps({"articles": list(slugs)}, ensure_ascii=False))
 
 
 def record_inserted(session: Session, request: Request, slugs: Sequence[str], *,

@@ -13,11 +13,12 @@ from typing import Any
 from sqlalchemy import func, select
 from sqlmodel import Session
 
+from buhdesk.append_rows import insert_event, insert_raw
 from buhdesk.compose import FileToSend, compose
 from buhdesk.kb import KbError
 from buhdesk.kb_mail import articles_for, public_url, record_offered
 from buhdesk.mime import ParsedMessage
-from buhdesk.models import Event, Message, Raw, Request
+from buhdesk.models import Event, Message, Request
 from buhdesk.rulebook import Decision
 from buhdesk.runtime import Runtime
 from buhdesk.templating import Rendered
@@ -50,9 +51,9 @@ def enqueue(session: Session, rt: Runtime, *, request: Request | None, kind: str
                   created_at=rt.now())
     session.add(row)
     session.flush()
-    session.add(Raw(message_pk=row.id, data=out.data))  # type: ignore[arg-type]
-    session.add(Event(request_id=request_id, message_pk=row.id, stage="reply", action=f"queued-{kind}",
-                      detail=json.dumps({"to": list(to)}, ensure_ascii=False)))
+    insert_raw(session, row.id, out.data)  # type: ignore[arg-type]
+    insert_event(session, request_id=request_id, message_pk=row.id, stage="reply",
+                 action=f"queued-{kind}", detail=json.dumps({"to": list(to)}, ensure_ascii=False))
     return row
 
 
@@ -71,12 +72,14 @@ def client_thread(session: Session, request: Request) -> list[str]:
 def auto_replies_today(session: Session, rt: Runtime, address: str) -> int:
     tz = rt.config.service.tz
     midnight = datetime.combine(rt.now().astimezone(tz).date(), time(), tzinfo=tz)
-    return session.execute(
-        select(func.count()).select_from(Message).where(
-            Message.direction == "out", Message.kind == "ack", Message.to_addrs == address,
-            Message.created_at >= midnight,
-        )
-    ).scalar_one()
+    # Every ack row is flushed when queued, so nothing pending can change the count.
+    with session.no_autoflush:
+        return session.execute(
+            select(func.count()).select_from(Message).where(
+                Message.direction == "out", Message.kind == "ack", Message.to_addrs == address,
+                Message.created_at >= midnight,
+            )
+        ).scalar_one()
 
 
 def accountant_view(rt: Runtime, login: str | None) -> dict[str, str] | None:

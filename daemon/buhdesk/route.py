@@ -19,12 +19,13 @@ from sqlmodel import Session
 from buhdesk import outbox
 from buhdesk.absences import absences_from_store
 from buhdesk.answers import handle_answer
+from buhdesk.append_rows import insert_event
 from buhdesk.automated import detect_automated
 from buhdesk.classify import Letter
 from buhdesk.closure import followup_policy, open_linked
 from buhdesk.lifecycle import next_state
 from buhdesk.mime import MessageParseError, ParsedMessage, parse_message
-from buhdesk.models import Attachment, Event, Message, Raw, Request
+from buhdesk.models import Attachment, Message, Raw, Request
 from buhdesk.rulebook import Decision, RuleBook
 from buhdesk.runtime import Runtime
 from buhdesk.store import is_postgres, next_number
@@ -44,12 +45,11 @@ class Thread:
 
 def event(session: Session, stage: str, action: str, *, request: Request | None = None,
           message: Message | None = None, actor: str = "buhdesk", **detail: Any) -> None:
-    session.add(Event(
-        request_id=request.id if request else None,
-        message_pk=message.id if message else None,
-        stage=stage, action=action, actor=actor,
+    insert_event(
+        session, request_id=request.id if request else None,
+        message_pk=message.id if message else None, stage=stage, action=action, actor=actor,
         detail=json.dumps(detail, ensure_ascii=False, default=str),
-    ))
+    )
 
 
 def route_pending(rt: Runtime, *, limit: int = 50, stop: threading.Event | None = None) -> int:
