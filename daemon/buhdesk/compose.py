@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime
@@ -10,7 +11,7 @@ from email.header import Header
 from email.mime.base import MIMEBase
 from email.mime.multipart import MIMEMultipart
 from email.mime.text import MIMEText
-from email.policy import compat32
+from email.policy import Compat32
 from email.utils import format_datetime, formataddr
 
 from buhdesk.tokens import make_message_id
@@ -18,7 +19,22 @@ from buhdesk.tokens import make_message_id
 LOOP_HEADER = "X-Buhdesk-Loop"
 _UTF8_QP = charset.Charset("utf-8")
 _UTF8_QP.body_encoding = charset.QP
-_WIRE = compat32.clone(linesep="\r\n")
+# Printable ASCII words with single spaces: what compat32 folding leaves exactly as it is.
+_PLAIN_VALUE = re.compile(r"[!-~]+(?: [!-~]+)*\Z")
+
+
+class _WirePolicy(Compat32):
+    """compat32 with CRLF; a short plain-ASCII header is written as is instead of through the
+    ``Header`` folding machinery (the same bytes, a tenth of the time)."""
+
+    def fold_binary(self, name: str, value: object) -> bytes:
+        if (isinstance(value, str) and len(name) + len(value) <= 76
+                and _PLAIN_VALUE.match(value)):
+            return f"{name}: {value}{self.linesep}".encode("ascii")
+        return super().fold_binary(name, value)
+
+
+_WIRE = _WirePolicy(linesep="\r\n")
 
 
 @dataclass(frozen=True)

@@ -178,9 +178,10 @@ def _reports(config_file: Path, folder: Path, out: TextIO) -> None:
     for kind, args in (("satisfaction", period), ("painmap", period), ("sla", period),
                        ("touchpoints", []), ("kb", period)):
         target = folder / f"{kind}.html"
-        with contextlib.redirect_stdout(io.StringIO()):
+        with contextlib.redirect_stdout(io.StringIO()), contextlib.redirect_stderr(io.StringIO()):
             cli_main(["--config", str(config_file), "report", kind, *args, "--format", "html",
                       "-o", str(target)])
+        print(f"  {target}", file=out)
 
 
 def run_demo(root: Path, *, out: TextIO, fresh: bool = True) -> int:
