@@ -8,6 +8,7 @@ by word forms and asked for the articles that fit a new request.
 from __future__ import annotations
 
 import logging
+import os
 import threading
 import tomllib
 from collections.abc import Collection
@@ -211,10 +212,23 @@ class KnowledgeBaseCache:
 
 
 def _signature(directory: Path) -> tuple[tuple[str, int, int], ...]:
+    """Every file under ``directory`` with its time and size; asked once per acknowledgment, so
+    it walks with ``os.scandir`` (one ``stat`` per file) rather than ``rglob``."""
     if not directory.is_dir():
         return ()
-    return tuple(sorted((str(p), p.stat().st_mtime_ns, p.stat().st_size)
-                        for p in directory.rglob("*") if p.is_file()))
+    found: list[tuple[str, int, int]] = []
+    _scan(str(directory), found)
+    return tuple(sorted(found))
+
+
+def _scan(folder: str, found: list[tuple[str, int, int]]) -> None:
+    with os.scandir(folder) as entries:
+        for entry in entries:
+            if entry.is_dir() and not entry.is_symlink():
+                _scan(entry.path, found)
+            elif entry.is_file():
+                st = entry.stat()
+                found.append((entry.path, st.st_mtime_ns, st.st_size))
 
 
 def valid_slug(slug: str) -> bool:

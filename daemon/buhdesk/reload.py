@@ -11,6 +11,7 @@ from pathlib import Path
 
 from sqlmodel import Session
 
+from buhdesk.config_reload import apply, reload_config
 from buhdesk.outbox import notify_admins
 from buhdesk.rulebook import RuleBookError, fingerprint, load_rulebook
 from buhdesk.runtime import Runtime
@@ -50,7 +51,21 @@ class RuleWatcher:
         if current == self.seen and not forced:
             return 0
         self.requested.clear()
+        if forced:
+            self._reload_config()
+            current = signature(self.directory)
         return self._reload(current)
+
+    def _reload_config(self) -> None:
+        """SIGHUP: the configuration file too; a refused one is logged and mailed."""
+        result = reload_config(self.rt.config)
+        if result.config is None:
+            log.error("reload: configuration refused, the previous one stays in use: %s",
+                      result.problem)
+            self._report(result.problem, "config-refused")
+            return
+        apply(self.rt, result.config)
+        self.directory = result.config.rules_dir
 
     def _reload(self, current: tuple[tuple[str, int, int], ...]) -> int:
         try:
@@ -68,8 +83,8 @@ class RuleWatcher:
         log.info("reload: rules from %s taken into use (%s)", self.directory, book.fingerprint[:12])
         return 1
 
-    def _report(self, problems: str) -> None:
+    def _report(self, problems: str, topic: str = "rules-refused") -> None:
         with Session(self.rt.engine) as session:
-            notify_admins(session, self.rt, "rules-refused",
-                          directory=str(self.directory), problems=problems)
+            notify_admins(session, self.rt, topic, directory=str(self.directory),
+                          problems=problems, file=str(self.rt.config.file))
             session.commit()
