@@ -12,9 +12,9 @@ from pathlib import Path
 
 from buhdesk.classify import Letter
 from buhdesk.interfaces import Document, DocumentPerson
+from buhdesk.locatedtoml import RuleFileError, read_located_toml
 from buhdesk.routing import Absence
 from buhdesk.rulebook import Decision, RuleBook
-from buhdesk.locatedtoml import RuleFileError, read_located_toml
 from buhdesk.ruleset import StaffMember
 
 SETTINGS_FILE = "delopro.toml"
