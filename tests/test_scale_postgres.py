@@ -10,12 +10,16 @@ from __future__ import annotations
 import email
 import os
 import signal
+import socket
 import subprocess
 import sys
 import time
 from collections import Counter
 from collections.abc import Callable, Iterator
+from datetime import UTC, datetime, timedelta
+from email.message import EmailMessage
 from email.policy import SMTP
+from email.utils import make_msgid
 from pathlib import Path
 
 import pytest
@@ -24,6 +28,7 @@ from sqlalchemy.engine import Engine
 from sqlmodel import Session
 
 from buhdesk.config import load_config
+from buhdesk.leases import LeaseKeeper, new_holder_id
 from buhdesk.models import Lease, Message, Request
 from buhdesk.store import open_store
 from buhdesk_connectors.loopback import SmtpSink
@@ -63,9 +68,6 @@ lease = 3
 
 
 def letters(count: int) -> list[bytes]:
-    from email.message import EmailMessage
-    from email.utils import make_msgid
-
     out = []
     for n in range(count):
         m = EmailMessage()
@@ -198,4 +200,37 @@ def test_three_instances_share_a_mailbox_and_survive_a_kill(
     assert all("UniqueViolation" not in text for text in logs.values())
     # another instance took the mailbox over after the kill
     assert any("took over" in logs[n] or "acquired source:minfin" in logs[n] for n in survivors)
+    engine.dispose()
+
+
+# --- the lease itself, on SQLite and PostgreSQL -------------------------------------------------
+
+def test_a_lease_has_one_holder_until_it_expires_or_is_released(store_url: str) -> None:
+    engine = open_store(store_url)
+    clock = [datetime(2026, 11, 24, 9, 0, tzinfo=UTC)]
+    first = LeaseKeeper(engine, "host-a:1:aa", ttl=30, clock=lambda: clock[0])
+    second = LeaseKeeper(engine, "host-b:1:bb", ttl=30, clock=lambda: clock[0])
+    assert first.try_acquire("source:minfin")
+    assert not second.try_acquire("source:minfin")
+    clock[0] += timedelta(seconds=20)
+    assert first.renew("source:minfin")  # renewed: good for 30 s more
+    clock[0] += timedelta(seconds=20)
+    assert not second.try_acquire("source:minfin")
+    clock[0] += timedelta(seconds=11)  # the holder stopped renewing: expired
+    assert second.try_acquire("source:minfin")
+    assert not first.renew("source:minfin") and not first.try_acquire("source:minfin")
+    second.release("source:minfin")
+    assert first.try_acquire("source:minfin")
+    engine.dispose()
+
+
+def test_a_lease_of_a_dead_process_on_this_host_is_taken_at_once(store_url: str) -> None:
+    engine = open_store(store_url)
+    dead = subprocess.run([sys.executable, "-c", "import os; print(os.getpid())"],
+                          capture_output=True, text=True, check=True).stdout.strip()
+    LeaseKeeper(engine, f"{socket.gethostname()}:{dead}:00", ttl=300).try_acquire("s")
+    LeaseKeeper(engine, f"elsewhere:{dead}:00", ttl=300).try_acquire("t")
+    me = LeaseKeeper(engine, new_holder_id(), ttl=300)
+    assert me.try_acquire("s")  # its process is gone: no need to wait five minutes
+    assert not me.try_acquire("t")  # on another host: only expiry tells
     engine.dispose()

@@ -19,6 +19,7 @@ from buhdesk.lifecycle import TransitionError, next_state
 from buhdesk.models import Event, Message, Request
 from buhdesk.moments import as_utc
 from buhdesk.runtime import Runtime
+from buhdesk.store import is_postgres
 from buhdesk.survey_settings import ClosureSettings, closure_settings
 
 log = logging.getLogger(__name__)
@@ -68,8 +69,10 @@ def auto_close(rt: Runtime, settings: ClosureSettings | None = None) -> int:
     now, tz = rt.now(), rt.config.service.tz
     today = now.astimezone(tz).date()
     with Session(rt.engine) as session:
-        answered = list(session.execute(
-            select(Request).where(Request.state == "answered")).scalars())
+        stmt = select(Request).where(Request.state == "answered")
+        if is_postgres(rt.engine):  # a follow-up being routed meanwhile is not overwritten
+            stmt = stmt.with_for_update(skip_locked=True)
+        answered = list(session.execute(stmt).scalars())
         last = _last_answers(session, [r.id for r in answered])  # type: ignore[misc]
         closed = 0
         for request in answered:

@@ -13,6 +13,7 @@ import threading
 import time
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
+from datetime import datetime
 from functools import partial
 
 from buhdesk.closure import auto_close
@@ -60,6 +61,20 @@ class Counters:
     packages_failed: int = 0
 
 
+def every(rt: Runtime, seconds: float, job: Callable[[], int]) -> Callable[[], int]:
+    """Run ``job`` at most once per ``seconds`` of the runtime's clock (cheap to poll)."""
+    last: list[datetime | None] = [None]
+
+    def run() -> int:
+        now = rt.now()
+        if last[0] is not None and (now - last[0]).total_seconds() < seconds:
+            return 0
+        last[0] = now
+        return job()
+
+    return run
+
+
 class Daemon:
     def __init__(self, rt: Runtime, sources: Sequence[Source], transport: Transport, *,
                  batch: int = 100,
@@ -87,8 +102,8 @@ class Daemon:
             ("route", self._route),
             ("deliver", self._deliver),
             ("schedule", self.scheduler.poll),
-            ("close", lambda: auto_close(rt)),
-            ("invite", lambda: send_invitations(rt)),
+            ("close", every(rt, 60.0, lambda: auto_close(rt))),
+            ("invite", every(rt, 60.0, lambda: send_invitations(rt))),
             ("scrub", lambda: scrub_sent_invitations(rt)),
         )
 

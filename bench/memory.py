@@ -1,0 +1,160 @@
+"""Peak memory of ``buhdesk run --once`` over a big mailbox, one letter with a 25 MB attachment.
+
+The mailbox is filled with the intake benchmark's letters (one in ten with a 60 kB PDF) and one
+letter carrying 25 MB; the daemon runs as its own process and its peak resident set is read from
+``/proc/<pid>/status`` (VmHWM) while it runs, and from ``wait4`` when it exits.
+
+    .venv/bin/python bench/memory.py [--count 10000] [--store sqlite|postgresql://...]
+
+Target: peak RSS < 250 MB.
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import platform
+import random
+import subprocess
+import sys
+import tempfile
+import time
+from dataclasses import dataclass
+from email.message import EmailMessage
+from email.policy import SMTP
+from pathlib import Path
+
+from intake import corpus
+from sqlalchemy import func, select
+from sqlmodel import Session
+
+from buhdesk.models import Attachment, Message, Request
+from buhdesk.store import make_engine
+from buhdesk_connectors.loopback import Dovecot
+
+BIG = 25 * 1024 * 1024
+
+
+@dataclass(frozen=True)
+class Peak:
+    seconds: float
+    vmhwm_kb: int
+    maxrss_kb: int
+    exit_code: int
+
+
+def big_letter(size: int) -> bytes:
+    msg = EmailMessage(policy=SMTP)
+    msg["From"] = "Сотрудник <big@culture.example>"
+    msg["To"] = "buh@minfin.example"
+    msg["Subject"] = "Скан первичных документов за год"
+    msg["Message-ID"] = "<memory-bench-big@culture.example>"
+    msg.set_content("Добрый день!\n\nВо вложении сканы первичных документов за 2025 год.\n")
+    msg.add_attachment(random.Random(25).randbytes(size), maintype="application",
+                       subtype="pdf", filename="сканы-2025.pdf")
+    return msg.as_bytes()
+
+
+def vmhwm_kb(pid: int) -> int:
+    """The process's peak resident set so far (kB), or 0 once it is gone."""
+    try:
+        for line in Path(f"/proc/{pid}/status").read_text().splitlines():
+            if line.startswith("VmHWM:"):
+                return int(line.split()[1])
+    except OSError:
+        pass
+    return 0
+
+
+def run_measured(args: list[str], env: dict[str, str], log: Path, timeout: float) -> Peak:
+    """Run a command; sample VmHWM while it runs and take ru_maxrss from wait4 at the end."""
+    start = time.perf_counter()
+    with open(log, "ab") as err:
+        proc = subprocess.Popen(args, env=env, stdout=subprocess.DEVNULL, stderr=err)
+    peak = 0
+    while True:
+        pid, status, usage = os.wait4(proc.pid, os.WNOHANG)
+        if pid:
+            proc.returncode = os.waitstatus_to_exitcode(status)
+            return Peak(time.perf_counter() - start, peak, usage.ru_maxrss,
+                        proc.returncode)
+        peak = max(peak, vmhwm_kb(proc.pid))
+        if time.perf_counter() - start > timeout:
+            proc.kill()
+            raise TimeoutError(f"{args} did not finish in {timeout} s")
+        time.sleep(0.05)
+
+
+def write_config(work: Path, dovecot: Dovecot, user: str, store: str | None) -> Path:
+    cfg = work / "buhdesk.toml"
+    cfg.write_text(f"""
+[service]
+address = "buh@minfin.example"
+duty_accountant = "ivanova"
+auto_reply_daily_cap = 5
+[store]
+url = "{store or f'sqlite:///{work}/bench.db'}"
+[[sources]]
+name = "minfin"
+kind = "imap"
+host = "{dovecot.host}"
+port = {dovecot.imap_port}
+security = "none"
+user = "{user}"
+password_env = "BENCH_IMAP_PASSWORD"
+[web]
+metrics_port = 0
+[outbox]
+kind = "files"
+path = "outbox"
+""", encoding="utf-8")
+    return cfg
+
+
+def stored(url: str) -> tuple[int, int, int]:
+    """Requests registered, letters held, and the size of the biggest attachment kept."""
+    engine = make_engine(url)
+    with Session(engine) as s:
+        requests = s.execute(select(func.count()).select_from(Request)).scalar_one()
+        held = s.execute(select(func.count()).select_from(Message).where(
+            Message.direction == "in", Message.status == "held")).scalar_one()
+        biggest = s.execute(select(func.max(Attachment.size)).where(
+            Attachment.purged.is_(False))).scalar() or 0  # type: ignore[attr-defined]
+    engine.dispose()
+    return requests, held, biggest
+
+
+def measure(dovecot: Dovecot, work: Path, count: int, store: str | None,
+            big: int = BIG) -> str:
+    dovecot.add_user("mem", "pw")
+    letters = corpus(count)
+    dovecot.fill_fast("mem", [*letters, big_letter(big)])
+    size = (sum(map(len, letters)) + big * 4 / 3) / 1e6
+    cfg = write_config(work, dovecot, "mem", store)
+    env = {**os.environ, "BENCH_IMAP_PASSWORD": "pw",
+           "BUHDESK_SECRET": os.environ.get("BUHDESK_SECRET", "bench-secret-" + "x" * 20)}
+    peak = run_measured([sys.executable, "-m", "buhdesk.cli", "--config", str(cfg), "run",
+                         "--once"], env, work / "daemon.log", timeout=3600)
+    requests, held, biggest = stored(store or f"sqlite:///{work}/bench.db")
+    return (f"peak memory, run --once over {count + 1} letters ({size:.0f} MB, one with a "
+            f"{big / 2**20:.0f} MB attachment): VmHWM {peak.vmhwm_kb / 1024:.0f} MB, ru_maxrss "
+            f"{peak.maxrss_kb / 1024:.0f} MB; exit {peak.exit_code}, {peak.seconds:.0f} s "
+            f"({(count + 1) / peak.seconds:.0f} msg/s); {requests} requests, {held} held, "
+            f"biggest attachment kept {biggest / 2**20:.1f} MB")
+
+
+def main() -> None:
+    ap = argparse.ArgumentParser()
+    ap.add_argument("--count", type=int, default=10_000)
+    ap.add_argument("--store", help="database URL (default: a fresh SQLite file)")
+    ap.add_argument("--big-mb", type=float, default=BIG / 2**20, help="the big attachment, MB")
+    args = ap.parse_args()
+    print(f"machine: {platform.node()} {platform.machine()}, {os.cpu_count()} cores, "
+          f"Python {platform.python_version()}")
+    with Dovecot() as dovecot, tempfile.TemporaryDirectory() as tmp:
+        print(measure(dovecot, Path(tmp), args.count, args.store,
+                          int(args.big_mb * 2**20)))
+
+
+if __name__ == "__main__":
+    main()

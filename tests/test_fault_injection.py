@@ -1,0 +1,284 @@
+"""Faults injected while the daemon takes in and delivers mail: nothing is lost, nothing doubled.
+
+* ``buhdesk run`` killed at random (seeded) moments, dozens of times: at the crash points of
+  ``buhdesk.faults`` with random counts, or by SIGKILL after a random delay, then restarted;
+* the IMAP server (Dovecot) killed while the intake runs, and started again;
+* the SMTP server down for about 25 seconds while acknowledgments go out.
+
+Each test prints the figures: letters lost, requests duplicated, acknowledgments sent twice. The
+first two must be zero; the third is the at-least-once window of delivery and is only reported.
+"""
+
+from __future__ import annotations
+
+import email
+import os
+import random
+import signal
+import subprocess
+import sys
+import threading
+import time
+from collections import Counter
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass
+from email.message import EmailMessage
+from email.policy import SMTP
+from email.utils import make_msgid
+from pathlib import Path
+
+import pytest
+from sqlalchemy import func, select
+from sqlalchemy.engine import Engine
+from sqlmodel import Session
+
+from buhdesk.config import load_config
+from buhdesk.daemon_main import build_daemon
+from buhdesk.faults import POINTS
+from buhdesk.models import Message, Request
+from buhdesk.runner import Daemon
+from buhdesk.store import open_store
+from buhdesk_connectors.loopback import SmtpSink
+
+pytestmark = pytest.mark.integration
+
+SEED = 20260924
+ROUNDS = 50
+
+
+def letter(n: int, *, attachment: int = 0) -> bytes:
+    m = EmailMessage()
+    m["From"] = f"employee{n}@culture.example"
+    m["To"] = "buh@minfin.example"
+    m["Subject"] = f"Справка о доходах {n}"
+    m["Message-ID"] = make_msgid(domain="culture.example")
+    m["Date"] = "Tue, 24 Nov 2026 09:00:00 +0000"
+    m.set_content(f"Добрый день! Прошу выдать справку 2-НДФЛ за 2025 год ({n}).")
+    if attachment:
+        m.add_attachment(random.Random(n).randbytes(attachment), maintype="application",
+                         subtype="pdf", filename=f"заявление-{n}.pdf")
+    return m.as_bytes().replace(b"\r\n", b"\n").replace(b"\n", b"\r\n")
+
+
+def config_body(user, sink: SmtpSink) -> tuple[str, str]:  # type: ignore[no-untyped-def]
+    source = f"""
+[[sources]]
+name = "minfin"
+kind = "imap"
+host = "{user.host}"
+port = {user.port}
+security = "none"
+user = "{user.name}"
+password_env = "TEST_IMAP_PASSWORD"
+poll_interval = 1
+[web]
+metrics_port = 0
+"""
+    outbox = f"""
+[outbox]
+kind = "smtp"
+host = "127.0.0.1"
+port = {sink.port}
+security = "none"
+retry_base = 0.5
+max_attempts = 60
+lease = 2
+"""
+    return source, outbox
+
+
+def acks(sink: SmtpSink) -> Counter[str]:
+    """Acknowledgments received per request number."""
+    found: Counter[str] = Counter()
+    for m in sink.messages:
+        subject = email.message_from_bytes(m.data, policy=SMTP)["Subject"]
+        if "зарегистрировано" in subject:
+            found[subject.split("]")[0].strip("[")] += 1
+    return found
+
+
+def scalar(engine: Engine, stmt) -> int:  # type: ignore[no-untyped-def]
+    with Session(engine) as s:
+        return s.execute(stmt).scalar_one()
+
+
+def wait_until(predicate: Callable[[], bool], timeout: float, what: str) -> None:
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        if predicate():
+            return
+        time.sleep(0.2)
+    raise AssertionError(f"timed out waiting for {what}")
+
+
+@dataclass
+class Figures:
+    letters: int
+    lost: int
+    duplicated: int
+    acks_twice: int
+
+    def show(self, what: str) -> None:
+        print(f"\n{what}: letters {self.letters}, lost {self.lost}, requests duplicated "
+              f"{self.duplicated}, acknowledgments sent twice {self.acks_twice}")
+
+
+def settle(engine: Engine, user, sink: SmtpSink, letters: int,  # type: ignore[no-untyped-def]
+           timeout: float = 150) -> Figures:
+    """Wait until every letter is acknowledged and moved away, then count what went wrong."""
+    requests = select(func.count()).select_from(Request)
+    wait_until(lambda: len(acks(sink)) >= scalar(engine, requests) >= letters, timeout,
+               "every letter registered and acknowledged")
+    wait_until(lambda: user.dovecot.count(user.name, "INBOX") == 0, 60, "an empty INBOX")
+    unsent = select(func.count()).select_from(Message).where(
+        Message.direction == "out", Message.kind == "ack", Message.status != "sent")
+    wait_until(lambda: scalar(engine, unsent) == 0, 60, "every acknowledgment recorded as sent")
+    clients = select(func.count(func.distinct(Request.client_email)))
+    registered = scalar(engine, clients)
+    got = acks(sink)
+    return Figures(letters=letters, lost=letters - registered,
+                   duplicated=scalar(engine, requests) - registered,
+                   acks_twice=sum(c - 1 for c in got.values()))
+
+
+@pytest.fixture
+def setup(tmp_path: Path, mail_user, smtp_sink, make_config, secret_env: str,  # type: ignore[no-untyped-def]
+          monkeypatch: pytest.MonkeyPatch) -> Path:
+    monkeypatch.setenv("TEST_IMAP_PASSWORD", mail_user.password)
+    source, outbox = config_body(mail_user, smtp_sink)
+    return make_config(tmp_path, source, outbox=outbox)
+
+
+@pytest.fixture
+def running() -> Iterator[Callable[[Daemon], Daemon]]:
+    """Start daemons in threads; they are stopped at the end of the test."""
+    started: list[tuple[Daemon, threading.Thread]] = []
+
+    def start(d: Daemon) -> Daemon:
+        t = threading.Thread(target=d.run, daemon=True)
+        t.start()
+        started.append((d, t))
+        return d
+
+    yield start
+    for d, t in started:
+        d.stop()
+        t.join(timeout=60)
+
+
+class Runs:
+    """``buhdesk run`` started again and again, all logging to one file."""
+
+    def __init__(self, config: Path) -> None:
+        self.config = config
+        self.log = config.parent / "daemon.log"
+
+    def start(self, **extra: str) -> subprocess.Popen[bytes]:
+        with open(self.log, "ab") as log:
+            return subprocess.Popen([sys.executable, "-m", "buhdesk.cli", "--config",
+                                     str(self.config), "run"], env={**os.environ, **extra},
+                                    stdout=subprocess.DEVNULL, stderr=log)
+
+    def text(self) -> str:
+        return self.log.read_text("utf-8", errors="replace")
+
+
+def one_round(runs: Runs, rng: random.Random) -> str:
+    """Start the daemon and let it die: at a random crash point, or by SIGKILL at a random time."""
+    if rng.random() < 0.6:
+        spec = f"{rng.choice(POINTS)}:{rng.randint(1, 2)}"
+        proc = runs.start(BUHDESK_CRASH_AT=spec)
+        try:
+            code = proc.wait(timeout=rng.uniform(5.0, 8.0))
+            return f"{spec}->{code}"
+        except subprocess.TimeoutExpired:  # the point was not reached in time: kill it anyway
+            proc.kill()
+            proc.wait()
+            return f"{spec}->killed"
+    proc = runs.start()
+    time.sleep(rng.uniform(0.5, 6.0))
+    proc.send_signal(signal.SIGKILL)
+    proc.wait()
+    return "sigkill"
+
+
+@pytest.mark.slow
+def test_random_kills_while_taking_in_and_delivering_lose_and_double_nothing(
+    setup: Path, mail_user, smtp_sink: SmtpSink  # type: ignore[no-untyped-def]
+) -> None:
+    rng = random.Random(SEED)
+    total = 120
+    mail_user.dovecot.fill_fast(mail_user.name, [letter(n) for n in range(total)])
+    runs = Runs(setup)
+    outcomes: Counter[str] = Counter()
+    for _ in range(ROUNDS):
+        new = rng.randint(2, 12)  # fresh work every round, so the crash points are reached
+        mail_user.dovecot.append(mail_user.name, "INBOX",
+                                 [letter(n) for n in range(total, total + new)])
+        total += new
+        outcomes[one_round(runs, rng).split("->")[-1]] += 1
+    crashed = runs.text().count("fault injection: crashing at")
+    final = runs.start()
+    try:
+        figures = settle(open_store(load_config(setup).store.url), mail_user, smtp_sink, total)
+    finally:
+        final.send_signal(signal.SIGTERM)
+        assert final.wait(timeout=60) == 0, runs.text()[-3000:]
+    figures.show(f"{ROUNDS} random kills ({crashed} at crash points; exits {dict(outcomes)})")
+    assert crashed >= 10, "the crash points were reached in a good share of the rounds"
+    assert figures.lost == 0
+    assert figures.duplicated == 0
+    assert mail_user.dovecot.count(mail_user.name, "Processed") == total
+
+
+@pytest.mark.slow
+def test_imap_server_killed_mid_intake_and_restarted(
+    tmp_path: Path, fresh_dovecot, smtp_sink: SmtpSink, make_config,  # type: ignore[no-untyped-def]
+    secret_env: str, monkeypatch: pytest.MonkeyPatch, running  # type: ignore[no-untyped-def]
+) -> None:
+    monkeypatch.setenv("TEST_IMAP_PASSWORD", fresh_dovecot.password)
+    source, outbox = config_body(fresh_dovecot, smtp_sink)
+    config = make_config(tmp_path, source, outbox=outbox)
+    server, total = fresh_dovecot.dovecot, 400
+    # 100 kB attachments make each batch of 100 a 13 MB fetch, so the kill lands during one
+    server.fill_fast(fresh_dovecot.name, [letter(n, attachment=100_000) for n in range(total)])
+    daemon = running(build_daemon(load_config(config)))
+    engine = daemon.rt.engine
+    incoming = select(func.count()).select_from(Message).where(Message.direction == "in")
+    wait_until(lambda: scalar(engine, incoming) >= 100, 60, "the first batch taken in")
+    server.kill()
+    stored_at_kill = scalar(engine, incoming)
+    time.sleep(3)
+    server.start()
+    figures = settle(engine, fresh_dovecot, smtp_sink, total)
+    figures.show(f"Dovecot killed after {stored_at_kill} letters stored, back after 3 s")
+    assert stored_at_kill < total, "the server went away while letters were still waiting"
+    assert figures.lost == 0 and figures.duplicated == 0
+    assert figures.acks_twice == 0  # delivery was not disturbed
+    assert server.count(fresh_dovecot.name, "Processed") == total
+
+
+@pytest.mark.slow
+def test_smtp_server_down_for_25_seconds(
+    setup: Path, mail_user, smtp_sink: SmtpSink, running  # type: ignore[no-untyped-def]
+) -> None:
+    total = 150
+    mail_user.dovecot.fill_fast(mail_user.name, [letter(n) for n in range(total)])
+    daemon = running(build_daemon(load_config(setup)))
+    engine = daemon.rt.engine
+    wait_until(lambda: len(acks(smtp_sink)) >= 10, 60, "the first acknowledgments")
+    smtp_sink.down()
+    before = len(smtp_sink.messages)
+    time.sleep(25)
+    assert len(smtp_sink.messages) == before
+    retried = select(func.count()).select_from(Message).where(
+        Message.direction == "out", Message.status == "pending", Message.attempts > 1)
+    waiting = scalar(engine, retried)
+    smtp_sink.up()
+    figures = settle(engine, mail_user, smtp_sink, total)
+    figures.show(f"SMTP down 25 s ({before} letters sent before, {waiting} outgoing letters being retried)")
+    assert waiting > 0, "letters were retried while the server was down"
+    assert figures.lost == 0 and figures.duplicated == 0
+    held = select(func.count()).select_from(Message).where(
+        Message.direction == "out", Message.status == "held")
+    assert scalar(engine, held) == 0

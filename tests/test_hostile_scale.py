@@ -1,0 +1,168 @@
+"""Hostile input at scale, through the real mail path (Dovecot on loopback → buhdesk → aiosmtpd):
+a 25 MB attachment is stored whole and acknowledged; a mailbox of 2,000 letters is worked
+through by ``buhdesk run --once`` without a crash and with bounded memory (peak RSS read from
+``/proc/<pid>/status``; the 10,000-letter figure is in bench/memory.py).
+"""
+
+from __future__ import annotations
+
+import email
+import hashlib
+import os
+import random
+import subprocess
+import sys
+import threading
+import time
+from collections import Counter
+from collections.abc import Callable
+from email.message import EmailMessage
+from email.policy import SMTP
+from email.utils import make_msgid
+from pathlib import Path
+
+import pytest
+from sqlalchemy import func, select
+from sqlmodel import Session
+
+from buhdesk.config import load_config
+from buhdesk.daemon_main import build_daemon
+from buhdesk.models import Attachment, Message, Request
+from buhdesk.store import open_store
+from buhdesk_connectors.loopback import SmtpSink
+
+pytestmark = pytest.mark.integration
+
+BIG = 25 * 1024 * 1024
+RSS_LIMIT_MB = 400
+
+
+def letter(n: int, *, attachment: bytes = b"", name: str = "документ.pdf") -> bytes:
+    m = EmailMessage()
+    m["From"] = f"employee{n}@culture.example"
+    m["To"] = "buh@minfin.example"
+    m["Subject"] = f"Справка о доходах {n}"
+    m["Message-ID"] = make_msgid(domain="culture.example")
+    m["Date"] = "Tue, 24 Nov 2026 09:00:00 +0000"
+    m.set_content(f"Добрый день! Прошу выдать справку 2-НДФЛ за 2025 год ({n}).")
+    if attachment:
+        m.add_attachment(attachment, maintype="application", subtype="pdf", filename=name)
+    return m.as_bytes().replace(b"\r\n", b"\n").replace(b"\n", b"\r\n")
+
+
+def config_body(user, sink: SmtpSink) -> tuple[str, str]:  # type: ignore[no-untyped-def]
+    source = f"""
+[[sources]]
+name = "minfin"
+kind = "imap"
+host = "{user.host}"
+port = {user.port}
+security = "none"
+user = "{user.name}"
+password_env = "TEST_IMAP_PASSWORD"
+poll_interval = 1
+[web]
+metrics_port = 0
+"""
+    outbox = f"""
+[outbox]
+kind = "smtp"
+host = "127.0.0.1"
+port = {sink.port}
+security = "none"
+retry_base = 0.5
+"""
+    return source, outbox
+
+
+def acks(sink: SmtpSink) -> Counter[str]:
+    found: Counter[str] = Counter()
+    for m in sink.messages:
+        subject = email.message_from_bytes(m.data, policy=SMTP)["Subject"]
+        if "зарегистрировано" in subject:
+            found[subject.split("]")[0].strip("[")] += 1
+    return found
+
+
+def wait_until(predicate: Callable[[], bool], timeout: float, what: str) -> None:
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        if predicate():
+            return
+        time.sleep(0.2)
+    raise AssertionError(f"timed out waiting for {what}")
+
+
+@pytest.fixture
+def config(tmp_path: Path, mail_user, smtp_sink, make_config, secret_env: str,  # type: ignore[no-untyped-def]
+           monkeypatch: pytest.MonkeyPatch) -> Path:
+    monkeypatch.setenv("TEST_IMAP_PASSWORD", mail_user.password)
+    source, outbox = config_body(mail_user, smtp_sink)
+    return make_config(tmp_path, source, outbox=outbox)
+
+
+def test_a_25_mb_attachment_is_stored_whole_and_acknowledged(
+    config: Path, mail_user, smtp_sink: SmtpSink  # type: ignore[no-untyped-def]
+) -> None:
+    payload = random.Random(25).randbytes(BIG)
+    mail_user.dovecot.fill_fast(mail_user.name, [
+        letter(0), letter(1, attachment=payload, name="сканы-2025.pdf"), letter(2)])
+    daemon = build_daemon(load_config(config))
+    thread = threading.Thread(target=daemon.run, daemon=True)
+    thread.start()
+    try:
+        wait_until(lambda: len(acks(smtp_sink)) == 3, 120, "three acknowledgments")
+        wait_until(lambda: mail_user.dovecot.count(mail_user.name, "INBOX") == 0, 30,
+                   "an empty INBOX")
+    finally:
+        daemon.stop()
+        thread.join(timeout=60)
+    with Session(daemon.rt.engine) as s:
+        stored = s.execute(select(Attachment).where(Attachment.size == BIG)).scalars().all()
+    assert len(stored) == 1 and not stored[0].purged
+    assert stored[0].filename == "сканы-2025.pdf"
+    assert stored[0].sha256 == hashlib.sha256(payload).hexdigest()
+    assert daemon.rt.blobs.get(stored[0].sha256) == payload
+    assert set(acks(smtp_sink).values()) == {1}
+    daemon.rt.engine.dispose()
+
+
+def vmhwm_mb(pid: int) -> float:
+    try:
+        for line in Path(f"/proc/{pid}/status").read_text().splitlines():
+            if line.startswith("VmHWM:"):
+                return int(line.split()[1]) / 1024
+    except OSError:
+        pass
+    return 0.0
+
+
+@pytest.mark.slow
+def test_a_mailbox_of_2000_letters_in_one_run_with_bounded_memory(
+    config: Path, mail_user  # type: ignore[no-untyped-def]
+) -> None:
+    count = 2000
+    rnd = random.Random(2000)
+    mail_user.dovecot.fill_fast(mail_user.name, [
+        letter(n, attachment=rnd.randbytes(60_000) if n % 10 == 0 else b"")
+        for n in range(count)])
+    with open(config.parent / "daemon.log", "ab") as log:
+        proc = subprocess.Popen([sys.executable, "-m", "buhdesk.cli", "--config", str(config),
+                                 "run", "--once"], env=dict(os.environ),
+                                stdout=subprocess.DEVNULL, stderr=log)
+    peak, started = 0.0, time.monotonic()
+    while proc.poll() is None and time.monotonic() - started < 600:
+        peak = max(peak, vmhwm_mb(proc.pid))
+        time.sleep(0.05)
+    assert proc.wait(timeout=10) == 0
+    seconds = time.monotonic() - started
+    print(f"\n{count} letters in one run --once: peak RSS (VmHWM) {peak:.0f} MB, {seconds:.0f} s")
+    engine = open_store(load_config(config).store.url)
+    with Session(engine) as s:
+        requests = s.execute(select(func.count()).select_from(Request)).scalar_one()
+        acks_queued = s.execute(select(func.count()).select_from(Message).where(
+            Message.direction == "out", Message.kind == "ack")).scalar_one()
+    engine.dispose()
+    assert requests == count and acks_queued == count
+    assert mail_user.dovecot.count(mail_user.name, "INBOX") == 0
+    assert 0 < peak < RSS_LIMIT_MB
