@@ -3,10 +3,10 @@
 from __future__ import annotations
 
 import re
-from collections.abc import Sequence
+from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
 from datetime import datetime
-from email import charset, encoders
+from email import base64mime, charset, encoders, quoprimime
 from email.header import Header
 from email.mime.base import MIMEBase
 from email.mime.multipart import MIMEMultipart
@@ -17,8 +17,45 @@ from email.utils import format_datetime, formataddr
 from buhdesk.tokens import make_message_id
 
 LOOP_HEADER = "X-Buhdesk-Loop"
+
+
+class _Utf8Headers(charset.Charset):
+    """utf-8 whose header encoding splits lines exactly as ``Charset`` does, measuring each line
+    as it grows instead of re-encoding it after every character (quadratic on long subjects)."""
+
+    def header_encode_lines(self, string: str, maxlengths: Iterator[int]) -> list[str | None]:
+        codec = self.output_codec or "us-ascii"
+        module = self._get_encoder(string.encode(codec))  # type: ignore[attr-defined]
+        if codec != "utf-8" or self.get_output_charset() != codec or module not in (
+                quoprimime, base64mime):
+            return super().header_encode_lines(string, maxlengths)  # type: ignore[no-any-return]
+        extra = len(codec) + charset.RFC2047_CHROME_LEN  # type: ignore[attr-defined]
+        lines: list[str | None] = []
+        current: list[str] = []
+        size = 0  # bytes of the current line (base64) or their encoded length (Q)
+        maxlen = next(maxlengths) - extra
+        for character in string:
+            piece = character.encode(codec)
+            grown = size + (len(piece) if module is base64mime else quoprimime.header_length(piece))
+            length = (grown + 2) // 3 * 4 if module is base64mime else grown  # header_length
+            if length > maxlen:
+                if not lines and not current:
+                    lines.append(None)
+                else:
+                    lines.append(module.header_encode("".join(current).encode(codec), codec))
+                current = [character]
+                size = grown - size
+                maxlen = next(maxlengths) - extra
+            else:
+                current.append(character)
+                size = grown
+        lines.append(module.header_encode("".join(current).encode(codec), codec))
+        return lines
+
+
 _UTF8_QP = charset.Charset("utf-8")
 _UTF8_QP.body_encoding = charset.QP
+_UTF8_HEADERS = _Utf8Headers("utf-8")
 # Printable ASCII words with single spaces: what compat32 folding leaves exactly as it is.
 _PLAIN_VALUE = re.compile(r"[!-~]+(?: [!-~]+)*\Z")
 
@@ -83,7 +120,7 @@ def compose(
             msg.attach(_attachment(f))
     msg["From"] = formataddr((sender_name, sender), charset="utf-8")
     msg["To"] = ", ".join(to)
-    msg["Subject"] = Header(subject, "utf-8", header_name="Subject")
+    msg["Subject"] = Header(subject, _UTF8_HEADERS, header_name="Subject")
     msg["Date"] = format_datetime(now)
     msg["Message-ID"] = f"<{message_id}>"
     if reply_to_ids:

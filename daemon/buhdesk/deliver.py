@@ -14,13 +14,15 @@ import logging
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from datetime import timedelta
+from typing import Any
 
 from sqlalchemy import or_, select
 from sqlmodel import Session
 
 from buhdesk.answer_packages import SCHEME
+from buhdesk.append_rows import event_values, insert_events
 from buhdesk.interfaces import Envelope, PermanentDeliveryError, Transport
-from buhdesk.models import Event, Message, Raw
+from buhdesk.models import Message, Raw
 from buhdesk.runtime import Runtime
 from buhdesk.store import is_postgres
 
@@ -60,15 +62,20 @@ def _claim(rt: Runtime, limit: int) -> list[int]:
 
 def _envelopes(rt: Runtime, ids: list[int]) -> list[Envelope]:
     with Session(rt.engine) as session:
-        envelopes = []
-        for mid in ids:
-            row, raw = session.get(Message, mid), session.get(Raw, mid)
-            if row is None or raw is None:
-                continue
-            recipients = tuple(a.strip() for a in row.to_addrs.split(",") if a.strip())
-            envelopes.append(Envelope(key=str(mid), sender=rt.config.service.address,
-                                      recipients=recipients, data=raw.data))
-        return envelopes
+        found = {mid: (to_addrs, data) for mid, to_addrs, data in session.execute(
+            select(Message.id, Message.to_addrs, Raw.data)
+            .join(Raw, Raw.message_pk == Message.id)  # type: ignore[arg-type]
+            .where(Message.id.in_(ids))  # type: ignore[union-attr]
+        )}
+    envelopes = []
+    for mid in ids:
+        if mid not in found:
+            continue
+        to_addrs, data = found[mid]
+        recipients = tuple(a.strip() for a in to_addrs.split(",") if a.strip())
+        envelopes.append(Envelope(key=str(mid), sender=rt.config.service.address,
+                                  recipients=recipients, data=data))
+    return envelopes
 
 
 def destination_of(env: Envelope) -> str:
@@ -114,16 +121,20 @@ def deliver_pending(rt: Runtime, transport: Transport, *, limit: int = 50,
     if after_send is not None:
         after_send()
     with Session(rt.engine) as session:
-        for env in envelopes:
-            row = session.get(Message, int(env.key))
-            assert row is not None
-            _record(session, rt, row, results.get(env.key, RuntimeError("no result")), report)
+        rows = {row.id: row for row in session.execute(
+            select(Message).where(Message.id.in_([int(e.key) for e in envelopes]))  # type: ignore[union-attr]
+        ).scalars()}
+        events = [_record(rt, rows[int(env.key)], results.get(env.key, RuntimeError("no result")),
+                          report) for env in envelopes]
+        session.flush()
+        insert_events(session, events)
         session.commit()
     return report
 
 
-def _record(session: Session, rt: Runtime, row: Message, error: Exception | None,
-            report: DeliveryReport) -> None:
+def _record(rt: Runtime, row: Message, error: Exception | None,
+            report: DeliveryReport) -> dict[str, Any]:
+    """Mark ``row`` sent, rescheduled or held; return its audit-trail event (``event_values``)."""
     now = rt.now()
     if error is None:
         row.status, row.done_at, row.reason, row.next_attempt_at = "sent", now, None, None
@@ -143,5 +154,5 @@ def _record(session: Session, rt: Runtime, row: Message, error: Exception | None
         action, detail = "retry", {"to": row.to_addrs, "reason": row.reason,
                                    "attempt": row.attempts}
         log.info("deliver: message %s to %s will be retried: %s", row.id, row.to_addrs, error)
-    session.add(Event(request_id=row.request_id, message_pk=row.id, stage="deliver",
-                      action=action, detail=json.dumps(detail, ensure_ascii=False)))
+    return event_values(request_id=row.request_id, message_pk=row.id, stage="deliver",
+                        action=action, detail=json.dumps(detail, ensure_ascii=False))

@@ -16,8 +16,9 @@ from sqlalchemy import or_, select
 from sqlalchemy.engine import Engine
 from sqlmodel import Session
 
+from buhdesk.append_rows import event_values, insert_events, insert_raws, new_row
 from buhdesk.interfaces import RawItem
-from buhdesk.models import Event, Message, Raw
+from buhdesk.models import Message
 
 log = logging.getLogger(__name__)
 
@@ -49,7 +50,7 @@ def take_in(engine: Engine, items: Sequence[RawItem], *, max_bytes: int) -> Inta
     for item in items:
         by_source.setdefault(item.source, []).append(item)
     with Session(engine) as session:
-        new_rows: list[tuple[Message, bool]] = []
+        new_rows: list[tuple[Message, RawItem, bool]] = []
         for source, group in by_source.items():
             hashes = {id(i): hashlib.sha256(i.data).hexdigest() for i in group}
             known = _known(session, source, [i.key for i in group], list(hashes.values()))
@@ -59,18 +60,21 @@ def take_in(engine: Engine, items: Sequence[RawItem], *, max_bytes: int) -> Inta
                     result.duplicates.append(item.key)
                     continue
                 known.update((f"k:{item.key}", f"h:{sha}"))
-                new_rows.append(_store(session, item, sha, max_bytes))
+                new_rows.append(_row(item, sha, max_bytes))
+        _store(session, new_rows)
+        ids = [(msg.id, too_big) for msg, _, too_big in new_rows]
         session.commit()
-        for msg, too_big in new_rows:
-            (result.held if too_big else result.stored).append(msg.id)  # type: ignore[arg-type]
+    for pk, too_big in ids:
+        (result.held if too_big else result.stored).append(pk)  # type: ignore[arg-type]
     for key in result.duplicates:
         log.info("intake: %s already stored, acknowledging again", key)
     return result
 
 
-def _store(session: Session, item: RawItem, sha: str, max_bytes: int) -> tuple[Message, bool]:
+def _row(item: RawItem, sha: str, max_bytes: int) -> tuple[Message, RawItem, bool]:
     too_big = len(item.data) > max_bytes
-    msg = Message(
+    msg = new_row(
+        Message,
         direction="in",
         status="held" if too_big else "received",
         source=item.source,
@@ -82,12 +86,22 @@ def _store(session: Session, item: RawItem, sha: str, max_bytes: int) -> tuple[M
         else None,
         created_at=item.received_at,
     )
-    session.add(msg)
+    return msg, item, too_big
+
+
+def _store(session: Session, rows: list[tuple[Message, RawItem, bool]]) -> None:
+    """The rows in one flush, then their bytes and «stored»/«held» events in one insert each."""
+    if not rows:
+        return
+    session.add_all([msg for msg, _, _ in rows])
     session.flush()
-    session.add(Raw(message_pk=msg.id, data=item.data))  # type: ignore[arg-type]
-    detail = {"source": item.source, "key": item.key, "size": len(item.data), **item.meta}
-    session.add(Event(message_pk=msg.id, stage="intake", action="held" if too_big else "stored",
-                      detail=json.dumps(detail, ensure_ascii=False)))
-    if too_big:
-        log.warning("intake: %s:%s held: %s", item.source, item.key, msg.reason)
-    return msg, too_big
+    insert_raws(session, [(msg.id, item.data) for msg, item, _ in rows])  # type: ignore[misc]
+    events = []
+    for msg, item, too_big in rows:
+        detail = {"source": item.source, "key": item.key, "size": len(item.data), **item.meta}
+        events.append(event_values(message_pk=msg.id, stage="intake",
+                                   action="held" if too_big else "stored",
+                                   detail=json.dumps(detail, ensure_ascii=False)))
+        if too_big:
+            log.warning("intake: %s:%s held: %s", item.source, item.key, msg.reason)
+    insert_events(session, events)

@@ -17,7 +17,7 @@ from urllib.parse import quote
 
 from sqlmodel import Session
 
-from buhdesk.append_rows import insert_event
+from buhdesk.append_rows import event_values, insert_events
 from buhdesk.config import Config
 from buhdesk.kb import KnowledgeBase
 from buhdesk.kb_article import Article
@@ -54,9 +54,17 @@ def articles_for(kb: KnowledgeBase, request: Request, text: str, *,
 
 def record_offered(session: Session, request: Request, slugs: Sequence[str]) -> None:
     """Audit trail: which articles the acknowledgment offered (nothing when none)."""
-    if slugs:
-        insert_event(session, request_id=request.id, stage="reply", action="kb-offered",
-                     detail=json.dumps({"articles": list(slugs)}, ensure_ascii=False))
+    values = offered_event(request, slugs)
+    if values is not None:
+        insert_events(session, [values])
+
+
+def offered_event(request: Request, slugs: Sequence[str]) -> dict[str, Any] | None:
+    """The «kb-offered» audit-trail row (``event_values``), None when nothing was offered."""
+    if not slugs:
+        return None
+    return event_values(request_id=request.id, stage="reply", action="kb-offered",
+                        detail=json.dumps({"articles": list(slugs)}, ensure_ascii=False))
 
 
 def record_inserted(session: Session, request: Request, slugs: Sequence[str], *,

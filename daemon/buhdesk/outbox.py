@@ -7,23 +7,26 @@ from __future__ import annotations
 import json
 import logging
 from collections.abc import Sequence
+from dataclasses import dataclass, field
 from datetime import datetime, time
 from typing import Any
 
 from sqlalchemy import func, select
 from sqlmodel import Session
 
-from buhdesk.append_rows import insert_event, insert_raw
+from buhdesk.append_rows import event_values, insert_events, insert_raws, new_row
 from buhdesk.compose import FileToSend, compose
 from buhdesk.kb import KbError
-from buhdesk.kb_mail import articles_for, public_url, record_offered
+from buhdesk.kb_mail import articles_for, offered_event, public_url
 from buhdesk.mime import ParsedMessage
-from buhdesk.models import Event, Message, Request
+from buhdesk.models import Message, Request
 from buhdesk.rulebook import Decision
 from buhdesk.runtime import Runtime
 from buhdesk.templating import Rendered
 
 log = logging.getLogger(__name__)
+
+_ACKS_TODAY = "buhdesk.acks-today"
 
 CHANNEL_LABELS = {
     "email": "электронная почта",
@@ -33,10 +36,48 @@ CHANNEL_LABELS = {
 }
 
 
+@dataclass
+class Letters:
+    """Outgoing letters and audit-trail rows of one step, written together: one flush for the
+    rows, one insert for their bytes and one for the events (in the order they were added)."""
+
+    rows: list[tuple[Message, bytes]] = field(default_factory=list)
+    events: list[tuple[Message | None, dict[str, Any]]] = field(default_factory=list)
+
+    def event(self, values: dict[str, Any], *, of: Message | None = None) -> None:
+        """An event; ``of`` is a letter of this batch whose id goes into ``message_pk``."""
+        self.events.append((of, values))
+
+    def write(self, session: Session) -> None:
+        if self.rows:
+            session.add_all([row for row, _ in self.rows])
+            session.flush()
+            insert_raws(session, [(row.id, data) for row, data in self.rows])  # type: ignore[misc]
+        for row, values in self.events:
+            if row is not None:
+                values["message_pk"] = row.id
+        if self.events:
+            insert_events(session, [values for _, values in self.events])
+        for row, _ in self.rows:
+            if row.kind == "ack":
+                _count_ack(session, row)
+
+
 def enqueue(session: Session, rt: Runtime, *, request: Request | None, kind: str, to: Sequence[str],
             rendered: Rendered, reply_to_ids: Sequence[str] = (), auto: str | None = None,
             files: Sequence[FileToSend] = ()) -> Message:
     """Write one outgoing letter into the outbox (committed by the caller's transaction)."""
+    letters = Letters()
+    row = add_letter(letters, rt, request=request, kind=kind, to=to, rendered=rendered,
+                     reply_to_ids=reply_to_ids, auto=auto, files=files)
+    letters.write(session)
+    return row
+
+
+def add_letter(letters: Letters, rt: Runtime, *, request: Request | None, kind: str,
+               to: Sequence[str], rendered: Rendered, reply_to_ids: Sequence[str] = (),
+               auto: str | None = None, files: Sequence[FileToSend] = ()) -> Message:
+    """Compose one outgoing letter into ``letters`` (written by ``letters.write``)."""
     svc = rt.config.service
     out = compose(
         secret=rt.secret, kind=kind, request_id=request.id if request else 0,  # type: ignore[arg-type]
@@ -45,15 +86,13 @@ def enqueue(session: Session, rt: Runtime, *, request: Request | None, kind: str
         auto_submitted=auto, files=files,
     )
     request_id = request.id if request else None
-    row = Message(direction="out", kind=kind, status="pending", request_id=request_id,
+    row = new_row(Message, direction="out", kind=kind, status="pending", request_id=request_id,
                   message_id=out.message_id, from_addr=svc.address, to_addrs=", ".join(to),
                   subject=out.subject, body_text=rendered.body, size=len(out.data),
                   created_at=rt.now())
-    session.add(row)
-    session.flush()
-    insert_raw(session, row.id, out.data)  # type: ignore[arg-type]
-    insert_event(session, request_id=request_id, message_pk=row.id, stage="reply",
-                 action=f"queued-{kind}", detail=json.dumps({"to": list(to)}, ensure_ascii=False))
+    letters.rows.append((row, out.data))
+    letters.event(event_values(request_id=request_id, stage="reply", action=f"queued-{kind}",
+                               detail=json.dumps({"to": list(to)}, ensure_ascii=False)), of=row)
     return row
 
 
@@ -69,9 +108,33 @@ def client_thread(session: Session, request: Request) -> list[str]:
     return [r for r in rows if r]
 
 
+@dataclass
+class AcksToday:
+    """Acknowledgments sent since ``midnight`` per address, for one routing batch: read in one
+    query when first asked (again when the day changes), then kept current by :func:`enqueue`."""
+
+    midnight: datetime | None = None
+    counts: dict[str, int] = field(default_factory=dict)
+
+
+def count_acks_per_batch(session: Session) -> None:
+    """Let this session's :func:`auto_replies_today` use one :class:`AcksToday` (call again
+    after a rollback: the counts are read anew)."""
+    session.info[_ACKS_TODAY] = AcksToday()
+
+
 def auto_replies_today(session: Session, rt: Runtime, address: str) -> int:
     tz = rt.config.service.tz
     midnight = datetime.combine(rt.now().astimezone(tz).date(), time(), tzinfo=tz)
+    acks = session.info.get(_ACKS_TODAY)
+    if acks is None:
+        return _acks_since(session, midnight, address)
+    if acks.midnight != midnight:
+        acks.midnight, acks.counts = midnight, _acks_since_by_address(session, midnight)
+    return acks.counts.get(address, 0)
+
+
+def _acks_since(session: Session, midnight: datetime, address: str) -> int:
     # Every ack row is flushed when queued, so nothing pending can change the count.
     with session.no_autoflush:
         return session.execute(
@@ -80,6 +143,26 @@ def auto_replies_today(session: Session, rt: Runtime, address: str) -> int:
                 Message.created_at >= midnight,
             )
         ).scalar_one()
+
+
+def _acks_since_by_address(session: Session, midnight: datetime) -> dict[str, int]:
+    with session.no_autoflush:
+        rows = session.execute(
+            select(Message.to_addrs, func.count()).where(
+                Message.direction == "out", Message.kind == "ack", Message.created_at >= midnight,
+            ).group_by(Message.to_addrs)
+        )
+        return {address: n for address, n in rows}
+
+
+def _count_ack(session: Session, row: Message) -> None:
+    acks = session.info.get(_ACKS_TODAY)
+    if acks is None or acks.midnight is None:
+        return
+    if row.created_at.tzinfo is None:  # cannot tell the day here: read the counts anew
+        acks.midnight = None
+    elif row.created_at >= acks.midnight:
+        acks.counts[row.to_addrs] = acks.counts.get(row.to_addrs, 0) + 1
 
 
 def accountant_view(rt: Runtime, login: str | None) -> dict[str, str] | None:
@@ -106,20 +189,24 @@ def request_vars(rt: Runtime, request: Request, **extra: Any) -> dict[str, Any]:
 def acknowledge(session: Session, rt: Runtime, request: Request, msg: Message,
                 parsed: ParsedMessage, decision: Decision) -> None:
     """The acknowledgment to the client and the notice to the responsible accountant."""
+    letters = Letters()
     attachments = [a.filename for a in parsed.attachments]
-    _ack_client(session, rt, request,
+    _ack_client(session, rt, letters, request,
                 [*parsed.references, *([msg.message_id] if msg.message_id else [])],
                 text=f"{parsed.subject}\n{parsed.body_text}")
-    notify(session, rt, request, "notice", body_text=parsed.body_text, attachments=attachments,
-           reasons=list(decision.reasons))
+    _notice(rt, letters, request, "notice", body_text=parsed.body_text, attachments=attachments,
+            reasons=list(decision.reasons))
+    letters.write(session)
 
 
 def acknowledge_document(session: Session, rt: Runtime, request: Request, decision: Decision, *,
                          body_text: str, attachments: Sequence[str]) -> None:
     """The same for a document registered from the EDMS: the author hears only with an address."""
-    _ack_client(session, rt, request, [], text=f"{request.subject}\n{body_text}")
-    notify(session, rt, request, "notice", body_text=body_text, attachments=list(attachments),
-           reasons=list(decision.reasons))
+    letters = Letters()
+    _ack_client(session, rt, letters, request, [], text=f"{request.subject}\n{body_text}")
+    _notice(rt, letters, request, "notice", body_text=body_text, attachments=list(attachments),
+            reasons=list(decision.reasons))
+    letters.write(session)
 
 
 def offered_articles(rt: Runtime, request: Request, text: str) -> list[dict[str, Any]]:
@@ -133,31 +220,40 @@ def offered_articles(rt: Runtime, request: Request, text: str) -> list[dict[str,
         return []
 
 
-def _ack_client(session: Session, rt: Runtime, request: Request,
+def _ack_client(session: Session, rt: Runtime, letters: Letters, request: Request,
                 reply_to_ids: Sequence[str], *, text: str) -> None:
     client = request.client_email
     if client and auto_replies_today(session, rt, client) < rt.config.service.auto_reply_daily_cap:
         articles = offered_articles(rt, request, text)
         rendered = rt.templates.render("ack", **request_vars(rt, request, articles=articles))
-        enqueue(session, rt, request=request, kind="ack", to=[client], rendered=rendered,
-                reply_to_ids=reply_to_ids, auto="auto-replied")
-        record_offered(session, request, [a["slug"] for a in articles])
+        add_letter(letters, rt, request=request, kind="ack", to=[client], rendered=rendered,
+                   reply_to_ids=reply_to_ids, auto="auto-replied")
+        offered = offered_event(request, [a["slug"] for a in articles])
+        if offered is not None:
+            letters.event(offered)
     elif client:
         log.warning("reply: daily cap of automatic letters to %s reached, %s not acknowledged",
                     client, request.number)
-        session.add(Event(request_id=request.id, stage="reply", action="ack-capped",
-                          detail=json.dumps({"to": client}, ensure_ascii=False)))
+        letters.event(event_values(request_id=request.id, stage="reply", action="ack-capped",
+                                   detail=json.dumps({"to": client}, ensure_ascii=False)))
 
 
 def notify(session: Session, rt: Runtime, request: Request, template: str, **variables: Any) -> None:
     """A letter to the responsible accountant; replying to it answers the request."""
+    letters = Letters()
+    _notice(rt, letters, request, template, **variables)
+    letters.write(session)
+
+
+def _notice(rt: Runtime, letters: Letters, request: Request, template: str,
+            **variables: Any) -> None:
     accountant = accountant_view(rt, request.assignee)
     if accountant is None:
         log.info("reply: %s has no accountant yet, no notice", request.number)
         return
     rendered = rt.templates.render(template, **request_vars(rt, request, **variables))
-    enqueue(session, rt, request=request, kind="notice", to=[accountant["email"]],
-            rendered=rendered, auto="auto-generated")
+    add_letter(letters, rt, request=request, kind="notice", to=[accountant["email"]],
+               rendered=rendered, auto="auto-generated")
 
 
 def notify_followup(session: Session, rt: Runtime, request: Request, msg: Message,

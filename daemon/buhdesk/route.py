@@ -10,7 +10,8 @@ from __future__ import annotations
 import json
 import logging
 import threading
-from dataclasses import dataclass
+from collections.abc import Sequence
+from dataclasses import dataclass, field
 from typing import Any
 
 from sqlalchemy import func, select
@@ -19,13 +20,13 @@ from sqlmodel import Session
 from buhdesk import outbox
 from buhdesk.absences import absences_from_store
 from buhdesk.answers import handle_answer
-from buhdesk.append_rows import insert_event
+from buhdesk.append_rows import event_values, insert_events, new_row
 from buhdesk.automated import detect_automated
 from buhdesk.classify import Letter
 from buhdesk.closure import followup_policy, open_linked
 from buhdesk.lifecycle import next_state
 from buhdesk.mime import MessageParseError, ParsedMessage, parse_message
-from buhdesk.models import Attachment, Message, Raw, Request
+from buhdesk.models import Attachment, Counter, Message, Raw, Request
 from buhdesk.rulebook import Decision, RuleBook
 from buhdesk.runtime import Runtime
 from buhdesk.store import is_postgres, next_number
@@ -35,6 +36,7 @@ from buhdesk.tokens import Token, find_subject_tag, find_token
 log = logging.getLogger(__name__)
 
 OPEN_STATES = ("new", "assigned", "answered", "waiting", "held")
+PREFETCH_BYTES = 256 * 1024  # larger messages are read one at a time, not a batch at once
 
 @dataclass(frozen=True)
 class Thread:
@@ -45,8 +47,16 @@ class Thread:
 
 def event(session: Session, stage: str, action: str, *, request: Request | None = None,
           message: Message | None = None, actor: str = "buhdesk", **detail: Any) -> None:
-    insert_event(
-        session, request_id=request.id if request else None,
+    insert_events(session, [event_of(stage, action, request=request, message=message,
+                                     actor=actor, **detail)])
+
+
+def event_of(stage: str, action: str, *, request: Request | None = None,
+             message: Message | None = None, actor: str = "buhdesk",
+             **detail: Any) -> dict[str, Any]:
+    """The values of one audit-trail row, for :func:`insert_events`."""
+    return event_values(
+        request_id=request.id if request else None,
         message_pk=message.id if message else None, stage=stage, action=action, actor=actor,
         detail=json.dumps(detail, ensure_ascii=False, default=str),
     )
@@ -62,7 +72,9 @@ def route_pending(rt: Runtime, *, limit: int = 50, stop: threading.Event | None 
         if is_postgres(rt.engine):
             stmt = stmt.with_for_update(skip_locked=True)
         messages = session.exec(stmt).scalars().all()  # type: ignore[call-overload]
-        load = Workload.of(session, rt) if messages else None
+        small = [m.id for m in messages if m.size <= PREFETCH_BYTES]
+        load = Workload.of(session, rt, small) if messages else None
+        outbox.count_acks_per_batch(session)
         done = 0
         for msg in messages:
             if stop is not None and stop.is_set():
@@ -75,15 +87,27 @@ def route_pending(rt: Runtime, *, limit: int = 50, stop: threading.Event | None 
 
 @dataclass
 class Workload:
-    """Open requests per accountant and absences, read once per batch and kept current."""
+    """Open requests per accountant and absences, read once per batch and kept current; the
+    batch's raw bytes, read in one query and handed out once each; the request counters."""
 
     counts: dict[str, int]
     absences: list[Any]
+    raws: dict[int, bytes] = field(default_factory=dict)
+    counters: dict[tuple[str, int], Counter] = field(default_factory=dict)
 
     @classmethod
-    def of(cls, session: Session, rt: Runtime) -> Workload:
+    def of(cls, session: Session, rt: Runtime, ids: Sequence[int] = ()) -> Workload:
         return cls(open_counts(session),
-                   [*rt.rules.ruleset.absences, *absences_from_store(session)])
+                   [*rt.rules.ruleset.absences, *absences_from_store(session)],
+                   _raws(session, ids))
+
+
+def _raws(session: Session, ids: Sequence[int]) -> dict[int, bytes]:
+    if not ids:
+        return {}
+    rows = session.execute(select(Raw.message_pk, Raw.data).where(
+        Raw.message_pk.in_(ids)))  # type: ignore[attr-defined]
+    return {pk: data for pk, data in rows}
 
 
 def _route_isolated(session: Session, rt: Runtime, msg: Message, load: Workload) -> None:
@@ -93,6 +117,8 @@ def _route_isolated(session: Session, rt: Runtime, msg: Message, load: Workload)
             _route(session, rt, msg, load)
     except Exception as e:  # one bad message never stops the others
         log.exception("route: %s failed, holding it", key)
+        outbox.count_acks_per_batch(session)  # the rolled-back letters are not counted
+        load.counters.clear()  # a rolled-back savepoint may have released the counter's lock
         msg.status, msg.reason = "held", f"ошибка обработки: {type(e).__name__}: {e}"
         _describe_held(session, rt, msg)
         event(session, "route", "held", message=msg, reason=msg.reason)
@@ -110,10 +136,13 @@ def _describe_held(session: Session, rt: Runtime, msg: Message) -> None:
 
 
 def _route(session: Session, rt: Runtime, msg: Message, load: Workload) -> None:
-    raw = session.get(Raw, msg.id)
-    assert raw is not None, "intake stores the raw bytes with the row"
+    data = load.raws.pop(msg.id, None)  # type: ignore[arg-type]
+    if data is None:
+        raw = session.get(Raw, msg.id)
+        assert raw is not None, "intake stores the raw bytes with the row"
+        data = raw.data
     try:
-        parsed = parse_message(raw.data, max_attachment_bytes=rt.config.limits.max_attachment_bytes)
+        parsed = parse_message(data, max_attachment_bytes=rt.config.limits.max_attachment_bytes)
     except MessageParseError as e:
         msg.status, msg.reason = "held", f"не удалось разобрать письмо: {e}"
         event(session, "route", "held", message=msg, reason=msg.reason)
@@ -203,11 +232,10 @@ def _new_request(session: Session, rt: Runtime, msg: Message, parsed: ParsedMess
     decision = rt.rules.decide(letter=letter_of(parsed), at=at, open_counts=load.counts,
                                absences=load.absences)
     decision = _with_duty_fallback(rt, decision)
-    request = Request(
-        number=next_number(session, rt.config.service.number_prefix,
-                           at.astimezone(rt.config.service.tz).year),
-        channel="email", source=msg.source or "", client_email=parsed.from_addr,
-        client_name=parsed.from_name, subject=parsed.subject[:500],
+    number = _next_number(session, rt, load, at.astimezone(rt.config.service.tz).year)
+    request = new_row(
+        Request, number=number, channel="email", source=msg.source or "",
+        client_email=parsed.from_addr, client_name=parsed.from_name, subject=parsed.subject[:500],
         process=decision.process, need=decision.need, assignee=decision.assignee,
         due_at=decision.due_at, due_rule=decision.due_rule, created_at=at,
     )
@@ -217,12 +245,31 @@ def _new_request(session: Session, rt: Runtime, msg: Message, parsed: ParsedMess
     session.add(request)
     session.flush()
     msg.request_id, msg.kind, msg.status = request.id, "request", "routed"
-    event(session, "route", "registered", request=request, message=msg, number=request.number,
-          source=msg.source, key=msg.source_key)
-    event(session, "route", "decided", request=request, message=msg, rules=decision.rules)
+    insert_events(session, [
+        event_of("route", "registered", request=request, message=msg, number=request.number,
+                 source=msg.source, key=msg.source_key),
+        event_of("route", "decided", request=request, message=msg, rules=decision.rules),
+    ])
     log.info("route: %s:%s registered as %s, %s/%s, assigned to %s", msg.source, msg.source_key,
              request.number, decision.process, decision.need, decision.assignee)
     outbox.acknowledge(session, rt, request, msg, parsed, decision)
+
+
+def _next_number(session: Session, rt: Runtime, load: Workload, year: int) -> str:
+    """``next_number`` for the batch's first request of a year; after that the counter row is
+    this transaction's (locked on PostgreSQL, the store written-locked on SQLite) and held in the
+    session, so the next number is its value plus one, as ``next_number`` would make it."""
+    prefix = rt.config.service.number_prefix
+    counter = load.counters.get((prefix, year))
+    if counter is None:
+        with session.no_autoflush:  # what is pending is written when the message is done
+            number = next_number(session, prefix, year)
+        held = session.get(Counter, f"{prefix}-{year}")  # in the session: no query
+        if held is not None:
+            load.counters[(prefix, year)] = held
+        return number
+    counter.value += 1
+    return f"{counter.name}-{counter.value:06d}"
 
 
 def _with_duty_fallback(rt: Runtime, d: Decision) -> Decision:
