@@ -16,9 +16,9 @@ from sqlmodel import Session
 from buhdesk import outbox
 from buhdesk.absences import absences_from_store
 from buhdesk.classify import Letter
-from buhdesk.document_rules import with_duty_accountant
 from buhdesk.lifecycle import next_state
 from buhdesk.models import Event, Message, Request
+from buhdesk.rulebook import with_duty_accountant
 from buhdesk.runtime import Runtime
 from buhdesk.store import next_number
 

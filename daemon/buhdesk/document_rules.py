@@ -105,12 +105,3 @@ def decide_document(rules: RuleBook, doc: Document, *, at: datetime, settings: D
     return rules.decide(letter=letter_of_document(doc), at=at, open_counts=open_counts,
                         absences=absences, external_deadline=doc.deadline,
                         preassigned=preassigned_login(rules, doc, settings))
-
-
-def with_duty_accountant(decision: Decision, duty: str | None) -> Decision:
-    """Nobody found by the rules: the duty accountant takes it, and the trail says so."""
-    if decision.assignee or not duty:
-        return decision
-    rules = [*decision.rules, {"stage": "assign", "rule": "duty-accountant", "login": duty}]
-    return Decision(decision.process, decision.need, duty, decision.due_at, decision.due_rule,
-                    rules, (*decision.reasons, f"дежурный бухгалтер {duty}"))

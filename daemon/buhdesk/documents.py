@@ -18,12 +18,7 @@ from sqlmodel import Session
 from buhdesk import outbox
 from buhdesk.absences import absences_from_store
 from buhdesk.answer_packages import CHANNEL
-from buhdesk.document_rules import (
-    DocumentSettings,
-    decide_document,
-    load_document_settings,
-    with_duty_accountant,
-)
+from buhdesk.document_rules import DocumentSettings, decide_document, load_document_settings
 from buhdesk.document_snapshot import (
     SNAPSHOT_ACTION,
     SNAPSHOT_STAGE,
@@ -39,6 +34,7 @@ from buhdesk.interfaces import Document
 from buhdesk.lifecycle import TRANSITIONS, next_state
 from buhdesk.models import Attachment, Message, Raw, Request
 from buhdesk.route import event, open_counts
+from buhdesk.rulebook import with_duty_accountant
 from buhdesk.runtime import Runtime
 from buhdesk.store import next_number
 

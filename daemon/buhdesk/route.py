@@ -27,7 +27,7 @@ from buhdesk.closure import followup_policy, open_linked
 from buhdesk.lifecycle import next_state
 from buhdesk.mime import MessageParseError, ParsedMessage, parse_message
 from buhdesk.models import Attachment, Counter, Message, Raw, Request
-from buhdesk.rulebook import Decision, RuleBook
+from buhdesk.rulebook import RuleBook, with_duty_accountant
 from buhdesk.runtime import Runtime
 from buhdesk.store import is_postgres, next_number
 from buhdesk.survey_settings import closure_settings
@@ -231,7 +231,7 @@ def _new_request(session: Session, rt: Runtime, msg: Message, parsed: ParsedMess
     at = msg.created_at
     decision = rt.rules.decide(letter=letter_of(parsed), at=at, open_counts=load.counts,
                                absences=load.absences)
-    decision = _with_duty_fallback(rt, decision)
+    decision = with_duty_accountant(decision, rt.config.service.duty_accountant)
     number = _next_number(session, rt, load, at.astimezone(rt.config.service.tz).year)
     request = new_row(
         Request, number=number, channel="email", source=msg.source or "",
@@ -270,15 +270,6 @@ def _next_number(session: Session, rt: Runtime, load: Workload, year: int) -> st
         return number
     counter.value += 1
     return f"{counter.name}-{counter.value:06d}"
-
-
-def _with_duty_fallback(rt: Runtime, d: Decision) -> Decision:
-    duty = rt.config.service.duty_accountant
-    if d.assignee or not duty:
-        return d
-    rules = [*d.rules, {"stage": "assign", "rule": "duty-accountant", "login": duty}]
-    return Decision(d.process, d.need, duty, d.due_at, d.due_rule, rules,
-                    (*d.reasons, f"дежурный бухгалтер {duty}"))
 
 
 def _followup(session: Session, rt: Runtime, msg: Message, parsed: ParsedMessage,

@@ -46,6 +46,15 @@ class Decision:
     reasons: tuple[str, ...] = ()
 
 
+def with_duty_accountant(decision: Decision, duty: str | None) -> Decision:
+    """Nobody found by the rules: the duty accountant takes it, and the trail says so."""
+    if decision.assignee or not duty:
+        return decision
+    rules = [*decision.rules, {"stage": "assign", "rule": "duty-accountant", "login": duty}]
+    return Decision(decision.process, decision.need, duty, decision.due_at, decision.due_rule,
+                    rules, (*decision.reasons, f"дежурный бухгалтер {duty}"))
+
+
 @dataclass(frozen=True)
 class RuleBook:
     directory: Path
