@@ -11,7 +11,6 @@ first two must be zero; the third is the at-least-once window of delivery and is
 
 from __future__ import annotations
 
-import email
 import os
 import random
 import signal
@@ -22,15 +21,12 @@ import time
 from collections import Counter
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
-from email.message import EmailMessage
-from email.policy import SMTP
-from email.utils import make_msgid
 from pathlib import Path
 
 import pytest
 from sqlalchemy import func, select
 from sqlalchemy.engine import Engine
-from sqlmodel import Session
+from support import acks, imap_section, letter, scalar, smtp_section, wait_until
 
 from buhdesk.config import load_config
 from buhdesk.daemon_main import build_daemon
@@ -44,71 +40,6 @@ pytestmark = pytest.mark.integration
 
 SEED = 20260924
 ROUNDS = 50
-
-
-def letter(n: int, *, attachment: int = 0) -> bytes:
-    m = EmailMessage()
-    m["From"] = f"employee{n}@culture.example"
-    m["To"] = "buh@minfin.example"
-    m["Subject"] = f"Справка о доходах {n}"
-    m["Message-ID"] = make_msgid(domain="culture.example")
-    m["Date"] = "Tue, 24 Nov 2026 09:00:00 +0000"
-    m.set_content(f"Добрый день! Прошу выдать справку 2-НДФЛ за 2025 год ({n}).")
-    if attachment:
-        m.add_attachment(random.Random(n).randbytes(attachment), maintype="application",
-                         subtype="pdf", filename=f"заявление-{n}.pdf")
-    return m.as_bytes().replace(b"\r\n", b"\n").replace(b"\n", b"\r\n")
-
-
-def config_body(user, sink: SmtpSink) -> tuple[str, str]:  # type: ignore[no-untyped-def]
-    source = f"""
-[[sources]]
-name = "minfin"
-kind = "imap"
-host = "{user.host}"
-port = {user.port}
-security = "none"
-user = "{user.name}"
-password_env = "TEST_IMAP_PASSWORD"
-poll_interval = 1
-[web]
-metrics_port = 0
-"""
-    outbox = f"""
-[outbox]
-kind = "smtp"
-host = "127.0.0.1"
-port = {sink.port}
-security = "none"
-retry_base = 0.5
-max_attempts = 60
-lease = 2
-"""
-    return source, outbox
-
-
-def acks(sink: SmtpSink) -> Counter[str]:
-    """Acknowledgments received per request number."""
-    found: Counter[str] = Counter()
-    for m in sink.messages:
-        subject = email.message_from_bytes(m.data, policy=SMTP)["Subject"]
-        if "зарегистрировано" in subject:
-            found[subject.split("]")[0].strip("[")] += 1
-    return found
-
-
-def scalar(engine: Engine, stmt) -> int:  # type: ignore[no-untyped-def]
-    with Session(engine) as s:
-        return s.execute(stmt).scalar_one()
-
-
-def wait_until(predicate: Callable[[], bool], timeout: float, what: str) -> None:
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        if predicate():
-            return
-        time.sleep(0.2)
-    raise AssertionError(f"timed out waiting for {what}")
 
 
 @dataclass
@@ -145,7 +76,7 @@ def settle(engine: Engine, user, sink: SmtpSink, letters: int,  # type: ignore[n
 def setup(tmp_path: Path, mail_user, smtp_sink, make_config, secret_env: str,  # type: ignore[no-untyped-def]
           monkeypatch: pytest.MonkeyPatch) -> Path:
     monkeypatch.setenv("TEST_IMAP_PASSWORD", mail_user.password)
-    source, outbox = config_body(mail_user, smtp_sink)
+    source, outbox = imap_section(mail_user), smtp_section(smtp_sink, retry_base=0.5, max_attempts=60)
     return make_config(tmp_path, source, outbox=outbox)
 
 
@@ -237,11 +168,12 @@ def test_imap_server_killed_mid_intake_and_restarted(
     secret_env: str, monkeypatch: pytest.MonkeyPatch, running  # type: ignore[no-untyped-def]
 ) -> None:
     monkeypatch.setenv("TEST_IMAP_PASSWORD", fresh_dovecot.password)
-    source, outbox = config_body(fresh_dovecot, smtp_sink)
+    source, outbox = imap_section(fresh_dovecot), smtp_section(smtp_sink, retry_base=0.5, max_attempts=60)
     config = make_config(tmp_path, source, outbox=outbox)
     server, total = fresh_dovecot.dovecot, 400
     # 100 kB attachments make each batch of 100 a 13 MB fetch, so the kill lands during one
-    server.fill_fast(fresh_dovecot.name, [letter(n, attachment=100_000) for n in range(total)])
+    server.fill_fast(fresh_dovecot.name, [letter(n, attachment=random.Random(n).randbytes(100_000))
+                                            for n in range(total)])
     daemon = running(build_daemon(load_config(config)))
     engine = daemon.rt.engine
     incoming = select(func.count()).select_from(Message).where(Message.direction == "in")

@@ -6,7 +6,6 @@ through by ``buhdesk run --once`` without a crash and with bounded memory (peak 
 
 from __future__ import annotations
 
-import email
 import hashlib
 import os
 import random
@@ -14,16 +13,12 @@ import subprocess
 import sys
 import threading
 import time
-from collections import Counter
-from collections.abc import Callable
-from email.message import EmailMessage
-from email.policy import SMTP
-from email.utils import make_msgid
 from pathlib import Path
 
 import pytest
 from sqlalchemy import func, select
 from sqlmodel import Session
+from support import acks, imap_section, letter, smtp_section, wait_until
 
 from buhdesk.config import load_config
 from buhdesk.daemon_main import build_daemon
@@ -37,67 +32,11 @@ BIG = 25 * 1024 * 1024
 RSS_LIMIT_MB = 400
 
 
-def letter(n: int, *, attachment: bytes = b"", name: str = "документ.pdf") -> bytes:
-    m = EmailMessage()
-    m["From"] = f"employee{n}@culture.example"
-    m["To"] = "buh@minfin.example"
-    m["Subject"] = f"Справка о доходах {n}"
-    m["Message-ID"] = make_msgid(domain="culture.example")
-    m["Date"] = "Tue, 24 Nov 2026 09:00:00 +0000"
-    m.set_content(f"Добрый день! Прошу выдать справку 2-НДФЛ за 2025 год ({n}).")
-    if attachment:
-        m.add_attachment(attachment, maintype="application", subtype="pdf", filename=name)
-    return m.as_bytes().replace(b"\r\n", b"\n").replace(b"\n", b"\r\n")
-
-
-def config_body(user, sink: SmtpSink) -> tuple[str, str]:  # type: ignore[no-untyped-def]
-    source = f"""
-[[sources]]
-name = "minfin"
-kind = "imap"
-host = "{user.host}"
-port = {user.port}
-security = "none"
-user = "{user.name}"
-password_env = "TEST_IMAP_PASSWORD"
-poll_interval = 1
-[web]
-metrics_port = 0
-"""
-    outbox = f"""
-[outbox]
-kind = "smtp"
-host = "127.0.0.1"
-port = {sink.port}
-security = "none"
-retry_base = 0.5
-"""
-    return source, outbox
-
-
-def acks(sink: SmtpSink) -> Counter[str]:
-    found: Counter[str] = Counter()
-    for m in sink.messages:
-        subject = email.message_from_bytes(m.data, policy=SMTP)["Subject"]
-        if "зарегистрировано" in subject:
-            found[subject.split("]")[0].strip("[")] += 1
-    return found
-
-
-def wait_until(predicate: Callable[[], bool], timeout: float, what: str) -> None:
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        if predicate():
-            return
-        time.sleep(0.2)
-    raise AssertionError(f"timed out waiting for {what}")
-
-
 @pytest.fixture
 def config(tmp_path: Path, mail_user, smtp_sink, make_config, secret_env: str,  # type: ignore[no-untyped-def]
            monkeypatch: pytest.MonkeyPatch) -> Path:
     monkeypatch.setenv("TEST_IMAP_PASSWORD", mail_user.password)
-    source, outbox = config_body(mail_user, smtp_sink)
+    source, outbox = imap_section(mail_user), smtp_section(smtp_sink, retry_base=0.5, max_attempts=60)
     return make_config(tmp_path, source, outbox=outbox)
 
 

@@ -6,64 +6,32 @@ is stopped with SIGTERM mid-run, or when the IMAP or SMTP server goes away and c
 
 from __future__ import annotations
 
-import email
 import os
 import signal
 import subprocess
 import sys
 import threading
 import time
-from collections import Counter
 from collections.abc import Callable, Iterator
-from email.policy import SMTP
 from pathlib import Path
 
 import pytest
 from sqlalchemy import func, select
 from sqlmodel import Session
+from support import acks, imap_section, smtp_section, wait_until
 
 from buhdesk.config import load_config
 from buhdesk.daemon_main import build_daemon
 from buhdesk.models import Message, Request
 from buhdesk.runner import Daemon
 from buhdesk.store import open_store
-from buhdesk_connectors.loopback import SmtpSink
 
 pytestmark = pytest.mark.integration
 
 @pytest.fixture
 def imap_config(make_config):  # type: ignore[no-untyped-def]
     """``imap_config(folder, mail_user, sink)``: a configuration for a Dovecot user and SMTP sink."""
-    return lambda folder, user, sink: make_config(folder, _imap_section(user), outbox=_smtp(sink))
-
-
-def _imap_section(user) -> str:  # type: ignore[no-untyped-def]
-    return f"""
-[[sources]]
-name = "minfin"
-kind = "imap"
-host = "{user.host}"
-port = {user.port}
-security = "none"
-user = "{user.name}"
-password_env = "TEST_IMAP_PASSWORD"
-poll_interval = 1
-[web]
-metrics_port = 0
-"""
-
-
-def _smtp(sink: SmtpSink) -> str:
-    return f"""
-[outbox]
-kind = "smtp"
-host = "127.0.0.1"
-port = {sink.port}
-security = "none"
-retry_base = 0.3
-max_attempts = 50
-lease = 2
-"""
+    return lambda folder, user, sink: make_config(folder, imap_section(user), outbox=smtp_section(sink))
 
 
 def letters(make_message, count: int = 5) -> list[bytes]:  # type: ignore[no-untyped-def]
@@ -71,25 +39,6 @@ def letters(make_message, count: int = 5) -> list[bytes]:  # type: ignore[no-unt
                          subject=f"Справка о доходах {n}",
                          body=f"Добрый день! Прошу выдать справку 2-НДФЛ за 2025 год ({n}).")
             for n in range(count)]
-
-
-def wait_until(predicate: Callable[[], bool], timeout: float = 60.0, what: str = "") -> None:
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        if predicate():
-            return
-        time.sleep(0.1)
-    raise AssertionError(f"timed out waiting for {what or predicate}")
-
-
-def acks(sink: SmtpSink) -> Counter[str]:
-    """Acknowledgments received per request number."""
-    found: Counter[str] = Counter()
-    for m in sink.messages:
-        msg = email.message_from_bytes(m.data, policy=SMTP)
-        if "зарегистрировано" in msg["Subject"]:
-            found[msg["Subject"].split("]")[0].strip("[")] += 1
-    return found
 
 
 def count(engine, *where) -> int:  # type: ignore[no-untyped-def]

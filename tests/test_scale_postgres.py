@@ -7,25 +7,20 @@ with one acknowledgment; only the delivery batch in flight at the kill may be se
 
 from __future__ import annotations
 
-import email
 import os
 import signal
 import socket
 import subprocess
 import sys
-import time
-from collections import Counter
-from collections.abc import Callable, Iterator
+from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta
-from email.message import EmailMessage
-from email.policy import SMTP
-from email.utils import make_msgid
 from pathlib import Path
 
 import pytest
 from sqlalchemy import func, select
 from sqlalchemy.engine import Engine
 from sqlmodel import Session
+from support import acks, imap_section, letter, scalar, smtp_section, wait_until
 
 from buhdesk.config import load_config
 from buhdesk.leases import LeaseKeeper, new_holder_id
@@ -37,72 +32,6 @@ pytestmark = pytest.mark.integration
 
 LETTERS = 1000
 OUTBOX_BATCH = 50
-
-
-def _config_body(user, sink: SmtpSink) -> tuple[str, str]:  # type: ignore[no-untyped-def]
-    source = f"""
-[[sources]]
-name = "minfin"
-kind = "imap"
-host = "{user.host}"
-port = {user.port}
-security = "none"
-user = "{user.name}"
-password_env = "TEST_IMAP_PASSWORD"
-poll_interval = 1
-[web]
-metrics_port = 0
-"""
-    outbox = f"""
-[outbox]
-kind = "smtp"
-host = "127.0.0.1"
-port = {sink.port}
-security = "none"
-batch = {OUTBOX_BATCH}
-retry_base = 0.3
-max_attempts = 50
-lease = 3
-"""
-    return source, outbox
-
-
-def letters(count: int) -> list[bytes]:
-    out = []
-    for n in range(count):
-        m = EmailMessage()
-        m["From"] = f"employee{n}@culture.example"
-        m["To"] = "buh@minfin.example"
-        m["Subject"] = f"Справка о доходах {n}"
-        m["Message-ID"] = make_msgid(domain="culture.example")
-        m["Date"] = "Tue, 24 Nov 2026 09:00:00 +0000"
-        m.set_content(f"Добрый день! Прошу выдать справку 2-НДФЛ за 2025 год ({n}).")
-        out.append(m.as_bytes().replace(b"\n", b"\r\n"))
-    return out
-
-
-def acks(sink: SmtpSink) -> Counter[str]:
-    """Acknowledgments received per request number."""
-    found: Counter[str] = Counter()
-    for m in sink.messages:
-        subject = email.message_from_bytes(m.data, policy=SMTP)["Subject"]
-        if "зарегистрировано" in subject:
-            found[subject.split("]")[0].strip("[")] += 1
-    return found
-
-
-def scalar(engine: Engine, stmt) -> int:  # type: ignore[no-untyped-def]
-    with Session(engine) as s:
-        return s.execute(stmt).scalar_one()
-
-
-def wait_until(predicate: Callable[[], bool], timeout: float, what: str) -> None:
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        if predicate():
-            return
-        time.sleep(0.2)
-    raise AssertionError(f"timed out waiting for {what}")
 
 
 class Instances:
@@ -142,7 +71,7 @@ class Instances:
 def instances(tmp_path: Path, mail_user, smtp_sink, make_config, store_url,  # type: ignore[no-untyped-def]
               secret_env: str, monkeypatch: pytest.MonkeyPatch) -> Iterator[Instances]:
     monkeypatch.setenv("TEST_IMAP_PASSWORD", mail_user.password)
-    source, outbox = _config_body(mail_user, smtp_sink)
+    source, outbox = imap_section(mail_user), smtp_section(smtp_sink, batch=OUTBOX_BATCH, lease=3)
     config = make_config(tmp_path, source, outbox=outbox, store=store_url)
     group = Instances(config, {**os.environ, "BUHDESK_LEASE_TTL": "10"})
     yield group
@@ -159,7 +88,7 @@ def fetcher_pid(engine: Engine) -> int | None:
 def test_three_instances_share_a_mailbox_and_survive_a_kill(
     instances: Instances, mail_user, smtp_sink: SmtpSink, store_url: str  # type: ignore[no-untyped-def]
 ) -> None:
-    mail_user.dovecot.fill_fast(mail_user.name, letters(LETTERS))
+    mail_user.dovecot.fill_fast(mail_user.name, [letter(n) for n in range(LETTERS)])
     engine = open_store(load_config(instances.config).store.url)
     for _ in range(3):
         instances.start()

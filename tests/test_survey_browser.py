@@ -81,6 +81,7 @@ def browser() -> Iterator[object]:
 
 def test_answer_in_a_browser_then_the_link_is_refused(served, browser) -> None:  # type: ignore[no-untyped-def]
     from selenium.webdriver.common.by import By
+    from selenium.webdriver.support.ui import WebDriverWait
 
     base, token = served
     browser.get(f"{base}/survey/{token}")
@@ -90,7 +91,7 @@ def test_answer_in_a_browser_then_the_link_is_refused(served, browser) -> None: 
         browser.find_element(By.CSS_SELECTOR, f'label[for="q_{qid}-{value}"]').click()
     browser.find_element(By.ID, "q_improve").send_keys("Больше примеров в ответах")
     browser.find_element(By.CSS_SELECTOR, "button[type=submit]").click()
-    assert browser.current_url.endswith("/survey/thanks")
+    WebDriverWait(browser, 15).until(lambda b: b.current_url.endswith("/survey/thanks"))
     assert "Спасибо за ответ" in browser.find_element(By.TAG_NAME, "h1").text
     browser.get(f"{base}/survey/{token}")
     assert "Ответ уже получен" in browser.find_element(By.TAG_NAME, "h1").text

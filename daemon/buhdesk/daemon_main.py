@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import logging
+import signal
+import threading
 
 from buhdesk.answer_packages import destination
 from buhdesk.config import Config, SourceConfig
@@ -23,7 +25,7 @@ def _delopro(cfg: SourceConfig, rt: Runtime) -> tuple[DeloproSource, DeloproAnsw
     return source, DeloproAnswerTransport(DeloproFolder(cfg.path), rt.blobs)
 
 
-def build_daemon(config: Config) -> Daemon:
+def build_daemon(config: Config, *, stopping: threading.Event | None = None) -> Daemon:
     rt = build_runtime(config)
     for warning in rt.rules.calendar.warnings(rt.now().astimezone(config.service.tz).date()):
         log.warning("calendar: %s", warning)
@@ -34,11 +36,16 @@ def build_daemon(config: Config) -> Daemon:
     return Daemon(rt, sources, make_transport(config.outbox),
                   poll_interval=lambda src: intervals.get(src.name, 60.0),
                   package_sources=[source for source, _ in edms.values()],
-                  transports={destination(name): t for name, (_, t) in edms.items()})
+                  transports={destination(name): t for name, (_, t) in edms.items()},
+                  stopping=stopping)
 
 
 def run_daemon(config: Config, *, once: bool = False) -> int:
-    daemon = build_daemon(config)
+    # SIGTERM while rules and dictionaries load (a second or two) is a clean stop, not a kill.
+    stopping = threading.Event()
+    for sig in (signal.SIGTERM, signal.SIGINT):
+        signal.signal(sig, lambda *_: stopping.set())
+    daemon = build_daemon(config, stopping=stopping)
     if once:
         counters = daemon.drain()
         log.info("run --once: %s", counters)

@@ -81,12 +81,14 @@ class Daemon:
                  poll_interval: Callable[[Source | PackageSource], float] = lambda s: 60.0,
                  package_sources: Sequence[PackageSource] = (),
                  transports: Mapping[str, Transport] | None = None,
-                 lease_ttl: float | None = None) -> None:
+                 lease_ttl: float | None = None,
+                 stopping: threading.Event | None = None) -> None:
         self.rt, self.sources, self.transport = rt, list(sources), transport
         # EDMS export folders, and the transports of their answer packages ("delopro:<name>").
         self.package_sources, self.transports = list(package_sources), dict(transports or {})
         self.batch, self.poll_interval = batch, poll_interval
-        self.stopping = threading.Event()
+        # Given by the caller when a stop may be asked for before the daemon is built.
+        self.stopping = stopping or threading.Event()
         self.counters = Counters()
         self.crash = CrashPoints.from_env()
         self.notifier = Notifier()
@@ -232,6 +234,8 @@ class Daemon:
         """Process everything available now, in this thread (demo, tests, one-shot runs)."""
         try:
             for _ in range(max_rounds):
+                if self.stopping.is_set():
+                    break
                 took = sum(self.take(s) for s in self.sources if self._hold(s))
                 took += sum(self.take_packages(p) for p in self.package_sources if self._hold(p))
                 if not took and not self.work_once():

@@ -1,0 +1,90 @@
+"""Helpers shared by the integration tests (importable as ``support``; pytest puts tests/ on the
+path): test letters, configuration sections for a loopback Dovecot and SMTP sink, waiting, and
+counting what the sink received."""
+
+from __future__ import annotations
+
+import email
+import time
+from collections import Counter
+from collections.abc import Callable
+from email.message import EmailMessage
+from email.policy import SMTP
+from email.utils import make_msgid
+from typing import Any
+
+from sqlalchemy.engine import Engine
+from sqlmodel import Session
+
+from buhdesk_connectors.loopback import SmtpSink
+
+
+def letter(n: int, *, attachment: bytes = b"", name: str = "документ.pdf") -> bytes:
+    """Employee ``n`` asks for a 2-НДФЛ certificate (a distinct sender per letter)."""
+    m = EmailMessage()
+    m["From"] = f"employee{n}@culture.example"
+    m["To"] = "buh@minfin.example"
+    m["Subject"] = f"Справка о доходах {n}"
+    m["Message-ID"] = make_msgid(domain="culture.example")
+    m["Date"] = "Tue, 24 Nov 2026 09:00:00 +0000"
+    m.set_content(f"Добрый день! Прошу выдать справку 2-НДФЛ за 2025 год ({n}).")
+    if attachment:
+        m.add_attachment(attachment, maintype="application", subtype="pdf", filename=name)
+    return m.as_bytes().replace(b"\r\n", b"\n").replace(b"\n", b"\r\n")
+
+
+def imap_section(user: Any) -> str:
+    """A `[[sources]]` table for a Dovecot user (password in $TEST_IMAP_PASSWORD)."""
+    return f"""
+[[sources]]
+name = "minfin"
+kind = "imap"
+host = "{user.host}"
+port = {user.port}
+security = "none"
+user = "{user.name}"
+password_env = "TEST_IMAP_PASSWORD"
+poll_interval = 1
+[web]
+metrics_port = 0
+"""
+
+
+def smtp_section(sink: SmtpSink, *, batch: int = 50, retry_base: float = 0.3,
+                 max_attempts: int = 50, lease: float = 2) -> str:
+    """An `[outbox]` table for the SMTP sink, with quick retries and a short claim lease."""
+    return f"""
+[outbox]
+kind = "smtp"
+host = "127.0.0.1"
+port = {sink.port}
+security = "none"
+batch = {batch}
+retry_base = {retry_base}
+max_attempts = {max_attempts}
+lease = {lease}
+"""
+
+
+def wait_until(predicate: Callable[[], bool], timeout: float = 60.0, what: str = "") -> None:
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        if predicate():
+            return
+        time.sleep(0.1)
+    raise AssertionError(f"timed out waiting for {what or predicate}")
+
+
+def acks(sink: SmtpSink) -> Counter[str]:
+    """Acknowledgments the sink received, per request number."""
+    found: Counter[str] = Counter()
+    for m in sink.messages:
+        subject = email.message_from_bytes(m.data, policy=SMTP)["Subject"]
+        if "зарегистрировано" in subject:
+            found[subject.split("]")[0].strip("[")] += 1
+    return found
+
+
+def scalar(engine: Engine, stmt: Any) -> int:
+    with Session(engine) as s:
+        return s.execute(stmt).scalar_one()
