@@ -154,7 +154,9 @@ def test_random_kills_while_taking_in_and_delivering_lose_and_double_nothing(
         figures = settle(open_store(load_config(setup).store.url), mail_user, smtp_sink, total)
     finally:
         final.send_signal(signal.SIGTERM)
-        assert final.wait(timeout=60) == 0, runs.text()[-3000:]
+        # 0, or ended by the signal itself when it came while Python was still importing
+        # (everything was already settled; systemd counts SIGTERM as a clean stop too)
+        assert final.wait(timeout=60) in (0, -signal.SIGTERM), runs.text()[-3000:]
     figures.show(f"{ROUNDS} random kills ({crashed} at crash points; exits {dict(outcomes)})")
     assert crashed >= 3, "the crash points were reached (the rest of the rounds were SIGKILLs)"
     assert figures.lost == 0
