@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import itertools
 import os
+import threading
 import uuid
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
@@ -238,3 +239,20 @@ def daemon(tmp_path: Path, secret_env: str, shipped_rules: RuleBook, store_url: 
 def make_config() -> Callable[..., Path]:
     """``make_config(folder, body, outbox=...)``: write a test buhdesk.toml (see write_config)."""
     return write_config
+
+
+@pytest.fixture
+def running() -> Iterator[Callable[[Daemon], Daemon]]:
+    """``running(daemon)``: run a Daemon in a thread; it is stopped at the end of the test."""
+    started: list[tuple[Daemon, threading.Thread]] = []
+
+    def start(d: Daemon) -> Daemon:
+        t = threading.Thread(target=d.run, daemon=True)
+        t.start()
+        started.append((d, t))
+        return d
+
+    yield start
+    for d, t in started:
+        d.stop()
+        t.join(timeout=60)

@@ -16,10 +16,8 @@ import random
 import signal
 import subprocess
 import sys
-import threading
 import time
 from collections import Counter
-from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -32,7 +30,6 @@ from buhdesk.config import load_config
 from buhdesk.daemon_main import build_daemon
 from buhdesk.faults import POINTS
 from buhdesk.models import Message, Request
-from buhdesk.runner import Daemon
 from buhdesk.store import open_store
 from buhdesk_connectors.loopback import SmtpSink
 
@@ -78,23 +75,6 @@ def setup(tmp_path: Path, mail_user, smtp_sink, make_config, secret_env: str,  #
     monkeypatch.setenv("TEST_IMAP_PASSWORD", mail_user.password)
     source, outbox = imap_section(mail_user), smtp_section(smtp_sink, retry_base=0.5, max_attempts=60)
     return make_config(tmp_path, source, outbox=outbox)
-
-
-@pytest.fixture
-def running() -> Iterator[Callable[[Daemon], Daemon]]:
-    """Start daemons in threads; they are stopped at the end of the test."""
-    started: list[tuple[Daemon, threading.Thread]] = []
-
-    def start(d: Daemon) -> Daemon:
-        t = threading.Thread(target=d.run, daemon=True)
-        t.start()
-        started.append((d, t))
-        return d
-
-    yield start
-    for d, t in started:
-        d.stop()
-        t.join(timeout=60)
 
 
 class Runs:

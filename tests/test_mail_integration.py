@@ -10,9 +10,7 @@ import os
 import signal
 import subprocess
 import sys
-import threading
 import time
-from collections.abc import Callable, Iterator
 from pathlib import Path
 
 import pytest
@@ -23,7 +21,6 @@ from support import acks, imap_section, smtp_section, wait_until
 from buhdesk.config import load_config
 from buhdesk.daemon_main import build_daemon
 from buhdesk.models import Message, Request
-from buhdesk.runner import Daemon
 from buhdesk.store import open_store
 
 pytestmark = pytest.mark.integration
@@ -55,23 +52,6 @@ def request_count(engine) -> int:  # type: ignore[no-untyped-def]
 def env(monkeypatch: pytest.MonkeyPatch, secret_env: str, mail_user) -> dict[str, str]:  # type: ignore[no-untyped-def]
     monkeypatch.setenv("TEST_IMAP_PASSWORD", mail_user.password)
     return dict(os.environ)
-
-
-@pytest.fixture
-def running() -> Iterator[Callable[[Daemon], Daemon]]:
-    """Start daemons in threads; they are stopped at the end of the test."""
-    started: list[tuple[Daemon, threading.Thread]] = []
-
-    def start(d: Daemon) -> Daemon:
-        t = threading.Thread(target=d.run, daemon=True)
-        t.start()
-        started.append((d, t))
-        return d
-
-    yield start
-    for d, t in started:
-        d.stop()
-        t.join(timeout=30)
 
 
 def test_letters_become_requests_with_acknowledgments(

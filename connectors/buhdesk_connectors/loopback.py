@@ -29,6 +29,8 @@ from typing import Literal, Self
 from aiosmtpd.controller import Controller
 from aiosmtpd.smtp import SMTP, Envelope, Session
 
+from buhdesk.leases import pid_alive
+
 HOST = "127.0.0.1"
 MAIL_UID = 5000
 APT_PACKAGES = "dovecot-imapd dovecot-lmtpd"
@@ -131,16 +133,6 @@ def _wait_banner(host: str, port: int, timeout: float) -> bool:
             pass
         time.sleep(0.02)
     return False
-
-
-def _pid_alive(pid: int) -> bool:
-    try:
-        os.kill(pid, 0)
-    except ProcessLookupError:
-        return False
-    except PermissionError:
-        return True
-    return True
 
 
 def _children(parent: int) -> list[int]:
@@ -280,12 +272,12 @@ class Dovecot:
 
     def _kill_master(self, sig: signal.Signals = signal.SIGKILL, wait: float = 10.0) -> None:
         pid = self._master_pid()
-        if pid is None or not _pid_alive(pid):
+        if pid is None or not pid_alive(pid):
             return
         with contextlib.suppress(ProcessLookupError):
             os.kill(pid, sig)
         deadline = time.monotonic() + wait
-        while _pid_alive(pid) and time.monotonic() < deadline:
+        while pid_alive(pid) and time.monotonic() < deadline:
             time.sleep(0.02)
 
     def stop(self) -> None:

@@ -32,7 +32,8 @@ def new_holder_id() -> str:
     return f"{socket.gethostname()}:{os.getpid()}:{secrets.token_hex(4)}"
 
 
-def _pid_alive(pid: int) -> bool:
+def pid_alive(pid: int) -> bool:
+    """Whether a process with this id exists on this host."""
     try:
         os.kill(pid, 0)
     except ProcessLookupError:
@@ -48,7 +49,7 @@ def dead_here(holder: str, hostname: str | None = None) -> bool:
     if not host or not rest.isdigit():
         return False
     pid = int(rest)
-    return host == (hostname or socket.gethostname()) and pid != os.getpid() and not _pid_alive(pid)
+    return host == (hostname or socket.gethostname()) and pid != os.getpid() and not pid_alive(pid)
 
 
 class LeaseKeeper:
