@@ -23,13 +23,11 @@ from email.policy import SMTP
 from pathlib import Path
 
 import imap_tools.idle  # noqa: F401  # registers IDLE with imaplib for the bare baseline
-from sqlalchemy import func, select
+from common import progress, write_config
 from sqlalchemy.engine import Engine
-from sqlmodel import Session
 
 from buhdesk.config import load_config
 from buhdesk.daemon_main import build_daemon
-from buhdesk.models import Message
 from buhdesk_connectors.loopback import Dovecot
 
 
@@ -60,50 +58,12 @@ def letter(n: int) -> bytes:
     return msg.as_bytes()
 
 
-def write_config(work: Path, dovecot: Dovecot, user: str, store: str | None) -> Path:
-    url = store or f"sqlite:///{work}/bench.db"
-    cfg = work / "buhdesk.toml"
-    cfg.write_text(f"""
-[service]
-address = "buh@minfin.example"
-duty_accountant = "ivanova"
-auto_reply_daily_cap = 5
-[store]
-url = "{url}"
-[[sources]]
-name = "minfin"
-kind = "imap"
-host = "{dovecot.host}"
-port = {dovecot.imap_port}
-security = "none"
-user = "{user}"
-password_env = "BENCH_IMAP_PASSWORD"
-poll_interval = 60
-[web]
-metrics_port = 0
-[outbox]
-kind = "files"
-path = "outbox"
-""", encoding="utf-8")
-    return cfg
-
-
-def counts(engine: Engine) -> tuple[int, int]:
-    """Letters taken in, and acknowledgments queued."""
-    with Session(engine) as s:
-        taken = s.execute(select(func.count()).select_from(Message).where(
-            Message.direction == "in")).scalar_one()
-        acks = s.execute(select(func.count()).select_from(Message).where(
-            Message.direction == "out", Message.kind == "ack")).scalar_one()
-    return taken, acks
-
-
 def wait_for(engine: Engine, target: int, timeout: float = 30.0) -> tuple[float, float]:
     """When the ``target``-th letter was stored and when its acknowledgment was queued."""
     start = time.perf_counter()
     stored = 0.0
     while True:
-        taken, acks = counts(engine)
+        taken, acks = progress(engine)
         now = time.perf_counter()
         if taken >= target and not stored:
             stored = now

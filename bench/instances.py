@@ -23,12 +23,9 @@ from pathlib import Path
 from urllib.parse import urlsplit, urlunsplit
 
 import psycopg
+from common import progress, write_config
 from intake import corpus
-from sqlalchemy import func, select
-from sqlalchemy.engine import Engine
-from sqlmodel import Session
 
-from buhdesk.models import Message
 from buhdesk.store import open_store
 from buhdesk_connectors.loopback import Dovecot
 
@@ -48,42 +45,6 @@ def drop_database(admin: str, url: str) -> None:
         conn.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
 
 
-def write_config(work: Path, dovecot: Dovecot, user: str, url: str) -> Path:
-    cfg = work / "buhdesk.toml"
-    cfg.write_text(f"""
-[service]
-address = "buh@minfin.example"
-duty_accountant = "ivanova"
-auto_reply_daily_cap = 5
-[store]
-url = "{url}"
-[[sources]]
-name = "minfin"
-kind = "imap"
-host = "{dovecot.host}"
-port = {dovecot.imap_port}
-security = "none"
-user = "{user}"
-password_env = "BENCH_IMAP_PASSWORD"
-poll_interval = 1
-[web]
-metrics_port = 0
-[outbox]
-kind = "files"
-path = "outbox"
-""", encoding="utf-8")
-    return cfg
-
-
-def progress(engine: Engine) -> tuple[int, int]:
-    with Session(engine) as s:
-        taken = s.execute(select(func.count()).select_from(Message).where(
-            Message.direction == "in")).scalar_one()
-        acks = s.execute(select(func.count()).select_from(Message).where(
-            Message.direction == "out", Message.kind == "ack")).scalar_one()
-    return taken, acks
-
-
 def run(dovecot: Dovecot, letters: list[bytes], instances: int, admin: str) -> str:
     user = f"pg{instances}"
     dovecot.add_user(user, "pw")
@@ -93,7 +54,7 @@ def run(dovecot: Dovecot, letters: list[bytes], instances: int, admin: str) -> s
     env = {**os.environ, "BENCH_IMAP_PASSWORD": "pw",
            "BUHDESK_SECRET": os.environ.get("BUHDESK_SECRET", "bench-secret-" + "x" * 20)}
     with tempfile.TemporaryDirectory() as tmp:
-        cfg = write_config(Path(tmp), dovecot, user, url)
+        cfg = write_config(Path(tmp), dovecot, user, url, poll_interval=1)
         procs = [subprocess.Popen([sys.executable, "-m", "buhdesk.cli", "--config", str(cfg),
                                    "run"], env=env, stdout=subprocess.DEVNULL,
                                   stderr=subprocess.DEVNULL) for _ in range(instances)]

@@ -24,6 +24,7 @@ from email.message import EmailMessage
 from email.policy import SMTP
 from pathlib import Path
 
+from common import write_config
 from intake import corpus
 from sqlalchemy import func, select
 from sqlmodel import Session
@@ -83,32 +84,6 @@ def run_measured(args: list[str], env: dict[str, str], log: Path, timeout: float
             proc.kill()
             raise TimeoutError(f"{args} did not finish in {timeout} s")
         time.sleep(0.05)
-
-
-def write_config(work: Path, dovecot: Dovecot, user: str, store: str | None) -> Path:
-    cfg = work / "buhdesk.toml"
-    cfg.write_text(f"""
-[service]
-address = "buh@minfin.example"
-duty_accountant = "ivanova"
-auto_reply_daily_cap = 5
-[store]
-url = "{store or f'sqlite:///{work}/bench.db'}"
-[[sources]]
-name = "minfin"
-kind = "imap"
-host = "{dovecot.host}"
-port = {dovecot.imap_port}
-security = "none"
-user = "{user}"
-password_env = "BENCH_IMAP_PASSWORD"
-[web]
-metrics_port = 0
-[outbox]
-kind = "files"
-path = "outbox"
-""", encoding="utf-8")
-    return cfg
 
 
 def stored(url: str) -> tuple[int, int, int]:
