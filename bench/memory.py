@@ -2,7 +2,9 @@
 
 The mailbox is filled with the intake benchmark's letters (one in ten with a 60 kB PDF) and one
 letter carrying 25 MB; the daemon runs as its own process and its peak resident set is read from
-``/proc/<pid>/status`` (VmHWM) while it runs, and from ``wait4`` when it exits.
+``/proc/<pid>/status`` (VmHWM) while it runs, and from ``wait4`` when it exits. The daemon is
+started by a small launcher process: Linux counts the memory of the process that execs into
+``ru_maxrss``, and this script holds the whole corpus.
 
     .venv/bin/python bench/memory.py [--count 10000] [--store sqlite|postgresql://...]
 
@@ -67,23 +69,37 @@ def vmhwm_kb(pid: int) -> int:
     return 0
 
 
+# Starts the command, prints its pid, waits for it and prints its exit code and ru_maxrss (kB).
+LAUNCHER = """
+import os, subprocess, sys
+proc = subprocess.Popen(sys.argv[1:], stdout=subprocess.DEVNULL)
+print(proc.pid, flush=True)
+_, status, usage = os.wait4(proc.pid, 0)
+print(os.waitstatus_to_exitcode(status), usage.ru_maxrss, flush=True)
+"""
+
+
 def run_measured(args: list[str], env: dict[str, str], log: Path, timeout: float) -> Peak:
     """Run a command; sample VmHWM while it runs and take ru_maxrss from wait4 at the end."""
     start = time.perf_counter()
     with open(log, "ab") as err:
-        proc = subprocess.Popen(args, env=env, stdout=subprocess.DEVNULL, stderr=err)
+        launcher = subprocess.Popen([sys.executable, "-c", LAUNCHER, *args], env=env,
+                                    stdout=subprocess.PIPE, stderr=err, text=True)
+    assert launcher.stdout is not None
+    line = launcher.stdout.readline()
+    if not line:
+        raise RuntimeError(f"{args} did not start (exit {launcher.wait()}); see {log}")
+    pid = int(line)
     peak = 0
-    while True:
-        pid, status, usage = os.wait4(proc.pid, os.WNOHANG)
-        if pid:
-            proc.returncode = os.waitstatus_to_exitcode(status)
-            return Peak(time.perf_counter() - start, peak, usage.ru_maxrss,
-                        proc.returncode)
-        peak = max(peak, vmhwm_kb(proc.pid))
+    while launcher.poll() is None:
+        peak = max(peak, vmhwm_kb(pid))
         if time.perf_counter() - start > timeout:
-            proc.kill()
+            os.kill(pid, 9)
+            launcher.wait()
             raise TimeoutError(f"{args} did not finish in {timeout} s")
         time.sleep(0.05)
+    exit_code, maxrss = map(int, launcher.stdout.read().split())
+    return Peak(time.perf_counter() - start, peak, maxrss, exit_code)
 
 
 def stored(url: str) -> tuple[int, int, int]:
@@ -99,6 +115,10 @@ def stored(url: str) -> tuple[int, int, int]:
     return requests, held, biggest
 
 
+def _size(n: int) -> str:
+    return f"{n / 2**20:.0f} MB" if n >= 2**20 else f"{n / 2**10:.0f} kB"
+
+
 def measure(dovecot: Dovecot, work: Path, count: int, store: str | None,
             big: int = BIG) -> str:
     dovecot.add_user("mem", "pw")
@@ -112,7 +132,7 @@ def measure(dovecot: Dovecot, work: Path, count: int, store: str | None,
                          "--once"], env, work / "daemon.log", timeout=3600)
     requests, held, biggest = stored(store or f"sqlite:///{work}/bench.db")
     return (f"peak memory, run --once over {count + 1} letters ({size:.0f} MB, one with a "
-            f"{big / 2**20:.0f} MB attachment): VmHWM {peak.vmhwm_kb / 1024:.0f} MB, ru_maxrss "
+            f"{_size(big)} attachment): VmHWM {peak.vmhwm_kb / 1024:.0f} MB, ru_maxrss "
             f"{peak.maxrss_kb / 1024:.0f} MB; exit {peak.exit_code}, {peak.seconds:.0f} s "
             f"({(count + 1) / peak.seconds:.0f} msg/s); {requests} requests, {held} held, "
             f"biggest attachment kept {biggest / 2**20:.1f} MB")

@@ -4,6 +4,9 @@
 each test its own fresh mailbox on it. ``fresh_dovecot`` is a private instance for tests that
 kill or restart the server. Without the dovecot binary the integration tests are skipped, or fail
 when ``CI=true`` or ``BUHDESK_REQUIRE_INTEGRATION=1`` says they must run.
+
+Every test that touches the store asks for ``store_url`` (directly, or through ``daemon`` or
+``store_engine``) and so runs twice: on a fresh SQLite file and on a fresh PostgreSQL database.
 """
 
 from __future__ import annotations
@@ -22,11 +25,13 @@ from urllib.parse import urlsplit, urlunsplit
 
 import psycopg
 import pytest
+from sqlalchemy.engine import Engine
 
 from buhdesk.config import load_config, package_data_dir
 from buhdesk.rulebook import RuleBook, load_rulebook
 from buhdesk.runner import Daemon
 from buhdesk.runtime import build_runtime
+from buhdesk.store import open_store
 from buhdesk_connectors.loopback import Dovecot, DovecotMissing, SmtpSink
 from buhdesk_connectors.memory import MemorySource, MemoryTransport
 
@@ -256,3 +261,19 @@ def running() -> Iterator[Callable[[Daemon], Daemon]]:
     for d, t in started:
         d.stop()
         t.join(timeout=60)
+        d.rt.engine.dispose()
+
+
+@pytest.fixture
+def store_engine(store_url: str) -> Iterator[Callable[[Path], Engine]]:
+    """``store_engine(config)``: the store of a buhdesk.toml, opened (and migrated) by the test;
+    disposed at the end of the test, before its PostgreSQL database is dropped."""
+    opened: list[Engine] = []
+
+    def open_(config: Path) -> Engine:
+        opened.append(open_store(load_config(config).store.url))
+        return opened[-1]
+
+    yield open_
+    for engine in opened:
+        engine.dispose()

@@ -1,18 +1,21 @@
 """Helpers shared by the integration tests (importable as ``support``; pytest puts tests/ on the
-path): test letters, configuration sections for a loopback Dovecot and SMTP sink, waiting, and
-counting what the sink received."""
+path): test letters, configuration sections for a loopback Dovecot and SMTP sink, waiting,
+counting what the sink received, and reading the store (SQLite or PostgreSQL) beside a daemon."""
 
 from __future__ import annotations
 
 import email
+import sqlite3
 import time
 from collections import Counter
 from collections.abc import Callable
+from contextlib import closing
 from email.message import EmailMessage
 from email.policy import SMTP
 from email.utils import make_msgid
 from typing import Any
 
+import psycopg
 from sqlalchemy.engine import Engine
 from sqlmodel import Session
 
@@ -88,3 +91,14 @@ def acks(sink: SmtpSink) -> Counter[str]:
 def scalar(engine: Engine, stmt: Any) -> int:
     with Session(engine) as s:
         return s.execute(stmt).scalar_one()
+
+
+def read_rows(url: str, sql: str) -> list[tuple[Any, ...]]:
+    """Rows of ``sql`` read from the store at ``url`` beside a running daemon, without migrating
+    or locking it (an SQLite file is opened read-only)."""
+    if url.startswith("sqlite:///"):
+        path = url.removeprefix("sqlite:///")
+        with closing(sqlite3.connect(f"file:{path}?mode=ro", uri=True, timeout=30)) as db:
+            return db.execute(sql).fetchall()
+    with psycopg.connect(url.replace("postgresql+psycopg://", "postgresql://", 1)) as conn:
+        return conn.execute(sql).fetchall()

@@ -157,7 +157,7 @@ class Desk:
                 Message.direction == "out", Message.kind == kind)).scalars())
 
 
-def _config(folder: Path, make_config, user, sink: SmtpSink) -> Path:  # type: ignore[no-untyped-def]
+def _config(folder: Path, make_config, store: str, user, sink: SmtpSink) -> Path:  # type: ignore[no-untyped-def]
     sources = f"""
 [[sources]]
 name = "minfin"
@@ -178,18 +178,19 @@ security = "none"
 retry_base = 0.3
 lease = 2
 """
-    return make_config(folder, sources, outbox=outbox)  # type: ignore[no-any-return]
+    return make_config(folder, sources, outbox=outbox, store=store)  # type: ignore[no-any-return]
 
 
 @pytest.fixture
-def desk(tmp_path, fresh_dovecot, make_config, secret_env,  # type: ignore[no-untyped-def]
+def desk(tmp_path, fresh_dovecot, make_config, store_url: str, secret_env,  # type: ignore[no-untyped-def]
          monkeypatch: pytest.MonkeyPatch) -> Iterator[Desk]:
-    """The employee's letter registered and the notice in the accountant's mailbox."""
+    """The employee's letter registered and the notice in the accountant's mailbox (on SQLite
+    and on PostgreSQL)."""
     dovecot = fresh_dovecot.dovecot
     monkeypatch.setenv("TEST_IMAP_PASSWORD", fresh_dovecot.password)
     sink = SmtpSink(relay=dovecot)
     sink.start()
-    config = load_config(_config(tmp_path, make_config, fresh_dovecot, sink))
+    config = load_config(_config(tmp_path, make_config, store_url, fresh_dovecot, sink))
     staff = load_rulebook(config.rules_dir).staff
     # every accountant and the employee have a mailbox; the relay delivers by local part
     for login in [*staff, CLIENT_USER, "admin"]:
@@ -210,6 +211,7 @@ def desk(tmp_path, fresh_dovecot, make_config, secret_env,  # type: ignore[no-un
     finally:
         daemon.stop()
         thread.join(timeout=30)
+        daemon.rt.engine.dispose()
         sink.stop()
 
 

@@ -12,18 +12,17 @@ import os
 import shutil
 import signal
 import socket
-import sqlite3
 import subprocess
 import sys
 import tempfile
 import threading
 from collections.abc import Callable, Iterator
-from contextlib import closing
 from dataclasses import dataclass, field
 from pathlib import Path
 
 import httpx
 import pytest
+from support import read_rows
 
 from buhdesk.config import load_config, package_data_dir
 from buhdesk_connectors.loopback import free_port
@@ -110,9 +109,8 @@ class Service:
 
     def assignees(self) -> list[str | None]:
         """Who each registered request went to, oldest first (read-only: the daemon writes)."""
-        path = load_config(self.config).store.url.removeprefix("sqlite:///")
-        with closing(sqlite3.connect(f"file:{path}?mode=ro", uri=True, timeout=30)) as db:
-            return [row[0] for row in db.execute("SELECT assignee FROM requests ORDER BY id")]
+        url = load_config(self.config).store.url
+        return [row[0] for row in read_rows(url, "SELECT assignee FROM requests ORDER BY id")]
 
     def get(self, path: str) -> httpx.Response:
         return httpx.get(f"http://127.0.0.1:{self.metrics_port}{path}", timeout=10)
@@ -124,7 +122,8 @@ class Service:
 
 
 @pytest.fixture
-def service(tmp_path: Path, make_config, secret_env: str) -> Iterator[Service]:  # type: ignore[no-untyped-def]
+def service(tmp_path: Path, make_config, store_url: str,  # type: ignore[no-untyped-def]
+            secret_env: str) -> Iterator[Service]:
     rules = tmp_path / "rules"
     shutil.copytree(package_data_dir("rules"), rules)
     maildir = tmp_path / "maildir"
@@ -141,7 +140,7 @@ path = "maildir"
 poll_interval = 1
 [web]
 metrics_port = {port}
-""")
+""", store=store_url)
     # a short folder: AF_UNIX socket paths are limited to about a hundred bytes
     folder = Path(tempfile.mkdtemp(prefix="sd-"))
     notify = NotifySocket.bind(folder)

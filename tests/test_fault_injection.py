@@ -30,7 +30,6 @@ from buhdesk.config import load_config
 from buhdesk.daemon_main import build_daemon
 from buhdesk.faults import POINTS
 from buhdesk.models import Message, Request
-from buhdesk.store import open_store
 from buhdesk_connectors.loopback import SmtpSink
 
 pytestmark = pytest.mark.integration
@@ -70,11 +69,11 @@ def settle(engine: Engine, user, sink: SmtpSink, letters: int,  # type: ignore[n
 
 
 @pytest.fixture
-def setup(tmp_path: Path, mail_user, smtp_sink, make_config, secret_env: str,  # type: ignore[no-untyped-def]
-          monkeypatch: pytest.MonkeyPatch) -> Path:
+def setup(tmp_path: Path, mail_user, smtp_sink, make_config, store_url: str,  # type: ignore[no-untyped-def]
+          secret_env: str, monkeypatch: pytest.MonkeyPatch) -> Path:
     monkeypatch.setenv("TEST_IMAP_PASSWORD", mail_user.password)
     source, outbox = imap_section(mail_user), smtp_section(smtp_sink, retry_base=0.5, max_attempts=60)
-    return make_config(tmp_path, source, outbox=outbox)
+    return make_config(tmp_path, source, outbox=outbox, store=store_url)
 
 
 class Runs:
@@ -115,7 +114,7 @@ def one_round(runs: Runs, rng: random.Random) -> str:
 
 @pytest.mark.slow
 def test_random_kills_while_taking_in_and_delivering_lose_and_double_nothing(
-    setup: Path, mail_user, smtp_sink: SmtpSink  # type: ignore[no-untyped-def]
+    setup: Path, store_engine, mail_user, smtp_sink: SmtpSink  # type: ignore[no-untyped-def]
 ) -> None:
     rng = random.Random(SEED)
     total = 120
@@ -129,9 +128,10 @@ def test_random_kills_while_taking_in_and_delivering_lose_and_double_nothing(
         total += new
         outcomes[one_round(runs, rng).split("->")[-1]] += 1
     crashed = runs.text().count("fault injection: crashing at")
+    engine = store_engine(setup)  # migrated before the last run starts
     final = runs.start()
     try:
-        figures = settle(open_store(load_config(setup).store.url), mail_user, smtp_sink, total)
+        figures = settle(engine, mail_user, smtp_sink, total)
     finally:
         final.send_signal(signal.SIGTERM)
         # 0, or ended by the signal itself when it came while Python was still importing
@@ -147,11 +147,11 @@ def test_random_kills_while_taking_in_and_delivering_lose_and_double_nothing(
 @pytest.mark.slow
 def test_imap_server_killed_mid_intake_and_restarted(
     tmp_path: Path, fresh_dovecot, smtp_sink: SmtpSink, make_config,  # type: ignore[no-untyped-def]
-    secret_env: str, monkeypatch: pytest.MonkeyPatch, running  # type: ignore[no-untyped-def]
+    store_url: str, secret_env: str, monkeypatch: pytest.MonkeyPatch, running  # type: ignore[no-untyped-def]
 ) -> None:
     monkeypatch.setenv("TEST_IMAP_PASSWORD", fresh_dovecot.password)
     source, outbox = imap_section(fresh_dovecot), smtp_section(smtp_sink, retry_base=0.5, max_attempts=60)
-    config = make_config(tmp_path, source, outbox=outbox)
+    config = make_config(tmp_path, source, outbox=outbox, store=store_url)
     server, total = fresh_dovecot.dovecot, 400
     # 100 kB attachments make each batch of 100 a 13 MB fetch, so the kill lands during one
     server.fill_fast(fresh_dovecot.name, [letter(n, attachment=random.Random(n).randbytes(100_000))

@@ -11,7 +11,6 @@ import os
 import random
 import subprocess
 import sys
-import threading
 import time
 from pathlib import Path
 
@@ -23,7 +22,6 @@ from support import acks, imap_section, letter, smtp_section, wait_until
 from buhdesk.config import load_config
 from buhdesk.daemon_main import build_daemon
 from buhdesk.models import Attachment, Message, Request
-from buhdesk.store import open_store
 from buhdesk_connectors.loopback import SmtpSink
 
 pytestmark = pytest.mark.integration
@@ -33,29 +31,23 @@ RSS_LIMIT_MB = 400
 
 
 @pytest.fixture
-def config(tmp_path: Path, mail_user, smtp_sink, make_config, secret_env: str,  # type: ignore[no-untyped-def]
-           monkeypatch: pytest.MonkeyPatch) -> Path:
+def config(tmp_path: Path, mail_user, smtp_sink, make_config, store_url: str,  # type: ignore[no-untyped-def]
+           secret_env: str, monkeypatch: pytest.MonkeyPatch) -> Path:
     monkeypatch.setenv("TEST_IMAP_PASSWORD", mail_user.password)
     source, outbox = imap_section(mail_user), smtp_section(smtp_sink, retry_base=0.5, max_attempts=60)
-    return make_config(tmp_path, source, outbox=outbox)
+    return make_config(tmp_path, source, outbox=outbox, store=store_url)
 
 
 def test_a_25_mb_attachment_is_stored_whole_and_acknowledged(
-    config: Path, mail_user, smtp_sink: SmtpSink  # type: ignore[no-untyped-def]
+    config: Path, mail_user, smtp_sink: SmtpSink, running  # type: ignore[no-untyped-def]
 ) -> None:
     payload = random.Random(25).randbytes(BIG)
     mail_user.dovecot.fill_fast(mail_user.name, [
         letter(0), letter(1, attachment=payload, name="сканы-2025.pdf"), letter(2)])
-    daemon = build_daemon(load_config(config))
-    thread = threading.Thread(target=daemon.run, daemon=True)
-    thread.start()
-    try:
-        wait_until(lambda: len(acks(smtp_sink)) == 3, 120, "three acknowledgments")
-        wait_until(lambda: mail_user.dovecot.count(mail_user.name, "INBOX") == 0, 30,
-                   "an empty INBOX")
-    finally:
-        daemon.stop()
-        thread.join(timeout=60)
+    daemon = running(build_daemon(load_config(config)))
+    wait_until(lambda: len(acks(smtp_sink)) == 3, 120, "three acknowledgments")
+    wait_until(lambda: mail_user.dovecot.count(mail_user.name, "INBOX") == 0, 30,
+               "an empty INBOX")
     with Session(daemon.rt.engine) as s:
         stored = s.execute(select(Attachment).where(Attachment.size == BIG)).scalars().all()
     assert len(stored) == 1 and not stored[0].purged
@@ -63,7 +55,6 @@ def test_a_25_mb_attachment_is_stored_whole_and_acknowledged(
     assert stored[0].sha256 == hashlib.sha256(payload).hexdigest()
     assert daemon.rt.blobs.get(stored[0].sha256) == payload
     assert set(acks(smtp_sink).values()) == {1}
-    daemon.rt.engine.dispose()
 
 
 def vmhwm_mb(pid: int) -> float:
@@ -78,7 +69,7 @@ def vmhwm_mb(pid: int) -> float:
 
 @pytest.mark.slow
 def test_a_mailbox_of_2000_letters_in_one_run_with_bounded_memory(
-    config: Path, mail_user  # type: ignore[no-untyped-def]
+    config: Path, store_engine, mail_user  # type: ignore[no-untyped-def]
 ) -> None:
     count = 2000
     rnd = random.Random(2000)
@@ -96,12 +87,10 @@ def test_a_mailbox_of_2000_letters_in_one_run_with_bounded_memory(
     assert proc.wait(timeout=10) == 0
     seconds = time.monotonic() - started
     print(f"\n{count} letters in one run --once: peak RSS (VmHWM) {peak:.0f} MB, {seconds:.0f} s")
-    engine = open_store(load_config(config).store.url)
-    with Session(engine) as s:
+    with Session(store_engine(config)) as s:
         requests = s.execute(select(func.count()).select_from(Request)).scalar_one()
         acks_queued = s.execute(select(func.count()).select_from(Message).where(
             Message.direction == "out", Message.kind == "ack")).scalar_one()
-    engine.dispose()
     assert requests == count and acks_queued == count
     assert mail_user.dovecot.count(mail_user.name, "INBOX") == 0
     assert 0 < peak < RSS_LIMIT_MB

@@ -12,7 +12,7 @@ from sqlalchemy import select
 from sqlmodel import Session
 
 from buhdesk.config import package_data_dir
-from buhdesk.kb import KbError, KnowledgeBase, check_kb
+from buhdesk.kb import KbError, KnowledgeBase, KnowledgeBaseCache, check_kb
 from buhdesk.kb_mail import (
     article_text,
     articles_for,
@@ -121,6 +121,51 @@ def test_all_problems_are_reported_at_once(tmp_path: Path, lemmatizer: Lemmatize
 
 def test_no_kb_folder_is_an_empty_base(tmp_path: Path, lemmatizer: Lemmatizer) -> None:
     assert KnowledgeBase.load(tmp_path, lemmatizer=lemmatizer).articles == ()
+
+
+class Clock:
+    """Seconds that pass only when the test says so."""
+
+    def __init__(self) -> None:
+        self.now = 0.0
+
+    def __call__(self) -> float:
+        return self.now
+
+
+def test_an_edited_article_is_taken_into_use_without_a_restart(
+    tmp_path: Path, lemmatizer: Lemmatizer
+) -> None:
+    root = make_kb(tmp_path, {"good.md": GOOD, "other.md": OTHER})
+    clock = Clock()
+    cache = KnowledgeBaseCache(root, lemmatizer=lemmatizer, interval=1.0, clock=clock)
+    assert cache.get().get("good").title == "Справка о доходах"  # type: ignore[union-attr]
+    (root / "kb" / "good.md").write_text(GOOD.replace("Справка о доходах", "Справка 2-НДФЛ"),
+                                         encoding="utf-8")
+    assert cache.get().get("good").title == "Справка о доходах"  # type: ignore[union-attr]
+    clock.now += 1.0
+    assert cache.get().get("good").title == "Справка 2-НДФЛ"  # type: ignore[union-attr]
+    assert [a.slug for a, _ in cache.get().search("справку 2-НДФЛ")][:1] == ["good"]
+    (root / "kb" / "new.md").write_text(OTHER.replace("Другая статья", "Новая статья"),
+                                        encoding="utf-8")
+    cache.refresh()  # a rule reload looks at once
+    assert cache.get().get("new").title == "Новая статья"  # type: ignore[union-attr]
+
+
+def test_a_broken_edit_keeps_the_previous_articles(tmp_path: Path, lemmatizer: Lemmatizer,
+                                                   caplog: pytest.LogCaptureFixture) -> None:
+    root = make_kb(tmp_path, {"good.md": GOOD, "other.md": OTHER})
+    clock = Clock()
+    cache = KnowledgeBaseCache(root, lemmatizer=lemmatizer, clock=clock)
+    before = cache.get()
+    (root / "kb" / "other.md").unlink()  # good.md now links to a missing article
+    clock.now += 5.0
+    assert cache.get() is before
+    assert "not reloaded" in caplog.text
+    (root / "kb" / "other.md").write_text(OTHER, encoding="utf-8")
+    clock.now += 5.0
+    assert {a.slug for a in cache.get().articles} == {"good", "other"}
+    assert cache.get() is not before
 
 
 def test_stale_and_check_kb(tmp_path: Path) -> None:

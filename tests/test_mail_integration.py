@@ -21,14 +21,15 @@ from support import acks, imap_section, smtp_section, wait_until
 from buhdesk.config import load_config
 from buhdesk.daemon_main import build_daemon
 from buhdesk.models import Message, Request
-from buhdesk.store import open_store
 
 pytestmark = pytest.mark.integration
 
 @pytest.fixture
-def imap_config(make_config):  # type: ignore[no-untyped-def]
-    """``imap_config(folder, mail_user, sink)``: a configuration for a Dovecot user and SMTP sink."""
-    return lambda folder, user, sink: make_config(folder, imap_section(user), outbox=smtp_section(sink))
+def imap_config(make_config, store_url: str):  # type: ignore[no-untyped-def]
+    """``imap_config(folder, mail_user, sink)``: a configuration for a Dovecot user and SMTP sink,
+    on SQLite and on PostgreSQL."""
+    return lambda folder, user, sink: make_config(folder, imap_section(user),
+                                                  outbox=smtp_section(sink), store=store_url)
 
 
 def letters(make_message, count: int = 5) -> list[bytes]:  # type: ignore[no-untyped-def]
@@ -84,13 +85,13 @@ def log_of(config: Path) -> str:
 
 
 def test_kill_between_commit_and_acknowledgment_loses_and_doubles_nothing(
-    imap_config, tmp_path, mail_user, smtp_sink, make_message, env  # type: ignore[no-untyped-def]
+    imap_config, store_engine, tmp_path, mail_user, smtp_sink, make_message, env  # type: ignore[no-untyped-def]
 ) -> None:
     config = imap_config(tmp_path, mail_user, smtp_sink)
     mail_user.dovecot.append(mail_user.name, "INBOX", letters(make_message, 5))
     crashed = run_cli(config, {**env, "BUHDESK_CRASH_AT": "intake-committed:1"}, "run")
     assert crashed.wait(timeout=60) == 137, log_of(config)
-    engine = open_store(load_config(config).store.url)
+    engine = store_engine(config)
     assert count(engine, Message.direction == "in") == 5  # committed ...
     assert mail_user.dovecot.count(mail_user.name, "INBOX") == 5  # ... but not acknowledged
     daemon = run_cli(config, env, "run")
@@ -105,7 +106,7 @@ def test_kill_between_commit_and_acknowledgment_loses_and_doubles_nothing(
 
 
 def test_kill_after_sending_before_recording_sends_again_but_loses_nothing(
-    imap_config, tmp_path, mail_user, smtp_sink, make_message, env  # type: ignore[no-untyped-def]
+    imap_config, store_engine, tmp_path, mail_user, smtp_sink, make_message, env  # type: ignore[no-untyped-def]
 ) -> None:
     config = imap_config(tmp_path, mail_user, smtp_sink)
     mail_user.dovecot.append(mail_user.name, "INBOX", letters(make_message, 5))
@@ -116,7 +117,7 @@ def test_kill_after_sending_before_recording_sends_again_but_loses_nothing(
     time.sleep(2.5)  # the crashed instance's claim on the batch expires
     daemon = run_cli(config, env, "run", "--once")
     assert daemon.wait(timeout=400) == 0, log_of(config)
-    engine = open_store(load_config(config).store.url)
+    engine = store_engine(config)
     got = acks(smtp_sink)
     assert request_count(engine) == 5 and len(got) == 5  # every request acknowledged
     assert count(engine, Message.direction == "out", Message.status != "sent") == 0
@@ -125,11 +126,11 @@ def test_kill_after_sending_before_recording_sends_again_but_loses_nothing(
 
 
 def test_sigterm_mid_run_loses_nothing(
-    imap_config, tmp_path, mail_user, smtp_sink, make_message, env  # type: ignore[no-untyped-def]
+    imap_config, store_engine, tmp_path, mail_user, smtp_sink, make_message, env  # type: ignore[no-untyped-def]
 ) -> None:
     config = imap_config(tmp_path, mail_user, smtp_sink)
     mail_user.dovecot.fill_fast(mail_user.name, letters(make_message, 300))
-    engine = open_store(load_config(config).store.url)
+    engine = store_engine(config)
     daemon = run_cli(config, env, "run")
     wait_until(lambda: count(engine, Message.direction == "in") > 0, what="intake to start")
     daemon.send_signal(signal.SIGTERM)

@@ -191,22 +191,55 @@ def test_transient_failures_are_held_after_max_attempts(daemon: Daemon) -> None:
     assert "451" in held.reason
 
 
+def test_one_batch_mixing_new_letters_and_a_late_follow_up(daemon: Daemon) -> None:
+    """New requests, and a follow-up to a long-closed request that opens a linked one, routed
+    in one batch: every letter registered once, numbers in order, each client acknowledged."""
+    source(daemon).put(letter("old@culture.example", *PAYROLL))
+    daemon.drain()
+    [old] = requests(daemon)
+    with Session(daemon.rt.engine) as s:
+        closed = s.get(Request, old.id)
+        closed.state, closed.closed_at = "closed", NOW - timedelta(days=60)  # type: ignore[union-attr]
+        s.commit()
+    source(daemon).put(letter("a@culture.example", *PAYROLL))
+    source(daemon).put(letter("old@culture.example", f"Re: [{old.number}] Справка",
+                              "Справку так и не получила, прошу выдать справку 2-НДФЛ."))
+    source(daemon).put(letter("b@culture.example", "Табель",
+                              "Подскажите, до какого числа сдавать табель учёта рабочего времени?"))
+    daemon.drain()
+    rows = sorted(requests(daemon), key=lambda r: r.number)
+    assert [r.client_email for r in rows] == ["old@culture.example", "a@culture.example",
+                                              "old@culture.example", "b@culture.example"]
+    assert [r.number[-6:] for r in rows] == ["000001", "000002", "000003", "000004"]
+    assert rows[2].parent_id == old.id
+    assert held_items(daemon.rt.engine) == []
+    assert all(m.request_id for m in incoming(daemon))
+    assert len(transport(daemon).to("a@culture.example")) == 1
+    assert len(transport(daemon).to("b@culture.example")) == 1
+    assert len(transport(daemon).to("old@culture.example")) == 2
+
+
 def test_a_failure_mid_routing_is_rolled_back_alone(daemon: Daemon,
                                                     monkeypatch: pytest.MonkeyPatch) -> None:
     import buhdesk.outbox
 
     real = buhdesk.outbox.acknowledge
 
-    def failing(session, rt, request, msg, parsed, decision):  # type: ignore[no-untyped-def]
+    def failing(session, rt, request, msg, parsed, decision, **kw):  # type: ignore[no-untyped-def]
         if "СБОЙ" in parsed.subject:
             raise RuntimeError("template server on fire")
-        return real(session, rt, request, msg, parsed, decision)
+        return real(session, rt, request, msg, parsed, decision, **kw)
 
     monkeypatch.setattr(buhdesk.outbox, "acknowledge", failing)
+    # One batch: the letters queued before and after the failure are all kept.
+    source(daemon).put(letter("c@culture.example", *PAYROLL))
     source(daemon).put(letter("a@culture.example", "СБОЙ", "Вопрос по зарплате"))
     source(daemon).put(letter("b@culture.example", *PAYROLL))
     daemon.drain()
     [held] = held_items(daemon.rt.engine)
     assert held.sender == "a@culture.example" and "template server on fire" in held.reason
-    assert [r.client_email for r in requests(daemon)] == ["b@culture.example"]  # no half request
+    assert [r.client_email for r in requests(daemon)] == [  # no half request
+        "c@culture.example", "b@culture.example"]
     assert len(transport(daemon).to("b@culture.example")) == 1
+    assert len(transport(daemon).to("c@culture.example")) == 1
+    assert transport(daemon).to("a@culture.example") == []

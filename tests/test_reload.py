@@ -38,9 +38,10 @@ def rules_dir(tmp_path: Path) -> Path:
 
 
 @pytest.fixture
-def daemon(tmp_path: Path, rules_dir: Path, secret_env: str,
+def daemon(tmp_path: Path, rules_dir: Path, secret_env: str, store_url: str,
            make_config: Callable[..., Path]) -> Iterator[Daemon]:
-    config = load_config(make_config(tmp_path, f'[paths]\nrules = "{rules_dir}"\n'))
+    config = load_config(make_config(tmp_path, f'[paths]\nrules = "{rules_dir}"\n',
+                                     store=store_url))
     rt = build_runtime(config, clock=lambda: NOW)
     d = Daemon(rt, [MemorySource("minfin", clock=lambda: NOW)], MemoryTransport())
     d.watcher.interval = 0.0  # look at the files on every worker round

@@ -1,8 +1,10 @@
 """An IMAP mailbox as a buhdesk Source: fetch raw messages by UID, move acknowledged ones away.
 
 Keys are ``UIDVALIDITY:UID``. Messages are read with ``BODY.PEEK[]`` (flags untouched) in bulk
-UID FETCH commands; acknowledged ones are moved to a processed folder. Lost connections are
-re-opened with exponential back-off; a failed login is reported at once.
+UID FETCH commands; acknowledged ones are moved to a processed folder. One fetch hands out at most
+``batch_bytes`` of mail (by ``RFC822.SIZE``), so a letter bigger than that comes alone and a few
+big letters are never held at once. Lost connections are re-opened with exponential back-off; a
+failed login is reported at once.
 """
 
 from __future__ import annotations
@@ -41,6 +43,7 @@ T = TypeVar("T")
 IDLE_MAX = 28 * 60.0
 _UID = re.compile(rb"\bUID (\d+)")
 _INTERNALDATE = re.compile(rb'INTERNALDATE "([^"]+)"')
+_SIZE = re.compile(rb"\bRFC822\.SIZE (\d+)")
 _WAKE = re.compile(rb"^\* \d+ (EXISTS|RECENT)\b")
 # Errors after which the connection is dropped and the operation retried on a new one.
 TRANSIENT = (OSError, EOFError, imaplib.IMAP4.abort)
@@ -69,6 +72,7 @@ class ImapSource:
         security: Security = "ssl", use_idle: bool = True, timeout: float = 30.0,
         batch: int = 100, cafile: str | None = None, reconnect_tries: int = 5,
         reconnect_wait: float = 1.0, reconnect_wait_max: float = 60.0,
+        batch_bytes: int = 16 * 1024 * 1024,
     ) -> None:
         if security not in ("ssl", "starttls", "none"):
             raise ValueError(f"unknown IMAP security {security!r}")
@@ -78,6 +82,7 @@ class ImapSource:
         self.folder, self.processed_folder = folder, processed_folder
         self.security, self.use_idle = security, use_idle
         self.timeout, self.batch, self.cafile = timeout, max(1, batch), cafile
+        self.batch_bytes = batch_bytes
         self.reconnect_tries = max(1, reconnect_tries)
         self.reconnect_wait, self.reconnect_wait_max = reconnect_wait, reconnect_wait_max
         self._box: BaseMailBox | None = None
@@ -92,7 +97,8 @@ class ImapSource:
     # -- Source protocol ----------------------------------------------------------------------
 
     def fetch(self, limit: int) -> Sequence[RawItem]:
-        """Return up to ``limit`` messages not handed out on this connection, oldest first."""
+        """Return up to ``limit`` messages not handed out on this connection, oldest first, of
+        ``batch_bytes`` together at most (always at least one)."""
         if limit <= 0:
             return []
         return self._run("fetch", lambda: self._fetch(limit))
@@ -244,12 +250,26 @@ class ImapSource:
         typ, data = client.uid("SEARCH", "ALL")
         _check(typ, data, "UID SEARCH")
         uids = sorted(int(u) for u in b" ".join(d for d in data if d).split())
-        wanted = [u for u in uids if u not in self._handed][:limit]
+        wanted = self._within_budget(client, [u for u in uids if u not in self._handed][:limit])
         items: list[RawItem] = []
         for start in range(0, len(wanted), self.batch):
             items.extend(self._fetch_chunk(client, wanted[start:start + self.batch]))
         self._handed.update(int(i.meta["uid"]) for i in items)
         return items
+
+    def _within_budget(self, client: imaplib.IMAP4, uids: list[int]) -> list[int]:
+        """The first of ``uids`` whose sizes add up to ``batch_bytes`` at most, at least one."""
+        if not uids:
+            return uids
+        typ, data = client.uid("FETCH", _uid_set(uids), "(UID RFC822.SIZE)")
+        _check(typ, data, "UID FETCH RFC822.SIZE")
+        sizes = _sizes(data)
+        total = 0
+        for count, uid in enumerate(uids):
+            total += sizes.get(uid, 0)  # gone meanwhile: the FETCH of its body finds nothing
+            if total > self.batch_bytes and count:
+                return uids[:count]
+        return uids
 
     def _fetch_chunk(self, client: imaplib.IMAP4, uids: list[int]) -> list[RawItem]:
         typ, data = client.uid("FETCH", _uid_set(uids), "(UID INTERNALDATE BODY.PEEK[])")
@@ -380,6 +400,18 @@ def _parse_fetch(data: list[object]) -> list[tuple[int, bytes, datetime | None]]
             _flush(result, head, body)
             head, body = b"", None
     return result
+
+
+def _sizes(data: list[object]) -> dict[int, int]:
+    """UID to RFC822.SIZE from a ``UID FETCH (UID RFC822.SIZE)`` answer."""
+    sizes: dict[int, int] = {}
+    for part in data:
+        line = part[0] if isinstance(part, tuple) else part
+        if isinstance(line, bytes):
+            uid, size = _UID.search(line), _SIZE.search(line)
+            if uid and size:
+                sizes[int(uid.group(1))] = int(size.group(1))
+    return sizes
 
 
 def _flush(result: list[tuple[int, bytes, datetime | None]], head: bytes,

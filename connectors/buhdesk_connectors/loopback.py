@@ -293,10 +293,11 @@ class Dovecot:
         """
         master = self._master_pid()
         children = _children(master) if master is not None else []
-        self._kill_master(signal.SIGKILL)
-        for pid in children:
+        # all at once: waiting for the master first would leave open sessions served meanwhile
+        for pid in [master, *children] if master is not None else []:
             with contextlib.suppress(ProcessLookupError):
                 os.kill(pid, signal.SIGKILL)
+        self._kill_master(signal.SIGKILL)
         self._running = False
         self._wait_port_free(self.imap_port)
 

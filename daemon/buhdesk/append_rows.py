@@ -8,7 +8,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 from typing import Any, TypeVar
 
-from sqlalchemy import insert
+from sqlalchemy import event, insert
 from sqlmodel import Session, SQLModel
 
 from buhdesk.models import Event, Raw, utcnow
@@ -34,6 +34,53 @@ def new_row(cls: type[RowT], **values: Any) -> RowT:
     object.__setattr__(obj, "__pydantic_extra__", None)
     object.__setattr__(obj, "__pydantic_private__", None)
     return obj
+
+
+def insert_new(session: Session, rows: Sequence[SQLModel]) -> None:
+    """New rows of one table made by :func:`new_row`, in one ``INSERT … RETURNING id``; their
+    ids are set. The rows stay outside the session: a change made to them afterwards is not
+    stored (read them again to change them)."""
+    if not rows:
+        return
+    table = type(rows[0]).__table__  # type: ignore[attr-defined]
+    columns = [c.name for c in table.columns if c.name != "id"]
+    stmt = insert(table).returning(table.c.id, sort_by_parameter_order=True)
+    ids = session.connection().execute(
+        stmt, [{c: row.__dict__[c] for c in columns} for row in rows]).scalars().all()
+    for row, pk in zip(rows, ids, strict=True):
+        row.__dict__["id"] = pk
+
+
+_BEFORE_FLUSH = "buhdesk.insert-before-flush"
+
+
+def insert_before_flush(session: Session, row: SQLModel) -> None:
+    """A new row made by :func:`new_row`, its id already set, inserted together with the other
+    rows given so just before the session's next flush (``session.flush()`` forces it), so
+    that the rows which the flush writes may refer to it. Like :func:`insert_new`, the row
+    stays outside the session."""
+    pending = session.info.get(_BEFORE_FLUSH)
+    if pending is None:
+        pending = session.info[_BEFORE_FLUSH] = []
+        event.listen(session, "before_flush", _insert_pending)
+    pending.append(row)
+
+
+def _insert_pending(session: Session, _context: Any, _instances: Any) -> None:
+    pending = session.info.get(_BEFORE_FLUSH)
+    if not pending:
+        return
+    rows, pending[:] = list(pending), []
+    for table, group in _by_table(rows).items():
+        session.connection().execute(insert(table), [
+            {c.name: row.__dict__[c.name] for c in table.columns} for row in group])
+
+
+def _by_table(rows: Sequence[SQLModel]) -> dict[Any, list[SQLModel]]:
+    tables: dict[Any, list[SQLModel]] = {}
+    for row in rows:
+        tables.setdefault(type(row).__table__, []).append(row)  # type: ignore[attr-defined]
+    return tables
 
 
 def event_values(*, stage: str, action: str, detail: str, request_id: int | None = None,

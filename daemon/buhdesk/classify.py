@@ -11,8 +11,7 @@ from __future__ import annotations
 import re
 from collections import defaultdict
 from collections.abc import Sequence
-from dataclasses import asdict, dataclass
-from functools import lru_cache
+from dataclasses import dataclass
 
 from buhdesk.lemmas import Lemmatizer, Token, normalize
 from buhdesk.quoting import split_quoted
@@ -25,8 +24,10 @@ NEEDS = (
     "information", "consultation", "forms", "submission", "status", "result", "inspection",
     "feedback", "other",
 )
+ZONES = ("subject", "body", "forwarded")  # the parts of a letter, in the order _zones makes them
 _MAX_GAP = 2
 _MAX_REPEATS = 2
+_WORD_CACHE = 50_000  # distinct words remembered; forgotten all at once when full
 
 
 @dataclass(frozen=True)
@@ -58,9 +59,12 @@ class Classification:
 
     def to_dict(self) -> dict[str, object]:
         """JSON-ready form for the audit trail and ``explain --json``."""
-        data = asdict(self)
-        data["hits"] = [asdict(h) | {"terms": list(h.terms)} for h in self.hits]
-        return data
+        return {
+            "process": self.process, "need": self.need, "process_score": self.process_score,
+            "need_score": self.need_score,
+            "hits": [{"rule": h.rule, "terms": list(h.terms), "score": h.score} for h in self.hits],
+            "unsorted": self.unsorted,
+        }
 
 
 @dataclass(frozen=True)
@@ -116,13 +120,14 @@ class Classifier:
         words = sorted({w for r in self.rules for t in (*r.terms, *r.unless) for w in t.words})
         self._vocab = {w: i for i, w in enumerate(words)}
         self._fuzzy = _deletion_index(words, settings.fuzzy_min_length)
-        self._word_ids = lru_cache(maxsize=100_000)(self._word_ids_uncached)
-        self._ids = {t: tuple(self._vocab[w] for w in t.words)
-                     for r in self.rules for t in (*r.terms, *r.unless)}
-        self._by_first: dict[int, list[tuple[str, Term]]] = defaultdict(list)
-        for rule in self.rules:
-            for term in rule.terms:
-                self._by_first[self._ids[term][0]].append((rule.name, term))
+        self._word_ids_by_text: dict[str, frozenset[int]] = {}
+        self._plans = tuple(_RulePlan.of(r, self._vocab) for r in self.rules)
+        # first word of a term -> (rule, term) by position, so a letter visits only its terms
+        self._by_first: dict[int, list[tuple[int, int]]] = defaultdict(list)
+        for at, plan in enumerate(self._plans):
+            for index, ids in enumerate(plan.terms):
+                self._by_first[ids[0]].append((at, index))
+        self._kinds = {r.name: (r.kind, r.code) for r in self.rules}
 
     @property
     def lemmatizer(self) -> Lemmatizer:
@@ -132,14 +137,20 @@ class Classifier:
     def classify(self, letter: Letter) -> Classification:
         zones = self._zones(letter)
         present = set().union(*(z.starts for z in zones))
-        candidates: dict[str, list[Term]] = defaultdict(list)
+        candidates: dict[int, list[int]] = defaultdict(list)
         for word in present:
-            for rule_name, term in self._by_first.get(word, ()):
-                candidates[rule_name].append(term)
-        hits = [h for h in (self._score(r, zones, letter.sender, candidates.get(r.name, []))
-                            for r in self.rules) if h]
-        process, p_score = _best(hits, self.rules, "process")
-        need, n_score = _best(hits, self.rules, "need")
+            for at, index in self._by_first.get(word, ()):
+                candidates[at].append(index)
+        hits = []
+        for at, plan in enumerate(self._plans):
+            terms = candidates.get(at)
+            if terms is None and plan.needs_terms:
+                continue  # nothing the rule looks for is in the letter
+            hit = self._score(plan, zones, letter.sender, terms or [])
+            if hit:
+                hits.append(hit)
+        process, p_score = _best(hits, self._kinds, "process")
+        need, n_score = _best(hits, self._kinds, "need")
         unsorted = process is None or p_score < self.settings.process_threshold
         if need is None or n_score < self.settings.need_threshold:
             need = self.settings.fallback_need
@@ -171,6 +182,15 @@ class Classifier:
                 starts[word].append(at)
         return _Zone(name, text, positions, weight, dict(starts))
 
+    def _word_ids(self, token: Token) -> frozenset[int]:
+        """Rule words a token can stand for; a token's text decides its forms, so it is the key."""
+        found = self._word_ids_by_text.get(token.text)
+        if found is None:
+            if len(self._word_ids_by_text) >= _WORD_CACHE:
+                self._word_ids_by_text.clear()
+            found = self._word_ids_by_text[token.text] = self._word_ids_uncached(token)
+        return found
+
     def _word_ids_uncached(self, token: Token) -> frozenset[int]:
         found = {self._vocab[f] for f in token.forms if f in self._vocab}
         if not found and not token.known:
@@ -180,19 +200,19 @@ class Classifier:
         return frozenset(found)
 
     def _score(
-        self, rule: Rule, zones: tuple[_Zone, ...], sender: str, terms: list[Term]
+        self, plan: _RulePlan, zones: tuple[_Zone, ...], sender: str, terms: list[int]
     ) -> RuleHit | None:
-        if rule.senders and not _sender_matches(sender, rule.senders):
+        rule = plan.rule
+        if plan.senders and not _sender_matches(sender, plan.senders):
             return None
-        active = [z for z in zones if _zone_allowed(rule.where, z.name)]
-        if rule.unless and any(self._count(t, z) for t in rule.unless for z in active):
+        active = [zones[i] for i in plan.zones]
+        if plan.unless and any(_count(ids, z) for ids in plan.unless for z in active):
             return None
         if not rule.terms and not rule.patterns:
             return RuleHit(rule.name, (f"отправитель {sender}",), rule.weight)
         if not terms and not rule.patterns:
             return None
-        order = {t: i for i, t in enumerate(rule.terms)}
-        found, score = self._term_score(rule, sorted(terms, key=order.__getitem__), active)
+        found, score = self._term_score(plan, sorted(terms), active)
         for pattern in rule.patterns:
             weights = [z.weight for z in active if pattern.search(z.text)]
             if weights:
@@ -201,48 +221,86 @@ class Classifier:
         return RuleHit(rule.name, tuple(found), round(score, 3)) if score > 0 else None
 
     def _term_score(
-        self, rule: Rule, terms: list[Term], zones: list[_Zone]
+        self, plan: _RulePlan, terms: list[int], zones: list[_Zone]
     ) -> tuple[list[str], float]:
+        """Score the rule's terms found in the letter (``terms``: their places in the rule)."""
+        rule = plan.rule
         found: list[str] = []
         score = 0.0
-        for term in terms:
-            counts = [(self._count(term, z), z.weight) for z in zones]
-            total = sum(c for c, _ in counts)
-            if total:
-                best_weight = max(w for c, w in counts if c)
+        for index in terms:
+            ids = plan.terms[index]
+            total, best_weight = 0, None
+            for zone in zones:
+                count = _count(ids, zone)
+                if count:
+                    total += count
+                    if best_weight is None or zone.weight > best_weight:
+                        best_weight = zone.weight  # the first of equal weights, as max() does
+            if best_weight is not None:
                 repeats = min(total - 1, _MAX_REPEATS)
                 score += rule.weight * best_weight * (1 + self.settings.repeat_bonus * repeats)
-                found.append(term.text)
+                found.append(rule.terms[index].text)
         return found, score
 
-    def _count(self, term: Term, zone: _Zone) -> int:
-        ids = self._ids[term]
-        first = zone.starts.get(ids[0])
-        if not first:
-            return 0
-        if len(ids) == 1:
-            return len(first)
-        rest = ids[1:]
-        return sum(1 for at in first if _follows(zone.positions, at, rest))
+
+@dataclass(frozen=True)
+class _RulePlan:
+    """What scoring a rule needs that does not depend on the letter, worked out once."""
+
+    rule: Rule
+    terms: tuple[tuple[int, ...], ...]  # word ids of each term, in the rule's order
+    unless: tuple[tuple[int, ...], ...]
+    senders: tuple[str, ...]  # normalised
+    needs_terms: bool  # only a term of the rule found in the letter can make it hit
+    zones: tuple[int, ...]  # which of the letter's zones the rule looks at
+
+    @classmethod
+    def of(cls, rule: Rule, vocab: dict[str, int]) -> _RulePlan:
+        def ids(terms: tuple[Term, ...]) -> tuple[tuple[int, ...], ...]:
+            return tuple(tuple(vocab[w] for w in t.words) for t in terms)
+
+        return cls(rule, ids(rule.terms), ids(rule.unless),
+                   tuple(normalize(p) for p in rule.senders),
+                   bool(rule.terms) and not rule.patterns,
+                   tuple(i for i, z in enumerate(ZONES) if _zone_allowed(rule.where, z)))
+
+
+def _count(ids: tuple[int, ...], zone: _Zone) -> int:
+    """How often a term (its word ids) occurs in a zone."""
+    first = zone.starts.get(ids[0])
+    if not first:
+        return 0
+    if len(ids) == 1:
+        return len(first)
+    rest, positions = ids[1:], zone.positions
+    count = 0
+    for at in first:
+        if _follows(positions, at, rest):
+            count += 1
+    return count
 
 
 def _follows(positions: tuple[frozenset[int], ...], at: int, rest: tuple[int, ...]) -> bool:
+    """Each word of ``rest`` comes after the previous one with at most ``_MAX_GAP`` between."""
+    end = len(positions)
     for word in rest:
-        window = positions[at + 1 : at + 2 + _MAX_GAP]
-        step = next((i for i, ids in enumerate(window) if word in ids), None)
-        if step is None:
+        for step in range(at + 1, min(at + 2 + _MAX_GAP, end)):
+            if word in positions[step]:
+                at = step
+                break
+        else:
             return False
-        at += step + 1
     return True
 
 
-def _best(hits: list[RuleHit], rules: tuple[Rule, ...], kind: str) -> tuple[str | None, float]:
-    by_name = {r.name: r for r in rules}
+def _best(
+    hits: list[RuleHit], kinds: dict[str, tuple[str, str]], kind: str
+) -> tuple[str | None, float]:
     totals: dict[str, float] = defaultdict(float)
     for hit in hits:
-        rule = by_name[hit.rule]
-        if rule.kind == kind:
-            totals[rule.code] += hit.score
+        rule_kind, code = kinds[hit.rule]
+        if rule_kind == kind:
+            totals[code] += hit.score
     if not totals:
         return None, 0.0
     code = max(totals, key=lambda c: (totals[c], -_order(kind, c)))
@@ -263,10 +321,10 @@ def _zone_allowed(where: str, zone: str) -> bool:
 
 
 def _sender_matches(sender: str, patterns: tuple[str, ...]) -> bool:
+    """``patterns`` are normalised already."""
     address = normalize(sender).strip().strip("<>")
     domain = address.rpartition("@")[2]
-    for pattern in patterns:
-        p = normalize(pattern)
+    for p in patterns:
         if p.startswith("@"):
             if domain == p[1:] or domain.endswith("." + p[1:]):
                 return True

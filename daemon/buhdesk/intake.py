@@ -16,9 +16,10 @@ from sqlalchemy import or_, select
 from sqlalchemy.engine import Engine
 from sqlmodel import Session
 
-from buhdesk.append_rows import event_values, insert_events, insert_raws, new_row
+from buhdesk.append_rows import event_values, insert_events, new_row
 from buhdesk.interfaces import RawItem
 from buhdesk.models import Message
+from buhdesk.rawio import store_raws
 
 log = logging.getLogger(__name__)
 
@@ -95,7 +96,7 @@ def _store(session: Session, rows: list[tuple[Message, RawItem, bool]]) -> None:
         return
     session.add_all([msg for msg, _, _ in rows])
     session.flush()
-    insert_raws(session, [(msg.id, item.data) for msg, item, _ in rows])  # type: ignore[misc]
+    store_raws(session, [(msg.id, item.data) for msg, item, _ in rows])  # type: ignore[misc]
     events = []
     for msg, item, too_big in rows:
         detail = {"source": item.source, "key": item.key, "size": len(item.data), **item.meta}

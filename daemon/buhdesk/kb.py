@@ -10,8 +10,9 @@ from __future__ import annotations
 import logging
 import os
 import threading
+import time
 import tomllib
-from collections.abc import Collection
+from collections.abc import Callable, Collection
 from dataclasses import dataclass, field
 from datetime import date, timedelta
 from pathlib import Path
@@ -30,6 +31,7 @@ PROCESS_BONUS = 2.0
 NEED_BONUS = 1.0
 MIN_TEXT_SCORE = 1.5  # an article of the same process still has to share some words
 STRONG_TEXT_SCORE = 8.0  # words alone are enough when they fit this well
+CHECK_INTERVAL = 1.0  # seconds between looks at the folder for edits
 
 
 class KbError(Exception):
@@ -187,18 +189,31 @@ def check_kb(rules_dir: Path, today: date, max_age_days: int) -> tuple[list[str]
 
 class KnowledgeBaseCache:
     """The current knowledge base, reloaded when a file in the folder changes; a broken edit
-    keeps the previous base in use (and is logged) so the service goes on."""
+    keeps the previous base in use (and is logged) so the service goes on.
 
-    def __init__(self, rules_dir: Path, *, lemmatizer: Lemmatizer | None = None) -> None:
+    The folder is looked at no more often than every ``interval`` seconds (every acknowledgment
+    asks for the base, and walking the folder costs more than the rest of the suggestion), so an
+    edit is in use a second or so after it is saved; ``refresh()`` makes the next call look."""
+
+    def __init__(self, rules_dir: Path, *, lemmatizer: Lemmatizer | None = None,
+                 interval: float = CHECK_INTERVAL,
+                 clock: Callable[[], float] = time.monotonic) -> None:
         self.rules_dir = Path(rules_dir)
+        self.interval = interval
+        self._clock = clock
         self._lemmatizer = lemmatizer or Lemmatizer()
         self._lock = threading.Lock()
         self._kb: KnowledgeBase | None = None
         self._signature: tuple[tuple[str, int, int], ...] | None = None
+        self._checked_at: float | None = None
 
     def get(self) -> KnowledgeBase:
-        signature = _signature(self.rules_dir / KB_DIR)
         with self._lock:
+            now = self._clock()
+            if (self._kb is not None and self._checked_at is not None
+                    and now - self._checked_at < self.interval):
+                return self._kb
+            signature = _signature(self.rules_dir / KB_DIR)
             if self._kb is None or signature != self._signature:
                 try:
                     self._kb = KnowledgeBase.load(self.rules_dir, lemmatizer=self._lemmatizer)
@@ -208,12 +223,18 @@ class KnowledgeBaseCache:
                     log.error("kb: %s not reloaded, keeping the previous articles:\n%s",
                               self.rules_dir / KB_DIR, e)
                 self._signature = signature
+            self._checked_at = now
             return self._kb
+
+    def refresh(self) -> None:
+        """Look at the folder again on the next ``get()`` (a rule reload, SIGHUP)."""
+        with self._lock:
+            self._checked_at = None
 
 
 def _signature(directory: Path) -> tuple[tuple[str, int, int], ...]:
-    """Every file under ``directory`` with its time and size; asked once per acknowledgment, so
-    it walks with ``os.scandir`` (one ``stat`` per file) rather than ``rglob``."""
+    """Every file under ``directory`` with its time and size; walks with ``os.scandir`` (one
+    ``stat`` per file) rather than ``rglob``."""
     if not directory.is_dir():
         return ()
     found: list[tuple[str, int, int]] = []

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import math
 from collections import defaultdict
-from collections.abc import Iterable, Sequence
+from collections.abc import Sequence
 from dataclasses import dataclass
 
 from buhdesk.kb_article import Article
@@ -42,19 +42,24 @@ def _useful(token: Token) -> bool:
 
 
 class SearchIndex:
-    """Forms → weight per article, built once when the knowledge base loads."""
+    """Forms → weight per article, built once when the knowledge base loads, and inverted (form →
+    the articles that have it) so that a query only visits the articles it shares words with."""
 
     def __init__(self, articles: Sequence[Article], lemmatizer: Lemmatizer) -> None:
         self._lemmatizer = lemmatizer
         self._articles = list(articles)
-        self._weights = [self._weigh(a) for a in self._articles]
+        weights = [self._weigh(a) for a in self._articles]
         self._keywords = [[self._forms_of(k) for k in a.keywords] for a in self._articles]
         df: dict[str, int] = defaultdict(int)
-        for weights in self._weights:
-            for form in weights:
+        for article_weights in weights:
+            for form in article_weights:
                 df[form] += 1
         n = max(len(self._articles), 1)
-        self._idf = {form: math.log(1 + n / count) for form, count in df.items()}
+        idf = {form: math.log(1 + n / count) for form, count in df.items()}
+        self._postings: dict[str, list[tuple[int, float]]] = defaultdict(list)
+        for at, article_weights in enumerate(weights):
+            for form, weight in article_weights.items():
+                self._postings[form].append((at, weight * idf[form]))
 
     def _forms_of(self, text: str) -> list[frozenset[str]]:
         return [t.forms for t in self._lemmatizer.tokens(text) if _useful(t)]
@@ -78,25 +83,53 @@ class SearchIndex:
         """Articles sharing words with ``text``, best first."""
         tokens = [t for t in self._lemmatizer.tokens(text) if _useful(t)]
         query_forms = set().union(*(t.forms for t in tokens)) if tokens else set()
+        scores: dict[int, _Tally] = {}
+        best_of: dict[frozenset[str], dict[int, tuple[float, str]]] = {}
+        for token in tokens:
+            best = best_of.get(token.forms)
+            if best is None:
+                best = best_of[token.forms] = self._best_forms(token.forms)
+            for at, (value, form) in best.items():
+                tally = scores.get(at)
+                if tally is None:
+                    tally = scores[at] = _Tally()
+                tally.add(value, form, token.text)
         results = []
-        for article, weights, keywords in zip(self._articles, self._weights, self._keywords):
-            score, words = self._score(tokens, weights)
-            whole = tuple(k for k, forms in zip(article.keywords, keywords)
+        for at in sorted(scores):
+            article, tally = self._articles[at], scores[at]
+            whole = tuple(k for k, forms in zip(article.keywords, self._keywords[at])
                           if forms and all(f & query_forms for f in forms))
-            score += KEYWORD_WEIGHT * len(whole)
+            score = tally.score + KEYWORD_WEIGHT * len(whole)
             if score > 0:
-                results.append((article, Match(round(score, 3), words, whole)))
+                results.append((article, Match(round(score, 3), tuple(tally.words), whole)))
         results.sort(key=lambda r: (-r[1].score, r[0].title))
         return results
 
-    def _score(self, tokens: Iterable[Token], weights: dict[str, float]) -> tuple[float, tuple[str, ...]]:
-        score, words, seen = 0.0, [], set()
-        for token in tokens:
-            best = max(((weights[f] * self._idf.get(f, 0.0), f) for f in token.forms
-                        if f in weights), default=None)
-            if best is None or best[1] in seen:
-                continue
-            seen.add(best[1])
-            score += best[0]
-            words.append(token.text)
-        return score, tuple(words)
+    def _best_forms(self, forms: frozenset[str]) -> dict[int, tuple[float, str]]:
+        """Per article that has any of ``forms``: the heaviest of them (by weight, then form)."""
+        best: dict[int, tuple[float, str]] = {}
+        for form in forms:
+            for at, value in self._postings.get(form, ()):
+                candidate = (value, form)
+                if at not in best or candidate > best[at]:
+                    best[at] = candidate
+        return best
+
+
+class _Tally:
+    """One article's score for a query: each of its forms counts once, for the first word that
+    brings it."""
+
+    __slots__ = ("score", "seen", "words")
+
+    def __init__(self) -> None:
+        self.score = 0.0
+        self.words: list[str] = []
+        self.seen: set[str] = set()
+
+    def add(self, value: float, form: str, word: str) -> None:
+        if form in self.seen:
+            return
+        self.seen.add(form)
+        self.score += value
+        self.words.append(word)

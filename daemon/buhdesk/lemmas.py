@@ -1,8 +1,11 @@
-"""Russian text to normal forms (lemmas) for rule matching, with a per-token cache.
+"""Russian text to normal forms (lemmas) for rule matching, with a per-word and a per-line cache.
 
 Each token yields a small set of *forms*: its lowercase spelling (ё→е) and its pymorphy3 normal
 form, plus the parts of compounds such as «2-НДФЛ» or «з/п». Abbreviations written in capitals
 («КОСГУ», «ОСФР») are kept as they are, because the analyser would guess a wrong lemma for them.
+
+A word never spans a line break, so a text's tokens are its lines' tokens in order; lines are
+cached, which lets classification and the knowledge-base suggestion read the same letter once.
 """
 
 from __future__ import annotations
@@ -16,6 +19,8 @@ import pymorphy3
 TOKEN_RE = re.compile(r"[0-9a-zа-яё]+(?:[/\-.][0-9a-zа-яё]+)*", re.IGNORECASE)
 _SPLIT_RE = re.compile(r"[/\-.]")
 _ABBREVIATION_MAX = 7
+_LINE_CACHE = 8192  # lines; a letter is read two or three times within a few milliseconds
+_LINE_CACHE_MAX_LENGTH = 2000  # longer lines (a whole HTML body on one line) are not kept
 
 
 @dataclass(frozen=True)
@@ -35,9 +40,11 @@ def normalize(word: str) -> str:
 class Lemmatizer:
     """Cached pymorphy3 normal forms; create once and share (loading takes ~0.2 s)."""
 
-    def __init__(self, cache_size: int = 200_000) -> None:
+    def __init__(self, cache_size: int = 50_000) -> None:
         self._morph = pymorphy3.MorphAnalyzer()
         self._analyse = lru_cache(maxsize=cache_size)(self._analyse_uncached)
+        self._token = lru_cache(maxsize=cache_size)(self._token_uncached)
+        self._line_tokens = lru_cache(maxsize=_LINE_CACHE)(self._line_tokens_uncached)
 
     def lemma(self, word: str) -> str:
         """The normal form of one word."""
@@ -48,12 +55,21 @@ class Lemmatizer:
         return [self._analyse(m.group(0))[0] for m in TOKEN_RE.finditer(text)]
 
     def tokens(self, text: str) -> list[Token]:
-        """All words of ``text`` with their forms, in order."""
-        result = []
-        for match in TOKEN_RE.finditer(text):
-            _, forms, known = self._analyse(match.group(0))
-            result.append(Token(match.group(0), forms, known))
+        """All words of ``text`` with their forms, in order (the same Token for the same word)."""
+        result: list[Token] = []
+        for line in text.split("\n"):
+            if len(line) <= _LINE_CACHE_MAX_LENGTH:
+                result.extend(self._line_tokens(line))
+            else:
+                result.extend(self._line_tokens_uncached(line))
         return result
+
+    def _line_tokens_uncached(self, line: str) -> tuple[Token, ...]:
+        return tuple(self._token(m.group(0)) for m in TOKEN_RE.finditer(line))
+
+    def _token_uncached(self, word: str) -> Token:
+        _, forms, known = self._analyse(word)
+        return Token(word, forms, known)
 
     def _analyse_uncached(self, word: str) -> tuple[str, frozenset[str], bool]:
         low = normalize(word)

@@ -1,4 +1,6 @@
-"""Parsing of incoming mail into plain values the pipeline can route on: pure functions, no I/O.
+"""Parsing of incoming mail into plain values the pipeline can route on: pure functions, no I/O
+but one: a big attachment of a big letter is decoded into an anonymous temporary file
+(:mod:`buhdesk.bigparts`) rather than into memory.
 
 Real mail from a ministry's correspondents is often broken: raw 8-bit headers, wrong or unknown
 charsets, missing boundaries, truncated base64. Nothing here raises on such mail; what went wrong is
@@ -27,6 +29,7 @@ from functools import lru_cache
 from types import MappingProxyType
 from urllib.parse import unquote_to_bytes
 
+from buhdesk.bigparts import Cut, Decoded, Spooled, cut
 from buhdesk.htmltext import html_to_text, sanitize_html
 
 KEPT_HEADERS = (
@@ -44,11 +47,13 @@ MAX_FILENAME = 180
 
 @dataclass(frozen=True)
 class Attachment:
-    """A file carried by a message; ``data`` is empty when it was over the size limit."""
+    """A file carried by a message; ``data`` is empty when it was over the size limit. A big
+    attachment of a big letter comes as :class:`~buhdesk.bigparts.Spooled`, a read-only buffer
+    over a temporary file that is read like ``bytes``."""
 
     filename: str
     content_type: str
-    data: bytes
+    data: bytes | Spooled
     size: int
     sha256: str
     inline: bool
@@ -362,6 +367,7 @@ class _Budget:
 
     max_parts: int
     max_bytes: int
+    cut: Cut | None = None  # the base64 runs taken out of a big message before parsing
     parts: int = 0
     exhausted: bool = False
 
@@ -386,7 +392,7 @@ class _Walk:
         if ctype in ("message/rfc822", "message/global"):
             self._forward(part)
         elif ctype == "message/delivery-status":
-            self._attach(ctype, "", "attachment", heads, _status_bytes(part))
+            self._attach(ctype, "", "attachment", heads, _status_bytes(part, self.budget.cut))
         elif part.is_multipart():
             for sub in part.get_payload():
                 self.visit(sub)
@@ -411,26 +417,33 @@ class _Walk:
     ) -> None:
         disposition, dparams = parse_params(heads.get("content-disposition", ""))
         filename = dparams.get("filename") or cparams.get("name") or ""
-        data = _payload_bytes(part)
+        budget = self.budget
         if ctype in ("text/plain", "text/html") and disposition != "attachment" and not filename:
-            text, defect = decode_text(data, cparams.get("charset"))
+            text, defect = decode_text(_payload_bytes(part, budget.cut), cparams.get("charset"))
             if defect:
                 self.defects.append(defect)
             (self.plain if ctype == "text/plain" else self.html).append(text)
+            return
+        spooled = budget.cut.spool(part, budget.max_bytes) if budget.cut else None
+        if spooled is None:
+            self._attach(ctype, filename, disposition, heads, _payload_bytes(part, budget.cut))
         else:
-            self._attach(ctype, filename, disposition, heads, data)
+            self._attach(ctype, filename, disposition, heads, b"", spooled)
 
     def _attach(self, ctype: str, filename: str, disposition: str, heads: dict[str, str],
-                data: bytes) -> None:
+                data: bytes, spooled: Decoded | None = None) -> None:
         name = safe_filename(filename, ctype, len(self.attachments) + 1)
-        size = len(data)
+        size = spooled.size if spooled else len(data)
+        kept: bytes | Spooled = data
         truncated = size > self.budget.max_bytes
         if truncated:
             self.defects.append(f"attachment {name!r} over limit ({size} bytes), not kept")
-            data = b""
+            kept = b""
+        elif spooled and spooled.data is not None:
+            kept = spooled.data
         inline = disposition == "inline" or (not disposition and "content-id" in heads)
-        digest = hashlib.sha256(data).hexdigest()
-        self.attachments.append(Attachment(name, ctype, data, size, digest, inline, truncated))
+        digest = kept.sha256 if isinstance(kept, Spooled) else hashlib.sha256(kept).hexdigest()
+        self.attachments.append(Attachment(name, ctype, kept, size, digest, inline, truncated))
 
     def _forward(self, part: Message) -> None:
         if self.depth >= MAX_FORWARD_DEPTH:
@@ -439,13 +452,16 @@ class _Walk:
         if part.is_multipart():  # the parser made the enclosed message a sub-tree
             inner = part.get_payload()[0]
             if not inner.keys() and isinstance(inner.get_payload(), str):
-                inner = _reparse_encoded(inner.get_payload(), part)
+                text = inner.get_payload()
+                inner = _reparse_encoded(self.budget.cut.restore(text) if self.budget.cut
+                                         else text, part)
         else:
-            inner = BytesParser(policy=compat32).parsebytes(_payload_bytes(part).lstrip())
+            inner = BytesParser(policy=compat32).parsebytes(
+                _payload_bytes(part, self.budget.cut).lstrip())
         self.forwarded.append(_build(inner, self.budget, self.depth + 1))
 
     def _recover_multipart(self, part: Message, ctype: str, cparams: dict[str, str]) -> None:
-        data = _payload_bytes(part)
+        data = _payload_bytes(part, self.budget.cut)
         found = re.search(rb"^--([^\s\"]{1,200}?)(?:--)?[ \t]*\r?$", data, re.MULTILINE)
         if found:
             head = _to_bytes(f'Content-Type: {ctype}; boundary="') + found[1] + b'"\r\n\r\n'
@@ -477,8 +493,10 @@ def _reparse_encoded(text: str, part: Message) -> Message:
     return BytesParser(policy=compat32).parsebytes(data.lstrip())
 
 
-def _payload_bytes(part: Message) -> bytes:
+def _payload_bytes(part: Message, cut: Cut | None = None) -> bytes:
     """The decoded body of a leaf part; base64 cut off mid-quantum is decoded as far as it goes."""
+    if cut is not None:
+        cut.restore_part(part)
     data = part.get_payload(decode=True)
     if not isinstance(data, bytes):
         return b""
@@ -487,9 +505,9 @@ def _payload_bytes(part: Message) -> bytes:
     return data
 
 
-def _status_bytes(part: Message) -> bytes:
+def _status_bytes(part: Message, cut: Cut | None) -> bytes:
     if not part.is_multipart():
-        return _payload_bytes(part)
+        return _payload_bytes(part, cut)
     blocks = ("\n".join(f"{k}: {v}" for k, v in b.raw_items()) for b in part.get_payload())
     return _to_bytes("\n\n".join(blocks) + "\n")
 
@@ -574,38 +592,45 @@ def _build(msg: Message, budget: _Budget, depth: int) -> ParsedMessage:
 # --- entry point ----------------------------------------------------------------------------
 
 _HEADER_LINE = re.compile(rb"[!-9;-~]+[ \t]*:")
+_LEADING_BLANKS = re.compile(rb"[\r\n\t ]*")
+_ONLY_BLANKS = re.compile(rb"[ \t\n\r\x0b\x0c]*\Z")
 
 
-def _strip_envelope(raw: bytes) -> bytes:
-    """The message without leading blank lines and an mbox ``From `` line; raise if not mail."""
-    raw = raw.lstrip(b"\r\n\t ")
-    if raw.startswith((b"From ", b">From ")):
-        raw = raw.partition(b"\n")[2]
-    if not raw.strip():
+def _strip_envelope(raw: bytes | bytearray) -> bytes | bytearray:
+    """The message without leading blank lines and an mbox ``From `` line; raise if not mail.
+    A message without either is returned as it is, not copied (a big letter may be a
+    ``bytearray``)."""
+    start = _LEADING_BLANKS.match(raw).end()  # type: ignore[union-attr]
+    if raw.startswith((b"From ", b">From "), start):
+        newline = raw.find(b"\n", start)
+        start = len(raw) if newline < 0 else newline + 1
+    if _ONLY_BLANKS.match(raw, start):
         raise MessageParseError("empty message")
-    if not _HEADER_LINE.match(raw):
+    if not _HEADER_LINE.match(raw, start):
         raise MessageParseError("no header block: the data does not start with a header line")
-    return raw
+    return raw[start:] if start else raw
 
 
-def parse_message(raw: bytes, *, max_attachment_bytes: int = 30_000_000,
+def parse_message(raw: bytes | bytearray, *, max_attachment_bytes: int = 30_000_000,
                   max_parts: int = 500) -> ParsedMessage:
     """Parse one RFC 822 message; never raises on broken mail, only on data that is not mail."""
     raw = _strip_envelope(raw)
+    skeleton, runs = cut(raw)  # a big letter without its long base64 runs
     parser = BytesParser(policy=compat32)
     try:
-        msg = parser.parsebytes(raw)
+        msg = parser.parsebytes(skeleton)
     except RecursionError:  # thousands of nested parts: keep the headers, read the body as text
         return _parse_flat(raw, max_attachment_bytes, max_parts)
+    del skeleton
     if not raw_headers(msg).keys() & _MAIL_HEADERS:
         raise MessageParseError("no e-mail headers (From, To, Subject, Date, Message-ID, ...)")
     try:
-        return _build(msg, _Budget(max_parts, max_attachment_bytes), 0)
+        return _build(msg, _Budget(max_parts, max_attachment_bytes, runs), 0)
     except RecursionError:
         return _parse_flat(raw, max_attachment_bytes, max_parts)
 
 
-def _parse_flat(raw: bytes, max_attachment_bytes: int, max_parts: int) -> ParsedMessage:
+def _parse_flat(raw: bytes | bytearray, max_attachment_bytes: int, max_parts: int) -> ParsedMessage:
     msg = BytesParser(policy=compat32).parsebytes(raw, headersonly=True)
     if not raw_headers(msg).keys() & _MAIL_HEADERS:
         raise MessageParseError("no e-mail headers (From, To, Subject, Date, Message-ID, ...)")

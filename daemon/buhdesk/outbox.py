@@ -6,7 +6,8 @@ from __future__ import annotations
 
 import json
 import logging
-from collections.abc import Sequence
+from collections.abc import Iterator, Sequence
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from datetime import datetime, time
 from typing import Any
@@ -14,7 +15,7 @@ from typing import Any
 from sqlalchemy import func, select
 from sqlmodel import Session
 
-from buhdesk.append_rows import event_values, insert_events, insert_raws, new_row
+from buhdesk.append_rows import event_values, insert_events, insert_new, insert_raws, new_row
 from buhdesk.compose import FileToSend, compose
 from buhdesk.kb import KbError
 from buhdesk.kb_mail import articles_for, offered_event, public_url
@@ -27,6 +28,7 @@ from buhdesk.templating import Rendered
 log = logging.getLogger(__name__)
 
 _ACKS_TODAY = "buhdesk.acks-today"
+_DEFERRED = "buhdesk.deferred-letters"
 
 CHANNEL_LABELS = {
     "email": "электронная почта",
@@ -38,8 +40,8 @@ CHANNEL_LABELS = {
 
 @dataclass
 class Letters:
-    """Outgoing letters and audit-trail rows of one step, written together: one flush for the
-    rows, one insert for their bytes and one for the events (in the order they were added)."""
+    """Outgoing letters and audit-trail rows of one step, written together: one insert for the
+    rows, one for their bytes and one for the events (in the order they were added)."""
 
     rows: list[tuple[Message, bytes]] = field(default_factory=list)
     events: list[tuple[Message | None, dict[str, Any]]] = field(default_factory=list)
@@ -48,36 +50,77 @@ class Letters:
         """An event; ``of`` is a letter of this batch whose id goes into ``message_pk``."""
         self.events.append((of, values))
 
+    def extend(self, other: Letters) -> None:
+        self.rows.extend(other.rows)
+        self.events.extend(other.events)
+
     def write(self, session: Session) -> None:
+        self._count_acks(session)
+        self.insert(session)
+
+    def write_or_defer(self, session: Session) -> None:
+        """Write now, or keep in the session's :func:`deferred_letters` when one is open."""
+        deferred = session.info.get(_DEFERRED)
+        if deferred is None:
+            self.write(session)
+        else:
+            self._count_acks(session)
+            deferred.extend(self)
+
+    def insert(self, session: Session) -> None:
+        """The rows, their bytes and the events, without counting acknowledgments again."""
         if self.rows:
-            session.add_all([row for row, _ in self.rows])
-            session.flush()
+            insert_new(session, [row for row, _ in self.rows])
             insert_raws(session, [(row.id, data) for row, data in self.rows])  # type: ignore[misc]
         for row, values in self.events:
             if row is not None:
                 values["message_pk"] = row.id
         if self.events:
             insert_events(session, [values for _, values in self.events])
+        self.rows, self.events = [], []
+
+    def _count_acks(self, session: Session) -> None:
         for row, _ in self.rows:
             if row.kind == "ack":
                 _count_ack(session, row)
 
 
+@contextmanager
+def deferred_letters(session: Session) -> Iterator[Letters]:
+    """Acknowledgments and notices of new requests queued inside the block are kept in the
+    yielded :class:`Letters` instead of being inserted at once; the caller writes them, in one
+    go for many requests, before its transaction commits, or drops them with a rolled-back
+    savepoint. Safe because nobody reads a letter back before it is sent, and nobody can
+    answer a letter that is not sent yet."""
+    kept, outer = Letters(), session.info.get(_DEFERRED)
+    session.info[_DEFERRED] = kept
+    try:
+        yield kept
+    finally:
+        if outer is None:
+            session.info.pop(_DEFERRED, None)
+        else:
+            session.info[_DEFERRED] = outer
+
+
 def enqueue(session: Session, rt: Runtime, *, request: Request | None, kind: str, to: Sequence[str],
             rendered: Rendered, reply_to_ids: Sequence[str] = (), auto: str | None = None,
-            files: Sequence[FileToSend] = ()) -> Message:
+            files: Sequence[FileToSend] = (), stored_kind: str | None = None) -> Message:
     """Write one outgoing letter into the outbox (committed by the caller's transaction)."""
     letters = Letters()
     row = add_letter(letters, rt, request=request, kind=kind, to=to, rendered=rendered,
-                     reply_to_ids=reply_to_ids, auto=auto, files=files)
+                     reply_to_ids=reply_to_ids, auto=auto, files=files, stored_kind=stored_kind)
     letters.write(session)
     return row
 
 
 def add_letter(letters: Letters, rt: Runtime, *, request: Request | None, kind: str,
                to: Sequence[str], rendered: Rendered, reply_to_ids: Sequence[str] = (),
-               auto: str | None = None, files: Sequence[FileToSend] = ()) -> Message:
-    """Compose one outgoing letter into ``letters`` (written by ``letters.write``)."""
+               auto: str | None = None, files: Sequence[FileToSend] = (),
+               stored_kind: str | None = None) -> Message:
+    """Compose one outgoing letter into ``letters`` (written by ``letters.write``). ``kind``
+    goes into the letter's token (what a reply to it means); ``stored_kind``, when given, is
+    the row's kind instead of it."""
     svc = rt.config.service
     out = compose(
         secret=rt.secret, kind=kind, request_id=request.id if request else 0,  # type: ignore[arg-type]
@@ -86,7 +129,7 @@ def add_letter(letters: Letters, rt: Runtime, *, request: Request | None, kind: 
         auto_submitted=auto, files=files,
     )
     request_id = request.id if request else None
-    row = new_row(Message, direction="out", kind=kind, status="pending", request_id=request_id,
+    row = new_row(Message, direction="out", kind=stored_kind or kind, status="pending", request_id=request_id,
                   message_id=out.message_id, from_addr=svc.address, to_addrs=", ".join(to),
                   subject=out.subject, body_text=rendered.body, size=len(out.data),
                   created_at=rt.now())
@@ -187,16 +230,20 @@ def request_vars(rt: Runtime, request: Request, **extra: Any) -> dict[str, Any]:
 
 
 def acknowledge(session: Session, rt: Runtime, request: Request, msg: Message,
-                parsed: ParsedMessage, decision: Decision) -> None:
-    """The acknowledgment to the client and the notice to the responsible accountant."""
+                parsed: ParsedMessage, decision: Decision,
+                events: Sequence[dict[str, Any]] = ()) -> None:
+    """The acknowledgment to the client and the notice to the responsible accountant; the
+    ``events`` that led to them go into the trail first, in the same insert."""
     letters = Letters()
+    for values in events:
+        letters.event(values)
     attachments = [a.filename for a in parsed.attachments]
     _ack_client(session, rt, letters, request,
                 [*parsed.references, *([msg.message_id] if msg.message_id else [])],
                 text=f"{parsed.subject}\n{parsed.body_text}")
     _notice(rt, letters, request, "notice", body_text=parsed.body_text, attachments=attachments,
             reasons=list(decision.reasons))
-    letters.write(session)
+    letters.write_or_defer(session)
 
 
 def acknowledge_document(session: Session, rt: Runtime, request: Request, decision: Decision, *,
@@ -206,7 +253,7 @@ def acknowledge_document(session: Session, rt: Runtime, request: Request, decisi
     _ack_client(session, rt, letters, request, [], text=f"{request.subject}\n{body_text}")
     _notice(rt, letters, request, "notice", body_text=body_text, attachments=list(attachments),
             reasons=list(decision.reasons))
-    letters.write(session)
+    letters.write_or_defer(session)
 
 
 def offered_articles(rt: Runtime, request: Request, text: str) -> list[dict[str, Any]]:

@@ -51,6 +51,8 @@ class RuleWatcher:
         if current == self.seen and not forced:
             return 0
         self.requested.clear()
+        if self.rt.kb is not None:  # the knowledge base looks at its folder now, not within 1 s
+            self.rt.kb.refresh()
         if forced:
             self._reload_config()
             current = signature(self.directory)

@@ -106,7 +106,6 @@ def _queue(session: Session, rt: Runtime, reminder: Reminder) -> int:
         created_at=as_utc(request.created_at), now=as_utc(rt.now())))
     # A notice token, so that the accountant's reply to the reminder answers the request (as a
     # reply to the first notice does) instead of counting as the client's follow-up.
-    row = outbox.enqueue(session, rt, request=request, kind="notice", to=[member.email],
-                         rendered=rendered, auto="auto-generated")
-    row.kind = "reminder"
+    outbox.enqueue(session, rt, request=request, kind="notice", to=[member.email],
+                   rendered=rendered, auto="auto-generated", stored_kind="reminder")
     return 1

@@ -20,16 +20,23 @@ from sqlmodel import Session
 from buhdesk import outbox
 from buhdesk.absences import absences_from_store
 from buhdesk.answers import handle_answer
-from buhdesk.append_rows import event_values, insert_events, new_row
+from buhdesk.append_rows import (
+    event_values,
+    insert_before_flush,
+    insert_events,
+    insert_new,
+    new_row,
+)
 from buhdesk.automated import detect_automated
 from buhdesk.classify import Letter
 from buhdesk.closure import followup_policy, open_linked
 from buhdesk.lifecycle import next_state
 from buhdesk.mime import MessageParseError, ParsedMessage, parse_message
 from buhdesk.models import Attachment, Counter, Message, Raw, Request
+from buhdesk.rawio import read_raw
 from buhdesk.rulebook import RuleBook, with_duty_accountant
 from buhdesk.runtime import Runtime
-from buhdesk.store import is_postgres, next_number
+from buhdesk.store import RequestIds, is_postgres, next_number
 from buhdesk.survey_settings import closure_settings
 from buhdesk.tokens import Token, find_subject_tag, find_token
 
@@ -63,9 +70,23 @@ def event_of(stage: str, action: str, *, request: Request | None = None,
 
 
 def route_pending(rt: Runtime, *, limit: int = 50, stop: threading.Event | None = None) -> int:
-    """Route up to ``limit`` stored messages in one transaction, each inside its own savepoint:
-    a message that fails is rolled back alone and held with the reason. Returns how many were
-    handled. On PostgreSQL rows another instance is routing are skipped (SKIP LOCKED)."""
+    """Route up to ``limit`` stored messages in one transaction. Returns how many were handled.
+    On PostgreSQL rows another instance is routing are skipped (SKIP LOCKED).
+
+    The batch is first routed in one go; when any message of it fails, that attempt is rolled
+    back whole and the batch is routed again with each message in its own savepoint, so that
+    the failing one is rolled back alone and held with the reason."""
+    try:
+        return _route_batch(rt, limit, stop, isolated=False)
+    except Exception as e:  # noqa: BLE001  # any failure: the careful way holds the culprit
+        reason = str(e).splitlines()[0] if str(e) else ""
+        log.warning("route: the batch failed (%s: %s), routing it one message at a time",
+                    type(e).__name__, reason)
+        return _route_batch(rt, limit, stop, isolated=True)
+
+
+def _route_batch(rt: Runtime, limit: int, stop: threading.Event | None, *,
+                 isolated: bool) -> int:
     with Session(rt.engine) as session:
         stmt = (select(Message).where(Message.direction == "in", Message.status == "received")
                 .order_by(Message.id).limit(limit))
@@ -74,13 +95,22 @@ def route_pending(rt: Runtime, *, limit: int = 50, stop: threading.Event | None 
         messages = session.exec(stmt).scalars().all()  # type: ignore[call-overload]
         small = [m.id for m in messages if m.size <= PREFETCH_BYTES]
         load = Workload.of(session, rt, small) if messages else None
+        if load is not None and not isolated:
+            load.request_ids = RequestIds(session, expected=len(messages))
         outbox.count_acks_per_batch(session)
         done = 0
-        for msg in messages:
-            if stop is not None and stop.is_set():
-                break
-            _route_isolated(session, rt, msg, load)  # type: ignore[arg-type]
-            done += 1
+        # The batch's acknowledgments and notices, inserted in one go before the commit.
+        with outbox.deferred_letters(session) as kept:
+            for msg in messages:
+                if stop is not None and stop.is_set():
+                    break
+                if isolated:
+                    _route_isolated(session, rt, msg, load, kept)  # type: ignore[arg-type]
+                else:
+                    _route(session, rt, msg, load)  # type: ignore[arg-type]
+                done += 1
+        session.flush()  # the requests before the letters and events that refer to them
+        kept.insert(session)
         session.commit()
     return done
 
@@ -94,6 +124,8 @@ class Workload:
     absences: list[Any]
     raws: dict[int, bytes] = field(default_factory=dict)
     counters: dict[tuple[str, int], Counter] = field(default_factory=dict)
+    # Ids of new requests taken in advance when the batch is routed in one go (no savepoints).
+    request_ids: RequestIds | None = None
 
     @classmethod
     def of(cls, session: Session, rt: Runtime, ids: Sequence[int] = ()) -> Workload:
@@ -110,13 +142,16 @@ def _raws(session: Session, ids: Sequence[int]) -> dict[int, bytes]:
     return {pk: data for pk, data in rows}
 
 
-def _route_isolated(session: Session, rt: Runtime, msg: Message, load: Workload) -> None:
+def _route_isolated(session: Session, rt: Runtime, msg: Message, load: Workload,
+                    kept: outbox.Letters) -> None:
     key = f"{msg.source}:{msg.source_key}"
     try:
-        with session.begin_nested():
+        with session.begin_nested(), outbox.deferred_letters(session) as letters:
             _route(session, rt, msg, load)
+        kept.extend(letters)
     except Exception as e:  # one bad message never stops the others
         log.exception("route: %s failed, holding it", key)
+        kept.insert(session)  # the letters kept so far are counted by the store from now on
         outbox.count_acks_per_batch(session)  # the rolled-back letters are not counted
         load.counters.clear()  # a rolled-back savepoint may have released the counter's lock
         msg.status, msg.reason = "held", f"ошибка обработки: {type(e).__name__}: {e}"
@@ -137,10 +172,8 @@ def _describe_held(session: Session, rt: Runtime, msg: Message) -> None:
 
 def _route(session: Session, rt: Runtime, msg: Message, load: Workload) -> None:
     data = load.raws.pop(msg.id, None)  # type: ignore[arg-type]
-    if data is None:
-        raw = session.get(Raw, msg.id)
-        assert raw is not None, "intake stores the raw bytes with the row"
-        data = raw.data
+    if data is None:  # read alone, not kept in the session: a big letter is held once
+        data = read_raw(session, msg.id)  # type: ignore[arg-type]
     try:
         parsed = parse_message(data, max_attachment_bytes=rt.config.limits.max_attachment_bytes)
     except MessageParseError as e:
@@ -242,17 +275,19 @@ def _new_request(session: Session, rt: Runtime, msg: Message, parsed: ParsedMess
     if decision.assignee:
         request.state = next_state(request.state, "assign")
         load.counts[decision.assignee] = load.counts.get(decision.assignee, 0) + 1
-    session.add(request)
-    session.flush()
+    if load.request_ids is None:
+        insert_new(session, [request])
+    else:  # inserted with the batch's other requests at the next flush
+        request.id = load.request_ids.take()
+        insert_before_flush(session, request)
     msg.request_id, msg.kind, msg.status = request.id, "request", "routed"
-    insert_events(session, [
+    log.info("route: %s:%s registered as %s, %s/%s, assigned to %s", msg.source, msg.source_key,
+             request.number, decision.process, decision.need, decision.assignee)
+    outbox.acknowledge(session, rt, request, msg, parsed, decision, events=[
         event_of("route", "registered", request=request, message=msg, number=request.number,
                  source=msg.source, key=msg.source_key),
         event_of("route", "decided", request=request, message=msg, rules=decision.rules),
     ])
-    log.info("route: %s:%s registered as %s, %s/%s, assigned to %s", msg.source, msg.source_key,
-             request.number, decision.process, decision.need, decision.assignee)
-    outbox.acknowledge(session, rt, request, msg, parsed, decision)
 
 
 def _next_number(session: Session, rt: Runtime, load: Workload, year: int) -> str:

@@ -9,12 +9,12 @@ from pathlib import Path
 
 from alembic import command
 from alembic.config import Config as AlembicConfig
-from sqlalchemy import event, select
+from sqlalchemy import event, func, select, text
 from sqlalchemy.engine import Engine
 from sqlalchemy.exc import IntegrityError
 from sqlmodel import Session, create_engine
 
-from buhdesk.models import Counter
+from buhdesk.models import Counter, Request
 
 log = logging.getLogger(__name__)
 MIGRATIONS = Path(__file__).resolve().parent / "migrations"
@@ -24,9 +24,12 @@ def make_engine(url: str) -> Engine:
     """An engine for ``url``; SQLite gets WAL, full sync, foreign keys and immediate transactions."""
     if url.startswith("postgresql://"):
         url = "postgresql+psycopg://" + url.removeprefix("postgresql://")
+    # Bound values are letters' addresses and texts: kept out of error messages, hence logs.
     if not url.startswith("sqlite"):
-        return create_engine(url, pool_pre_ping=True, pool_size=10, max_overflow=10)
-    engine = create_engine(url, connect_args={"timeout": 60, "check_same_thread": False})
+        return create_engine(url, pool_pre_ping=True, pool_size=10, max_overflow=10,
+                             hide_parameters=True)
+    engine = create_engine(url, connect_args={"timeout": 60, "check_same_thread": False},
+                           hide_parameters=True)
 
     @event.listens_for(engine, "connect")
     def _on_connect(dbapi_conn, _record):  # type: ignore[no-untyped-def]
@@ -80,3 +83,30 @@ def next_number(session: Session, prefix: str, year: int) -> str:
     counter.value += 1
     session.add(counter)
     return f"{name}-{counter.value:06d}"
+
+
+class RequestIds:
+    """Ids for the new requests of one transaction, known before their rows are written, so
+    that the rows go in together at the next flush. On PostgreSQL they come from the table's
+    sequence; on SQLite the transaction holds the store's write lock (BEGIN IMMEDIATE), so the
+    ids after the highest one are free until it commits (the highest is read again each time:
+    another path of the same transaction may have written a request meanwhile)."""
+
+    def __init__(self, session: Session, expected: int = 1) -> None:
+        self.session, self.expected = session, max(expected, 1)
+        self.postgres = is_postgres(session.get_bind())  # type: ignore[arg-type]
+        self.last: int | None = None
+        self.ahead: list[int] = []  # PostgreSQL: taken from the sequence, not used yet
+
+    def take(self) -> int:
+        conn = self.session.connection()  # no autoflush: the batch's own rows wait in the session
+        if self.postgres:
+            if not self.ahead:  # one round trip for the batch; unused ids are merely skipped
+                self.ahead = list(conn.execute(text(
+                    "SELECT nextval(pg_get_serial_sequence('requests', 'id')) "
+                    "FROM generate_series(1, :n)"), {"n": self.expected}).scalars())
+                self.ahead.reverse()
+            return int(self.ahead.pop())
+        highest = conn.execute(select(func.max(Request.id))).scalar() or 0
+        self.last = max(self.last or 0, highest) + 1
+        return self.last
