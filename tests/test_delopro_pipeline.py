@@ -8,6 +8,7 @@ import json
 import shutil
 import threading
 import zipfile
+from collections.abc import Callable, Iterator
 from datetime import UTC, date, datetime
 from pathlib import Path
 from xml.etree import ElementTree as ET
@@ -82,7 +83,7 @@ def processed(d: Daemon) -> list[Path]:
 # --- daemon -------------------------------------------------------------------------------------
 
 
-def write_config(tmp_path: Path, rules: Path = RULES) -> Path:
+def write_config(tmp_path: Path, store_url: str, rules: Path = RULES) -> Path:
     cfg = tmp_path / "buhdesk.toml"
     cfg.write_text(f"""
 [service]
@@ -92,7 +93,7 @@ domain = "minfin.example"
 duty_accountant = "ivanova"
 admins = ["admin@minfin.example"]
 [store]
-url = "sqlite:///{tmp_path}/t.db"
+url = "{store_url}"
 [paths]
 rules = "{rules}"
 [[sources]]
@@ -106,20 +107,34 @@ path = "outbox"
     return cfg
 
 
-def make_daemon(cfg: Path, clock: list[datetime] | None = None) -> Daemon:
-    clock = clock or [NOW]
-    rt = build_runtime(load_config(cfg), clock=lambda: clock[0])
-    root = cfg.parent / "edms"
-    source = DeloproSource("edms", root, stable_interval=30.0)
-    answers = DeloproAnswerTransport(DeloproFolder(root), rt.blobs)
-    return Daemon(rt, [], MemoryTransport(), package_sources=[source],
-                  transports={"delopro:edms": answers})
+DaemonFactory = Callable[[Path], Daemon]
 
 
 @pytest.fixture
-def daemon(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Daemon:
+def make_daemon(store_url: str) -> Iterator[DaemonFactory]:
+    """``make_daemon(config)``: a Daemon on the config's store; its engine disposed at the end
+    (the store fixture is listed so that this runs before its PostgreSQL database is dropped)."""
+    made: list[Daemon] = []
+
+    def make(cfg: Path) -> Daemon:
+        rt = build_runtime(load_config(cfg), clock=lambda: NOW)
+        root = cfg.parent / "edms"
+        source = DeloproSource("edms", root, stable_interval=30.0)
+        answers = DeloproAnswerTransport(DeloproFolder(root), rt.blobs)
+        made.append(Daemon(rt, [], MemoryTransport(), package_sources=[source],
+                           transports={"delopro:edms": answers}))
+        return made[-1]
+
+    yield make
+    for d in made:
+        d.rt.engine.dispose()
+
+
+@pytest.fixture
+def daemon(tmp_path: Path, store_url: str, make_daemon: DaemonFactory,
+           monkeypatch: pytest.MonkeyPatch) -> Daemon:
     monkeypatch.setenv("BUHDESK_SECRET", "s" * 32)
-    d = make_daemon(write_config(tmp_path))
+    d = make_daemon(write_config(tmp_path, store_url))
     d.package_sources[0].folder.ensure_layout()  # type: ignore[attr-defined]
     return d
 
@@ -208,13 +223,14 @@ def test_responsible_executor_known_to_staff_is_assigned(daemon: Daemon) -> None
     assert any(r.get("rule") == "card-executor" for r in json.loads(decided.detail)["rules"])
 
 
-def test_executor_wins_can_be_switched_off(tmp_path: Path,
+def test_executor_wins_can_be_switched_off(tmp_path: Path, store_url: str,
+                                           make_daemon: DaemonFactory,
                                            monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setenv("BUHDESK_SECRET", "s" * 32)
     rules = tmp_path / "rules"
     shutil.copytree(RULES, rules)
     (rules / "delopro.toml").write_text("executor_wins = false\n", encoding="utf-8")
-    d = make_daemon(write_config(tmp_path, rules))
+    d = make_daemon(write_config(tmp_path, store_url, rules))
     d.package_sources[0].folder.ensure_layout()  # type: ignore[attr-defined]
     pkg = export(d, "PKG1")
     edit(pkg, "card", "<FIO>Смирнов Денис Игоревич</FIO>", "<FIO>Григорьева М.Ю.</FIO>")
@@ -301,9 +317,10 @@ def test_broken_package_is_failed_and_the_others_are_taken(daemon: Daemon) -> No
 
 
 def test_two_daemons_on_one_store_never_register_a_package_twice(
-        tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+        tmp_path: Path, store_url: str, make_daemon: DaemonFactory,
+        monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setenv("BUHDESK_SECRET", "s" * 32)
-    cfg = write_config(tmp_path)
+    cfg = write_config(tmp_path, store_url)
     first, second = make_daemon(cfg), make_daemon(cfg)
     first.package_sources[0].folder.ensure_layout()  # type: ignore[attr-defined]
     uids = [f"00000000-0000-0000-0000-{n:012d}" for n in range(12)]
@@ -334,9 +351,10 @@ def test_two_daemons_on_one_store_never_register_a_package_twice(
 
 
 def test_crash_after_commit_before_the_move_loses_nothing_and_adds_nothing(
-        tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+        tmp_path: Path, store_url: str, make_daemon: DaemonFactory,
+        monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setenv("BUHDESK_SECRET", "s" * 32)
-    cfg = write_config(tmp_path)
+    cfg = write_config(tmp_path, store_url)
     dying = make_daemon(cfg)
     export_root = tmp_path / "edms"
     source = dying.package_sources[0]

@@ -27,7 +27,7 @@ from buhdesk_connectors.loopback import SmtpSink
 pytestmark = pytest.mark.integration
 
 BIG = 25 * 1024 * 1024
-RSS_LIMIT_MB = 400
+RSS_LIMIT_MB = 300
 
 
 @pytest.fixture

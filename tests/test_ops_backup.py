@@ -2,13 +2,19 @@
 
 from __future__ import annotations
 
+import argparse
 import json
 import threading
+import uuid
+from collections.abc import Iterator
 from pathlib import Path
+from urllib.parse import urlsplit, urlunsplit
 
+import psycopg
 import pytest
 from sqlmodel import Session, select
 
+from buhdesk import cli_ops
 from buhdesk.backup import BackupError, backup, restore
 from buhdesk.blobs import BlobStore
 from buhdesk.config import Config, load_config
@@ -16,12 +22,25 @@ from buhdesk.models import Attachment, Message, Request
 from buhdesk.store import open_store
 
 
-def _config(folder: Path) -> Config:
+def _config_file(folder: Path, url: str | None = None) -> Path:
     folder.mkdir(parents=True, exist_ok=True)
     file = folder / "buhdesk.toml"
-    file.write_text(f'[store]\nurl = "sqlite:///{folder}/buhdesk.db"\nblobs = "blobs"\n'
-                    '[outbox]\nkind = "files"\npath = "out"\n', encoding="utf-8")
-    return load_config(file)
+    file.write_text(f'[store]\nurl = "{url or f"sqlite:///{folder}/buhdesk.db"}"\n'
+                    'blobs = "blobs"\n[outbox]\nkind = "files"\npath = "out"\n', encoding="utf-8")
+    return file
+
+
+def _config(folder: Path, url: str | None = None) -> Config:
+    return load_config(_config_file(folder, url))
+
+
+def _cli(config_file: Path, *argv: str) -> int:
+    parser = argparse.ArgumentParser(prog="buhdesk")
+    parser.add_argument("--config")
+    sub = parser.add_subparsers(dest="command", required=True)
+    cli_ops.register(sub, lambda args: load_config(Path(args.config)))
+    args = parser.parse_args(["--config", str(config_file), *argv])
+    return int(args.func(args))
 
 
 def _add_request(session: Session, blobs: BlobStore, n: int) -> None:
@@ -141,3 +160,49 @@ def test_backup_refuses_a_non_empty_destination(tmp_path: Path) -> None:
     (dest / "old.txt").write_text("x", encoding="utf-8")
     with pytest.raises(BackupError, match="не пуст"):
         backup(cfg, dest)
+
+
+@pytest.fixture
+def empty_pg_database(store_url: str) -> Iterator[str]:
+    """A second, empty (unmigrated) database on the test's PostgreSQL server: a restore target."""
+    name = f"buhdesk_restore_{uuid.uuid4().hex[:12]}"
+    with psycopg.connect(store_url, autocommit=True) as conn:
+        conn.execute(f'CREATE DATABASE "{name}"')
+    yield urlunsplit(urlsplit(store_url)._replace(path=f"/{name}"))
+    with psycopg.connect(store_url, autocommit=True) as conn:
+        conn.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+
+
+@pytest.mark.parametrize("store_url", ["postgresql"], indirect=True)
+def test_postgresql_backup_restores_into_an_empty_database_by_the_cli(
+        store_url: str, empty_pg_database: str, tmp_path: Path,
+        capsys: pytest.CaptureFixture[str]) -> None:
+    live = _config_file(tmp_path / "live", store_url)
+    cfg = load_config(live)
+    engine = open_store(store_url)
+    blobs = BlobStore(cfg.store.blobs)
+    with Session(engine) as s:
+        for n in range(1, 11):
+            _add_request(s, blobs, n)
+        s.commit()
+    engine.dispose()
+
+    assert _cli(live, "backup", str(tmp_path / "copy")) == 0
+    assert "обращений: 10, сообщений: 10, файлов вложений: 7" in capsys.readouterr().out
+    manifest = json.loads((tmp_path / "copy" / "manifest.json").read_text(encoding="utf-8"))
+    assert manifest["store"] == "postgresql"
+    assert (tmp_path / "copy" / manifest["database"]).stat().st_size == manifest["size"]
+
+    assert _cli(live, "restore", str(tmp_path / "copy")) == 1  # the live store holds data
+    assert "не пусто" in capsys.readouterr().err
+
+    fresh = _config_file(tmp_path / "fresh", empty_pg_database)
+    assert _cli(fresh, "restore", str(tmp_path / "copy")) == 0
+    assert "обращений: 10" in capsys.readouterr().out
+    assert _request_numbers(empty_pg_database) == [f"БУХ-2026-{n:06d}" for n in range(1, 11)]
+    restored = BlobStore(load_config(fresh).store.blobs)
+    assert restored.get(blobs.put("вложение 3".encode())) == "вложение 3".encode()
+
+    sqlite_side = _config_file(tmp_path / "other")  # a PostgreSQL dump cannot go into SQLite
+    assert _cli(sqlite_side, "restore", str(tmp_path / "copy")) == 1
+    assert "из PostgreSQL" in capsys.readouterr().err

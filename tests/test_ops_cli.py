@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import argparse
 import json
+from collections.abc import Callable
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
@@ -26,11 +27,10 @@ def _run(config_file: Path, *argv: str) -> int:
 
 
 @pytest.fixture
-def config_file(tmp_path: Path) -> Path:
-    file = tmp_path / "buhdesk.toml"
-    file.write_text('[store]\nurl = "sqlite:///' + str(tmp_path / "t.db") + '"\n'
-                    '[outbox]\nkind = "files"\npath = "out"\n', encoding="utf-8")
-    engine = open_store(f"sqlite:///{tmp_path}/t.db")
+def config_file(tmp_path: Path, store_url: str, make_config: Callable[..., Path]) -> Path:
+    """A buhdesk.toml over the test's store (SQLite and PostgreSQL), with two closed requests."""
+    file = make_config(tmp_path, store=store_url)
+    engine = open_store(store_url)
     now = datetime.now(UTC)
     with Session(engine) as s:
         for n, closed in ((1, now - timedelta(days=1200)), (2, now - timedelta(days=10))):
@@ -44,25 +44,26 @@ def config_file(tmp_path: Path) -> Path:
     return file
 
 
-def _bodies(tmp_path: Path) -> list[str | None]:
-    engine = open_store(f"sqlite:///{tmp_path}/t.db")
-    with Session(engine) as s:
-        bodies = [m.body_text for m in s.exec(select(Message).order_by(Message.id))]
-    engine.dispose()
-    return bodies
+def _bodies(store_url: str) -> list[str | None]:
+    engine = open_store(store_url)
+    try:
+        with Session(engine) as s:
+            return [m.body_text for m in s.exec(select(Message).order_by(Message.id))]
+    finally:
+        engine.dispose()
 
 
-def test_purge_dry_run_then_real(config_file: Path, tmp_path: Path,
+def test_purge_dry_run_then_real(config_file: Path, tmp_path: Path, store_url: str,
                                  capsys: pytest.CaptureFixture[str]) -> None:
     assert _run(config_file, "purge", "--dry-run", "--json") == 0
     plan = json.loads(capsys.readouterr().out)
     assert [i["number"] for i in plan["items"]] == ["БУХ-2026-000001"] and plan["act"] == []
-    assert _bodies(tmp_path) == ["Паспорт 6600 123456"] * 2
+    assert _bodies(store_url) == ["Паспорт 6600 123456"] * 2
 
     assert _run(config_file, "purge", "--act-dir", str(tmp_path / "acts")) == 0
     out = capsys.readouterr().out
     assert "Уничтожены данные обращений: 1" in out and "БУХ-2026-000001" in out
-    assert _bodies(tmp_path) == [None, "Паспорт 6600 123456"]
+    assert _bodies(store_url) == [None, "Паспорт 6600 123456"]
     assert sorted(p.suffix for p in (tmp_path / "acts").iterdir()) == [".csv", ".xlsx"]
 
     assert _run(config_file, "purge", "--older-than-days", "0") == 1

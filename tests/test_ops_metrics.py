@@ -37,26 +37,29 @@ class FakeRuntime:
         self.at[0] += timedelta(**delta)
 
 
-def _config(tmp_path: Path, web: str = "") -> Config:
+def _config(tmp_path: Path, web: str = "", store: str = "sqlite:///t.db") -> Config:
     file = tmp_path / "buhdesk.toml"
     file.write_text(
-        '[store]\nurl = "sqlite:///t.db"\n[outbox]\nkind = "files"\npath = "out"\n'
+        f'[store]\nurl = "{store}"\n[outbox]\nkind = "files"\npath = "out"\n'
         f"[web]\n{web}\n", encoding="utf-8")
     return load_config(file)
 
 
 @pytest.fixture
-def env(tmp_path: Path):  # type: ignore[no-untyped-def]
-    engine = open_store(f"sqlite:///{tmp_path}/t.db")
-    config = _config(tmp_path, "max_poll_age = 300\nmax_outbox_age = 600\n")
+def env(tmp_path: Path, store_url: str):  # type: ignore[no-untyped-def]
+    """The health server over the test's store (SQLite and PostgreSQL), and a client for it."""
+    engine = open_store(store_url)
+    config = _config(tmp_path, "max_poll_age = 300\nmax_outbox_age = 600\n", store=store_url)
     rt = FakeRuntime(engine, config)
     polls = PollRecorder(["minfin", "delopro"], started_at=T0)
     server = start_health_server(rt, polls, "127.0.0.1", 0)
     base = f"http://127.0.0.1:{server.port}"
-    with httpx.Client(base_url=base, timeout=10) as client:
-        yield rt, polls, client
-    server.stop()
-    engine.dispose()
+    try:
+        with httpx.Client(base_url=base, timeout=10) as client:
+            yield rt, polls, client
+    finally:
+        server.stop()
+        engine.dispose()
 
 
 def _sample(text: str, name: str, **labels: str) -> float:

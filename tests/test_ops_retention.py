@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import csv
 import json
+from collections.abc import Iterator
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
@@ -55,8 +56,9 @@ def _request(session: Session, number: str, state: str, closed_at: datetime | No
 
 
 @pytest.fixture
-def world(tmp_path: Path) -> World:
-    engine = open_store(f"sqlite:///{tmp_path}/t.db")
+def world(tmp_path: Path, store_url: str) -> Iterator[World]:
+    """Four requests on the test's store (SQLite and PostgreSQL); the engine is disposed after."""
+    engine = open_store(store_url)
     blobs = BlobStore(tmp_path / "blobs")
     shared, own_old, own_recent = b"shared passport scan", b"old own", b"recent own"
     with Session(engine) as s:
@@ -70,7 +72,8 @@ def world(tmp_path: Path) -> World:
             "reopened": _request(s, "БУХ-2026-000004", "assigned", NOW - KEEP * 2, blobs, []),
         }
         s.commit()
-    return World(engine, blobs, ids, blobs.put(shared), blobs.put(own_old), blobs.put(own_recent))
+    yield World(engine, blobs, ids, blobs.put(shared), blobs.put(own_old), blobs.put(own_recent))
+    engine.dispose()
 
 
 def _state(engine: Engine, rid: int) -> dict[str, object]:

@@ -5,15 +5,18 @@ from __future__ import annotations
 
 import json
 import secrets
+from collections.abc import Iterator
 from datetime import UTC, date, datetime
 from pathlib import Path
 from zoneinfo import ZoneInfo
 
 import pytest
-from sqlmodel import Session, SQLModel, create_engine
+from sqlalchemy.engine import Engine
+from sqlmodel import Session
 
 from buhdesk.painmap import collect_painmap, load_measures, render_html
 from buhdesk.ruleproblems import RuleSetError
+from buhdesk.store import open_store
 from buhdesk.survey import load_survey
 from buhdesk.survey_models import SurveyAnswer
 from buhdesk.touchpoints import load_touchpoints, render_csv
@@ -54,9 +57,14 @@ def test_survey_file_errors_name_file_and_line(tmp_path: Path) -> None:
         load_survey(tmp_path)
 
 
-def test_painmap_finds_low_scores_and_comment_themes(tmp_path: Path) -> None:
-    engine = create_engine(f"sqlite:///{tmp_path}/p.db")
-    SQLModel.metadata.create_all(engine)
+@pytest.fixture
+def engine(store_url: str) -> Iterator[Engine]:
+    opened = open_store(store_url)
+    yield opened
+    opened.dispose()
+
+
+def test_painmap_finds_low_scores_and_comment_themes(engine: Engine) -> None:
     comments = ["Долго ждала справку, справку выдали с ошибкой",
                 "Справку пришлось ждать две недели", "Непонятный ответ про справку", "", ""]
     with Session(engine) as s:

@@ -4,13 +4,17 @@ from __future__ import annotations
 
 import json
 import secrets
+from collections.abc import Iterator
 from datetime import date
 from pathlib import Path
 
+import pytest
 from openpyxl import load_workbook
-from sqlmodel import Session, SQLModel, create_engine
+from sqlalchemy.engine import Engine
+from sqlmodel import Session
 
 from buhdesk.satisfaction import render_csv, render_html, render_xlsx, satisfaction_report
+from buhdesk.store import open_store
 from buhdesk.suppression import Node, suppress
 from buhdesk.survey import load_survey
 from buhdesk.survey_models import SurveyAnswer
@@ -70,9 +74,7 @@ def test_threshold_is_never_below_three(tmp_path, make_config, secret_env) -> No
     assert survey_settings(cfg).min_group == 3
 
 
-def store(tmp_path: Path, cells: dict[tuple[str, str], int]):  # type: ignore[no-untyped-def]
-    engine = create_engine(f"sqlite:///{tmp_path}/s.db")
-    SQLModel.metadata.create_all(engine, tables=[SurveyAnswer.__table__])  # type: ignore[attr-defined]
+def fill(engine: Engine, cells: dict[tuple[str, str], int]) -> None:
     with Session(engine) as s:
         for (process, channel), n in cells.items():
             for i in range(n):
@@ -80,12 +82,18 @@ def store(tmp_path: Path, cells: dict[tuple[str, str], int]):  # type: ignore[no
                                    quarter="2026-Q4", answers=json.dumps(
                                        {"overall": 1 + i % 5, "deadline": i % 2 == 0})))
         s.commit()
-    return engine
 
 
-def test_report_hides_small_groups_in_every_format(tmp_path: Path) -> None:
-    engine = store(tmp_path, {("payroll", "email"): 7, ("payroll", "phone"): 2,
-                              ("payroll", "office"): 6, ("travel", "email"): 9})
+@pytest.fixture
+def engine(store_url: str) -> Iterator[Engine]:
+    opened = open_store(store_url)
+    yield opened
+    opened.dispose()
+
+
+def test_report_hides_small_groups_in_every_format(engine: Engine, tmp_path: Path) -> None:
+    fill(engine, {("payroll", "email"): 7, ("payroll", "phone"): 2, ("payroll", "office"): 6,
+                  ("travel", "email"): 9})
     report = satisfaction_report(engine, load_survey(RULES), lambda c: c, date(2026, 10, 1),
                                  date(2026, 12, 31), threshold=5)
     csv = render_csv(report).splitlines()

@@ -8,6 +8,7 @@ a Friday holiday; 26 November 2026 is a Thursday, 30 November a Monday.
 from __future__ import annotations
 
 import email
+from collections.abc import Callable, Iterator
 from datetime import datetime, timedelta
 from email.policy import default as default_policy
 from pathlib import Path
@@ -15,7 +16,7 @@ from zoneinfo import ZoneInfo
 
 import pytest
 from sqlalchemy import select
-from sqlmodel import Session, SQLModel
+from sqlmodel import Session
 
 from buhdesk.blobs import BlobStore
 from buhdesk.config import load_config
@@ -46,15 +47,23 @@ class Clock:
         return self.at
 
 
-def make_rt(tmp_path: Path, clock: Clock, schedule: str = "") -> Runtime:
-    cfg = tmp_path / "buhdesk.toml"
-    cfg.write_text(f"""
+RuntimeFactory = Callable[..., Runtime]
+
+
+@pytest.fixture
+def make_rt(tmp_path: Path, store_url: str) -> Iterator[RuntimeFactory]:
+    """``make_rt(clock, schedule="")``: a Runtime on the test's store; disposed at the end."""
+    opened: list[Runtime] = []
+
+    def make(clock: Clock, schedule: str = "") -> Runtime:
+        cfg = tmp_path / "buhdesk.toml"
+        cfg.write_text(f"""
 [service]
 name = "Бухгалтерия Минфина"
 address = "buh@minfin.example"
 domain = "minfin.example"
 [store]
-url = "sqlite:///{tmp_path}/t.db"
+url = "{store_url}"
 [paths]
 rules = "{ROOT / 'rules'}"
 templates = "{ROOT / 'templates'}"
@@ -63,12 +72,17 @@ kind = "files"
 path = "{tmp_path / 'outbox'}"
 {schedule}
 """, encoding="utf-8")
-    config = load_config(cfg)
-    engine = open_store(config.store.url)
-    SQLModel.metadata.create_all(engine)  # scheduled_runs is not in the migrations yet
-    return Runtime(config=config, engine=engine, secret=b"x" * 32, blobs=BlobStore(tmp_path / "b"),
-                   templates=Templates(ROOT / "templates", config.service.tz),
-                   rules=load_rulebook(ROOT / "rules"), clock=clock)
+        config = load_config(cfg)
+        engine = open_store(config.store.url)
+        opened.append(Runtime(config=config, engine=engine, secret=b"x" * 32,
+                              blobs=BlobStore(tmp_path / "b"),
+                              templates=Templates(ROOT / "templates", config.service.tz),
+                              rules=load_rulebook(ROOT / "rules"), clock=clock))
+        return opened[-1]
+
+    yield make
+    for rt in opened:
+        rt.engine.dispose()
 
 
 def accountants(rt: Runtime) -> list[str]:
@@ -121,8 +135,8 @@ def head_letters(rt: Runtime, kind_word: str) -> list[Message]:
 
 
 @pytest.fixture
-def digest_store(tmp_path: Path) -> tuple[Runtime, list[str]]:
-    rt = make_rt(tmp_path, Clock(msk(2026, 11, 26, 8, 45)))
+def digest_store(make_rt: RuntimeFactory) -> tuple[Runtime, list[str]]:
+    rt = make_rt(Clock(msk(2026, 11, 26, 8, 45)))
     a, b, c = accountants(rt)[:3]
     r1 = add_request(rt, "БУХ-2026-000001", assignee=a, due=msk(2026, 11, 25, 18, 0),
                      subject="Расчётный лист за октябрь")
@@ -190,9 +204,9 @@ def test_digest_is_multipart_with_escaped_html(digest_store: tuple[Runtime, list
     assert "БУХ-2026-000001" in html and "Не распределены" in html
 
 
-def test_no_digest_before_time_or_on_a_day_off(tmp_path: Path) -> None:
+def test_no_digest_before_time_or_on_a_day_off(make_rt: RuntimeFactory) -> None:
     clock = Clock(msk(2026, 11, 26, 8, 29))
-    rt = make_rt(tmp_path, clock)
+    rt = make_rt(clock)
     assert run_due_jobs(rt) == 0
     clock.at = msk(2026, 11, 28, 12, 0)  # Saturday
     assert run_due_jobs(rt) == 0
@@ -204,9 +218,9 @@ def test_no_digest_before_time_or_on_a_day_off(tmp_path: Path) -> None:
     assert len(head_letters(rt, "Сводка")) == len(heads(rt))
 
 
-def test_digest_time_is_configurable(tmp_path: Path) -> None:
+def test_digest_time_is_configurable(make_rt: RuntimeFactory) -> None:
     clock = Clock(msk(2026, 11, 26, 9, 0))
-    rt = make_rt(tmp_path, clock, '[schedule]\ndigest_time = "10:15"')
+    rt = make_rt(clock, '[schedule]\ndigest_time = "10:15"')
     run_due_jobs(rt)
     assert head_letters(rt, "Сводка") == []
     clock.at = msk(2026, 11, 26, 10, 15)
@@ -217,9 +231,9 @@ def test_digest_time_is_configurable(tmp_path: Path) -> None:
 # --- restarts -------------------------------------------------------------------------------
 
 
-def test_restart_sends_each_letter_once_and_next_day_digest(tmp_path: Path) -> None:
+def test_restart_sends_each_letter_once_and_next_day_digest(make_rt: RuntimeFactory) -> None:
     clock = Clock(msk(2026, 11, 26, 9, 5))
-    rt = make_rt(tmp_path, clock)
+    rt = make_rt(clock)
     a, b = accountants(rt)[:2]
     add_request(rt, "БУХ-2026-000010", assignee=a, due=msk(2026, 11, 27, 16, 45))  # before: today
     add_request(rt, "БУХ-2026-000011", assignee=b, due=msk(2026, 11, 25, 18, 0))  # overdue
@@ -239,9 +253,9 @@ def test_restart_sends_each_letter_once_and_next_day_digest(tmp_path: Path) -> N
     assert len(subjects) == 2 and "истёк" in subjects[1]
 
 
-def test_a_crash_in_a_run_leaves_neither_claim_nor_letter(tmp_path: Path) -> None:
+def test_a_crash_in_a_run_leaves_neither_claim_nor_letter(make_rt: RuntimeFactory) -> None:
     clock = Clock(msk(2026, 11, 26, 9, 5))
-    rt = make_rt(tmp_path, clock)
+    rt = make_rt(clock)
 
     def crash(session: Session) -> int:
         session.add(Message(direction="out", kind="info", status="pending", subject="x"))
@@ -258,9 +272,9 @@ def test_a_crash_in_a_run_leaves_neither_claim_nor_letter(tmp_path: Path) -> Non
         assert s.execute(select(ScheduledRun.period)).scalars().all() == ["2026-11-26:x"]
 
 
-def test_poll_is_throttled(tmp_path: Path) -> None:
+def test_poll_is_throttled(make_rt: RuntimeFactory) -> None:
     clock = Clock(msk(2026, 11, 26, 8, 0))
-    rt = make_rt(tmp_path, clock)
+    rt = make_rt(clock)
     scheduler = Scheduler(rt, every=timedelta(minutes=5))
     assert scheduler.poll() == 0
     clock.at = msk(2026, 11, 26, 8, 31)
@@ -279,10 +293,10 @@ def reminders_for(rt: Runtime, number: str) -> list[Message]:
     return [m for m in letters(rt) if number in m.subject]
 
 
-def test_reminder_on_the_working_day_before_a_holiday(tmp_path: Path) -> None:
+def test_reminder_on_the_working_day_before_a_holiday(make_rt: RuntimeFactory) -> None:
     # Due Thursday 5 November; 4 November is a holiday, so the day before is Tuesday 3 November.
     clock = Clock(msk(2026, 11, 2, 9, 30))
-    rt = make_rt(tmp_path, clock)
+    rt = make_rt(clock)
     login = accountants(rt)[0]
     add_request(rt, "БУХ-2026-000030", assignee=login, due=msk(2026, 11, 5, 18, 0),
                 created=msk(2026, 10, 29, 11, 0))
@@ -306,10 +320,10 @@ def test_reminder_on_the_working_day_before_a_holiday(tmp_path: Path) -> None:
     assert len(sent) == 2 and "Срок ответа истёк" in sent[1].subject
 
 
-def test_reminder_before_may_holidays_and_configured_time(tmp_path: Path) -> None:
+def test_reminder_before_may_holidays_and_configured_time(make_rt: RuntimeFactory) -> None:
     # Due Monday 4 May 2026; 1–3 May are days off, so the reminder goes on Thursday 30 April.
     clock = Clock(msk(2026, 4, 30, 10, 59))
-    rt = make_rt(tmp_path, clock, '[schedule]\nreminder_time = "11:00"')
+    rt = make_rt(clock, '[schedule]\nreminder_time = "11:00"')
     add_request(rt, "БУХ-2026-000031", assignee=accountants(rt)[1], due=msk(2026, 5, 4, 18, 0),
                 created=msk(2026, 4, 27, 11, 0))
     run_due_jobs(rt)
@@ -319,9 +333,9 @@ def test_reminder_before_may_holidays_and_configured_time(tmp_path: Path) -> Non
     assert len(reminders_for(rt, "БУХ-2026-000031")) == 1
 
 
-def test_changed_deadline_reminds_again_and_answered_does_not(tmp_path: Path) -> None:
+def test_changed_deadline_reminds_again_and_answered_does_not(make_rt: RuntimeFactory) -> None:
     clock = Clock(msk(2026, 11, 25, 9, 10))
-    rt = make_rt(tmp_path, clock)
+    rt = make_rt(clock)
     a, b = accountants(rt)[:2]
     rid = add_request(rt, "БУХ-2026-000040", assignee=a, due=msk(2026, 11, 26, 18, 0))
     add_request(rt, "БУХ-2026-000041", assignee=b, due=msk(2026, 11, 24, 18, 0),
@@ -344,9 +358,9 @@ def test_changed_deadline_reminds_again_and_answered_does_not(tmp_path: Path) ->
     assert len(sent) == 2 and "30 ноября 2026 г. 18:00" in sent[1].subject
 
 
-def test_no_advance_reminder_for_a_request_received_after_its_moment(tmp_path: Path) -> None:
+def test_no_advance_reminder_for_a_request_received_after_its_moment(make_rt: RuntimeFactory) -> None:
     clock = Clock(msk(2026, 11, 25, 14, 0))
-    rt = make_rt(tmp_path, clock)
+    rt = make_rt(clock)
     add_request(rt, "БУХ-2026-000050", assignee=accountants(rt)[0], due=msk(2026, 11, 26, 18),
                 created=msk(2026, 11, 25, 13, 0))
     run_due_jobs(rt)
@@ -356,9 +370,9 @@ def test_no_advance_reminder_for_a_request_received_after_its_moment(tmp_path: P
 # --- the weekly summary ---------------------------------------------------------------------
 
 
-def test_weekly_summary_on_monday(tmp_path: Path) -> None:
+def test_weekly_summary_on_monday(make_rt: RuntimeFactory) -> None:
     clock = Clock(msk(2026, 11, 30, 8, 40))
-    rt = make_rt(tmp_path, clock)
+    rt = make_rt(clock)
     a, b = accountants(rt)[:2]
     with Session(rt.engine) as s:
         for n, who, due, answered in (
@@ -401,10 +415,10 @@ def test_settings_defaults_and_validation() -> None:
             load_schedule_settings({"schedule": bad})
 
 
-def test_a_reply_to_a_reminder_threads_as_an_answer(tmp_path: Path) -> None:
+def test_a_reply_to_a_reminder_threads_as_an_answer(make_rt: RuntimeFactory) -> None:
     from buhdesk.tokens import read_token
 
-    rt = make_rt(tmp_path, Clock(msk(2026, 11, 26, 7, 0)))
+    rt = make_rt(Clock(msk(2026, 11, 26, 7, 0)))
     rid = add_request(rt, "БУХ-2026-000060", assignee=accountants(rt)[0],
                       due=msk(2026, 11, 25, 18, 0))
     run_due_jobs(rt)

@@ -64,9 +64,9 @@ def people(rules: RuleBook) -> tuple[str, str]:
 
 
 @pytest.fixture
-def store(tmp_path: Path, people: tuple[str, str]):  # type: ignore[no-untyped-def]
+def store(store_url: str, people: tuple[str, str]):  # type: ignore[no-untyped-def]
     a, b = people
-    engine = open_store(f"sqlite:///{tmp_path}/t.db")
+    engine = open_store(store_url)
     rows = [
         ("R1", "payroll", "information", "email", a, "closed", msk(2, 10), msk(3, 17), msk(2, 14),
          msk(3, 10)),
@@ -99,7 +99,8 @@ def store(tmp_path: Path, people: tuple[str, str]):  # type: ignore[no-untyped-d
         s.add(Message(direction="out", kind="notice", status="sent", request_id=ids["R4"],
                       created_at=msk(5, 10, 1)))  # a notice is not an answer
         s.commit()
-    return engine
+    yield engine
+    engine.dispose()
 
 
 @pytest.fixture
@@ -192,9 +193,10 @@ def test_xlsx_workbook(report: SlaReport, tmp_path: Path) -> None:
     assert values["Закрытие: медиана, ч"] == 26.0
 
 
-def test_cli_report_sla(store, tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:  # type: ignore[no-untyped-def]
+def test_cli_report_sla(store, store_url: str, tmp_path: Path,  # type: ignore[no-untyped-def]
+                        capsys: pytest.CaptureFixture[str]) -> None:
     cfg = tmp_path / "buhdesk.toml"
-    cfg.write_text(f'[store]\nurl = "sqlite:///{tmp_path}/t.db"\n[paths]\nrules = "{ROOT / "rules"}"\n'
+    cfg.write_text(f'[store]\nurl = "{store_url}"\n[paths]\nrules = "{ROOT / "rules"}"\n'
                    f'templates = "{ROOT / "templates"}"\n[outbox]\nkind = "files"\npath = "out"\n',
                    encoding="utf-8")
     parser = argparse.ArgumentParser(prog="buhdesk")

@@ -74,9 +74,10 @@ def cmd_explain(args: argparse.Namespace) -> int:
 
 def cmd_held(args: argparse.Namespace) -> int:
     from buhdesk.quarantine import held_items
-    from buhdesk.store import open_store
+    from buhdesk.store import opened_store
 
-    items = held_items(open_store(_load(args).store.url))
+    with opened_store(_load(args).store.url) as engine:
+        items = held_items(engine)
     if args.json:
         for item in items:
             print(json.dumps(item.to_dict(), ensure_ascii=False))
@@ -94,18 +95,18 @@ def cmd_held(args: argparse.Namespace) -> int:
 
 def cmd_requeue(args: argparse.Namespace) -> int:
     from buhdesk.quarantine import RequeueError, requeue
-    from buhdesk.store import open_store
+    from buhdesk.store import opened_store
 
-    engine = open_store(_load(args).store.url)
     status = 0
-    for mid in args.ids:
-        try:
-            msg = requeue(engine, mid)
-        except RequeueError as e:
-            print(f"Ошибка: {e}", file=sys.stderr)
-            status = 1
-            continue
-        print(f"Сообщение {msg.id} возвращено в обработку.")
+    with opened_store(_load(args).store.url) as engine:
+        for mid in args.ids:
+            try:
+                msg = requeue(engine, mid)
+            except RequeueError as e:
+                print(f"Ошибка: {e}", file=sys.stderr)
+                status = 1
+                continue
+            print(f"Сообщение {msg.id} возвращено в обработку.")
     return status
 
 

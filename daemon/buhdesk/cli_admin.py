@@ -30,7 +30,7 @@ from buhdesk.moments import as_utc
 from buhdesk.route import OPEN_STATES
 from buhdesk.rulebook import RuleBook, load_rulebook
 from buhdesk.ruleset import RuleSetError
-from buhdesk.store import open_store
+from buhdesk.store import opened_store
 
 LoadConfig = Callable[[argparse.Namespace], Config]
 OWED_STATES = ("new", "assigned", "held")  # the deadline still runs (as in the digest)
@@ -44,11 +44,8 @@ STATE_TEXT = {
 def _store_and_rules(config: Config) -> Iterator[tuple[Engine, RuleBook]]:
     """The store (closed afterwards) and the rules of ``config``."""
     rules = load_rulebook(config.rules_dir)
-    engine = open_store(config.store.url)
-    try:
+    with opened_store(config.store.url) as engine:
         yield engine, rules
-    finally:
-        engine.dispose()
 
 
 # --- correct -----------------------------------------------------------------------------------

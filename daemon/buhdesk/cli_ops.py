@@ -70,21 +70,20 @@ def _retention_days(args: argparse.Namespace) -> int:
 def cmd_purge(config: Config, args: argparse.Namespace, out: TextIO) -> int:
     from buhdesk.blobs import BlobStore
     from buhdesk.retention import plan_purge, purge
-    from buhdesk.store import open_store
+    from buhdesk.store import opened_store
 
     older_than = timedelta(days=_retention_days(args))
     now = datetime.now(UTC)
-    engine = open_store(config.store.url)
     tz = config.service.tz
-    if args.dry_run:
-        items = plan_purge(engine, older_than, now)
-        act_files: list[str] = []
-        files_deleted = 0
-    else:
-        act_dir = args.act_dir or Path(config.store.blobs).parent / "acts"
-        act = purge(engine, BlobStore(config.store.blobs), older_than, now, act_dir, tz=tz)
-        items, files_deleted = act.items, act.files_deleted
-        act_files = [str(p) for p in (act.csv_path, act.xlsx_path) if p is not None]
+    act_files: list[str] = []
+    with opened_store(config.store.url) as engine:
+        if args.dry_run:
+            items, files_deleted = plan_purge(engine, older_than, now), 0
+        else:
+            act_dir = args.act_dir or Path(config.store.blobs).parent / "acts"
+            act = purge(engine, BlobStore(config.store.blobs), older_than, now, act_dir, tz=tz)
+            items, files_deleted = act.items, act.files_deleted
+            act_files = [str(p) for p in (act.csv_path, act.xlsx_path) if p is not None]
     if args.json:
         print(json.dumps({"dry_run": args.dry_run, "older_than_days": older_than.days,
                           "items": [i.to_dict() for i in items], "files_deleted": files_deleted,
@@ -131,11 +130,8 @@ def cmd_restore(config: Config, args: argparse.Namespace, out: TextIO) -> int:
 
 def cmd_metrics(config: Config, args: argparse.Namespace, out: TextIO) -> int:
     from buhdesk.metrics import collect, render
-    from buhdesk.store import open_store
+    from buhdesk.store import opened_store
 
-    engine = open_store(config.store.url)
-    try:
+    with opened_store(config.store.url) as engine:
         out.write(render(collect(engine)))
-    finally:
-        engine.dispose()
     return 0

@@ -76,14 +76,14 @@ def write_text(text: str, output: Path | None) -> None:
 def cmd_sla(args: argparse.Namespace, config: Config) -> int:
     from buhdesk.rulebook import load_rulebook
     from buhdesk.sla import render_csv, render_html, render_xlsx, sla_report
-    from buhdesk.store import open_store
+    from buhdesk.store import opened_store
 
     if args.end < args.start:
         raise ReportArgumentError(f"конец периода ({args.end:%d.%m.%Y}) раньше начала "
                                   f"({args.start:%d.%m.%Y})")
-    report = sla_report(open_store(config.store.url), load_rulebook(config.rules_dir),
-                        args.start, args.end, now=datetime.now(UTC),
-                        basis=args.basis, tz=config.service.tz)
+    with opened_store(config.store.url) as engine:
+        report = sla_report(engine, load_rulebook(config.rules_dir), args.start, args.end,
+                            now=datetime.now(UTC), basis=args.basis, tz=config.service.tz)
     if args.format == "xlsx":
         output = args.output or Path(f"sla_{args.start}_{args.end}.xlsx")
         render_xlsx(report, output)

@@ -137,15 +137,16 @@ def _write(args: argparse.Namespace, name: str, html: Callable[[], str], csv: Ca
 def cmd_satisfaction(args: argparse.Namespace, config: Config) -> int:
     from buhdesk import satisfaction as s
     from buhdesk.rulebook import load_rulebook
-    from buhdesk.store import open_store
+    from buhdesk.store import opened_store
     from buhdesk.survey import load_survey
     from buhdesk.survey_settings import survey_settings
 
     _check_period(args)
     rules = load_rulebook(config.rules_dir)
-    report = s.satisfaction_report(open_store(config.store.url), load_survey(config.rules_dir),
-                                   rules.process_label, args.start, args.end,
-                                   threshold=survey_settings(config).min_group)
+    with opened_store(config.store.url) as engine:
+        report = s.satisfaction_report(engine, load_survey(config.rules_dir),
+                                       rules.process_label, args.start, args.end,
+                                       threshold=survey_settings(config).min_group)
     return _write(args, f"satisfaction_{args.start}_{args.end}", lambda: s.render_html(report),
                   lambda: s.render_csv(report), lambda p: s.render_xlsx(report, p))
 
@@ -154,7 +155,7 @@ def cmd_painmap(args: argparse.Namespace, config: Config) -> int:
     from buhdesk import painmap as pm
     from buhdesk.report_tables import write_rows_csv, write_rows_xlsx
     from buhdesk.rulebook import load_rulebook
-    from buhdesk.store import open_store
+    from buhdesk.store import opened_store
     from buhdesk.survey import load_survey
     from buhdesk.survey_settings import survey_settings
 
@@ -162,10 +163,11 @@ def cmd_painmap(args: argparse.Namespace, config: Config) -> int:
     rules = load_rulebook(config.rules_dir)
     labels = dict(rules.ruleset.process_labels)
     threshold = survey_settings(config).min_group
-    pains = pm.collect_painmap(
-        open_store(config.store.url), load_survey(config.rules_dir), labels,
-        pm.load_measures(config.rules_dir, set(labels)), args.start, args.end,
-        now=datetime.now(UTC), tz=config.service.tz, threshold=threshold)
+    with opened_store(config.store.url) as engine:
+        pains = pm.collect_painmap(
+            engine, load_survey(config.rules_dir), labels,
+            pm.load_measures(config.rules_dir, set(labels)), args.start, args.end,
+            now=datetime.now(UTC), tz=config.service.tz, threshold=threshold)
     return _write(args, f"painmap_{args.start}_{args.end}",
                   lambda: pm.render_html(pains, args.start, args.end, threshold),
                   lambda: write_rows_csv(pm.flat_rows(pains)),

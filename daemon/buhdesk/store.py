@@ -5,6 +5,8 @@ and the request-number sequence.
 from __future__ import annotations
 
 import logging
+from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 
 from alembic import command
@@ -66,6 +68,16 @@ def open_store(url: str) -> Engine:
     engine = make_engine(url)
     migrate(engine)
     return engine
+
+
+@contextmanager
+def opened_store(url: str) -> Iterator[Engine]:
+    """The store for one command: migrated, and its connections closed when the block ends."""
+    engine = open_store(url)
+    try:
+        yield engine
+    finally:
+        engine.dispose()
 
 
 def next_number(session: Session, prefix: str, year: int) -> str:
