@@ -4,6 +4,7 @@ counting what the sink received, and reading the store (SQLite or PostgreSQL) be
 
 from __future__ import annotations
 
+import argparse
 import email
 import sqlite3
 import time
@@ -13,6 +14,7 @@ from contextlib import closing
 from email.message import EmailMessage
 from email.policy import SMTP
 from email.utils import make_msgid
+from pathlib import Path
 from typing import Any
 
 import psycopg
@@ -102,3 +104,16 @@ def read_rows(url: str, sql: str) -> list[tuple[Any, ...]]:
             return db.execute(sql).fetchall()
     with psycopg.connect(url.replace("postgresql+psycopg://", "postgresql://", 1)) as conn:
         return conn.execute(sql).fetchall()
+
+
+def ops_cli(config_file: Path, *argv: str) -> int:
+    """Run one of the operations commands (``buhdesk purge``, ``backup`` …) in this process."""
+    from buhdesk import cli_ops
+    from buhdesk.config import load_config
+
+    parser = argparse.ArgumentParser(prog="buhdesk")
+    parser.add_argument("--config")
+    sub = parser.add_subparsers(dest="command", required=True)
+    cli_ops.register(sub, lambda args: load_config(Path(args.config)))
+    args = parser.parse_args(["--config", str(config_file), *argv])
+    return int(args.func(args))

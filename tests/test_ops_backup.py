@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import argparse
 import json
 import threading
 import uuid
@@ -13,8 +12,8 @@ from urllib.parse import urlsplit, urlunsplit
 import psycopg
 import pytest
 from sqlmodel import Session, select
+from support import ops_cli
 
-from buhdesk import cli_ops
 from buhdesk.backup import BackupError, backup, restore
 from buhdesk.blobs import BlobStore
 from buhdesk.config import Config, load_config
@@ -32,15 +31,6 @@ def _config_file(folder: Path, url: str | None = None) -> Path:
 
 def _config(folder: Path, url: str | None = None) -> Config:
     return load_config(_config_file(folder, url))
-
-
-def _cli(config_file: Path, *argv: str) -> int:
-    parser = argparse.ArgumentParser(prog="buhdesk")
-    parser.add_argument("--config")
-    sub = parser.add_subparsers(dest="command", required=True)
-    cli_ops.register(sub, lambda args: load_config(Path(args.config)))
-    args = parser.parse_args(["--config", str(config_file), *argv])
-    return int(args.func(args))
 
 
 def _add_request(session: Session, blobs: BlobStore, n: int) -> None:
@@ -187,22 +177,22 @@ def test_postgresql_backup_restores_into_an_empty_database_by_the_cli(
         s.commit()
     engine.dispose()
 
-    assert _cli(live, "backup", str(tmp_path / "copy")) == 0
+    assert ops_cli(live, "backup", str(tmp_path / "copy")) == 0
     assert "обращений: 10, сообщений: 10, файлов вложений: 7" in capsys.readouterr().out
     manifest = json.loads((tmp_path / "copy" / "manifest.json").read_text(encoding="utf-8"))
     assert manifest["store"] == "postgresql"
     assert (tmp_path / "copy" / manifest["database"]).stat().st_size == manifest["size"]
 
-    assert _cli(live, "restore", str(tmp_path / "copy")) == 1  # the live store holds data
+    assert ops_cli(live, "restore", str(tmp_path / "copy")) == 1  # the live store holds data
     assert "не пусто" in capsys.readouterr().err
 
     fresh = _config_file(tmp_path / "fresh", empty_pg_database)
-    assert _cli(fresh, "restore", str(tmp_path / "copy")) == 0
+    assert ops_cli(fresh, "restore", str(tmp_path / "copy")) == 0
     assert "обращений: 10" in capsys.readouterr().out
     assert _request_numbers(empty_pg_database) == [f"БУХ-2026-{n:06d}" for n in range(1, 11)]
     restored = BlobStore(load_config(fresh).store.blobs)
     assert restored.get(blobs.put("вложение 3".encode())) == "вложение 3".encode()
 
     sqlite_side = _config_file(tmp_path / "other")  # a PostgreSQL dump cannot go into SQLite
-    assert _cli(sqlite_side, "restore", str(tmp_path / "copy")) == 1
+    assert ops_cli(sqlite_side, "restore", str(tmp_path / "copy")) == 1
     assert "из PostgreSQL" in capsys.readouterr().err

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import argparse
 import json
 from collections.abc import Callable
 from datetime import UTC, datetime, timedelta
@@ -10,20 +9,10 @@ from pathlib import Path
 
 import pytest
 from sqlmodel import Session, select
+from support import ops_cli
 
-from buhdesk import cli_ops
-from buhdesk.config import load_config
 from buhdesk.models import Message, Request
 from buhdesk.store import open_store
-
-
-def _run(config_file: Path, *argv: str) -> int:
-    parser = argparse.ArgumentParser(prog="buhdesk")
-    parser.add_argument("--config")
-    sub = parser.add_subparsers(dest="command", required=True)
-    cli_ops.register(sub, lambda args: load_config(Path(args.config)))
-    args = parser.parse_args(["--config", str(config_file), *argv])
-    return int(args.func(args))
 
 
 @pytest.fixture
@@ -55,26 +44,26 @@ def _bodies(store_url: str) -> list[str | None]:
 
 def test_purge_dry_run_then_real(config_file: Path, tmp_path: Path, store_url: str,
                                  capsys: pytest.CaptureFixture[str]) -> None:
-    assert _run(config_file, "purge", "--dry-run", "--json") == 0
+    assert ops_cli(config_file, "purge", "--dry-run", "--json") == 0
     plan = json.loads(capsys.readouterr().out)
     assert [i["number"] for i in plan["items"]] == ["БУХ-2026-000001"] and plan["act"] == []
     assert _bodies(store_url) == ["Паспорт 6600 123456"] * 2
 
-    assert _run(config_file, "purge", "--act-dir", str(tmp_path / "acts")) == 0
+    assert ops_cli(config_file, "purge", "--act-dir", str(tmp_path / "acts")) == 0
     out = capsys.readouterr().out
     assert "Уничтожены данные обращений: 1" in out and "БУХ-2026-000001" in out
     assert _bodies(store_url) == [None, "Паспорт 6600 123456"]
     assert sorted(p.suffix for p in (tmp_path / "acts").iterdir()) == [".csv", ".xlsx"]
 
-    assert _run(config_file, "purge", "--older-than-days", "0") == 1
+    assert ops_cli(config_file, "purge", "--older-than-days", "0") == 1
     assert "не меньше 1" in capsys.readouterr().err
 
 
 def test_backup_restore_and_metrics(config_file: Path, tmp_path: Path,
                                     capsys: pytest.CaptureFixture[str]) -> None:
-    assert _run(config_file, "backup", str(tmp_path / "copy")) == 0
+    assert ops_cli(config_file, "backup", str(tmp_path / "copy")) == 0
     assert "обращений: 2" in capsys.readouterr().out
-    assert _run(config_file, "restore", str(tmp_path / "copy")) == 1
+    assert ops_cli(config_file, "restore", str(tmp_path / "copy")) == 1
     assert "не пусто" in capsys.readouterr().err
-    assert _run(config_file, "metrics") == 0
+    assert ops_cli(config_file, "metrics") == 0
     assert 'buhdesk_requests{state="closed"} 2' in capsys.readouterr().out.splitlines()
