@@ -14,18 +14,17 @@ from __future__ import annotations
 import itertools
 import os
 import threading
-import uuid
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from email.message import EmailMessage
 from email.utils import format_datetime, make_msgid
 from pathlib import Path
-from urllib.parse import urlsplit, urlunsplit
 
 import psycopg
 import pytest
 from sqlalchemy.engine import Engine
+from support import scratch_database
 
 from buhdesk.config import load_config, package_data_dir
 from buhdesk.rulebook import RuleBook, load_rulebook
@@ -219,12 +218,8 @@ def store_url(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[str]:
         if os.environ.get("BUHDESK_TEST_PG_URL") or os.environ.get("CI", "").lower() == "true":
             pytest.fail("PostgreSQL required but not reachable", pytrace=False)
         pytest.skip("no PostgreSQL server on 127.0.0.1:5432 (set BUHDESK_TEST_PG_URL)")
-    name = f"buhdesk_test_{uuid.uuid4().hex[:12]}"
-    with psycopg.connect(admin, autocommit=True) as conn:
-        conn.execute(f'CREATE DATABASE "{name}"')
-    yield urlunsplit(urlsplit(admin)._replace(path=f"/{name}"))
-    with psycopg.connect(admin, autocommit=True) as conn:
-        conn.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+    with scratch_database(admin, "buhdesk_test") as url:
+        yield url
 
 
 @pytest.fixture

@@ -22,6 +22,7 @@ from pathlib import Path
 import pytest
 from sqlalchemy import select
 from sqlmodel import Session
+from support import imap_section
 
 from buhdesk.config import load_config
 from buhdesk.daemon_main import build_daemon
@@ -158,17 +159,6 @@ class Desk:
 
 
 def _config(folder: Path, make_config, store: str, user, sink: SmtpSink) -> Path:  # type: ignore[no-untyped-def]
-    sources = f"""
-[[sources]]
-name = "minfin"
-kind = "imap"
-host = "{user.host}"
-port = {user.port}
-security = "none"
-user = "{user.name}"
-password_env = "TEST_IMAP_PASSWORD"
-poll_interval = 1
-"""
     outbox = f"""
 [outbox]
 kind = "smtp"
@@ -178,7 +168,7 @@ security = "none"
 retry_base = 0.3
 lease = 2
 """
-    return make_config(folder, sources, outbox=outbox, store=store)  # type: ignore[no-any-return]
+    return make_config(folder, imap_section(user), outbox=outbox, store=store)  # type: ignore[no-any-return]
 
 
 @pytest.fixture

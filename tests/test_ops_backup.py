@@ -4,15 +4,12 @@ from __future__ import annotations
 
 import json
 import threading
-import uuid
 from collections.abc import Iterator
 from pathlib import Path
-from urllib.parse import urlsplit, urlunsplit
 
-import psycopg
 import pytest
 from sqlmodel import Session, select
-from support import ops_cli
+from support import ops_cli, scratch_database
 
 from buhdesk.backup import BackupError, backup, restore
 from buhdesk.blobs import BlobStore
@@ -155,12 +152,8 @@ def test_backup_refuses_a_non_empty_destination(tmp_path: Path) -> None:
 @pytest.fixture
 def empty_pg_database(store_url: str) -> Iterator[str]:
     """A second, empty (unmigrated) database on the test's PostgreSQL server: a restore target."""
-    name = f"buhdesk_restore_{uuid.uuid4().hex[:12]}"
-    with psycopg.connect(store_url, autocommit=True) as conn:
-        conn.execute(f'CREATE DATABASE "{name}"')
-    yield urlunsplit(urlsplit(store_url)._replace(path=f"/{name}"))
-    with psycopg.connect(store_url, autocommit=True) as conn:
-        conn.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+    with scratch_database(store_url, "buhdesk_restore") as url:
+        yield url
 
 
 @pytest.mark.parametrize("store_url", ["postgresql"], indirect=True)
