@@ -52,6 +52,17 @@ def test_limit_and_no_repeat_until_close(tmp_path, make_message):
     assert len(source.fetch(10)) == 3
 
 
+def test_one_fetch_holds_at_most_batch_bytes(tmp_path):
+    source = MaildirSource(name="md", path=tmp_path, batch_bytes=250_000)
+    for i, size in enumerate([100_000, 100_000, 100_000, 600_000, 10]):
+        _deliver(tmp_path, "new", f"m{i}", b"x" * size, 1_700_000_000 + i)
+
+    assert [i.key for i in source.fetch(50)] == ["m0", "m1"]
+    assert [i.key for i in source.fetch(50)] == ["m2"]  # m3 would go over the budget
+    assert [i.key for i in source.fetch(50)] == ["m3"]  # bigger than the budget: alone
+    assert [i.key for i in source.fetch(50)] == ["m4"]
+
+
 def test_ack_moves_files_into_processed_cur(tmp_path, make_message):
     source = MaildirSource(name="md", path=tmp_path)
     _deliver(tmp_path, "new", "a1", make_message(), 1_700_000_000)

@@ -103,6 +103,28 @@ def test_backup_of_a_live_store_restores_consistently(tmp_path: Path) -> None:
     assert restored.get(blobs.put("вложение 3".encode())) == "вложение 3".encode()
 
 
+def test_backup_names_attachments_whose_file_is_missing(
+        store_url: str, tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    live = _config_file(tmp_path / "live", store_url)
+    cfg = load_config(live)
+    engine = open_store(store_url)
+    blobs = BlobStore(cfg.store.blobs)
+    with Session(engine) as s:
+        for n in range(1, 8):
+            _add_request(s, blobs, n)
+        s.commit()
+    engine.dispose()
+    lost = blobs.put("вложение 2".encode())
+    blobs.path(lost).unlink()  # removed by hand, say
+
+    assert ops_cli(live, "backup", str(tmp_path / "copy")) == 0
+
+    assert "Внимание: нет файлов вложений: 1" in capsys.readouterr().out
+    manifest = json.loads((tmp_path / "copy" / "manifest.json").read_text(encoding="utf-8"))
+    assert manifest["missing_blobs"] == [lost]
+    assert manifest["counts"]["attachments"] == 7
+
+
 def test_restore_refuses_a_store_with_data_unless_forced(tmp_path: Path) -> None:
     cfg = _config(tmp_path / "live")
     engine = open_store(cfg.store.url)
@@ -171,9 +193,13 @@ def test_postgresql_backup_restores_into_an_empty_database_by_the_cli(
     engine.dispose()
 
     assert ops_cli(live, "backup", str(tmp_path / "copy")) == 0
-    assert "обращений: 10, сообщений: 10, файлов вложений: 7" in capsys.readouterr().out
+    out = capsys.readouterr().out
+    assert "обращений: 10, сообщений: 10, файлов вложений: 7" in out
+    assert "нет файлов вложений" not in out
     manifest = json.loads((tmp_path / "copy" / "manifest.json").read_text(encoding="utf-8"))
     assert manifest["store"] == "postgresql"
+    assert manifest["counts"]["attachments"] == 10
+    assert manifest["missing_blobs"] == []
     assert (tmp_path / "copy" / manifest["database"]).stat().st_size == manifest["size"]
 
     assert ops_cli(live, "restore", str(tmp_path / "copy")) == 1  # the live store holds data

@@ -191,9 +191,11 @@ def test_transient_failures_are_held_after_max_attempts(daemon: Daemon) -> None:
     assert "451" in held.reason
 
 
-def test_one_batch_mixing_new_letters_and_a_late_follow_up(daemon: Daemon) -> None:
+def test_one_batch_mixing_new_letters_and_a_late_follow_up(
+        daemon: Daemon, caplog: pytest.LogCaptureFixture) -> None:
     """New requests, and a follow-up to a long-closed request that opens a linked one, routed
-    in one batch: every letter registered once, numbers in order, each client acknowledged."""
+    in one batch (in one go, not one by one after a failure): every letter registered once,
+    numbers in order, each client acknowledged."""
     source(daemon).put(letter("old@culture.example", *PAYROLL))
     daemon.drain()
     [old] = requests(daemon)
@@ -217,6 +219,7 @@ def test_one_batch_mixing_new_letters_and_a_late_follow_up(daemon: Daemon) -> No
     assert len(transport(daemon).to("a@culture.example")) == 1
     assert len(transport(daemon).to("b@culture.example")) == 1
     assert len(transport(daemon).to("old@culture.example")) == 2
+    assert "one message at a time" not in caplog.text
 
 
 def test_a_failure_mid_routing_is_rolled_back_alone(daemon: Daemon,

@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import email
+import os
+import sys
 
 import pytest
 
@@ -154,6 +156,37 @@ def test_tls_with_the_servers_certificate(make_message, security):
 
         assert transport.send([envelope]) == {"out-0": None}
         assert sink.wait_for(1)[0].data == envelope.data
+
+
+def _our_sockets_to(port: int) -> int:
+    """This process's open TCP sockets whose peer is ``port`` on loopback (Linux /proc)."""
+    ours = {os.readlink(f"/proc/self/fd/{fd}") for fd in os.listdir("/proc/self/fd")
+            if os.path.exists(f"/proc/self/fd/{fd}")}
+    count = 0
+    for table in ("/proc/net/tcp", "/proc/net/tcp6"):
+        with open(table, encoding="ascii") as rows:
+            for row in list(rows)[1:]:
+                fields = row.split()
+                if int(fields[2].rsplit(":", 1)[1], 16) == port and \
+                        f"socket:[{fields[9]}]" in ours:
+                    count += 1
+    return count
+
+
+@pytest.mark.skipif(not sys.platform.startswith("linux"), reason="reads /proc")
+@pytest.mark.parametrize("security", ["starttls", "ssl", "none"])
+def test_each_batch_closes_its_connection(make_message, security):
+    with SmtpSink(tls=security) as sink:
+        transport = SmtpTransport(host=sink.host, port=sink.port, security=security,
+                                  cafile=str(sink.cafile) if security != "none" else None,
+                                  timeout=5)
+        assert transport.send(_envelopes(make_message, 1)) == {"out-0": None}
+        assert _our_sockets_to(sink.port) == 0
+        sink.stall_after_quit(1.0)  # a TLS goodbye (close_notify) comes late
+
+        assert transport.send(_envelopes(make_message, 1)) == {"out-0": None}
+
+        assert _our_sockets_to(sink.port) == 0  # none left for the garbage collector to find
 
 
 def test_untrusted_certificate_is_transient(make_message):

@@ -20,6 +20,7 @@ import subprocess
 import tempfile
 import threading
 import time
+import weakref
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
@@ -439,9 +440,20 @@ _DROP = "drop"
 
 
 class _LongLineSMTP(SMTP):
-    """aiosmtpd with a line limit that real, broken mailers exceed without harm."""
+    """aiosmtpd with a line limit that real, broken mailers exceed without harm, and a server
+    that can hang after answering QUIT."""
 
     line_length_limit = 1 << 20
+
+    async def smtp_QUIT(self, arg: str) -> None:
+        stall = 0.0 if arg else self.event_handler.sink.take_quit_stall()
+        if not stall:
+            await super().smtp_QUIT(arg)
+            return
+        await self.push("221 Bye")
+        time.sleep(stall)  # noqa: ASYNC251  # the server hangs: not even TLS close_notify is sent
+        self._handler_coroutine.cancel()  # type: ignore[union-attr]
+        self.transport.close()  # type: ignore[union-attr]
 
 
 class _SinkHandler:
@@ -486,10 +498,28 @@ class _SinkController(Controller):
                  **kwargs: object) -> None:
         super().__init__(handler, **kwargs)  # type: ignore[arg-type]
         self._starttls = starttls
+        self._connections: weakref.WeakSet[SMTP] = weakref.WeakSet()
 
     def factory(self) -> SMTP:
-        return _LongLineSMTP(self.handler, decode_data=False, hostname="sink.localhost",
-                             tls_context=self._starttls, require_starttls=bool(self._starttls))
+        server = _LongLineSMTP(self.handler, decode_data=False, hostname="sink.localhost",
+                               tls_context=self._starttls, require_starttls=bool(self._starttls))
+        self._connections.add(server)
+        return server
+
+    def stop(self, no_assert: bool = False) -> None:
+        """Drop the open connections inside the server's loop, then stop it. aiosmtpd only
+        cancels their tasks as the loop stops, so a socket could be left for the garbage
+        collector to find (an "unclosed transport" warning wherever that happens)."""
+        if self._thread is not None:
+            asyncio.run_coroutine_threadsafe(self._drop_connections(), self.loop).result(10)
+        super().stop(no_assert)
+
+    async def _drop_connections(self) -> None:
+        for server in list(self._connections):
+            if server.transport is not None:
+                server.transport.abort()
+        for _ in range(3):  # the transports' connection_lost callbacks run
+            await asyncio.sleep(0)
 
 
 class SmtpSink:
@@ -497,9 +527,10 @@ class SmtpSink:
 
     Faults: ``fail_next(n, code)`` answers the next ``n`` DATA commands with ``code``;
     ``reject_recipient(addr)`` refuses an address with 550 5.1.1; ``drop_next(n)`` closes the
-    connection at DATA instead of answering; ``down()``/``up()`` stop and
-    resume listening on the same port. With ``relay`` set, accepted mail is delivered to that
-    Dovecot over LMTP (recipients' local parts are its users).
+    connection at DATA instead of answering; ``stall_after_quit(s)`` hangs the server after
+    it answers QUIT; ``down()``/``up()`` stop and resume listening on the same port. With
+    ``relay`` set, accepted mail is delivered to that Dovecot over LMTP (recipients' local parts
+    are its users).
     """
 
     def __init__(
@@ -514,6 +545,7 @@ class SmtpSink:
         self.rejected: set[str] = set()
         self._messages: list[ReceivedMessage] = []
         self._faults: list[str] = []
+        self._quit_stall = 0.0
         self._cond = threading.Condition()
         self._controller: Controller | None = None
 
@@ -587,6 +619,16 @@ class SmtpSink:
         """Close the connection instead of answering the next ``count`` messages' DATA."""
         with self._cond:
             self._faults.extend([_DROP] * count)
+
+    def stall_after_quit(self, seconds: float) -> None:
+        """After answering the next QUIT, hang for ``seconds`` before closing the connection."""
+        with self._cond:
+            self._quit_stall = seconds
+
+    def take_quit_stall(self) -> float:
+        with self._cond:
+            stall, self._quit_stall = self._quit_stall, 0.0
+            return stall
 
     def reject_recipient(self, address: str) -> None:
         self.rejected.add(address.lower())

@@ -1,7 +1,9 @@
 """A local Maildir as a buhdesk Source: messages from new/ and cur/, acknowledged ones moved away.
 
 The key is the unique part of the file name (before the ``:2,`` info); acknowledged files go to
-the ``.Processed`` sub-Maildir, as a Maildir++ folder a mail server would show.
+the ``.Processed`` sub-Maildir, as a Maildir++ folder a mail server would show. Like the IMAP
+source, one fetch hands out at most ``batch_bytes`` of mail (by file size), so a file bigger than
+that comes alone and a few big letters are never held at once.
 """
 
 from __future__ import annotations
@@ -40,9 +42,10 @@ class MaildirSource:
 
     def __init__(
         self, *, name: str, path: str | Path, processed: str = "Processed",
-        poll_interval: float = 1.0,
+        poll_interval: float = 1.0, batch_bytes: int = 16 * 1024 * 1024,
     ) -> None:
         self.name = name
+        self.batch_bytes = batch_bytes
         self.path = Path(path)
         self.processed_path = self.path / f".{processed}"
         self.poll_interval = poll_interval
@@ -58,14 +61,19 @@ class MaildirSource:
         return f"MaildirSource(name={self.name!r}, path={str(self.path)!r})"
 
     def fetch(self, limit: int) -> Sequence[RawItem]:
-        """Return up to ``limit`` messages not handed out yet, oldest (by mtime) first."""
+        """Return up to ``limit`` messages not handed out yet, oldest (by mtime) first, of
+        ``batch_bytes`` together at most (always at least one)."""
         items: list[RawItem] = []
+        total = 0
         for entry in self._entries():
             if len(items) >= limit:
                 break
             key = unique_part(entry.name)
             if key in self._handed:
                 continue
+            total += _size(entry)
+            if total > self.batch_bytes and items:
+                break
             item = self._read(entry, key)
             if item is not None:
                 items.append(item)
@@ -135,6 +143,13 @@ class MaildirSource:
     def close(self) -> None:
         """Forget what was handed out; un-acknowledged files come again on the next fetch."""
         self._handed.clear()
+
+
+def _size(entry: os.DirEntry[str]) -> int:
+    try:
+        return entry.stat().st_size
+    except OSError:
+        return 0  # gone meanwhile: reading it finds nothing
 
 
 def _mtime(entry: os.DirEntry[str]) -> float:

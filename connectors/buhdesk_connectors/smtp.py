@@ -19,6 +19,7 @@ from aiosmtplib.errors import (
     SMTPRecipientsRefused,
     SMTPResponseException,
 )
+from aiosmtplib.protocol import SMTPProtocol
 from tenacity import AsyncRetrying, retry_if_exception_type, stop_after_attempt, wait_fixed
 
 from buhdesk.interfaces import Envelope, PermanentDeliveryError, TransientDeliveryError
@@ -31,6 +32,9 @@ CONNECTION_ERRORS = (
     aiosmtplib.SMTPServerDisconnected, aiosmtplib.SMTPConnectError, aiosmtplib.SMTPTimeoutError,
     OSError, asyncio.TimeoutError,
 )
+
+
+CLOSE_GRACE = 2.0  # seconds a server gets to close a connection after QUIT
 
 
 class _ConnectionLost(Exception):
@@ -180,7 +184,26 @@ class SmtpTransport:
 
 
 async def _quit(client: aiosmtplib.SMTP) -> None:
+    protocol = client.protocol
     try:
         await client.quit()
     except (SMTPException, OSError):
         client.close()
+    if protocol is not None:
+        await _closed(protocol)
+
+
+async def _closed(protocol: SMTPProtocol) -> None:
+    """Wait until the connection is gone. A TLS connection still says goodbye (close_notify)
+    after ``close()`` returns; if the batch's event loop ended first, the socket would stay open
+    until the garbage collector found it. A peer that does not answer is cut off."""
+    loop = asyncio.get_running_loop()
+    deadline = loop.time() + CLOSE_GRACE
+    while protocol.transport is not None and loop.time() < deadline:
+        await asyncio.sleep(0.005)
+    if protocol.transport is not None:
+        protocol.transport.abort()
+        for _ in range(10):  # the transports' connection_lost callbacks run
+            if protocol.transport is None:
+                break
+            await asyncio.sleep(0)

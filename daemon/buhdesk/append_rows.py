@@ -5,9 +5,11 @@ the same transaction."""
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
+from functools import cache
 from typing import Any, TypeVar
 
+from pydantic.fields import FieldInfo
 from sqlalchemy import event, insert
 from sqlmodel import Session, SQLModel
 
@@ -23,17 +25,32 @@ def new_row(cls: type[RowT], **values: Any) -> RowT:
     no validators and no attribute events that this would skip."""
     obj: RowT = cls._sa_class_manager.new_instance()  # type: ignore[attr-defined]
     data = obj.__dict__
-    for name, field in cls.model_fields.items():
+    for name, field, factory in _fields(cls):
         if name in values:
             data[name] = values[name]
+        elif factory is not None:
+            data[name] = factory()
         elif not field.is_required():
-            data[name] = field.get_default(call_default_factory=True)
+            data[name] = field.get_default()
         else:
             raise TypeError(f"{cls.__name__}: {name} is required")
     object.__setattr__(obj, "__pydantic_fields_set__", set(values))
     object.__setattr__(obj, "__pydantic_extra__", None)
     object.__setattr__(obj, "__pydantic_private__", None)
     return obj
+
+
+@cache
+def _fields(cls: type[SQLModel]) -> tuple[tuple[str, FieldInfo, Callable[[], Any] | None], ...]:
+    """Each field with its default factory (pydantic would look at the factory's signature on
+    every call to learn whether it takes the validated data; ours never do)."""
+    fields = []
+    for name, field in cls.model_fields.items():
+        factory = field.default_factory
+        if factory is not None and field.default_factory_takes_validated_data:
+            raise TypeError(f"{cls.__name__}.{name}: a default factory with arguments")
+        fields.append((name, field, factory))
+    return tuple(fields)
 
 
 def insert_new(session: Session, rows: Sequence[SQLModel]) -> None:

@@ -29,7 +29,7 @@ MANIFEST = "manifest.json"
 SQLITE_COPY = "buhdesk.db"
 PG_DUMP = "buhdesk.dump"
 BLOBS = "blobs"
-CORE_TABLES = ("requests", "messages")
+CORE_TABLES = ("requests", "messages", "attachments")
 
 
 class BackupError(Exception):
@@ -98,12 +98,13 @@ def backup(config: Config, dest_dir: Path) -> Manifest:
     dest.mkdir(parents=True, exist_ok=True)
     db = sqlite_path(config.store.url)
     if db is None:
-        manifest = _dump_postgres(config.store.url, dest)
+        manifest, hashes = _dump_postgres(config.store.url, dest)
     else:
         manifest = _copy_sqlite(db, dest / SQLITE_COPY)
     manifest.blobs = copy_tree(Path(config.store.blobs), dest / BLOBS)
     if db is not None:
-        manifest.missing_blobs = _missing_blobs(dest / SQLITE_COPY, dest / BLOBS)
+        hashes = _sqlite_live_hashes(dest / SQLITE_COPY)
+    manifest.missing_blobs = _missing_blobs(hashes, dest / BLOBS)
     (dest / MANIFEST).write_text(manifest.to_json(), encoding="utf-8")
     log.info("backup: %s written (%s, %d blobs)", dest, manifest.counts, manifest.blobs.files)
     return manifest
@@ -139,14 +140,19 @@ def _counts(conn: sqlite3.Connection) -> dict[str, int]:
     return {t: conn.execute(f'SELECT count(*) FROM "{t}"').fetchone()[0] for t in tables}
 
 
-def _missing_blobs(db: Path, blobs: Path) -> list[str]:
-    """Live attachments whose file is not in the copy (purged between the two steps, say)."""
+LIVE_HASHES = "SELECT DISTINCT sha256 FROM attachments WHERE NOT purged AND sha256 <> ''"
+
+
+def _sqlite_live_hashes(db: Path) -> set[str]:
     conn = sqlite3.connect(db)
     try:
-        hashes = {r[0] for r in conn.execute(
-            "SELECT DISTINCT sha256 FROM attachments WHERE NOT purged")}
+        return {r[0] for r in conn.execute(LIVE_HASHES)}
     finally:
         conn.close()
+
+
+def _missing_blobs(hashes: set[str], blobs: Path) -> list[str]:
+    """Live attachments whose file is not in the copy (purged between the two steps, say)."""
     missing = sorted(h for h in hashes if not (blobs / h[:2] / h[2:4] / h).is_file())
     for sha in missing:
         log.warning("backup: attachment file %s is missing", sha)
@@ -197,14 +203,19 @@ def _run(args: list[str], what: str) -> None:
         raise BackupError(f"{what} завершился с ошибкой: {e.stderr.strip()}") from e
 
 
-def _dump_postgres(url: str, dest: Path) -> Manifest:
+def _dump_postgres(url: str, dest: Path) -> tuple[Manifest, set[str]]:
+    """The dump, and the live attachments' hashes read after it and before the files are
+    copied: every attachment of the dump is among them, and each one's file was written before
+    its row was committed."""
     target = dest / PG_DUMP
     _run(["pg_dump", "-Fc", "--no-owner", "-f", str(target), _pg_url(url)], "pg_dump")
+    counts, hashes = _pg_facts(url)
     return Manifest(store="postgresql", database=PG_DUMP, sha256=file_sha256(target),
-                    size=target.stat().st_size, counts=_pg_counts(url), blobs=BlobCopy())
+                    size=target.stat().st_size, counts=counts, blobs=BlobCopy()), hashes
 
 
-def _pg_counts(url: str) -> dict[str, int]:
+def _pg_facts(url: str) -> tuple[dict[str, int], set[str]]:
+    """Rows of the core tables, and the hashes of the live attachments."""
     from sqlalchemy import text
 
     from buhdesk.store import make_engine
@@ -212,8 +223,9 @@ def _pg_counts(url: str) -> dict[str, int]:
     engine = make_engine(url)
     try:
         with engine.connect() as conn:
-            return {t: int(conn.execute(text(f'SELECT count(*) FROM "{t}"')).scalar_one())
-                    for t in CORE_TABLES}
+            counts = {t: int(conn.execute(text(f'SELECT count(*) FROM "{t}"')).scalar_one())
+                      for t in CORE_TABLES}
+            return counts, set(conn.execute(text(LIVE_HASHES)).scalars())
     finally:
         engine.dispose()
 
@@ -275,7 +287,7 @@ def store_is_empty(config: Config) -> bool:
     db = sqlite_path(config.store.url)
     if db is None:
         try:
-            return not any(_pg_counts(config.store.url).values())
+            return not any(_pg_facts(config.store.url)[0].values())
         except SQLAlchemyError as e:  # an unmigrated database has no tables: empty
             log.info("restore: store has no readable tables (%s); treating it as empty", e)
             return True

@@ -79,7 +79,7 @@ class Lemmatizer:
             parts = _compound_parts(low)
             return low, frozenset({low, *parts, *(self._lemma_of(p) for p in parts)}), False
         lemma = self._lemma_of(low)
-        known = self._morph.word_is_known(low) or low.isdigit()
+        known = low.isdigit() or self._morph.word_is_known(low)
         return lemma, frozenset({low, lemma}), known
 
     def _lemma_of(self, low: str) -> str:

@@ -11,12 +11,12 @@ from pathlib import Path
 
 from alembic import command
 from alembic.config import Config as AlembicConfig
-from sqlalchemy import event, func, select, text
+from sqlalchemy import event, select, text
 from sqlalchemy.engine import Engine
 from sqlalchemy.exc import IntegrityError
 from sqlmodel import Session, create_engine
 
-from buhdesk.models import Counter, Request
+from buhdesk.models import Counter
 
 log = logging.getLogger(__name__)
 MIGRATIONS = Path(__file__).resolve().parent / "migrations"
@@ -101,14 +101,20 @@ class RequestIds:
     """Ids for the new requests of one transaction, known before their rows are written, so
     that the rows go in together at the next flush. On PostgreSQL they come from the table's
     sequence; on SQLite the transaction holds the store's write lock (BEGIN IMMEDIATE), so the
-    ids after the highest one are free until it commits (the highest is read again each time:
-    another path of the same transaction may have written a request meanwhile)."""
+    ids after the highest one are free until it commits. The highest is read again after each
+    flush of the session: another path of the same transaction may have written a request."""
 
     def __init__(self, session: Session, expected: int = 1) -> None:
         self.session, self.expected = session, max(expected, 1)
         self.postgres = is_postgres(session.get_bind())  # type: ignore[arg-type]
         self.last: int | None = None
         self.ahead: list[int] = []  # PostgreSQL: taken from the sequence, not used yet
+        self.stale = True  # SQLite: the highest id must be read (again) before the next take
+        if not self.postgres:
+            event.listen(session, "after_flush", self._flushed)
+
+    def _flushed(self, *_args: object) -> None:
+        self.stale = True
 
     def take(self) -> int:
         conn = self.session.connection()  # no autoflush: the batch's own rows wait in the session
@@ -119,6 +125,8 @@ class RequestIds:
                     "FROM generate_series(1, :n)"), {"n": self.expected}).scalars())
                 self.ahead.reverse()
             return int(self.ahead.pop())
-        highest = conn.execute(select(func.max(Request.id))).scalar() or 0
-        self.last = max(self.last or 0, highest) + 1
+        if self.stale:
+            highest = conn.exec_driver_sql("SELECT max(id) FROM requests").scalar() or 0
+            self.last, self.stale = max(self.last or 0, highest), False
+        self.last = (self.last or 0) + 1
         return self.last
