@@ -43,6 +43,19 @@ def _add_request(session: Session, blobs: BlobStore, n: int) -> None:
                            sha256=blobs.put(data)))
 
 
+def _live_store(folder: Path, url: str, requests: int) -> tuple[Path, BlobStore]:
+    """A configuration file over ``url`` holding ``requests`` requests with attachments."""
+    live = _config_file(folder, url)
+    engine = open_store(url)
+    blobs = BlobStore(load_config(live).store.blobs)
+    with Session(engine) as s:
+        for n in range(1, requests + 1):
+            _add_request(s, blobs, n)
+        s.commit()
+    engine.dispose()
+    return live, blobs
+
+
 def _request_numbers(url: str) -> list[str]:
     engine = open_store(url)
     try:
@@ -105,15 +118,7 @@ def test_backup_of_a_live_store_restores_consistently(tmp_path: Path) -> None:
 
 def test_backup_names_attachments_whose_file_is_missing(
         store_url: str, tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
-    live = _config_file(tmp_path / "live", store_url)
-    cfg = load_config(live)
-    engine = open_store(store_url)
-    blobs = BlobStore(cfg.store.blobs)
-    with Session(engine) as s:
-        for n in range(1, 8):
-            _add_request(s, blobs, n)
-        s.commit()
-    engine.dispose()
+    live, blobs = _live_store(tmp_path / "live", store_url, 7)
     lost = blobs.put("вложение 2".encode())
     blobs.path(lost).unlink()  # removed by hand, say
 
@@ -182,15 +187,7 @@ def empty_pg_database(store_url: str) -> Iterator[str]:
 def test_postgresql_backup_restores_into_an_empty_database_by_the_cli(
         store_url: str, empty_pg_database: str, tmp_path: Path,
         capsys: pytest.CaptureFixture[str]) -> None:
-    live = _config_file(tmp_path / "live", store_url)
-    cfg = load_config(live)
-    engine = open_store(store_url)
-    blobs = BlobStore(cfg.store.blobs)
-    with Session(engine) as s:
-        for n in range(1, 11):
-            _add_request(s, blobs, n)
-        s.commit()
-    engine.dispose()
+    live, blobs = _live_store(tmp_path / "live", store_url, 10)
 
     assert ops_cli(live, "backup", str(tmp_path / "copy")) == 0
     out = capsys.readouterr().out
