@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import csv
+import hashlib
 import json
 from collections.abc import Iterator
 from dataclasses import dataclass
@@ -16,7 +17,7 @@ from sqlmodel import Session, select
 
 from buhdesk.blobs import BlobStore
 from buhdesk.models import Attachment, Event, Message, Raw, Request
-from buhdesk.retention import ACT_COLUMNS, plan_purge, purge
+from buhdesk.retention import ACT_COLUMNS, counted, plan_purge, purge
 from buhdesk.store import open_store
 
 NOW = datetime(2029, 6, 1, 12, 0, tzinfo=UTC)
@@ -162,3 +163,77 @@ def test_event_detail_records_the_rule(world: World, tmp_path: Path) -> None:
         event = s.exec(select(Event).where(Event.action == "purged")).one()
     detail = json.loads(event.detail)
     assert detail["attachments"] == 2 and "152-ФЗ" in detail["rule"]
+
+
+def _unlinked(session: Session, blobs: BlobStore, key: str, direction: str, status: str,
+              at: datetime, attachment: bytes | None = None) -> int:
+    msg = Message(direction=direction, status=status, source="minfin", source_key=key,
+                  from_addr="robot@x.ru", subject=f"Письмо {key}",
+                  body_text=f"Петров П. П., тел. 29-00-00 ({key})", created_at=at)
+    session.add(msg)
+    session.flush()
+    session.add(Raw(message_pk=msg.id, data=f"From: robot@x.ru\n\n{key}".encode()))
+    if attachment is not None:
+        session.add(Attachment(message_pk=msg.id, filename="отчёт.pdf", size=len(attachment),
+                               sha256=blobs.put(attachment)))
+    assert msg.id is not None
+    return msg.id
+
+
+def _letter_state(engine: Engine, pk: int) -> tuple[str | None, int, list[bool]]:
+    with Session(engine) as s:
+        msg = s.get(Message, pk)
+        assert msg is not None
+        raws = len(s.exec(select(Raw).where(Raw.message_pk == pk)).all())
+        purged = [a.purged for a in s.exec(select(Attachment).where(Attachment.message_pk == pk))]
+        return msg.body_text, raws, purged
+
+
+def test_letters_without_a_request_are_purged_by_month_once_old(world: World,
+                                                                 tmp_path: Path) -> None:
+    cutoff = NOW - KEEP
+    with Session(world.engine) as s:
+        old = {
+            "ignored": _unlinked(s, world.blobs, "auto-1", "in", "ignored",
+                                 cutoff - timedelta(days=40), attachment=b"robot report"),
+            "held": _unlinked(s, world.blobs, "broken-1", "in", "held", cutoff - timedelta(days=10)),
+            "sent": _unlinked(s, world.blobs, "admin-1", "out", "sent", cutoff - timedelta(days=12)),
+        }
+        kept = {
+            "recent": _unlinked(s, world.blobs, "auto-2", "in", "ignored",
+                                cutoff + timedelta(days=5)),
+            "pending": _unlinked(s, world.blobs, "admin-2", "out", "pending",
+                                 cutoff - timedelta(days=40)),
+            "received": _unlinked(s, world.blobs, "new-1", "in", "received",
+                                  cutoff - timedelta(days=40)),
+        }
+        s.commit()
+    kept_before = {k: _letter_state(world.engine, v) for k, v in kept.items()}
+
+    plan = plan_purge(world.engine, KEEP, NOW)
+    months = [i for i in plan if i.request_id is None]
+    assert [i.number for i in months] == ["письма без обращения за 04.2026",
+                                          "письма без обращения за 05.2026"]
+    assert [(i.raws, i.bodies, i.attachments) for i in months] == [(1, 1, 1), (2, 2, 0)]
+    assert "не стало обращением" in months[0].rule
+
+    act = purge(world.engine, world.blobs, KEEP, NOW, tmp_path / "acts")
+
+    assert counted(act.items) == "обращений: 1, месяцев писем без обращения: 2"
+    for name, pk in old.items():
+        assert _letter_state(world.engine, pk)[:2] == (None, 0), name
+    assert _letter_state(world.engine, old["ignored"])[2] == [True]
+    assert not world.blobs.path(hashlib.sha256(b"robot report").hexdigest()).exists()
+    for name, pk in kept.items():
+        assert _letter_state(world.engine, pk) == kept_before[name], name
+    assert act.csv_path is not None
+    with open(act.csv_path, encoding="utf-8-sig", newline="") as fh:
+        rows = list(csv.reader(fh, delimiter=";"))
+    assert [r[0] for r in rows[1:]] == ["БУХ-2026-000001", "письма без обращения за 04.2026",
+                                        "письма без обращения за 05.2026"]
+    with Session(world.engine) as s:
+        details = [json.loads(e.detail) for e in s.exec(
+            select(Event).where(Event.action == "purged", Event.request_id.is_(None)))]  # type: ignore[union-attr]
+    assert sorted(d["letters"] for d in details) == [r[0] for r in rows[2:]]
+
+    assert [i.number for i in plan_purge(world.engine, KEEP, NOW)] == []  # nothing twice

@@ -29,10 +29,11 @@ def register(sub: argparse._SubParsersAction, load_config: LoadConfig) -> None: 
         parser.set_defaults(func=lambda args: _guarded(func, load_config(args), args))
         return parser
 
-    pg = add("purge", cmd_purge, "уничтожить персональные данные давно закрытых обращений "
-             "(152-ФЗ) и составить акт")
+    pg = add("purge", cmd_purge, "уничтожить персональные данные давно закрытых обращений и "
+             "старых писем без обращения (152-ФЗ) и составить акт")
     pg.add_argument("--older-than-days", type=int, default=None, metavar="N",
-                    help="срок хранения после закрытия, дней (по умолчанию 1095 — три года)")
+                    help="срок хранения после закрытия обращения (для писем без обращения — "
+                         "после получения), дней (по умолчанию 1095 — три года)")
     pg.add_argument("--dry-run", action="store_true", help="только показать, что будет уничтожено")
     pg.add_argument("--act-dir", type=Path, default=None, metavar="DIR",
                     help="куда записать акт (по умолчанию каталог acts рядом с базой вложений)")
@@ -69,7 +70,7 @@ def _retention_days(args: argparse.Namespace) -> int:
 
 def cmd_purge(config: Config, args: argparse.Namespace, out: TextIO) -> int:
     from buhdesk.blobs import BlobStore
-    from buhdesk.retention import plan_purge, purge
+    from buhdesk.retention import counted, plan_purge, purge
     from buhdesk.store import opened_store
 
     older_than = timedelta(days=_retention_days(args))
@@ -90,17 +91,20 @@ def cmd_purge(config: Config, args: argparse.Namespace, out: TextIO) -> int:
                           "act": act_files}, ensure_ascii=False), file=out)
         return 0
     for item in items:
-        print(f"{item.number}\tзакрыто {item.closed_at.astimezone(tz):%d.%m.%Y}\t{item.what()}",
+        when = "закрыто" if item.request_id is not None else "последнее письмо"
+        print(f"{item.number}\t{when} {item.closed_at.astimezone(tz):%d.%m.%Y}\t{item.what()}",
               file=out)
     if args.dry_run:
-        print(f"Пробный запуск, ничего не изменено. Подлежат уничтожению данные обращений: "
-              f"{len(items)} (закрыты более {older_than.days} дн. назад).", file=out)
+        print(f"Пробный запуск, ничего не изменено. Подлежат уничтожению данные "
+              f"{counted(items)} (закрыты или получены более {older_than.days} дн. назад).",
+              file=out)
     elif items:
-        print(f"Уничтожены данные обращений: {len(items)}; удалено файлов вложений: "
+        print(f"Уничтожены данные {counted(items)}; удалено файлов вложений: "
               f"{files_deleted}.\nАкт: {', '.join(act_files)}", file=out)
     else:
-        print(f"Нет обращений, закрытых более {older_than.days} дн. назад, с неуничтоженными "
-              "данными. Акт не составлялся.", file=out)
+        print(f"Нет ни обращений, закрытых более {older_than.days} дн. назад, ни писем без "
+              "обращения старше этого срока с неуничтоженными данными. Акт не составлялся.",
+              file=out)
     return 0
 
 

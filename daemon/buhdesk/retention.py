@@ -2,9 +2,12 @@
 
 For each request closed more than ``older_than`` ago the raw messages are deleted, the message texts
 are cleared and the attachments are marked purged (their files deleted once no live attachment
-shares them). Numbers, dates, states, addresses and the audit trail stay, so reports still add up.
-Each purged request gets an audit event, and the whole run a destruction act (CSV and XLSX) in
-Russian. Survey answers are never touched: they are not linked to requests.
+shares them). Letters that never became part of a request (automatic mail that was ignored,
+letters held and never requeued, service letters to the administrators) get the same once they
+are older than ``older_than``, a month of them at a time. Numbers, dates, states, addresses and
+the audit trail stay, so reports still add up. Each purged request or month gets an audit event,
+and the whole run a destruction act (CSV and XLSX) in Russian. Survey answers are never touched:
+they are not linked to requests.
 """
 
 from __future__ import annotations
@@ -15,20 +18,24 @@ import logging
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta, tzinfo
 from pathlib import Path
+from typing import Any
 
 from openpyxl import Workbook
 from openpyxl.styles import Alignment, Font
-from sqlalchemy import delete, func, select, update
+from sqlalchemy import and_, delete, func, select, update
 from sqlalchemy.engine import Engine
 from sqlmodel import Session
 
 from buhdesk.blobs import BlobStore
 from buhdesk.models import Attachment, Event, Message, Raw, Request
+from buhdesk.moments import as_utc
 
 log = logging.getLogger(__name__)
 DEFAULT_DAYS = 1095
 ACT_COLUMNS = ("Номер обращения", "Дата закрытия", "Что уничтожено", "Когда уничтожено",
                "По какому правилу")
+# Letters without a request that are done with: their data may go once they are old enough.
+UNLINKED_DONE = ("ignored", "held", "sent", "cancelled")
 
 
 class PurgeError(Exception):
@@ -37,15 +44,18 @@ class PurgeError(Exception):
 
 @dataclass(frozen=True)
 class PurgeItem:
-    """One request whose personal data is (or would be) destroyed, with what is destroyed."""
+    """One request, or one month of letters without a request (``request_id`` None), whose
+    personal data is (or would be) destroyed, with what is destroyed. ``closed_at`` is the
+    request's closure, or the month's last letter."""
 
-    request_id: int
+    request_id: int | None
     number: str
     closed_at: datetime
     raws: int
     bodies: int
     attachments: int
     rule: str
+    messages: Any = field(default=None, compare=False, repr=False)  # the SQL condition
 
     def what(self) -> str:
         """What is destroyed, in words for the act."""
@@ -69,9 +79,21 @@ class PurgeAct:
     xlsx_path: Path | None = None
 
 
+def counted(items: list[PurgeItem]) -> str:
+    """«обращений: N» and, when there are any, «месяцев писем без обращения: M»."""
+    requests = sum(1 for i in items if i.request_id is not None)
+    months = len(items) - requests
+    return f"обращений: {requests}" + (f", месяцев писем без обращения: {months}" if months else "")
+
+
 def rule_text(older_than: timedelta) -> str:
     return (f"152-ФЗ, ч. 7 ст. 5: цель обработки достигнута, обращение закрыто более "
             f"{older_than.days} дн. назад")
+
+
+def unlinked_rule_text(older_than: timedelta) -> str:
+    return (f"152-ФЗ, ч. 7 ст. 5: письмо не стало обращением (автоматическое, задержанное или "
+            f"служебное) и получено более {older_than.days} дн. назад")
 
 
 def plan_purge(engine: Engine, older_than: timedelta, now: datetime) -> list[PurgeItem]:
@@ -85,33 +107,57 @@ def plan_purge(engine: Engine, older_than: timedelta, now: datetime) -> list[Pur
                 Request.closed_at < cutoff)  # type: ignore[operator]
             .order_by(Request.closed_at, Request.id)
         ).all()
-        items = [_item(session, rid, number, closed, rule) for rid, number, closed in requests]
+        items = [_item(session, Message.request_id == rid, request_id=rid, number=number,
+                       closed=as_utc(closed), rule=rule) for rid, number, closed in requests]
+        items += _unlinked_items(session, cutoff, unlinked_rule_text(older_than))
     return [i for i in items if i.raws or i.bodies or i.attachments]
 
 
-def _item(session: Session, rid: int, number: str, closed: datetime, rule: str) -> PurgeItem:
-    ids = select(Message.id).where(Message.request_id == rid)
+def _unlinked_items(session: Session, cutoff: datetime, rule: str) -> list[PurgeItem]:
+    """One item per month (UTC) of letters without a request, received before ``cutoff``."""
+    done = and_(Message.request_id.is_(None),  # type: ignore[union-attr]
+                Message.status.in_(UNLINKED_DONE),  # type: ignore[attr-defined]
+                Message.created_at < cutoff)  # type: ignore[operator]
+    last: dict[tuple[int, int], datetime] = {}
+    for (stored,) in session.execute(select(Message.created_at).where(done)):
+        at = as_utc(stored)
+        month = (at.year, at.month)
+        last[month] = max(last.get(month, at), at)
+    items = []
+    for year, month in sorted(last):
+        start = datetime(year, month, 1, tzinfo=UTC)
+        end = datetime(year + month // 12, month % 12 + 1, 1, tzinfo=UTC)
+        where = and_(done, Message.created_at >= start, Message.created_at < end)  # type: ignore[operator]
+        items.append(_item(session, where, request_id=None,
+                           number=f"письма без обращения за {month:02d}.{year}",
+                           closed=last[(year, month)], rule=rule))
+    return items
+
+
+def _item(session: Session, where: Any, *, request_id: int | None, number: str,
+          closed: datetime, rule: str) -> PurgeItem:
+    ids = select(Message.id).where(where)
     raws = session.execute(
         select(func.count()).select_from(Raw).where(Raw.message_pk.in_(ids))  # type: ignore[attr-defined]
     ).scalar_one()
     bodies = session.execute(
         select(func.count()).select_from(Message).where(
-            Message.request_id == rid, Message.body_text.is_not(None))  # type: ignore[union-attr]
+            where, Message.body_text.is_not(None))  # type: ignore[union-attr]
     ).scalar_one()
     files = session.execute(
         select(func.count()).select_from(Attachment).where(
             Attachment.message_pk.in_(ids), Attachment.purged.is_(False))  # type: ignore[attr-defined]
     ).scalar_one()
-    return PurgeItem(request_id=rid, number=number, closed_at=closed, raws=raws, bodies=bodies,
-                     attachments=files, rule=rule)
+    return PurgeItem(request_id=request_id, number=number, closed_at=closed, raws=raws,
+                     bodies=bodies, attachments=files, rule=rule, messages=where)
 
 
 def purge(engine: Engine, blobs: BlobStore, older_than: timedelta, now: datetime,
           act_dir: Path, *, tz: tzinfo = UTC, actor: str = "retention") -> PurgeAct:
-    """Destroy what ``plan_purge`` lists, one request per transaction, and write the act."""
+    """Destroy what ``plan_purge`` lists, one item per transaction, and write the act."""
     act = PurgeAct(at=now)
     for item in plan_purge(engine, older_than, now):
-        hashes = _purge_request(engine, item, now, actor)
+        hashes = _purge_item(engine, item, now, actor)
         act.files_deleted += _delete_unreferenced(engine, blobs, hashes)
         act.items.append(item)
         log.info("retention: %s purged (%s) by rule %r", item.number, item.what(), item.rule)
@@ -121,8 +167,8 @@ def purge(engine: Engine, blobs: BlobStore, older_than: timedelta, now: datetime
     return act
 
 
-def _purge_request(engine: Engine, item: PurgeItem, now: datetime, actor: str) -> set[str]:
-    ids = select(Message.id).where(Message.request_id == item.request_id)
+def _purge_item(engine: Engine, item: PurgeItem, now: datetime, actor: str) -> set[str]:
+    ids = select(Message.id).where(item.messages)
     with Session(engine) as session:
         if engine.dialect.name == "sqlite":  # overwrite freed pages: destroyed means gone
             session.connection().exec_driver_sql("PRAGMA secure_delete=ON")
@@ -131,14 +177,15 @@ def _purge_request(engine: Engine, item: PurgeItem, now: datetime, actor: str) -
                                             Attachment.purged.is_(False))  # type: ignore[attr-defined]
         ).scalars())
         session.execute(delete(Raw).where(Raw.message_pk.in_(ids)))  # type: ignore[attr-defined]
-        session.execute(update(Message).where(Message.request_id == item.request_id)
-                        .values(body_text=None))
+        session.execute(update(Message).where(item.messages).values(body_text=None))
         session.execute(update(Attachment).where(Attachment.message_pk.in_(ids))  # type: ignore[attr-defined]
                         .values(purged=True))
         session.add(Event(at=now, request_id=item.request_id, stage="schedule", action="purged",
                           actor=actor, detail=json.dumps(
                               {"rule": item.rule, "raws": item.raws, "bodies": item.bodies,
-                               "attachments": item.attachments}, ensure_ascii=False)))
+                               "attachments": item.attachments,
+                               **({} if item.request_id else {"letters": item.number})},
+                              ensure_ascii=False)))
         session.commit()
     return hashes
 
@@ -198,7 +245,7 @@ def _write_xlsx(path: Path, act: PurgeAct, rows: list[tuple[str, ...]], tz: tzin
     ws.title = "Акт"
     ws.append(["Акт об уничтожении персональных данных"])
     ws["A1"].font = Font(bold=True, size=13)
-    summary = (f"Составлен {act.at.astimezone(tz):%d.%m.%Y %H:%M}; обращений: {len(rows)}; "
+    summary = (f"Составлен {act.at.astimezone(tz):%d.%m.%Y %H:%M}; {counted(act.items)}; "
                f"удалено файлов вложений: {act.files_deleted}")
     ws.append([summary])
     ws.append([])

@@ -160,10 +160,11 @@ def _route_isolated(session: Session, rt: Runtime, msg: Message, load: Workload,
 
 
 def _describe_held(session: Session, rt: Runtime, msg: Message) -> None:
-    """Sender and subject for the held list, after the failed attempt was rolled back."""
-    raw = session.get(Raw, msg.id)
+    """Sender and subject for the held list, after the failed attempt was rolled back (the
+    bytes read as the route reads them: a big letter is not kept in the session)."""
     try:
-        parsed = parse_message(raw.data if raw else b"", max_attachment_bytes=0)
+        parsed = parse_message(read_raw(session, msg.id),  # type: ignore[arg-type]
+                               max_attachment_bytes=0)
     except MessageParseError:
         return
     msg.from_addr, msg.subject, msg.message_id = parsed.from_addr, parsed.subject[:500], \
