@@ -17,6 +17,7 @@ from sqlmodel import Session, select
 
 from buhdesk.blobs import BlobStore
 from buhdesk.models import Attachment, Event, Message, Raw, Request
+from buhdesk.quarantine import RequeueError, requeue
 from buhdesk.retention import ACT_COLUMNS, counted, plan_purge, purge
 from buhdesk.store import open_store
 
@@ -237,3 +238,5 @@ def test_letters_without_a_request_are_purged_by_month_once_old(world: World,
     assert sorted(d["letters"] for d in details) == [r[0] for r in rows[2:]]
 
     assert [i.number for i in plan_purge(world.engine, KEEP, NOW)] == []  # nothing twice
+    with pytest.raises(RequeueError, match="уничтожено по сроку хранения"):
+        requeue(world.engine, old["held"])  # nothing left to route

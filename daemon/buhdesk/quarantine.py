@@ -10,7 +10,7 @@ from sqlalchemy import select
 from sqlalchemy.engine import Engine
 from sqlmodel import Session
 
-from buhdesk.models import Event, Message
+from buhdesk.models import Event, Message, Raw
 
 
 @dataclass(frozen=True)
@@ -56,6 +56,9 @@ def requeue(engine: Engine, message_pk: int, *, actor: str = "admin") -> Message
             raise RequeueError(f"сообщение {message_pk} не найдено")
         if msg.status != "held":
             raise RequeueError(f"сообщение {message_pk} не задержано (состояние: {msg.status})")
+        if session.execute(select(Raw.message_pk).where(Raw.message_pk == msg.id)).first() is None:
+            raise RequeueError(f"исходное письмо {message_pk} уничтожено по сроку хранения: "
+                               "возвращать в обработку нечего")
         previous = msg.reason
         if msg.direction == "in":
             msg.status = "received"

@@ -162,6 +162,8 @@ def _route_isolated(session: Session, rt: Runtime, msg: Message, load: Workload,
 def _describe_held(session: Session, rt: Runtime, msg: Message) -> None:
     """Sender and subject for the held list, after the failed attempt was rolled back (the
     bytes read as the route reads them: a big letter is not kept in the session)."""
+    if session.execute(select(Raw.message_pk).where(Raw.message_pk == msg.id)).first() is None:
+        return  # destroyed under the retention term: nothing to describe
     try:
         parsed = parse_message(read_raw(session, msg.id),  # type: ignore[arg-type]
                                max_attachment_bytes=0)
