@@ -10,7 +10,8 @@ from sqlalchemy import select
 from sqlalchemy.engine import Engine
 from sqlmodel import Session
 
-from buhdesk.models import Event, Message, Raw
+from buhdesk.models import Event, Message
+from buhdesk.rawio import has_raw
 
 
 @dataclass(frozen=True)
@@ -56,7 +57,7 @@ def requeue(engine: Engine, message_pk: int, *, actor: str = "admin") -> Message
             raise RequeueError(f"сообщение {message_pk} не найдено")
         if msg.status != "held":
             raise RequeueError(f"сообщение {message_pk} не задержано (состояние: {msg.status})")
-        if session.execute(select(Raw.message_pk).where(Raw.message_pk == msg.id)).first() is None:
+        if not has_raw(session, message_pk):
             raise RequeueError(f"исходное письмо {message_pk} уничтожено по сроку хранения: "
                                "возвращать в обработку нечего")
         previous = msg.reason

@@ -44,6 +44,11 @@ def store_raws(session: Session, rows: Sequence[tuple[int, bytes]]) -> None:
             _copy_in(dbapi, pk, data)
 
 
+def has_raw(session: Session, pk: int) -> bool:
+    """Whether message ``pk`` still has its stored bytes (the retention purge deletes them)."""
+    return session.execute(select(Raw.message_pk).where(Raw.message_pk == pk)).first() is not None
+
+
 def read_raw(session: Session, pk: int) -> bytes | bytearray:
     """The stored bytes of message ``pk``: ``bytes``, or a ``bytearray`` for a big letter on
     PostgreSQL."""

@@ -33,7 +33,7 @@ from buhdesk.closure import followup_policy, open_linked
 from buhdesk.lifecycle import next_state
 from buhdesk.mime import MessageParseError, ParsedMessage, parse_message
 from buhdesk.models import Attachment, Counter, Message, Raw, Request
-from buhdesk.rawio import read_raw
+from buhdesk.rawio import has_raw, read_raw
 from buhdesk.rulebook import RuleBook, with_duty_accountant
 from buhdesk.runtime import Runtime
 from buhdesk.store import RequestIds, is_postgres, next_number
@@ -162,7 +162,7 @@ def _route_isolated(session: Session, rt: Runtime, msg: Message, load: Workload,
 def _describe_held(session: Session, rt: Runtime, msg: Message) -> None:
     """Sender and subject for the held list, after the failed attempt was rolled back (the
     bytes read as the route reads them: a big letter is not kept in the session)."""
-    if session.execute(select(Raw.message_pk).where(Raw.message_pk == msg.id)).first() is None:
+    if not has_raw(session, msg.id):  # type: ignore[arg-type]
         return  # destroyed under the retention term: nothing to describe
     try:
         parsed = parse_message(read_raw(session, msg.id),  # type: ignore[arg-type]
