@@ -69,10 +69,11 @@ def test_evaluation_set_is_large_enough_and_consistent() -> None:
             assert text[error["start"]:error["end"]] == error["word"]
 
 
-def test_clean_answers_raise_no_finding_at_all(checker: TextChecker) -> None:
+def test_clean_answers_are_never_held_back(checker: TextChecker) -> None:
+    """No finding that blocks the answer (style advice may remain: see test_textcheck_quality)."""
     noisy = {}
     for path in sorted((ROOT / "clean").glob("*.txt")):
-        findings = checker.check(path.read_text(encoding="utf-8"))
+        findings = [f for f in checker.check(path.read_text(encoding="utf-8")) if f.blocking]
         if findings:
             noisy[path.name] = [(f.kind, f.text) for f in findings]
     assert noisy == {}

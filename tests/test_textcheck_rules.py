@@ -23,10 +23,10 @@ def _kinds(checker: TextChecker, text: str) -> list[tuple[str, str]]:
 
 
 FIRING = [
-    ("Сообщаем , что выплата будет завтра.", "punctuation", " ,"),
-    ("Справка готова .", "punctuation", " ."),
-    ("Сообщаем,что выплата будет завтра.", "punctuation", ",ч"),
-    ("Выплата произведена.Справка готова.", "punctuation", ".С"),
+    ("Сообщаем , что выплата будет завтра.", "typography", " ,"),
+    ("Справка готова .", "typography", " ."),
+    ("Сообщаем,что выплата будет завтра.", "typography", ",ч"),
+    ("Выплата произведена.Справка готова.", "typography", ".С"),
     ("Выплата будет произведена в в пятницу.", "typography", "в в"),
     ("Выплата будет произведена завтра,, после обеда.", "punctuation", ",,"),
     ("Выплата будет произведена завтра.. Спасибо.", "punctuation", ".."),
@@ -144,7 +144,7 @@ def test_spelling_finding_has_offsets_message_and_ranked_suggestions(checker: Te
     assert finding.message.startswith("Возможна орфографическая ошибка: „зарплты“ → „зарплаты“")
     assert finding.to_dict() == {
         "kind": "spelling", "start": 7, "end": 14, "text": "зарплты",
-        "message": finding.message, "suggestions": list(finding.suggestions),
+        "message": finding.message, "suggestions": list(finding.suggestions), "blocking": True,
     }
 
 

@@ -7,17 +7,19 @@ from collections.abc import Iterable
 from dataclasses import dataclass, replace
 from pathlib import Path
 
-from buhdesk.textcheck import greeting, punctuation, spelling, style
+from buhdesk.textcheck import commas, greeting, punctuation, spelling, style, typography
 from buhdesk.textcheck.findings import Finding
 from buhdesk.textcheck.lexicon import Lexicon
 from buhdesk.textcheck.rules import (
     GLOSSARY_FILE,
     STYLE_FILE,
     Colloquialism,
+    Phrase,
     StyleRules,
     load_glossary,
     load_style,
 )
+from buhdesk.textcheck.sentences import Grammar, sentences
 from buhdesk.textcheck.tokens import protected_spans, words
 
 
@@ -29,6 +31,9 @@ class TextChecker:
     rules: StyleRules
     colloquial: re.Pattern[str]
     colloquial_rules: dict[str, Colloquialism]
+    phrase_pattern: re.Pattern[str]
+    phrases: list[Phrase]
+    grammar: Grammar
 
     @classmethod
     def load(cls, rules_dir: Path) -> TextChecker:
@@ -37,7 +42,10 @@ class TextChecker:
         glossary = load_glossary(rules_dir / GLOSSARY_FILE)
         rules = load_style(rules_dir / STYLE_FILE)
         pattern, by_word = style.compile_colloquialisms(rules.colloquialisms)
-        return cls(Lexicon.build(glossary), rules, pattern, by_word)
+        phrase_pattern, phrases = style.compile_phrases(rules.phrases)
+        lexicon = Lexicon.build(glossary)
+        return cls(lexicon, rules, pattern, by_word, phrase_pattern, phrases,
+                   Grammar(lexicon.morph))
 
     def with_names(self, names: Iterable[str]) -> TextChecker:
         """A checker that also accepts these people's names in every case form."""
@@ -45,18 +53,34 @@ class TextChecker:
 
     def check(self, text: str) -> list[Finding]:
         """Every finding in ``text``, sorted by position."""
+        settings = self.rules.settings
         spans = protected_spans(text)
         tokens = list(words(text, spans))
-        styled = style.check(text, tokens, spans, self.lexicon, self.colloquial,
-                             self.colloquial_rules)
+        phrased = list(style.phrase_findings(text, spans, self.phrase_pattern, self.phrases,
+                                             settings.style_blocking))
+        styled = _without_overlaps(style.check(text, tokens, spans, self.lexicon,
+                                               self.colloquial, self.colloquial_rules), phrased)
+        styled += phrased
         greeted = greeting.check(text, self.lexicon)
+        marks = _without_overlaps(
+            punctuation.check(text, spans, self.rules.period_abbreviations, settings.typography),
+            greeted)
+        typeset = _without_overlaps(typography.check(text, spans, settings.typography), marks)
+        split = list(sentences(text, spans))
+        commas_found = _without_overlaps(
+            commas.check(text, split, self.grammar, settings.punctuation),
+            [f for f in [*marks, *greeted, *phrased] if f.kind != "style"])
+        clear = _without_overlaps(list(style.clarity(text, split, self.grammar, settings)),
+                                  styled)
         found = [
             *_without_overlaps(spelling.check(text, tokens, self.lexicon,
                                              self.rules.period_abbreviations), styled),
-            *_without_overlaps(punctuation.check(text, spans, self.rules.period_abbreviations),
-                               greeted),
+            *marks,
+            *typeset,
+            *commas_found,
             *greeted,
             *styled,
+            *clear,
         ]
         return sorted(found, key=lambda f: (f.start, f.end, f.kind))
 

@@ -17,6 +17,7 @@ class Finding:
     text: str
     message: str
     suggestions: tuple[str, ...] = ()
+    blocking: bool = True  # False: advice, the answer goes out anyway
 
     def to_dict(self) -> dict[str, object]:
         """Plain JSON-ready form (suggestions as a list)."""
@@ -27,6 +28,7 @@ class Finding:
             "text": self.text,
             "message": self.message,
             "suggestions": list(self.suggestions),
+            "blocking": self.blocking,
         }
 
 

@@ -18,21 +18,24 @@ _PERIOD_GLUED = re.compile(r"(?<![\w.])([а-яё]{2,})([.!?])(?=[А-ЯЁа-яё]
 _DOUBLE_WORD = re.compile(r"(?<!\w)([^\W\d_]+)[ \t\u00a0]+(\1)(?!\w)", re.IGNORECASE)
 _DOUBLE_SIGN = re.compile(r",{2,}|;{2,}|:{2,}|(?<!\.)\.\.(?!\.)|\.{4,}")
 _STRAIGHT_QUOTED = re.compile(r"\"([^\"\n]{1,200})\"")
-_LIST_MARKER = re.compile(r"(?:^|(?<=\s))(?:\d{1,2}|[а-яa-z])\)", re.MULTILINE)
+_LIST_MARKER = re.compile(r"(?:^[ \t]*|(?<=[:;][ \t]))(?:\d{1,2}|[а-яa-z])\)",
+                          re.MULTILINE)
 _SENTENCE_END = re.compile(r"([^\W_]*)([.!?]+|…)[»\")]*\s+(?=([а-яё][^\W_]*))")
 _CYRILLIC = re.compile(r"[а-яё]", re.IGNORECASE)
 _PAIRS = {")": "(", "]": "[", "»": "«"}
 
 
-def check(text: str, spans: Spans, abbreviations: frozenset[str]) -> list[Finding]:
-    """All punctuation and typography findings in ``text``."""
+def check(text: str, spans: Spans, abbreviations: frozenset[str],
+          typography: frozenset[str] = frozenset({"spacing", "quotes"})) -> list[Finding]:
+    """Marks and spaces around them; spacing and quotes can be switched off ([typography])."""
     rules: tuple[Callable[[], Iterator[Finding]], ...] = (
-        lambda: _space_before(text, spans),
-        lambda: _no_space_after(text, spans, abbreviations),
+        lambda: _space_before(text, spans) if "spacing" in typography else iter(()),
+        lambda: _no_space_after(text, spans, abbreviations) if "spacing" in typography
+        else iter(()),
         lambda: _doubled_words(text, spans),
         lambda: _doubled_signs(text, spans),
         lambda: _brackets(text, spans),
-        lambda: _straight_quotes(text, spans),
+        lambda: _straight_quotes(text, spans) if "quotes" in typography else iter(()),
         lambda: _lower_case_start(text, spans, abbreviations),
     )
     return [finding for rule in rules for finding in rule()]
@@ -43,7 +46,7 @@ def _space_before(text: str, spans: Spans) -> Iterator[Finding]:
         mark = m.group(1)
         if inside(m.start(1), spans) or text.startswith("..", m.start(1)):
             continue
-        yield make("punctuation", text, m.start(), m.end(),
+        yield make("typography", text, m.start(), m.end(),
                    f"Лишний пробел перед знаком {quote(mark)}", (mark,))
 
 
@@ -59,7 +62,7 @@ def _no_space_after(text: str, spans: Spans, abbreviations: frozenset[str]) -> I
 
 
 def _glued(text: str, pos: int, mark: str) -> Finding:
-    return make("punctuation", text, pos, pos + 2, f"Нет пробела после знака {quote(mark)}",
+    return make("typography", text, pos, pos + 2, f"Нет пробела после знака {quote(mark)}",
                 (f"{mark} {text[pos + 1]}",))
 
 
@@ -131,6 +134,7 @@ def _continues(before: str, mark: str, abbreviations: frozenset[str]) -> bool:
         return True
     if mark != ".":
         return False
+    before = before.lstrip("0123456789")
     return len(before) <= 1 or before.isdigit() or before.lower() in abbreviations
 
 

@@ -7,6 +7,8 @@ import tomllib
 from dataclasses import dataclass
 from pathlib import Path
 
+from buhdesk.textcheck import commas, typography
+
 GLOSSARY_FILE = "glossary.txt"
 STYLE_FILE = "style.toml"
 _CONTEXTS = ("any", "clause_edge")
@@ -29,9 +31,37 @@ class Colloquialism:
 
 
 @dataclass(frozen=True)
+class Phrase:
+    """A bureaucratic, unfit or misspelled turn of phrase and the plain way to say it.
+
+    ``pattern`` holds the phrase's slots: alternatives per word, a trailing ``*`` for any ending.
+    """
+
+    pattern: tuple[tuple[str, ...], ...]
+    replacement: str
+    message: str
+    kind: str = "style"
+    blocking: bool | None = None  # None: the [settings] default for its kind
+
+
+@dataclass(frozen=True)
+class Settings:
+    """[settings], [typography] and [punctuation] of ``style.toml``."""
+
+    style_blocking: bool = False
+    sentence_max_words: int = 35
+    noun_chain: int = 10
+    passive_chain: int = 3
+    typography: frozenset[str] = frozenset()
+    punctuation: frozenset[str] = frozenset()
+
+
+@dataclass(frozen=True)
 class StyleRules:
     colloquialisms: tuple[Colloquialism, ...]
     period_abbreviations: frozenset[str]
+    phrases: tuple[Phrase, ...] = ()
+    settings: Settings = Settings()
 
 
 def load_glossary(path: Path) -> tuple[str, ...]:
@@ -63,7 +93,96 @@ def load_style(path: Path) -> StyleRules:
         raise TextCheckRulesError(f"{path}: «colloquialism» должен быть списком [[colloquialism]]")
     lines = _header_lines(text, "colloquialism")
     rules = tuple(_colloquialism(e, f"{path}, строка {lines[i]}") for i, e in enumerate(entries))
-    return StyleRules(rules, _abbreviations(data, path, text))
+    phrases = data.get("phrase", [])
+    if not isinstance(phrases, list):
+        raise TextCheckRulesError(f"{path}: «phrase» должен быть списком [[phrase]]")
+    lines = _header_lines(text, "phrase")
+    found = tuple(p for i, e in enumerate(phrases)
+                  for p in _phrases(e, f"{path}, строка {lines[i]}"))
+    return StyleRules(rules, _abbreviations(data, path, text), found, _settings(data, path))
+
+
+_PHRASE_KINDS = ("style", "spelling", "greeting")
+_SETTINGS_INT = {"sentence_max_words": 35, "noun_chain": 10, "passive_chain": 3}
+
+
+def _phrases(entry: dict[str, object], where: str) -> list[Phrase]:
+    unknown = set(entry) - {"phrases", "replacement", "message", "kind", "blocking"}
+    if unknown:
+        raise TextCheckRulesError(f"{where}: неизвестные ключи: {', '.join(sorted(unknown))}")
+    phrases = _str_list(entry.get("phrases"), "phrases", where)
+    if not phrases:
+        raise TextCheckRulesError(f"{where}: список «phrases» не должен быть пустым")
+    replacement = entry.get("replacement")
+    if not isinstance(replacement, str):
+        raise TextCheckRulesError(f"{where}: нужен ключ «replacement» (строка)")
+    kind = entry.get("kind", "style")
+    if kind not in _PHRASE_KINDS:
+        raise TextCheckRulesError(f"{where}: «kind» должен быть одним из: "
+                                  f"{', '.join(_PHRASE_KINDS)}; записано {kind!r}")
+    blocking = entry.get("blocking")
+    if blocking is not None and not isinstance(blocking, bool):
+        raise TextCheckRulesError(f"{where}: «blocking» должен быть true или false")
+    out = []
+    for phrase in phrases:
+        message = entry.get("message") or _phrase_message(phrase, replacement)
+        if not isinstance(message, str):
+            raise TextCheckRulesError(f"{where}: «message» должен быть строкой")
+        slots = tuple(tuple(a for a in slot.lower().split("|") if a)
+                      for slot in phrase.split())
+        if not all(slots) or any(a.strip("*") == "" for slot in slots for a in slot):
+            raise TextCheckRulesError(f"{where}: пустое слово в образце «{phrase}»")
+        out.append(Phrase(slots, replacement, message, str(kind), blocking))
+    return out
+
+
+def _phrase_message(phrase: str, replacement: str) -> str:
+    shown = phrase.replace("*", "…").split("|")[0]
+    if not replacement:
+        return f"Оборот «{shown}» неуместен в ответе; уберите его."
+    return f"Канцелярский оборот «{shown}»: проще и понятнее — «{replacement}»."
+
+
+def _settings(data: dict[str, object], path: Path) -> Settings:
+    section = data.get("settings", {})
+    if not isinstance(section, dict):
+        raise TextCheckRulesError(f"{path}: [settings] должен быть таблицей")
+    unknown = set(section) - {"style_blocking", *_SETTINGS_INT}
+    if unknown:
+        raise TextCheckRulesError(f"{path}: [settings]: неизвестные ключи: "
+                                  f"{', '.join(sorted(unknown))}")
+    blocking = section.get("style_blocking", False)
+    if not isinstance(blocking, bool):
+        raise TextCheckRulesError(f"{path}: [settings] style_blocking должен быть true или false")
+    numbers = {}
+    for key, default in _SETTINGS_INT.items():
+        value = section.get(key, default)
+        if not isinstance(value, int) or isinstance(value, bool) or value < 0:
+            raise TextCheckRulesError(f"{path}: [settings] {key} должен быть целым числом "
+                                      f"не меньше 0 (0 — проверка выключена)")
+        numbers[key] = value
+    return Settings(blocking, typography=_switches(data, path, "typography", typography.RULES,
+                                                   typography.DEFAULT_OFF),
+                    punctuation=_switches(data, path, "punctuation", commas.RULES, frozenset()),
+                    **numbers)
+
+
+def _switches(data: dict[str, object], path: Path, table: str, names: tuple[str, ...],
+              off: frozenset[str]) -> frozenset[str]:
+    """The rule names switched on in a table of booleans."""
+    section = data.get(table, {})
+    if not isinstance(section, dict):
+        raise TextCheckRulesError(f"{path}: [{table}] должен быть таблицей")
+    unknown = set(section) - set(names)
+    if unknown:
+        raise TextCheckRulesError(f"{path}: [{table}]: неизвестные правила: "
+                                  f"{', '.join(sorted(unknown))} (есть: {', '.join(names)})")
+    on = set(names) - off
+    for name, value in section.items():
+        if not isinstance(value, bool):
+            raise TextCheckRulesError(f"{path}: [{table}] {name} должен быть true или false")
+        (on.add if value else on.discard)(name)
+    return frozenset(on)
 
 
 def _read(path: Path) -> str:

@@ -4,10 +4,12 @@ from __future__ import annotations
 
 import re
 from collections.abc import Iterable, Iterator
+from dataclasses import replace
 
 from buhdesk.textcheck.findings import Finding, make, quote
 from buhdesk.textcheck.lexicon import Lexicon
-from buhdesk.textcheck.rules import Colloquialism
+from buhdesk.textcheck.rules import Colloquialism, Phrase, Settings
+from buhdesk.textcheck.sentences import Grammar, Tok
 from buhdesk.textcheck.tokens import Word, inside, is_cyrillic
 
 _MARKS = re.compile(r"!{2,}|\?{2,}|[!?]{3,}")
@@ -86,3 +88,105 @@ def _marks(text: str) -> list[Finding]:
     return [make("style", text, m.start(), m.end(),
                  f"Несколько знаков подряд: {quote(m.group())} — в деловом письме достаточно одного",
                  (m.group()[0],)) for m in _MARKS.finditer(text)]
+
+
+# ---------------------------------------------------------------- clarity (order 76, §2.5)
+
+
+def compile_phrases(phrases: Iterable[Phrase]) -> tuple[re.Pattern[str], list[Phrase]]:
+    """One regex for all phrase patterns (longest first); group ``p<i>`` names phrase i."""
+    alternatives = []
+    ordered = sorted(phrases, key=lambda p: -sum(len(a) for a in p.pattern[0]) - 100 *
+                     len(p.pattern))
+    for i, phrase in enumerate(ordered):
+        slots = [ "(?:" + "|".join(_slot(a) for a in slot) + ")" for slot in phrase.pattern]
+        alternatives.append(f"(?P<p{i}>" + r"[ \t\u00a0]+".join(slots) + ")")
+    body = "|".join(alternatives) or "(?!)"
+    return re.compile(rf"(?<![\w-])(?:{body})(?![\w-])", re.IGNORECASE), ordered
+
+
+def _slot(alternative: str) -> str:
+    word = re.escape(alternative.rstrip("*")).replace("е", "[её]")
+    return word + (r"[^\W\d_]*" if alternative.endswith("*") else "")
+
+
+def phrase_findings(text: str, spans: list[tuple[int, int]], pattern: re.Pattern[str],
+                    phrases: list[Phrase], default_blocking: bool) -> Iterator[Finding]:
+    for m in pattern.finditer(text):
+        if inside(m.start(), spans):
+            continue
+        phrase = phrases[int(next(k for k, v in m.groupdict().items() if v is not None)[1:])]
+        blocking = phrase.blocking if phrase.blocking is not None else (
+            default_blocking if phrase.kind == "style" else True)
+        options = (_match_case(m.group(), phrase.replacement),) if phrase.replacement else ("",)
+        yield replace(make(phrase.kind, text, m.start(), m.end(), phrase.message, options),
+                      blocking=blocking)
+
+
+def _match_case(found: str, replacement: str) -> str:
+    return replacement[:1].upper() + replacement[1:] if found[:1].isupper() else replacement
+
+
+def clarity(text: str, sentences: Iterable[list[Tok]], grammar: Grammar, settings: Settings,
+            ) -> Iterator[Finding]:
+    """Overlong sentences, strings of nouns, chains of passive forms (advice by default)."""
+    for sentence in sentences:
+        words = [t for t in sentence if t.word]
+        if not words:
+            continue
+        start, end = sentence[0].start, sentence[-1].end
+        longest = _longest_part(sentence)  # a list after «:» or «;» reads part by part
+        if settings.sentence_max_words and longest > settings.sentence_max_words:
+            yield _advice(text, start, end, settings,
+                          f"Предложение из {len(words)} слов трудно читать: разделите его на "
+                          f"несколько (не больше {settings.sentence_max_words} слов)")
+            continue
+        chain = _noun_chain(sentence, grammar, settings.noun_chain)
+        if chain is not None:
+            yield _advice(text, chain[0], chain[1], settings,
+                          "Цепочка существительных трудна для восприятия: перестройте фразу "
+                          "с глаголом («о выплате компенсации…» → «выплатим компенсацию…»)")
+            continue
+        passives = [t for t in words if grammar(t.text).pos == "PRTS"]
+        if settings.passive_chain and len(passives) >= settings.passive_chain:
+            yield _advice(text, passives[0].start, passives[-1].end, settings,
+                          f"{len(passives)} страдательных оборота в одном предложении: "
+                          "напишите, кто что сделал («мы проверили…»)")
+
+
+def _longest_part(sentence: list[Tok]) -> int:
+    longest = count = 0
+    for tok in sentence:
+        if tok.text in (";", ":"):
+            count = 0
+        elif tok.word:
+            count += 1
+            longest = max(longest, count)
+    return longest
+
+
+def _advice(text: str, start: int, end: int, settings: Settings, message: str) -> Finding:
+    return replace(make("style", text, start, end, message), blocking=settings.style_blocking)
+
+
+_NOT_IN_CHAIN = frozenset({"VERB", "INFN", "PRTF", "PRTS", "GRND", "ADJS", "PRED", "CONJ",
+                           "NPRO", "ADVB"})
+
+
+def _noun_chain(sentence: list[Tok], grammar: Grammar, limit: int) -> tuple[int, int] | None:
+    if not limit:
+        return None
+    first = last = -1
+    nouns = 0
+    for tok in sentence:
+        info = grammar(tok.text) if tok.word and not tok.text[0].isdigit() else None
+        if info is None or info.pos in _NOT_IN_CHAIN or tok.quoted:
+            if nouns >= limit:
+                return first, last
+            first, nouns = -1, 0
+            continue
+        if info.pos == "NOUN":
+            nouns += 1
+            first = tok.start if first < 0 else first
+            last = tok.end
+    return (first, last) if nouns >= limit else None
