@@ -423,12 +423,18 @@ def _participle_after_noun(ctx: Context, sentence: list[Tok]) -> Iterator[Findin
 
 
 def _noun_follows(ctx: Context, sentence: list[Tok], i: int, participle: Info) -> bool:
+    """A later noun (not one governed by a preposition) agrees with the participle."""
+    governed = False
     for tok in sentence[i:i + 5]:
         if not tok.word:
             return False
         info = ctx.grammar(tok.text)
-        if info.pos == "NOUN" and _agree(info, participle):
-            return True
+        if info.pos == "PREP":
+            governed = True
+        elif info.pos == "NOUN":
+            if not governed and _agree(info, participle):
+                return True
+            governed = False
     return False
 
 
@@ -477,11 +483,17 @@ def _subject_predicate(ctx: Context, sentence: list[Tok]) -> Iterator[Finding]:
     comma = next((i for i, t in enumerate(sentence) if not t.word), None)
     if comma is None or comma == 0 or sentence[comma].text != "," or comma + 1 >= len(sentence):
         return
-    head = ctx.grammar(sentence[0].text)
+    first = 0
+    while first < comma and ctx.grammar(sentence[first].text).pos == "ADJF" and \
+            ctx.grammar(sentence[first].text).has("ADJF", "nomn"):
+        first += 1  # «Заработная плата, …»
+    if first >= comma:
+        return
+    head = ctx.grammar(sentence[first].text)
     if head.pos != "NOUN" or not head.has("NOUN", "nomn") or \
             any(g in head.readings[0][1] for g in ("Name", "Patr", "Surn")):
         return
-    for tok in sentence[1:comma]:
+    for tok in sentence[first + 1:comma]:
         info = ctx.grammar(tok.text)
         if info.pos not in ("NOUN", "ADJF", "PREP", "NUMR", "NPRO") and not tok.text.isdigit():
             return
