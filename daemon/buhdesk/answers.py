@@ -15,6 +15,7 @@ from datetime import datetime
 from sqlalchemy import select
 from sqlmodel import Session
 
+from buhdesk.addressing import formal_greeting, starts_with_greeting
 from buhdesk.answer_packages import CHANNEL, queue_answer_package
 from buhdesk.compose import FileToSend
 from buhdesk.kb_mail import insert_articles, missing_articles_message, public_url, record_inserted
@@ -29,8 +30,9 @@ from buhdesk.textcheck import Finding
 
 log = logging.getLogger(__name__)
 
-_COMMAND = re.compile(r"^\s*#(закрыть|ожидание|передать|отправить-как-есть|статья)\b\s*(.*)$",
+_COMMAND = re.compile(r"^\s*#(закрыть|ожидание|передать|отправить-как-есть|статья|слово)\b\s*(.*)$",
                       re.IGNORECASE)
+WORD_ADDED = "word-added"  # audit action of «#слово»: the installation's own dictionary
 
 
 @dataclass
@@ -40,6 +42,7 @@ class Commands:
     transfer_to: str | None = None
     force: bool = False
     articles: list[str] = field(default_factory=list)
+    words: list[str] = field(default_factory=list)
 
 
 def parse_commands(text: str) -> tuple[str, Commands]:
@@ -61,36 +64,52 @@ def parse_commands(text: str) -> tuple[str, Commands]:
             commands.force = True
         elif word == "статья" and arg:
             commands.articles.append(arg.split()[0])
+        elif word == "слово" and arg:
+            commands.words += [w.strip(",;.") for w in arg.split() if w.strip(",;.")]
     return "\n".join(kept).strip(), commands
 
 
 def greeting(client_name: str) -> str:
-    """«Уважаемая Мария Петровна!» when the full name is known, a neutral greeting otherwise."""
-    parts = client_name.split()
-    if len(parts) == 3:
-        first, patronymic = parts[1], parts[2]
-        if patronymic.endswith(("вна", "чна", "кызы")):
-            return f"Уважаемая {first} {patronymic}!"
-        if patronymic.endswith(("вич", "ич", "оглы")):
-            return f"Уважаемый {first} {patronymic}!"
-    return "Добрый день!"
+    """«Уважаемая Мария Петровна!» when the first name and patronymic are known, a neutral
+    greeting otherwise."""
+    return formal_greeting(client_name)
 
 
 def render_answer(rt: Runtime, request: Request, accountant: str, text: str) -> Rendered:
     member = rt.rules.staff[accountant]
     author = {"login": member.login, "name": member.name, "position": member.position,
               "phone": member.phone, "email": member.email}
+    own = starts_with_greeting(text)  # the accountant greeted the client already
     return rt.templates.render("answer", **request_vars(
-        rt, request, greeting=greeting(request.client_name), text=text, author=author))
+        rt, request, greeting="" if own else greeting(request.client_name), text=text,
+        author=author))
 
 
-def check_letter(rt: Runtime, request: Request, rendered: Rendered) -> list[Finding]:
-    """Findings in the whole letter body; staff and the client's names, and the service's own
-    name from the configuration, are known words."""
-    names = [s.name for s in rt.rules.staff.values()] + [rt.config.service.name]
+def check_letter(rt: Runtime, request: Request, rendered: Rendered,
+                 learned: Sequence[str] = ()) -> list[Finding]:
+    """Findings in the whole letter body; staff and the client's names, the service's own name
+    from the configuration and the words accountants marked as correct are known words."""
+    names = [s.name for s in rt.rules.staff.values()] + [rt.config.service.name, *learned]
     if request.client_name:
         names.append(request.client_name)
     return rt.rules.textcheck.with_names(names).check(rendered.body)
+
+
+def learned_words(session: Session) -> list[str]:
+    """Words accountants marked as correct with «#слово» (read back from the audit trail)."""
+    rows = session.exec(select(Event.detail).where(Event.stage == "textcheck",  # type: ignore[call-overload]
+                                                   Event.action == WORD_ADDED)).scalars()
+    return [json.loads(detail).get("word", "") for detail in rows]
+
+
+def _learn(session: Session, request: Request, words: Sequence[str], login: str) -> None:
+    """Record «#слово» words in the audit trail: from now on the check accepts them."""
+    for word in words:
+        session.add(Event(request_id=request.id, stage="textcheck", action=WORD_ADDED,
+                          actor=login, detail=json.dumps({"word": word}, ensure_ascii=False)))
+    if words:
+        session.flush()
+        log.info("textcheck: %s added %d word(s) to the dictionary", login, len(words))
 
 
 def line_of(text: str, offset: int) -> int:
@@ -134,12 +153,13 @@ def process_answer(session: Session, rt: Runtime, request: Request, login: str, 
                        "message": missing_articles_message(missing), "suggestions": []}
             _return_items(session, rt, request, login, [problem], "", source_message)
             return []
+    _learn(session, request, commands.words, login)
     if not text:
         _apply_state(session, request, commands, actor=login, answered=False, now=rt.now())
         return []
     rendered = render_answer(rt, request, login, text)
-    findings = check_letter(rt, request, rendered)
-    if findings and not commands.force:
+    findings = check_letter(rt, request, rendered, learned_words(session))
+    if any(f.blocking for f in findings) and not commands.force:
         _return(session, rt, request, login, rendered, findings, source_message)
         return findings
     _send(session, rt, request, login, rendered, files, findings, commands)
@@ -166,7 +186,8 @@ def _send(session: Session, rt: Runtime, request: Request, login: str, rendered:
                 rendered=rendered, reply_to_ids=client_thread(session, request), files=files)
     if edms:  # the answer also goes back into the EDMS the document came from
         queue_answer_package(session, rt, request, login, rendered, files, closing=commands.close)
-    detail = {"accountant": login, "override": bool(findings and commands.force),
+    detail = {"accountant": login,
+              "override": bool(any(f.blocking for f in findings) and commands.force),
               "findings": [f.to_dict() for f in findings], "articles": commands.articles}
     session.add(Event(request_id=request.id, stage="reply", action="answered", actor=login,
                       detail=json.dumps(detail, ensure_ascii=False)))
@@ -176,7 +197,8 @@ def _send(session: Session, rt: Runtime, request: Request, login: str, rendered:
 
 def _return(session: Session, rt: Runtime, request: Request, login: str, rendered: Rendered,
             findings: list[Finding], source_message: Message | None) -> None:
-    items = [{"line": line_of(rendered.body, f.start), "text": f.text, "message": f.message,
+    items = [{"line": line_of(rendered.body, f.start), "text": f.text,
+              "message": f.message if f.blocking else f"Совет: {f.message}",
               "suggestions": list(f.suggestions)} for f in findings]
     _return_items(session, rt, request, login, items, rendered.body, source_message)
 

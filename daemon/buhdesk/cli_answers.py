@@ -38,7 +38,8 @@ def cmd_textcheck(args: argparse.Namespace, load: LoadConfig) -> int:
         print(f"== {name}: замечаний {len(findings)}")
         for f in findings:
             hint = f" Варианты: {', '.join(f.suggestions)}." if f.suggestions else ""
-            print(f"   строка {line_of(text, f.start)}: «{f.text}» — {f.message}{hint}")
+            advice = "" if f.blocking else " (совет, ответ не задерживает)"
+            print(f"   строка {line_of(text, f.start)}: «{f.text}» — {f.message}{hint}{advice}")
     return 1 if found_any and args.strict else 0
 
 
@@ -61,7 +62,7 @@ def cmd_reply(args: argparse.Namespace, load: LoadConfig) -> int:
             return 2
         findings = process_answer(session, rt, request, login, text.strip(), commands)
         session.commit()
-    if findings and not args.force:
+    if any(f.blocking for f in findings) and not args.force:
         print(f"Ответ не отправлен: замечаний {len(findings)}. Письмо с замечаниями отправлено "
               f"сотруднику {login}. Исправьте текст или добавьте --force.")
         for f in findings:

@@ -15,6 +15,7 @@ from pathlib import Path
 from typing import Any
 from zoneinfo import ZoneInfo
 
+from buhdesk.addressing import addressee
 from jinja2 import (
     FileSystemLoader,
     StrictUndefined,
@@ -78,6 +79,7 @@ class Templates:
         )
         self.env.filters["day"] = lambda v: _format_day(v, tz)
         self.env.filters["datetime"] = lambda v: _format_datetime(v, tz)
+        self.env.filters["addressee"] = lambda v: str(addressee(v) or "")
 
     def render(self, name: str, **variables: Any) -> Rendered:
         """Render ``name.txt.j2`` into a subject and a body."""

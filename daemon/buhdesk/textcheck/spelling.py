@@ -8,7 +8,7 @@ from collections.abc import Iterable
 from buhdesk.textcheck.findings import Finding, make, quote
 from buhdesk.textcheck.lexicon import Lexicon
 from buhdesk.textcheck.suggest import RU, edits1
-from buhdesk.textcheck.tokens import Word, is_cyrillic, is_latin
+from buhdesk.textcheck.tokens import Word, inside, is_cyrillic, is_latin
 
 _ROMAN = re.compile(r"[IVXLCDM]+")
 _LOOKALIKE_TO_RU = str.maketrans("aeopcxyATEOPCXKMHBaeopcxy", "аеорсхуАТЕОРСХКМНВаеорсху")
@@ -16,17 +16,52 @@ _LOOKALIKE_TO_EN = str.maketrans("аеорсхуАТЕОРСХКМНВ", "aeopcx
 ABBREVIATION_MAX = 6
 
 
+_QUOTED = re.compile(r"«[^«»\n]*(?:«[^«»\n]*»[^«»\n]*)*»|\"[^\"\n]*\"")
+_ORGANISATION_FORMS = frozenset({"ооо", "оао", "зао", "пао", "ао", "ип", "огбу", "огку", "огау",
+                                 "гку", "гбу", "гау", "муп", "гуп", "фгуп", "мбу", "мку", "нко",
+                                 "ано", "фгбу", "фку"})
+
+
 def check(text: str, words: Iterable[Word], lexicon: Lexicon,
           abbreviations: frozenset[str]) -> list[Finding]:
-    """One finding per unknown word, with ranked suggestions; «каб.», «тел.» and the like pass."""
+    """One finding per unknown word, with ranked suggestions; «каб.», «тел.» and the like pass.
+    Capitalised words of names in quotes («Техсервис-М») and after ООО, ОГБУ… are names."""
     findings = []
+    quoted = [m.span() for m in _QUOTED.finditer(text)]
+    previous = ""
     for word in words:
+        after_form, previous = previous in _ORGANISATION_FORMS, word.text.lower()
         if text[word.end:word.end + 1] == "." and word.text.lower() in abbreviations:
+            continue
+        if word.text[:1].isupper() and (after_form or inside(word.start, quoted)
+                                        or _beside_initials(text, word)
+                                        or _before_name(text, word, lexicon)):
             continue
         finding = _check_word(text, word, lexicon)
         if finding is not None:
             findings.append(finding)
     return findings
+
+
+_INITIALS_AFTER = re.compile(r"[ \t\u00a0]+[А-ЯЁ]\.[ \t\u00a0]?[А-ЯЁ]\.")
+_INITIALS_BEFORE = re.compile(r"[А-ЯЁ]\.[ \t\u00a0]?[А-ЯЁ]\.[ \t\u00a0]+$")
+_TWO_WORDS = re.compile(r"[ \t\u00a0]+([А-ЯЁ][а-яё]+)[ \t\u00a0]+([А-ЯЁ][а-яё]+)")
+
+
+def _beside_initials(text: str, word: Word) -> bool:
+    """A surname next to initials: «Жмыхарева Т. М.», «Т. М. Жмыхаревой»."""
+    return bool(_INITIALS_AFTER.match(text, word.end)
+                or _INITIALS_BEFORE.search(text[max(0, word.start - 8):word.start]))
+
+
+def _before_name(text: str, word: Word, lexicon: Lexicon) -> bool:
+    """A surname before a first name and patronymic: «Жмыхаревой Татьяне Михайловне»."""
+    m = _TWO_WORDS.match(text, word.end)
+    if m is None:
+        return False
+    first = {g for p in lexicon.morph.parse(m.group(1)) for g in p.tag.grammemes}
+    second = {g for p in lexicon.morph.parse(m.group(2)) for g in p.tag.grammemes}
+    return "Name" in first and "Patr" in second
 
 
 def _check_word(text: str, word: Word, lexicon: Lexicon) -> Finding | None:

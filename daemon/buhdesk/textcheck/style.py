@@ -147,11 +147,31 @@ def clarity(text: str, sentences: Iterable[list[Tok]], grammar: Grammar, setting
                           "Цепочка существительных трудна для восприятия: перестройте фразу "
                           "с глаголом («о выплате компенсации…» → «выплатим компенсацию…»)")
             continue
-        passives = [t for t in words if grammar(t.text).pos == "PRTS"]
+        passives = _passive_clauses(sentence, grammar)
         if settings.passive_chain and len(passives) >= settings.passive_chain:
             yield _advice(text, passives[0].start, passives[-1].end, settings,
-                          f"{len(passives)} страдательных оборота в одном предложении: "
-                          "напишите, кто что сделал («мы проверили…»)")
+                          "Цепочка страдательных оборотов в одном предложении: напишите, "
+                          "кто что сделал («мы проверили…», «перечислим…»)")
+
+
+_CLAUSE_WORDS = frozenset({"что", "чтобы", "если", "когда", "как", "который", "которая",
+                           "которое", "которые", "которого", "которой", "которых", "поскольку",
+                           "пока", "после", "хотя", "где"})
+
+
+def _passive_clauses(sentence: list[Tok], grammar: Grammar) -> list[Tok]:
+    """The first short passive participle of each clause that has one («будет произведена после
+    того, как будет получено…»); homogeneous «проверен, подписан и направлен» is one clause."""
+    found: list[Tok] = []
+    counted = False
+    for tok in sentence:
+        if tok.word and tok.low in _CLAUSE_WORDS:
+            counted = False
+        elif tok.word and not counted and grammar(tok.text).pos == "PRTS" \
+                and grammar(tok.text).lemma not in ("обязать", "вынудить"):
+            found.append(tok)
+            counted = True
+    return found
 
 
 def _longest_part(sentence: list[Tok]) -> int:

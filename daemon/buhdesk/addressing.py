@@ -1,0 +1,65 @@
+"""How buhdesk's own letters address a person: by first name and patronymic («Мария Петровна»),
+never by surname plus first name and never by the address's local part.
+
+    addressee("Ковалева Мария Петровна")  -> Addressee("Мария", "Петровна", "femn")
+    addressee("mkovaleva") / addressee("Мария Ковалева") -> None
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+from functools import cache
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:
+    import pymorphy3
+
+_WORD = re.compile(r"[А-ЯЁ][а-яё]+(?:-[А-ЯЁ][а-яё]+)?")
+_GREETING = re.compile(r"^\s*(?:уважаем|здравствуй|добр(?:ый|ое|ого)\s+(?:день|утро|вечер|дня)"
+                       r"|доброго|приветствую)", re.IGNORECASE)
+
+
+@dataclass(frozen=True)
+class Addressee:
+    first_name: str
+    patronymic: str
+    gender: str  # "masc" or "femn"
+
+    def __str__(self) -> str:
+        return f"{self.first_name} {self.patronymic}"
+
+
+@cache
+def _morph() -> pymorphy3.MorphAnalyzer:
+    import pymorphy3  # noqa: PLC0415 — loaded on first use: commands that send no letter skip it
+
+    return pymorphy3.MorphAnalyzer()
+
+
+def addressee(full_name: str | None) -> Addressee | None:
+    """First name and patronymic found in a display name, or None when there are none."""
+    words = _WORD.findall(full_name or "")
+    morph = _morph()
+    for first, second in zip(words, words[1:], strict=False):
+        patronymic = {p.tag.gender for p in morph.parse(second)
+                      if "Patr" in p.tag and "nomn" in p.tag and "sing" in p.tag}
+        name = {p.tag.gender for p in morph.parse(first)
+                if "Name" in p.tag and "nomn" in p.tag and "sing" in p.tag}
+        common = patronymic & name & {"masc", "femn"}
+        if len(common) == 1:
+            return Addressee(first, second, common.pop())
+    return None
+
+
+def formal_greeting(full_name: str | None) -> str:
+    """«Уважаемая Мария Петровна!», or «Добрый день!» when the name is not known."""
+    who = addressee(full_name)
+    if who is None:
+        return "Добрый день!"
+    return f"{'Уважаемая' if who.gender == 'femn' else 'Уважаемый'} {who}!"
+
+
+def starts_with_greeting(text: str) -> bool:
+    """The text opens with its own greeting («Уважаемая…», «Здравствуйте», «Добрый день»)."""
+    return bool(_GREETING.match(text))
