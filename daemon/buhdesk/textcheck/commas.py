@@ -74,7 +74,39 @@ _LEXICAL_GERUNDS = frozenset({"включая", "начиная", "исходя"
 _PREDICATE_WORDS = frozenset({"нужно", "можно", "надо", "нельзя", "необходимо", "следует",
                               "должен", "должна", "должно", "должны", "нет"})
 _SUBJECT_PRONOUNS = frozenset({"мы", "вы", "я", "он", "она", "оно", "они"})
+_ADJECTIVE_ENDINGS = ("ий", "ый", "ой", "ая", "яя", "ое", "ее", "ые", "ие", "ого", "его", "ому",
+                      "ему", "ую", "юю", "ым", "им", "ых", "их", "ыми", "ими", "ом", "ем", "ей")
+_PARTICIPLE_STEMS = ("щ", "ш", "н", "т", "ем", "им", "ом")
+
+
+def _may_be_participle(low: str) -> bool:
+    """A participle ends like an adjective after -щ-, -ш-, -н-, -т- or -ем-/-им-."""
+    for ending in _ADJECTIVE_ENDINGS:
+        if low.endswith(ending) and low[:-len(ending)].endswith(_PARTICIPLE_STEMS):
+            return True
+    return False
+
+
+_GERUND_ENDINGS = ("ая", "яя", "уя", "юя", "ея", "оя", "дя", "ся", "тя", "ря", "зя", "ив", "ыв",
+                   "ав", "ев", "яв", "ув", "вши", "вшись", "ши", "шись", "ясь", "ась", "учи",
+                   "ючи", "жа", "ча", "ша", "ща")
 _BE = frozenset({"будет", "будут", "был", "была", "было", "были", "буду", "будем", "будете"})
+
+
+def _by_first(phrases: tuple[tuple[str, ...], ...]) -> dict[str, list[tuple[str, ...]]]:
+    """Phrases by their first word, longest first."""
+    index: dict[str, list[tuple[str, ...]]] = {}
+    for phrase in sorted(phrases, key=len, reverse=True):
+        index.setdefault(phrase[0], []).append(phrase)
+    return index
+
+
+_COMPOUNDS_BY_LAST: dict[str, list[tuple[str, ...]]] = {}
+for _c in sorted(_COMPOUNDS, key=len, reverse=True):
+    _COMPOUNDS_BY_LAST.setdefault(_c[-1], []).append(_c)
+_OPENERS_BY_FIRST = _by_first(_OPENERS)
+_INTRODUCTORY_BY_FIRST = _by_first(_INTRODUCTORY)
+_TRIGGERS = _SUBORDINATE | _INDIRECT | frozenset(_COMPOUNDS_BY_LAST)
 
 
 @dataclass(frozen=True)
@@ -202,6 +234,8 @@ def _subordinate(ctx: Context, sentence: list[Tok]) -> Iterator[Finding]:
         if not tok.word or tok.quoted or tok.text[0].isupper() and i > 0:
             continue
         low = tok.low
+        if low not in _TRIGGERS:
+            continue
         indirect = low in _INDIRECT
         if low not in _SUBORDINATE and not indirect and not _ends_compound(sentence, i):
             continue
@@ -223,13 +257,14 @@ def _subordinate(ctx: Context, sentence: list[Tok]) -> Iterator[Finding]:
 
 
 def _ends_compound(sentence: list[Tok], i: int) -> bool:
-    return any(_matches(sentence, i - len(c) + 1, c) for c in _COMPOUNDS)
+    return any(_matches(sentence, i - len(c) + 1, c)
+               for c in _COMPOUNDS_BY_LAST.get(sentence[i].low, ()))
 
 
 def _clause_start(ctx: Context, sentence: list[Tok], i: int) -> int | None:
     """Where the comma belongs: before a compound conjunction, a preposition governing the
     relative word, or «часть которых»; None when a compound is split by a comma already."""
-    for compound in sorted(_COMPOUNDS, key=len, reverse=True):
+    for compound in _COMPOUNDS_BY_LAST.get(sentence[i].low, ()):
         start = i - len(compound) + 1
         if _matches(sentence, start, compound):
             return start
@@ -258,7 +293,7 @@ def _opening_clause(ctx: Context, sentence: list[Tok]) -> Iterator[Finding]:
     """«Если приказ подпишут до 15-го числа[,] доплата войдёт…»."""
     if sentence[-1].text == "?" or not sentence[0].word:
         return
-    opener = next((o for o in sorted(_OPENERS, key=len, reverse=True)
+    opener = next((o for o in _OPENERS_BY_FIRST.get(sentence[0].low, ())
                    if _matches(sentence, 0, o)), None)
     if opener is None:
         return
@@ -311,7 +346,7 @@ def _main_clause_comma(ctx: Context, sentence: list[Tok], first: int, *, infinit
 def _introductory(ctx: Context, sentence: list[Tok]) -> Iterator[Finding]:
     i = 0
     while i < len(sentence):
-        phrase = next((p for p in sorted(_INTRODUCTORY, key=len, reverse=True)
+        phrase = next((p for p in _INTRODUCTORY_BY_FIRST.get(sentence[i].low, ())
                        if _matches(sentence, i, p)), None)
         if phrase is None or sentence[i].quoted:
             i += 1
@@ -361,6 +396,8 @@ def _address(ctx: Context, sentence: list[Tok]) -> Iterator[Finding]:
         if not (first.word and second.word and first.text[0].isupper()
                 and second.text[0].isupper()):
             continue
+        if not second.low.endswith(("вич", "вна", "чна", "ич")):
+            continue  # cheap test first: a patronymic
         if not (ctx.grammar(first.text).has("NOUN", "Name", "nomn")
                 and ctx.grammar(second.text).has("NOUN", "Patr", "nomn")):
             continue
@@ -409,6 +446,8 @@ def _participle_after_noun(ctx: Context, sentence: list[Tok]) -> Iterator[Findin
         noun, part, nxt = sentence[i - 1], sentence[i], sentence[i + 1]
         if not (noun.word and part.word and nxt.word) or part.quoted:
             continue
+        if not _may_be_participle(part.low):
+            continue  # cheap test first
         pinfo = ctx.grammar(part.text)
         if pinfo.pos not in ("PRTF", "ADJF") or not pinfo.has("PRTF") or \
                 pinfo.lemma in _LEXICAL_PARTICIPLES or part.low in _LEXICAL_PARTICIPLES:
@@ -460,6 +499,8 @@ def _gerund(ctx: Context, sentence: list[Tok]) -> Iterator[Finding]:
     for i, tok in enumerate(sentence):
         if not tok.word or tok.quoted:
             continue
+        if not tok.low.endswith(_GERUND_ENDINGS):
+            continue  # cheap test first
         info = ctx.grammar(tok.text)
         if info.pos != "GRND" or tok.low in _LEXICAL_GERUNDS:
             continue
@@ -483,6 +524,9 @@ def _subject_predicate(ctx: Context, sentence: list[Tok]) -> Iterator[Finding]:
     comma = next((i for i, t in enumerate(sentence) if not t.word), None)
     if comma is None or comma == 0 or sentence[comma].text != "," or comma + 1 >= len(sentence):
         return
+    after = sentence[comma + 1]
+    if not after.word or ctx.grammar(after.text).pos not in ("VERB", "PRTS"):
+        return  # cheap test first: a predicate right after the comma
     first = 0
     while first < comma and ctx.grammar(sentence[first].text).pos == "ADJF" and \
             ctx.grammar(sentence[first].text).has("ADJF", "nomn"):

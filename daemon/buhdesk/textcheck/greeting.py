@@ -4,6 +4,9 @@ from __future__ import annotations
 
 import re
 from collections.abc import Iterator
+from functools import lru_cache
+
+import pymorphy3
 
 from buhdesk.textcheck.findings import Finding, make, quote
 from buhdesk.textcheck.lexicon import Lexicon
@@ -75,8 +78,13 @@ def _check_end(text: str, m: re.Match[str], names: list[tuple[str, int]]) -> Ite
 
 def _person_gender(word: str, lexicon: Lexicon) -> str | None:
     """Gender of a first name or patronymic when the dictionary is sure, else None."""
+    return _gender(lexicon.morph, word.capitalize())
+
+
+@lru_cache(maxsize=4096)
+def _gender(morph: pymorphy3.MorphAnalyzer, word: str) -> str | None:
     genders = set()
-    for parse in lexicon.morph.parse(word.capitalize()):
+    for parse in morph.parse(word):
         grammemes = parse.tag.grammemes
         if {"Name", "Patr"} & grammemes and "nomn" in grammemes and parse.tag.gender:
             genders.add(parse.tag.gender)

@@ -27,10 +27,11 @@ class Tok:
     end: int
     word: bool
     quoted: bool = False
+    low: str = ""  # lower case, ё as е
 
-    @property
-    def low(self) -> str:
-        return self.text.lower().replace("ё", "е")
+
+def _tok(text: str, start: int, end: int, word: bool, quoted: bool) -> Tok:
+    return Tok(text, start, end, word, quoted, text.lower().replace("ё", "е"))
 
 
 @dataclass(frozen=True)
@@ -92,7 +93,7 @@ def sentences(text: str, spans: list[tuple[int, int]]) -> Iterator[list[Tok]]:
             depth -= 1
         elif piece == '"':
             straight = not straight
-        current.append(Tok(piece, m.start(), m.end(), word, bool(depth) or straight))
+        current.append(_tok(piece, m.start(), m.end(), word, bool(depth) or straight))
         initial = piece == "." and len(current) > 1 and len(current[-2].text) == 1 \
             and current[-2].text.isupper()
         if piece in _ENDS and not depth and not initial and _sentence_ends(text, m.end()):

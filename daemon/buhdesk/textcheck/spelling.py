@@ -33,13 +33,12 @@ def check(text: str, words: Iterable[Word], lexicon: Lexicon,
         after_form, previous = previous in _ORGANISATION_FORMS, word.text.lower()
         if text[word.end:word.end + 1] == "." and word.text.lower() in abbreviations:
             continue
-        if word.text[:1].isupper() and (after_form or inside(word.start, quoted)
-                                        or _beside_initials(text, word)
-                                        or _before_name(text, word, lexicon)):
-            continue
         finding = _check_word(text, word, lexicon)
-        if finding is not None:
-            findings.append(finding)
+        if finding is None or word.text[:1].isupper() and (
+                after_form or inside(word.start, quoted) or _beside_initials(text, word)
+                or _before_name(text, word, lexicon)):
+            continue
+        findings.append(finding)
     return findings
 
 

@@ -154,6 +154,7 @@ def clarity(text: str, sentences: Iterable[list[Tok]], grammar: Grammar, setting
                           "кто что сделал («мы проверили…», «перечислим…»)")
 
 
+_SHORT_PARTICIPLE = re.compile(r"(?:[аяеёи]н|[яыуои]т|[еио]м)[аоы]?$")
 _CLAUSE_WORDS = frozenset({"что", "чтобы", "если", "когда", "как", "который", "которая",
                            "которое", "которые", "которого", "которой", "которых", "поскольку",
                            "пока", "после", "хотя", "где"})
@@ -167,11 +168,19 @@ def _passive_clauses(sentence: list[Tok], grammar: Grammar) -> list[Tok]:
     for tok in sentence:
         if tok.word and tok.low in _CLAUSE_WORDS:
             counted = False
-        elif tok.word and not counted and grammar(tok.text).pos == "PRTS" \
+        elif tok.word and not counted and _SHORT_PARTICIPLE.search(tok.low) \
+                and grammar(tok.text).pos == "PRTS" \
                 and grammar(tok.text).lemma not in ("обязать", "вынудить"):
             found.append(tok)
             counted = True
     return found
+
+
+_CHAIN_BREAKERS = frozenset({"и", "или", "а", "но", "не", "что", "чтобы", "как", "если", "когда",
+                             "мы", "вы", "он", "она", "они", "это"})
+_PREPOSITIONS = frozenset({"в", "во", "на", "о", "об", "обо", "по", "за", "для", "с", "со", "к",
+                           "ко", "из", "от", "до", "у", "при", "без", "через", "под", "над",
+                           "между", "про", "после", "перед"})
 
 
 def _longest_part(sentence: list[Tok]) -> int:
@@ -194,19 +203,36 @@ _NOT_IN_CHAIN = frozenset({"VERB", "INFN", "PRTF", "PRTS", "GRND", "ADJS", "PRED
 
 
 def _noun_chain(sentence: list[Tok], grammar: Grammar, limit: int) -> tuple[int, int] | None:
+    """The first stretch between marks and conjunctions holding ``limit`` nouns and no verb."""
     if not limit:
         return None
-    first = last = -1
-    nouns = 0
-    for tok in sentence:
-        info = grammar(tok.text) if tok.word and not tok.text[0].isdigit() else None
-        if info is None or info.pos in _NOT_IN_CHAIN or tok.quoted:
-            if nouns >= limit:
-                return first, last
-            first, nouns = -1, 0
-            continue
-        if info.pos == "NOUN":
-            nouns += 1
-            first = tok.start if first < 0 else first
-            last = tok.end
-    return (first, last) if nouns >= limit else None
+    for stretch in _stretches(sentence, limit):
+        first = last = -1
+        nouns = 0
+        for tok in stretch:
+            info = grammar(tok.text) if not tok.text[0].isdigit() else None
+            if info is None or info.pos in _NOT_IN_CHAIN or tok.quoted:
+                if nouns >= limit:
+                    return first, last
+                first, nouns = -1, 0
+                continue
+            if info.pos == "NOUN":
+                nouns += 1
+                first = tok.start if first < 0 else first
+                last = tok.end
+        if nouns >= limit:
+            return first, last
+    return None
+
+
+def _stretches(sentence: list[Tok], limit: int) -> Iterator[list[Tok]]:
+    """Runs of words between marks and conjunctions with at least ``limit`` words that are not
+    prepositions (a cheap test before any dictionary look-up)."""
+    run: list[Tok] = []
+    for tok in [*sentence, None]:
+        if tok is None or not tok.word or tok.low in _CHAIN_BREAKERS:
+            if sum(t.low not in _PREPOSITIONS for t in run) >= limit:
+                yield run
+            run = []
+        else:
+            run.append(tok)
