@@ -50,8 +50,9 @@ class Report:
     false_alarms: list[str] = field(default_factory=list)
 
     def lines(self, part: str) -> list[str]:
+        silent = self.silent_clean / max(1, self.clean)
         out = [f"{part}: clean answers without any finding {self.silent_clean}/{self.clean} "
-               f"({self.silent_clean / max(1, self.clean):.3f})"]
+               + f"({silent:.3f})"]
         for name, t in self.tallies.items():
             out.append(f"  {name:<12} precision {t.precision:.3f} ({t.found_right}/{t.found}), "
                        f"recall {t.recall:.3f} ({t.marked_found}/{t.marked})")

@@ -10,6 +10,7 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass
 from functools import cache
+from itertools import pairwise
 from typing import TYPE_CHECKING
 
 if TYPE_CHECKING:
@@ -32,7 +33,7 @@ class Addressee:
 
 @cache
 def _morph() -> pymorphy3.MorphAnalyzer:
-    import pymorphy3  # noqa: PLC0415 — loaded on first use: commands that send no letter skip it
+    import pymorphy3
 
     return pymorphy3.MorphAnalyzer()
 
@@ -41,7 +42,7 @@ def addressee(full_name: str | None) -> Addressee | None:
     """First name and patronymic found in a display name, or None when there are none."""
     words = _WORD.findall(full_name or "")
     morph = _morph()
-    for first, second in zip(words, words[1:], strict=False):
+    for first, second in pairwise(words):
         patronymic = {p.tag.gender for p in morph.parse(second)
                       if "Patr" in p.tag and "nomn" in p.tag and "sing" in p.tag}
         name = {p.tag.gender for p in morph.parse(first)

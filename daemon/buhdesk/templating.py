@@ -15,7 +15,6 @@ from pathlib import Path
 from typing import Any
 from zoneinfo import ZoneInfo
 
-from buhdesk.addressing import addressee
 from jinja2 import (
     FileSystemLoader,
     StrictUndefined,
@@ -25,6 +24,8 @@ from jinja2 import (
     UndefinedError,
 )
 from jinja2.sandbox import SandboxedEnvironment
+
+from buhdesk.addressing import addressee
 
 MONTHS_GENITIVE = (
     "января", "февраля", "марта", "апреля", "мая", "июня",

@@ -25,7 +25,7 @@ _SUBORDINATE = frozenset({"что", "чтобы", "если", "когда", "п�
                           "котором", "которых", "которыми"})
 # indirect-question words: a clause only right after a verb («уточните, какой…»)
 _INDIRECT = frozenset({"какой", "какая", "какое", "какие", "какого", "какую", "каким", "каком",
-                       "какой", "каких", "почему", "зачем", "сколько", "кому", "кого", "чем"})
+                       "каких", "почему", "зачем", "сколько", "кому", "кого", "чем"})
 # compound conjunctions: the comma goes before the first word or before the last one
 _COMPOUNDS = tuple(tuple(c.split()) for c in (
     "потому что", "оттого что", "так как", "так что", "для того чтобы", "с тем чтобы",
