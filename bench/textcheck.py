@@ -59,7 +59,8 @@ def _cold(kind: str, rules: Path) -> str:
     texts = _texts(kind)
     checker = TextChecker.load(rules).with_names(_names())
     elapsed, findings = _pass(checker, texts)
-    return (f"{kind} answers, cold: {len(texts)} texts, {_words(texts)} words, {findings} findings, "
+    return (f"{kind} answers, cold: {len(texts)} texts, {_words(texts)} words, "
+            f"{findings} findings, "
             f"{_words(texts) / elapsed:,.0f} words per CPU-second")
 
 

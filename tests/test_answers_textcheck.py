@@ -28,7 +28,8 @@ def _body(message: EmailMessage) -> str:
 
 def _events(daemon: Daemon, action: str) -> list[Event]:
     with Session(daemon.rt.engine) as s:
-        return list(s.exec(select(Event).where(Event.action == action)).scalars())  # type: ignore[call-overload]
+        query = select(Event).where(Event.action == action)
+        return list(s.exec(query).scalars())  # type: ignore[call-overload]
 
 
 def test_style_advice_goes_out_and_is_recorded_with_the_answer(daemon: Daemon) -> None:

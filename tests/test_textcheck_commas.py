@@ -291,3 +291,21 @@ def test_overlong_sentence_noun_chain_and_passive_chain_are_advice(checker: Text
         assert finding.kind == "style" and not finding.blocking, text
         assert "Цепочка" in finding.message or "слов" in finding.message
     assert checker.check("Отчёт проверен, подписан руководителем и направлен в фонд.") == []
+
+
+def test_cli_json_marks_advice_and_strict_exit_code(
+        tmp_path: Path, capsys: pytest.CaptureFixture[str],
+        monkeypatch: pytest.MonkeyPatch) -> None:
+    import json
+
+    from buhdesk.cli import main
+
+    monkeypatch.chdir(tmp_path)  # no configuration here: the shipped rules
+    answer = tmp_path / "answer.txt"
+    answer.write_text("Сообщаем что в настоящее время справка готова.", encoding="utf-8")
+    assert main(["textcheck", "--json", "--strict", str(answer)]) == 1
+    [line] = capsys.readouterr().out.splitlines()
+    findings = json.loads(line)["findings"]
+    assert [(f["kind"], f["text"], f["blocking"]) for f in findings] == [
+        ("punctuation", "Сообщаем что", True), ("style", "в настоящее время", False)]
+    assert findings[0]["suggestions"] == ["Сообщаем, что"]

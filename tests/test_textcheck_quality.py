@@ -111,7 +111,8 @@ def checker() -> TextChecker:
 
 
 def test_marked_corpus_is_large_enough_and_consistent() -> None:
-    texts = {part: {kind: sorted((ROOT / part / kind).glob("*.txt")) for kind in ("clean", "seeded")}
+    texts = {part: {kind: sorted((ROOT / part / kind).glob("*.txt"))
+                    for kind in ("clean", "seeded")}
              for part in ("heldout", "tuning")}
     total = sum(len(paths) for kinds in texts.values() for paths in kinds.values())
     assert total + len(list((ROOT / "clean").glob("*.txt"))) >= 150

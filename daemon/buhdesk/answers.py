@@ -97,8 +97,8 @@ def check_letter(rt: Runtime, request: Request, rendered: Rendered,
 
 def learned_words(session: Session) -> list[str]:
     """Words accountants marked as correct with «#слово» (read back from the audit trail)."""
-    rows = session.exec(select(Event.detail).where(Event.stage == "textcheck",  # type: ignore[call-overload]
-                                                   Event.action == WORD_ADDED)).scalars()
+    query = select(Event.detail).where(Event.stage == "textcheck", Event.action == WORD_ADDED)
+    rows = session.exec(query).scalars()  # type: ignore[call-overload]
     return [json.loads(detail).get("word", "") for detail in rows]
 
 
