@@ -9,6 +9,7 @@ each rule gives up whenever the sentence is not the plain case it knows.
 
 from __future__ import annotations
 
+import re
 from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass
 
@@ -61,12 +62,10 @@ _ADDRESS_NEXT = frozenset({"мы", "вы", "вам", "вас", "вами", "ва
                            "вашего", "вашей", "вашу", "благодарим", "спасибо", "прошу", "просим",
                            "сообщаем", "напоминаем", "направляем", "обращаем", "уведомляем"})
 # participles that have become adjectives or nouns: no participial phrase
-_LEXICAL_PARTICIPLES = frozenset({"следующий", "будущий", "настоящий", "бывший", "текущий",
-                                  "ведущий", "действующий", "заведующий", "управляющий",
-                                  "исполняющий", "служащий", "трудящийся", "учащийся",
-                                  "отдыхающий", "подчинённый", "уполномоченный", "данный",
-                                  "заинтересованный", "образованный", "ограниченный",
-                                  "определённый", "известный", "должный", "сопроводительный"})
+_LEXICAL_PARTICIPLES = ("следующ", "будущ", "настоящ", "бывш", "текущ", "ведущ", "действующ",
+                        "заведующ", "управляющ", "исполняющ", "служащ", "трудящ", "учащ",
+                        "отдыхающ", "подчиненн", "уполномоченн", "данн", "заинтересованн",
+                        "образованн", "ограниченн", "определенн", "известн", "должн")
 # adverbial participles used as prepositions or adverbs
 _LEXICAL_GERUNDS = frozenset({"включая", "начиная", "исходя", "спустя", "благодаря", "погодя",
                               "несмотря", "невзирая", "смотря", "молча", "стоя", "сидя",
@@ -76,15 +75,12 @@ _PREDICATE_WORDS = frozenset({"нужно", "можно", "надо", "нель�
 _SUBJECT_PRONOUNS = frozenset({"мы", "вы", "я", "он", "она", "оно", "они"})
 _ADJECTIVE_ENDINGS = ("ий", "ый", "ой", "ая", "яя", "ое", "ее", "ые", "ие", "ого", "его", "ому",
                       "ему", "ую", "юю", "ым", "им", "ых", "их", "ыми", "ими", "ом", "ем", "ей")
-_PARTICIPLE_STEMS = ("щ", "ш", "н", "т", "ем", "им", "ом")
+# a participle ends like an adjective after -щ-, -ш-, -н-, -т- or -ем-/-им-/-ом-
+_MAY_BE_PARTICIPLE = re.compile("(?:щ|ш|н|т|ем|им|ом)(?:" + "|".join(_ADJECTIVE_ENDINGS) + ")$")
 
 
 def _may_be_participle(low: str) -> bool:
-    """A participle ends like an adjective after -щ-, -ш-, -н-, -т- or -ем-/-им-."""
-    for ending in _ADJECTIVE_ENDINGS:
-        if low.endswith(ending) and low[:-len(ending)].endswith(_PARTICIPLE_STEMS):
-            return True
-    return False
+    return _MAY_BE_PARTICIPLE.search(low) is not None
 
 
 _GERUND_ENDINGS = ("ая", "яя", "уя", "юя", "ея", "оя", "дя", "ся", "тя", "ря", "зя", "ив", "ыв",
@@ -210,10 +206,10 @@ def _before_group(ctx: Context, sentence: list[Tok], i: int, low: int) -> int:
 
 
 def _agrees_as_subject(noun: Info, verb: Info) -> bool:
-    for pos, gs, _ in noun.readings:
+    for pos, gs in noun.readings:
         if pos != "NOUN" or "nomn" not in gs:
             continue
-        for vpos, vgs, _ in verb.readings:
+        for vpos, vgs in verb.readings:
             if vpos not in ("VERB", "PRTS", "ADJS") or "1per" in vgs or "2per" in vgs:
                 continue
             number = "plur" if "plur" in gs else "sing"
@@ -450,7 +446,7 @@ def _participle_after_noun(ctx: Context, sentence: list[Tok]) -> Iterator[Findin
             continue  # cheap test first
         pinfo = ctx.grammar(part.text)
         if pinfo.pos not in ("PRTF", "ADJF") or not pinfo.has("PRTF") or \
-                pinfo.lemma in _LEXICAL_PARTICIPLES or part.low in _LEXICAL_PARTICIPLES:
+                part.low.startswith(_LEXICAL_PARTICIPLES):
             continue
         ninfo = ctx.grammar(noun.text)
         if ninfo.pos != "NOUN" or not _agree(ninfo, pinfo):
@@ -478,10 +474,10 @@ def _noun_follows(ctx: Context, sentence: list[Tok], i: int, participle: Info) -
 
 
 def _agree(noun: Info, participle: Info) -> bool:
-    for pos, gs, _ in noun.readings:
+    for pos, gs in noun.readings:
         if pos != "NOUN":
             continue
-        for ppos, pgs, _ in participle.readings:
+        for ppos, pgs in participle.readings:
             if ppos not in ("PRTF", "ADJF"):
                 continue
             case = {"nomn", "gent", "datv", "accs", "ablt", "loct"} & gs

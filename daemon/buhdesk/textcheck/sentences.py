@@ -6,6 +6,7 @@ from __future__ import annotations
 import re
 from collections.abc import Iterator
 from dataclasses import dataclass
+from typing import NamedTuple
 
 import pymorphy3
 
@@ -18,8 +19,7 @@ _CLOSE_QUOTES = frozenset("»“”")
 MARKS = frozenset(",;:—–-()[]«»„“”\"'/")
 
 
-@dataclass(frozen=True)
-class Tok:
+class Tok(NamedTuple):
     """A word or a punctuation mark in a sentence."""
 
     text: str
@@ -39,17 +39,13 @@ class Info:
     """What the rules need to know of one word form: every reading the dictionary gives."""
 
     pos: str                      # part of speech of the most likely reading ("" if none)
-    readings: tuple[tuple[str, frozenset[str], str], ...]  # (POS, grammemes, normal form)
+    readings: tuple[tuple[str, frozenset[str]], ...]  # (POS, grammemes), most likely first
 
     def has(self, pos: str, *grammemes: str) -> bool:
-        return any(p == pos and all(g in gs for g in grammemes) for p, gs, _ in self.readings)
+        return any(p == pos and all(g in gs for g in grammemes) for p, gs in self.readings)
 
     def first(self, *grammemes: str) -> bool:
         return bool(self.readings) and all(g in self.readings[0][1] for g in grammemes)
-
-    @property
-    def lemma(self) -> str:
-        return self.readings[0][2] if self.readings else ""
 
 
 class Grammar:
@@ -63,9 +59,7 @@ class Grammar:
         key = word.lower()
         info = self._cache.get(key)
         if info is None:
-            parses = self._morph.parse(key)
-            readings = tuple((str(p.tag.POS or ""), frozenset(p.tag.grammemes), p.normal_form)
-                             for p in parses if p.score >= 0.01 or p is parses[0])
+            readings = tuple((tag.POS or "", tag.grammemes) for tag in self._morph.tag(key))
             info = Info(readings[0][0] if readings else "", readings)
             self._cache[key] = info
         return info
@@ -79,7 +73,7 @@ def sentences(text: str, spans: list[tuple[int, int]]) -> Iterator[list[Tok]]:
     straight = False
     for m in _TOKEN.finditer(text):
         piece = m.group()
-        if inside(m.start(), spans):
+        if spans and inside(m.start(), spans):
             continue
         if piece == "\n":
             if current:

@@ -102,23 +102,27 @@ def compile_phrases(phrases: Iterable[Phrase]) -> tuple[re.Pattern[str], list[Ph
         slots = [ "(?:" + "|".join(_slot(a) for a in slot) + ")" for slot in phrase.pattern]
         alternatives.append(f"(?P<p{i}>" + r"[ \t\u00a0]+".join(slots) + ")")
     body = "|".join(alternatives) or "(?!)"
-    return re.compile(rf"(?<![\w-])(?:{body})(?![\w-])", re.IGNORECASE), ordered
+    return re.compile(rf"(?<![\w-])(?:{body})(?![\w-])"), ordered
 
 
 def _slot(alternative: str) -> str:
-    word = re.escape(alternative.rstrip("*")).replace("е", "[её]")
+    word = re.escape(alternative.rstrip("*").replace("ё", "е"))
     return word + (r"[^\W\d_]*" if alternative.endswith("*") else "")
 
 
 def phrase_findings(text: str, spans: list[tuple[int, int]], pattern: re.Pattern[str],
                     phrases: list[Phrase], default_blocking: bool) -> Iterator[Finding]:
-    for m in pattern.finditer(text):
+    folded = text.lower().replace("ё", "е")  # the pattern is lower case, ё as е
+    if len(folded) != len(text):  # a letter whose lower case is longer: keep offsets right
+        folded = "".join(ch.lower()[:1] for ch in text).replace("ё", "е")
+    for m in pattern.finditer(folded):
         if inside(m.start(), spans):
             continue
-        phrase = phrases[int(next(k for k, v in m.groupdict().items() if v is not None)[1:])]
+        phrase = phrases[int(m.lastgroup[1:])]  # type: ignore[index]
         blocking = phrase.blocking if phrase.blocking is not None else (
             default_blocking if phrase.kind == "style" else True)
-        options = (_match_case(m.group(), phrase.replacement),) if phrase.replacement else ("",)
+        found = text[m.start():m.end()]
+        options = (_match_case(found, phrase.replacement),) if phrase.replacement else ("",)
         yield replace(make(phrase.kind, text, m.start(), m.end(), phrase.message, options),
                       blocking=blocking)
 
@@ -170,7 +174,7 @@ def _passive_clauses(sentence: list[Tok], grammar: Grammar) -> list[Tok]:
             counted = False
         elif tok.word and not counted and _SHORT_PARTICIPLE.search(tok.low) \
                 and grammar(tok.text).pos == "PRTS" \
-                and grammar(tok.text).lemma not in ("обязать", "вынудить"):
+                and not tok.low.startswith(("обязан", "вынужден")):
             found.append(tok)
             counted = True
     return found
