@@ -230,15 +230,21 @@ def test_typography_error_is_found(checker: TextChecker, text: str, fragment: st
     assert ("typography", fragment) in [(f.kind, f.text) for f in checker.check(text)]
 
 
-def test_typography_rules_can_be_switched_off(tmp_path: Path) -> None:
+def _rules_with(directory: Path, old: str, new: str) -> Path:
+    """The shipped rules with one change in ``style.toml``."""
     style = (RULES / "style.toml").read_text(encoding="utf-8")
-    (tmp_path / "style.toml").write_text(style.replace("dashes = true", "dashes = false"),
-                                         encoding="utf-8")
-    (tmp_path / "glossary.txt").write_text((RULES / "glossary.txt").read_text(encoding="utf-8"),
-                                           encoding="utf-8")
+    assert old in style
+    (directory / "style.toml").write_text(style.replace(old, new), encoding="utf-8")
+    (directory / "glossary.txt").write_text((RULES / "glossary.txt").read_text(encoding="utf-8"),
+                                            encoding="utf-8")
+    return directory
+
+
+def test_typography_rules_can_be_switched_off(tmp_path: Path) -> None:
     text = "Ошибок нет - отчёт принят."
     assert [f.kind for f in TextChecker.load(RULES).check(text)] == ["typography"]
-    assert TextChecker.load(tmp_path).check(text) == []
+    off = _rules_with(tmp_path, "dashes = true", "dashes = false")
+    assert TextChecker.load(off).check(text) == []
 
 
 def test_unknown_switch_names_the_file_and_the_known_rules(tmp_path: Path) -> None:
@@ -270,13 +276,21 @@ def test_style_finding_is_advice_unless_it_is_a_colloquialism(
 
 
 def test_style_advice_blocks_when_the_administrator_says_so(tmp_path: Path) -> None:
-    style = (RULES / "style.toml").read_text(encoding="utf-8")
-    (tmp_path / "style.toml").write_text(
-        style.replace("style_blocking = false", "style_blocking = true"), encoding="utf-8")
-    (tmp_path / "glossary.txt").write_text((RULES / "glossary.txt").read_text(encoding="utf-8"),
-                                           encoding="utf-8")
-    [finding] = TextChecker.load(tmp_path).check("В настоящее время аванс перечислен.")
+    rules = _rules_with(tmp_path, "style_blocking = false", "style_blocking = true")
+    [finding] = TextChecker.load(rules).check("В настоящее время аванс перечислен.")
     assert finding.blocking and finding.suggestions == ("Сейчас",)
+
+
+@pytest.mark.parametrize(("old", "new", "message"), [
+    ("sentence_max_words = 35", "sentence_max_words = -1", "sentence_max_words"),
+    ("style_blocking = false", 'style_blocking = "да"', "style_blocking"),
+    ('replacement = "если"', 'replacement = "если"\nkind = "совет"', "kind"),
+    ('replacement = "если"', 'replacement = "если"\nlevel = 1', "level"),
+])
+def test_bad_style_setting_names_the_file_and_the_key(tmp_path: Path, old: str, new: str,
+                                                     message: str) -> None:
+    with pytest.raises(TextCheckRulesError, match=rf"style\.toml.*{message}"):
+        TextChecker.load(_rules_with(tmp_path, old, new))
 
 
 def test_overlong_sentence_noun_chain_and_passive_chain_are_advice(checker: TextChecker) -> None:

@@ -107,15 +107,7 @@ _SETTINGS_INT = {"sentence_max_words": 35, "noun_chain": 10, "passive_chain": 3}
 
 
 def _phrases(entry: dict[str, object], where: str) -> list[Phrase]:
-    unknown = set(entry) - {"phrases", "replacement", "message", "kind", "blocking"}
-    if unknown:
-        raise TextCheckRulesError(f"{where}: неизвестные ключи: {', '.join(sorted(unknown))}")
-    phrases = _str_list(entry.get("phrases"), "phrases", where)
-    if not phrases:
-        raise TextCheckRulesError(f"{where}: список «phrases» не должен быть пустым")
-    replacement = entry.get("replacement")
-    if not isinstance(replacement, str):
-        raise TextCheckRulesError(f"{where}: нужен ключ «replacement» (строка)")
+    phrases, replacement = _entry(entry, "phrases", {"kind", "blocking"}, where)
     kind = entry.get("kind", "style")
     if kind not in _PHRASE_KINDS:
         raise TextCheckRulesError(f"{where}: «kind» должен быть одним из: "
@@ -197,16 +189,23 @@ def _header_lines(text: str, table: str) -> list[int]:
     return [text.count("\n", 0, m.start()) + 1 for m in pattern.finditer(text)]
 
 
-def _colloquialism(entry: dict[str, object], where: str) -> Colloquialism:
-    unknown = set(entry) - {"words", "replacement", "message", "context", "skip_after"}
+def _entry(entry: dict[str, object], key: str, other_keys: set[str],
+           where: str) -> tuple[list[str], str]:
+    """The non-empty list ``key`` and the replacement of a rule entry; unknown keys refused."""
+    unknown = set(entry) - {key, "replacement", "message", *other_keys}
     if unknown:
         raise TextCheckRulesError(f"{where}: неизвестные ключи: {', '.join(sorted(unknown))}")
-    words = _str_list(entry.get("words"), "words", where)
-    if not words:
-        raise TextCheckRulesError(f"{where}: список «words» не должен быть пустым")
+    values = _str_list(entry.get(key), key, where)
+    if not values:
+        raise TextCheckRulesError(f"{where}: список «{key}» не должен быть пустым")
     replacement = entry.get("replacement")
     if not isinstance(replacement, str):
         raise TextCheckRulesError(f"{where}: нужен ключ «replacement» (строка)")
+    return values, replacement
+
+
+def _colloquialism(entry: dict[str, object], where: str) -> Colloquialism:
+    words, replacement = _entry(entry, "words", {"context", "skip_after"}, where)
     context = entry.get("context", "any")
     if context not in _CONTEXTS:
         raise TextCheckRulesError(
