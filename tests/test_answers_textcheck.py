@@ -114,3 +114,11 @@ def test_acknowledgment_without_patronymic_greets_nobody_by_name(daemon: Daemon)
         first_line = next(line for line in _ack_for(daemon, display, address).splitlines()
                           if line.strip())
         assert first_line == "Здравствуйте!"
+
+
+def test_word_command_takes_only_words() -> None:
+    from buhdesk.answers import parse_commands
+
+    text, commands = parse_commands("Справка готова.\n#слово Буханцевой, «Техсервис-М» 123 <b>")
+    assert text == "Справка готова."
+    assert commands.words == ["Буханцевой", "Техсервис-М"]

@@ -33,6 +33,7 @@ log = logging.getLogger(__name__)
 _COMMAND = re.compile(r"^\s*#(закрыть|ожидание|передать|отправить-как-есть|статья|слово)\b\s*(.*)$",
                       re.IGNORECASE)
 WORD_ADDED = "word-added"  # audit action of «#слово»: the installation's own dictionary
+_WORD = re.compile(r"[^\W\d_]{2,40}(?:-[^\W\d_]{1,40})?")
 
 
 @dataclass
@@ -65,7 +66,8 @@ def parse_commands(text: str) -> tuple[str, Commands]:
         elif word == "статья" and arg:
             commands.articles.append(arg.split()[0])
         elif word == "слово" and arg:
-            commands.words += [w.strip(",;.") for w in arg.split() if w.strip(",;.")]
+            commands.words += [w for w in (part.strip(",;.«»\"") for part in arg.split())
+                               if _WORD.fullmatch(w)]
     return "\n".join(kept).strip(), commands
 
 
