@@ -23,10 +23,13 @@ RULES = ("subordinate", "introductory", "address", "conjunctions", "participles"
 _SUBORDINATE = frozenset({"что", "чтобы", "если", "когда", "поскольку", "хотя", "где", "куда",
                           "откуда", "ибо", "будто", "словно", "который", "которая", "которое",
                           "которые", "которого", "которой", "которому", "которую", "которым",
-                          "котором", "которых", "которыми"})
+                          "котором", "которых", "которыми", "почему", "зачем"})
+# relative words whose clause often sits inside the sentence and needs a closing comma
+_CLOSABLE = frozenset({"который", "которая", "которое", "которые", "которого", "которой",
+                       "которому", "которую", "которым", "котором", "которых", "которыми"})
 # indirect-question words: a clause only right after a verb («уточните, какой…»)
 _INDIRECT = frozenset({"какой", "какая", "какое", "какие", "какого", "какую", "каким", "каком",
-                       "каких", "почему", "зачем", "сколько", "кому", "кого", "чем"})
+                       "каких", "сколько", "кому", "кого", "чем"})
 # compound conjunctions: the comma goes before the first word or before the last one
 _COMPOUNDS = tuple(tuple(c.split()) for c in (
     "потому что", "оттого что", "так как", "так что", "для того чтобы", "с тем чтобы",
@@ -35,9 +38,9 @@ _COMPOUNDS = tuple(tuple(c.split()) for c in (
     "вместо того чтобы", "так же как", "в случае если", "при условии что", "по мере того как",
     "в том случае если", "только если", "лишь если", "даже если", "особенно если",
     "только когда", "лишь когда", "даже когда", "особенно когда", "так чтобы", "как только",
-    "в то время когда", "тогда как", "с тем что"))
+    "в то время когда", "тогда как"))
 _COORDINATING = frozenset({"и", "а", "но", "или", "либо", "да", "однако", "зато", "причем",
-                           "ни", "не", "же", "ли", "бы", "то", "именно", "даже", "лишь",
+                           "ни", "не", "же", "ли", "бы", "именно", "даже", "лишь",
                            "только", "особенно", "также", "тоже", "чем", "как", "иначе"})
 _NOT_CLAUSE_AFTER = {"что": {"иное", "угодно", "ли", "либо", "нибудь", "касается"},
                      "когда": {"угодно", "либо", "нибудь"}, "где": {"угодно", "либо", "нибудь"},
@@ -118,6 +121,7 @@ def check(text: str, sentences: Sequence[list[Tok]], grammar: Grammar,
     ctx = Context(text, grammar, rules)
     checks: tuple[tuple[str, Callable[[Context, list[Tok]], Iterator[Finding]]], ...] = (
         ("subordinate", _subordinate), ("subordinate", _opening_clause),
+        ("subordinate", _closing),
         ("introductory", _introductory), ("address", _address), ("conjunctions", _joining),
         ("participles", _participle_after_noun), ("participles", _gerund),
         ("subject_predicate", _subject_predicate))
@@ -252,6 +256,29 @@ def _subordinate(ctx: Context, sentence: list[Tok]) -> Iterator[Finding]:
                               "ставится запятая")
 
 
+def _closing(ctx: Context, sentence: list[Tok]) -> Iterator[Finding]:
+    """«Отчёт, который вы направили 12 марта[,] принят», «Работник, получивший аванс[,]
+    отчитывается»: a clause or phrase inside the sentence ends with a comma too."""
+    for i, tok in enumerate(sentence):
+        if i < 2 or tok.quoted or sentence[i - 1].text != ",":
+            continue
+        if tok.low in _CLOSABLE:
+            yield from _main_clause_comma(
+                ctx, sentence, i + 1, infinitive=True, subject_search=False,
+                why=f"Придаточная часть с {quote(tok.low)} выделяется запятыми с обеих сторон")
+            return
+        head = sentence[i - 2]
+        if head.word and _may_be_participle(tok.low) and not tok.low.startswith(
+                _LEXICAL_PARTICIPLES) and ctx.grammar(tok.text).has("PRTF") \
+                and ctx.grammar(head.text).pos == "NOUN" \
+                and _agree(ctx.grammar(head.text), ctx.grammar(tok.text)):
+            yield from _main_clause_comma(
+                ctx, sentence, i + 1, infinitive=False, subject_search=False,
+                why="Причастный оборот после определяемого слова выделяется запятыми "
+                    "с обеих сторон")
+            return
+
+
 def _ends_compound(sentence: list[Tok], i: int) -> bool:
     return any(_matches(sentence, i - len(c) + 1, c)
                for c in _COMPOUNDS_BY_LAST.get(sentence[i].low, ()))
@@ -301,7 +328,7 @@ def _opening_clause(ctx: Context, sentence: list[Tok]) -> Iterator[Finding]:
 
 
 def _main_clause_comma(ctx: Context, sentence: list[Tok], first: int, *, infinitive: bool,
-                       why: str) -> Iterator[Finding]:
+                       why: str, subject_search: bool = True) -> Iterator[Finding]:
     """The comma before the main clause after an opening clause or phrase that has none."""
     seen_predicate = not infinitive  # a gerund phrase has its predicate in the gerund
     coordinated = False
@@ -319,8 +346,9 @@ def _main_clause_comma(ctx: Context, sentence: list[Tok], first: int, *, infinit
                 seen_predicate = True
                 absorb_after_be = tok.low in _BE or tok.low in _PREDICATE_WORDS
             continue
-        if absorb_after_be and info.pos in ("PRTS", "INFN", "ADJS"):
-            absorb_after_be = False
+        if absorb_after_be and (info.pos in ("PRTS", "INFN", "ADJS") or tok.low in _BE):
+            # «должна быть подписана», «нужно будет сдать»: one predicate
+            absorb_after_be = info.pos == "INFN" or tok.low in _BE
             continue
         absorb_after_be = False
         subject = tok.low in _SUBJECT_PRONOUNS and j > first
@@ -329,7 +357,10 @@ def _main_clause_comma(ctx: Context, sentence: list[Tok], first: int, *, infinit
         if coordinated:
             coordinated = False
             continue
-        k = j if subject else _subject_start(ctx, sentence, j, first)
+        if subject or not subject_search:
+            k = j - 1 if not subject and sentence[j - 1].low == "не" and j - 1 > first else j
+        else:
+            k = _subject_start(ctx, sentence, j, first)
         if k <= first:
             return
         yield _missing_before(ctx, sentence, k, why)
@@ -449,8 +480,13 @@ def _participle_after_noun(ctx: Context, sentence: list[Tok]) -> Iterator[Findin
                 part.low.startswith(_LEXICAL_PARTICIPLES):
             continue
         ninfo = ctx.grammar(noun.text)
-        if ninfo.pos != "NOUN" or not _agree(ninfo, pinfo):
+        if ninfo.pos != "NOUN":
             continue
+        if not _agree(ninfo, pinfo):  # «листок нетрудоспособности[,] открытый…»
+            head = sentence[i - 2] if i >= 2 else None
+            if head is None or not head.word or not ninfo.has("NOUN", "gent") or \
+                    not _agree(ctx.grammar(head.text), pinfo):
+                continue
         if _noun_follows(ctx, sentence, i + 1, pinfo):
             continue  # «списания пришедшего в негодность монитора»: it goes with a later noun
         yield _missing_before(ctx, sentence, i,
@@ -460,10 +496,13 @@ def _participle_after_noun(ctx: Context, sentence: list[Tok]) -> Iterator[Findin
 def _noun_follows(ctx: Context, sentence: list[Tok], i: int, participle: Info) -> bool:
     """A later noun (not one governed by a preposition) agrees with the participle."""
     governed = False
-    for tok in sentence[i:i + 5]:
+    for k, tok in enumerate(sentence[i:i + 5]):
         if not tok.word:
             return False
         info = ctx.grammar(tok.text)
+        if k == 0 and participle.has("PRTF", "actv", "tran") and info.has("NOUN", "accs") \
+                and not _agree_cases(info, participle) - {"nomn", "accs"}:
+            return False  # «получивший аванс»: the participle's object
         if info.pos == "PREP":
             governed = True
         elif info.pos == "NOUN":
@@ -474,20 +513,25 @@ def _noun_follows(ctx: Context, sentence: list[Tok], i: int, participle: Info) -
 
 
 def _agree(noun: Info, participle: Info) -> bool:
+    return bool(_agree_cases(noun, participle))
+
+
+def _agree_cases(noun: Info, participle: Info) -> set[str]:
+    """The cases in which the noun and the participle (or adjective) agree."""
+    cases: set[str] = set()
     for pos, gs in noun.readings:
         if pos != "NOUN":
             continue
         for ppos, pgs in participle.readings:
             if ppos not in ("PRTF", "ADJF"):
                 continue
-            case = {"nomn", "gent", "datv", "accs", "ablt", "loct"} & gs
-            if not case & pgs:
+            case = {"nomn", "gent", "datv", "accs", "ablt", "loct"} & gs & pgs
+            if not case:
                 continue
-            if "plur" in gs and "plur" in pgs:
-                return True
-            if "sing" in gs and "sing" in pgs and ({"masc", "femn", "neut"} & gs & pgs):
-                return True
-    return False
+            if ("plur" in gs and "plur" in pgs) or (
+                    "sing" in gs and "sing" in pgs and {"masc", "femn", "neut"} & gs & pgs):
+                cases |= case
+    return cases
 
 
 def _gerund(ctx: Context, sentence: list[Tok]) -> Iterator[Finding]:
