@@ -66,6 +66,7 @@ MISSING_OR_WRONG_COMMA = [
 ]
 
 CORRECT = [
+    "Добрый день, уточнённый расчёт по страховым взносам за полугодие отправили в инспекцию.",
     "Объект будет учтён по балансовой стоимости передающей стороны.",
     "Справка, которая должна быть подписана руководителем, готова.",
     "Сообщаем, что документы нужно будет сдать до пятницы.",
@@ -224,6 +225,8 @@ TYPOGRAPHY = [
     ("Сумма до 50000 рублей не облагается налогом.", "50000"),
     ("Сумма составит 34 567,89руб.", "34 567,89руб."),
     ("График утверждён в 2024г.", "2024г."),
+    ("Деньги перечислены 12.03.2026г. на карту.", "12.03.2026г."),
+    ("Суточные составят 800р в день.", "800р"),
     ("Акт подписал И.И.Петров.", "И.И.Петров"),
     ("Приказ подписал И.И. Смирнов.", "И.И. Смирнов"),
     ("Копию передала Кузнецова Е.А. вчера.", "Е.А."),
@@ -261,6 +264,24 @@ def test_unknown_switch_names_the_file_and_the_known_rules(tmp_path: Path) -> No
     (tmp_path / "glossary.txt").write_text("", encoding="utf-8")
     with pytest.raises(TextCheckRulesError, match=r"style.toml.*dashs.*dashes"):
         TextChecker.load(tmp_path)
+
+
+SPELLING_IN_CONTEXT = [
+    ("Деньги перечисленны вчера.", "перечисленны", "перечислены"),
+    ("Отпускные рассчитанно верно.", "рассчитанно", "рассчитано"),
+    ("Деньги придут в течении десяти дней.", "в течении", "в течение"),
+]
+
+
+@pytest.mark.parametrize(("text", "fragment", "fix"), SPELLING_IN_CONTEXT)
+def test_word_known_alone_but_wrong_here_is_a_spelling_error(
+        checker: TextChecker, text: str, fragment: str, fix: str) -> None:
+    found = [(f.text, f.suggestions[:1]) for f in checker.check(text) if f.kind == "spelling"]
+    assert found == [(fragment, (fix,))]
+
+
+def test_short_adjective_with_double_n_is_accepted(checker: TextChecker) -> None:
+    assert checker.check("Претензия обоснованна, возможности ограниченны.") == []
 
 
 STYLE = [

@@ -271,7 +271,8 @@ def _closing(ctx: Context, sentence: list[Tok]) -> Iterator[Finding]:
         if head.word and _may_be_participle(tok.low) and not tok.low.startswith(
                 _LEXICAL_PARTICIPLES) and ctx.grammar(tok.text).has("PRTF") \
                 and ctx.grammar(head.text).pos == "NOUN" \
-                and _agree(ctx.grammar(head.text), ctx.grammar(tok.text)):
+                and _agree(ctx.grammar(head.text), ctx.grammar(tok.text)) \
+                and not _noun_follows(ctx, sentence, i + 1, ctx.grammar(tok.text)):
             yield from _main_clause_comma(
                 ctx, sentence, i + 1, infinitive=False, subject_search=False,
                 why="Причастный оборот после определяемого слова выделяется запятыми "

@@ -33,13 +33,34 @@ def check(text: str, words: Iterable[Word], lexicon: Lexicon,
         after_form, previous = previous in _ORGANISATION_FORMS, word.text.lower()
         if text[word.end:word.end + 1] == "." and word.text.lower() in abbreviations:
             continue
-        finding = _check_word(text, word, lexicon)
+        finding = _check_word(text, word, lexicon) or _double_n(text, word, lexicon)
         if finding is None or word.text[:1].isupper() and (
                 after_form or inside(word.start, quoted) or _beside_initials(text, word)
                 or _before_name(text, word, lexicon)):
             continue
         findings.append(finding)
     return findings
+
+
+_DOUBLE_N = re.compile(r"[а-яё]{3,}нн[аоы]", re.IGNORECASE)
+# short adjectives that keep «нн» («претензия обоснованна»): not participles
+_ADJECTIVE_NN = ("обоснованн", "ограниченн", "образованн", "воспитанн", "организованн",
+                 "сдержанн", "рассеянн", "взволнованн", "откровенн", "определенн", "неожиданн",
+                 "естественн", "туманн", "длинн", "целенаправленн", "уравновешенн",
+                 "избалованн", "изысканн", "искренн", "самоуверенн", "исполненн")
+
+
+def _double_n(text: str, word: Word, lexicon: Lexicon) -> Finding | None:
+    """«перечисленны», «рассчитанно»: a short participle is written with one «н»."""
+    low = word.text.lower().replace("ё", "е")
+    if not _DOUBLE_N.fullmatch(low) or low.startswith(_ADJECTIVE_NN):
+        return None
+    single = word.text[:-3] + word.text[-2:]
+    if not lexicon.morph.word_is_known(single.lower()) or \
+            not any(p.tag.POS == "PRTS" for p in lexicon.morph.parse(single.lower())):
+        return None
+    return make("spelling", text, word.start, word.end,
+                f"В кратком причастии пишется одна «н»: {quote(single)}", (single,))
 
 
 _INITIALS_AFTER = re.compile(r"[ \t\u00a0]+[А-ЯЁ]\.[ \t\u00a0]?[А-ЯЁ]\.")

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import re
 from collections.abc import Callable, Iterator
+from itertools import chain
 
 from buhdesk.textcheck.findings import Finding, make, quote
 from buhdesk.textcheck.tokens import inside
@@ -21,8 +22,9 @@ _DASH = re.compile(r"(?:(?<=[^\W\d_])|(?<=[»\")])) (?:-{1,2}|−) (?=[^\W_«\"(
                    r"|(?<=[^\W_])--(?=[^\W_])")
 _SIGN = re.compile(r"([№§])(?=\d)")
 _UNIT = re.compile(r"(?<![\w.,])(\d(?:[\d \u00a0\u202f]*\d)?(?:,\d+)?)"
-                   r"(руб\b\.?|р\.|₽|коп\b\.?|тыс\b\.?|млн\b\.?"
+                   r"(руб\b\.?|р(?:\.|\b)|₽|коп\b\.?|тыс\b\.?|млн\b\.?"
                    r"|млрд\b\.?|кг\b|км\b|гг?\.|шт\b\.?|чел\b\.?|дн\b\.?)")
+_DATE_YEAR = re.compile(r"(?<![\w.])(\d{1,2}\.\d{1,2}\.\d{4})(гг?\.)")
 _MONEY_WORD = r"(?:руб|р\.|₽|рубл|тыс|коп|млн|млрд)"
 _THOUSANDS = re.compile(rf"(?<![\w.,/№-])(\d{{5,}})(,\d+)?(?={_SPACE}?{_MONEY_WORD})")
 _INITIALS = re.compile(r"(?<![\w.])([А-ЯЁ])\.([А-ЯЁ])\.(?: ?)(?=[А-ЯЁ][а-яё])"
@@ -45,7 +47,7 @@ def check(text: str, spans: Spans, rules: frozenset[str]) -> list[Finding]:
     checks: dict[str, Callable[[], Iterator[Finding]]] = {
         "dashes": lambda: _dashes(text, spans),
         "signs": lambda: _signs(text, spans),
-        "units": lambda: _units(text, spans),
+        "units": lambda: chain(_units(text, spans), _dates(text, spans)),
         "thousands": lambda: _thousands(text, spans),
         "initials": lambda: _initials(text, spans),
         "abbreviations": lambda: _abbreviations(text, spans),
@@ -93,8 +95,15 @@ def _units(text: str, spans: Spans) -> Iterator[Finding]:
                    "Между числом и единицей измерения или сокращением ставится пробел", (fixed,))
 
 
+def _dates(text: str, spans: Spans) -> Iterator[Finding]:
+    for m in _DATE_YEAR.finditer(text):
+        if not inside(m.start(), spans):
+            yield make("typography", text, m.start(), m.end(),
+                       "Между датой и «г.» ставится пробел", (f"{m.group(1)} {m.group(2)}",))
+
+
 def _full_unit(unit: str) -> str:
-    if unit == "р.":
+    if unit in ("р", "р."):
         return "руб."
     if unit in ("руб", "коп", "тыс", "шт", "чел", "дн"):
         return unit + "."
