@@ -124,12 +124,14 @@ def test_marked_corpus_is_large_enough_and_consistent() -> None:
             assert errors and all(text[e["start"]:e["end"]] == e["text"] for e in errors)
 
 
-def test_heldout_precision_recall_and_silence_on_clean(checker: TextChecker) -> None:
+def test_heldout_precision_recall_and_silence_on_clean(checker: TextChecker,
+                                                      capsys: pytest.CaptureFixture[str]) -> None:
     tuning = score(checker, "tuning")
     heldout = score(checker, "heldout")
-    print("\n" + "\n".join(tuning.lines("tuning") + heldout.lines("held-out")))
-    print("held-out misses:\n  " + "\n  ".join(heldout.misses))
-    print("held-out false alarms:\n  " + "\n  ".join(heldout.false_alarms))
+    with capsys.disabled():  # the figures belong in every CI log
+        print("\n" + "\n".join(tuning.lines("tuning") + heldout.lines("held-out")))
+        print("held-out misses:\n  " + "\n  ".join(heldout.misses))
+        print("held-out false alarms:\n  " + "\n  ".join(heldout.false_alarms))
     assert heldout.silent_clean / heldout.clean >= MIN_SILENT_CLEAN
     for name, tally in heldout.tallies.items():
         assert tally.precision >= MIN_PRECISION, name

@@ -102,7 +102,9 @@ def compile_phrases(phrases: Iterable[Phrase]) -> tuple[re.Pattern[str], list[Ph
         slots = [ "(?:" + "|".join(_slot(a) for a in slot) + ")" for slot in phrase.pattern]
         alternatives.append(f"(?P<p{i}>" + r"[ \t\u00a0]+".join(slots) + ")")
     body = "|".join(alternatives) or "(?!)"
-    return re.compile(rf"(?<![\w-])(?:{body})(?![\w-])"), ordered
+    # the first letters up front let the engine skip most positions at once
+    first = "".join(sorted({re.escape(a[0]) for p in ordered for a in p.pattern[0]})) or "^\\W\\w"
+    return re.compile(rf"(?=[{first}])(?<![\w-])(?:{body})(?![\w-])"), ordered
 
 
 def _slot(alternative: str) -> str:
