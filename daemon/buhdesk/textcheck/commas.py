@@ -14,7 +14,7 @@ from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass
 
 from buhdesk.textcheck.findings import Finding, make, quote
-from buhdesk.textcheck.sentences import MARKS, Grammar, Info, Tok
+from buhdesk.textcheck.sentences import Grammar, Info, Tok
 
 RULES = ("subordinate", "introductory", "address", "conjunctions", "participles",
          "subject_predicate")
@@ -137,15 +137,6 @@ def check(text: str, sentences: Sequence[list[Tok]], grammar: Grammar,
 
 
 # ---------------------------------------------------------------- helpers
-
-
-def _words_only(sentence: list[Tok], i: int, j: int) -> bool:
-    """No mark between tokens i and j (exclusive)."""
-    return all(t.word for t in sentence[i + 1:j])
-
-
-def _is_mark(tok: Tok) -> bool:
-    return not tok.word and tok.text in MARKS
 
 
 def _prev_word(sentence: list[Tok], i: int) -> Tok | None:

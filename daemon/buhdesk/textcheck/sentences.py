@@ -16,7 +16,6 @@ _TOKEN = re.compile(r"[^\W_]+(?:[-‐][^\W_]+)*|\n|[^\w\s]", re.UNICODE)
 _ENDS = frozenset(".!?…")
 _OPEN_QUOTES = frozenset("«„“")
 _CLOSE_QUOTES = frozenset("»“”")
-MARKS = frozenset(",;:—–-()[]«»„“”\"'/")
 
 
 class Tok(NamedTuple):
