@@ -20,6 +20,7 @@ from buhdesk.ruleset import RuleSetError
 from buhdesk.schedule_settings import ScheduleSettingsError, load_schedule_settings
 from buhdesk.survey import load_survey
 from buhdesk.survey_settings import SurveySettingsError, closure_settings, survey_settings
+from buhdesk.trust_settings import TrustSettingsError, auth_settings, flood_settings
 from buhdesk.templating import LETTERS, TemplateProblem, Templates
 from buhdesk.touchpoints import load_touchpoints
 
@@ -45,6 +46,8 @@ def sample_variables(book: RuleBook, service_name: str) -> dict[str, Any]:
         "text": "Справка готова.", "overdue": False, "due_at": request.due_at,
         "created_at": now, "greeting": "Уважаемая Мария Петровна!", "author": accountant,
         "findings": [], "checked_body": "",
+        "note_author": "Петрова Анна Игоревна <petrova@minfin.example>", "until": now,
+        "why": "Петрова Анна Игоревна — не исполнитель обращения", "sender": "client@example.org", "cap": 20,
     }
 
 
@@ -87,10 +90,11 @@ def _check_settings(cfg: Config) -> list[str]:
     """The optional tables of the configuration that their modules validate."""
     problems: list[str] = []
     for check in (lambda: load_schedule_settings(cfg.extra), lambda: survey_settings(cfg),
-                  lambda: closure_settings(cfg)):
+                  lambda: closure_settings(cfg), lambda: auth_settings(cfg),
+                  lambda: flood_settings(cfg)):
         try:
             check()
-        except (ScheduleSettingsError, SurveySettingsError) as e:
+        except (ScheduleSettingsError, SurveySettingsError, TrustSettingsError) as e:
             problems.append(f"{cfg.file}: {e}")
     return problems
 

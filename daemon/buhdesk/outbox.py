@@ -126,7 +126,7 @@ def add_letter(letters: Letters, rt: Runtime, *, request: Request | None, kind: 
         secret=rt.secret, kind=kind, request_id=request.id if request else 0,  # type: ignore[arg-type]
         sender_name=svc.name, sender=svc.address, domain=svc.domain, to=to,
         subject=rendered.subject, body=rendered.body, now=rt.now(), reply_to_ids=reply_to_ids,
-        auto_submitted=auto, files=files,
+        auto_submitted=auto, files=files, staff=_addressee(rt, kind, to),
     )
     request_id = request.id if request else None
     row = new_row(Message, direction="out", kind=stored_kind or kind, status="pending", request_id=request_id,
@@ -137,6 +137,14 @@ def add_letter(letters: Letters, rt: Runtime, *, request: Request | None, kind: 
     letters.event(event_values(request_id=request_id, stage="reply", action=f"queued-{kind}",
                                detail=json.dumps({"to": list(to)}, ensure_ascii=False)), of=row)
     return row
+
+
+def _addressee(rt: Runtime, kind: str, to: Sequence[str]) -> str:
+    """The login a notice or a returned answer is issued to (its token names them), or ""."""
+    if kind not in ("notice", "return") or len(to) != 1:
+        return ""
+    member = rt.rules.staff_by_email(to[0])
+    return member.login if member else ""
 
 
 def client_thread(session: Session, request: Request) -> list[str]:
