@@ -157,7 +157,7 @@ def parse(value: str) -> AuthResults:
     if first is None:
         raise AuthResultsError("пустое поле")
     authserv_id, version = "", None
-    after = reader.toks[reader.i + 1] if reader.i + 1 < len(reader.toks) else None
+    after = next((t for t in reader.toks[reader.i + 1:] if t.kind != "comment"), None)
     if first.kind in ("word", "quoted") and not (after is not None and after.kind == "="):
         authserv_id = reader.take().text.lower()  # type: ignore[union-attr]
         tok = reader.peek()
@@ -182,39 +182,49 @@ def parse(value: str) -> AuthResults:
     return AuthResults(authserv_id, version, tuple(results), tuple(problems))
 
 
+def _name(reader: _Reader) -> str:
+    """A method or property name up to its "=": CFWS may split it ("dkim / 1", "policy . x")."""
+    words = []
+    while (tok := reader.peek()) is not None and tok.kind == "word":
+        words.append(tok.text)
+        reader.take()
+    return "".join(words).lower()
+
+
 def _resinfo(reader: _Reader, problems: list[str]) -> Result | None:
     reader.comments = []
-    method_tok = reader.take()
-    if method_tok is None or method_tok.kind != "word":
+    method = _name(reader).split("/", 1)[0]
+    following = reader.peek()
+    if not method:
         problems.append("результат без названия метода")
         reader.skip_to_semicolon()
         return None
-    method = method_tok.text.lower().split("/", 1)[0]
-    following = reader.peek()
     if method == "none" and (following is None or following.kind == ";"):
         return None  # "no-result": nothing was checked
-    eq, result_tok = reader.take(), None
-    if eq is not None and eq.kind == "=":
-        result_tok = reader.take()
-    if result_tok is None or result_tok.kind != "word":
+    result_tok = None
+    if following is not None and following.kind == "=":
+        reader.take()
+        if (tok := reader.peek()) is not None and tok.kind == "word":
+            result_tok = reader.take()
+    if result_tok is None:
         problems.append(f"у метода «{method}» нет результата")
         reader.skip_to_semicolon()
         return None
     reason, props = "", {}
     while (tok := reader.peek()) is not None and tok.kind != ";":
-        name = reader.take()
-        if name is None or name.kind != "word" or (reader.peek() or name).kind != "=":
+        name = _name(reader)
+        if not name or (reader.peek() is None or reader.peek().kind != "="):  # type: ignore[union-attr]
             problems.append(f"у метода «{method}» непонятное свойство")
             reader.skip_to_semicolon()
             break
         reader.take()  # "="
         value = reader.glued_value()
         if value is None:
-            problems.append(f"у свойства «{name.text}» метода «{method}» нет значения")
+            problems.append(f"у свойства «{name}» метода «{method}» нет значения")
             reader.skip_to_semicolon()
             break
-        if name.text.lower() == "reason":
+        if name == "reason":
             reason = value
         else:
-            props[name.text.lower()] = value
+            props[name] = value
     return Result(method, result_tok.text.lower(), reason, props, tuple(reader.comments))

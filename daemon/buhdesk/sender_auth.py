@@ -92,7 +92,8 @@ def verdict(reports: Sequence[AuthResults], from_addr: str | None) -> Verdict:
     results = [r for report in reports for r in report.results if r.method in METHODS]
     dmarc = [r for r in results if r.method == "dmarc" and r.result in ("pass", "fail")]
     for r in dmarc:
-        about = r.properties.get("header.from", "").lower()
+        about = r.properties.get("header.from", "")
+        about = _domain(about) if "@" in about else about.lower()  # Mail.ru writes the address
         if r.result == "fail" or (about and about != domain):
             return Verdict("fail", _describe(r))
     if dmarc:
