@@ -90,12 +90,16 @@ def _check_settings(cfg: Config) -> list[str]:
     """The optional tables of the configuration that their modules validate."""
     problems: list[str] = []
     for check in (lambda: load_schedule_settings(cfg.extra), lambda: survey_settings(cfg),
-                  lambda: closure_settings(cfg), lambda: auth_settings(cfg),
-                  lambda: flood_settings(cfg)):
+                  lambda: closure_settings(cfg)):
         try:
             check()
-        except (ScheduleSettingsError, SurveySettingsError, TrustSettingsError) as e:
+        except (ScheduleSettingsError, SurveySettingsError) as e:
             problems.append(f"{cfg.file}: {e}")
+    for trust in (auth_settings, flood_settings):
+        try:
+            trust(cfg)
+        except TrustSettingsError as e:  # its message names the file already
+            problems.append(str(e))
     return problems
 
 

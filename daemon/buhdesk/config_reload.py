@@ -11,7 +11,7 @@ from typing import Any
 
 from buhdesk.config import Config, ConfigError, load_config
 from buhdesk.templating import Templates
-from buhdesk.trust_settings import TrustSettingsError, auth_settings, flood_settings
+from buhdesk.trust_settings import auth_settings, flood_settings
 
 log = logging.getLogger(__name__)
 
@@ -45,8 +45,8 @@ def reload_config(current: Config) -> ConfigReload:
         return ConfigReload(None, str(e))
     try:  # the tables routing reads for every letter
         auth_settings(new), flood_settings(new)
-    except TrustSettingsError as e:
-        return ConfigReload(None, f"{current.file}: {e}")
+    except ConfigError as e:
+        return ConfigReload(None, str(e))
     changed = [p for p in RESTART_ONLY if _get(new, p) != _get(current, p)]
     if changed:
         return ConfigReload(None, f"{current.file}: изменения требуют перезапуска службы "

@@ -7,10 +7,10 @@ import signal
 import threading
 
 from buhdesk.answer_packages import destination
-from buhdesk.config import Config, ConfigError, SourceConfig
+from buhdesk.config import Config, SourceConfig
 from buhdesk.runner import Daemon
 from buhdesk.runtime import Runtime, build_runtime
-from buhdesk.trust_settings import TrustSettingsError, auth_settings, flood_settings
+from buhdesk.trust_settings import auth_settings, flood_settings
 from buhdesk_connectors.delopro import DeloproFolder
 from buhdesk_connectors.delopro_outbox import DeloproAnswerTransport
 from buhdesk_connectors.delopro_source import DeloproSource
@@ -27,11 +27,8 @@ def _delopro(cfg: SourceConfig, rt: Runtime) -> tuple[DeloproSource, DeloproAnsw
 
 
 def build_daemon(config: Config, *, stopping: threading.Event | None = None) -> Daemon:
-    try:  # a wrong [auth] or [floods] stops the start, not each letter
-        auth = auth_settings(config)
-        flood_settings(config)
-    except TrustSettingsError as e:
-        raise ConfigError(config.file, "auth", str(e)) from e
+    auth = auth_settings(config)  # a wrong [auth] or [floods] stops the start, not each letter
+    flood_settings(config)
     if not auth.enabled:
         log.warning("auth: no [auth] trusted_authserv_id: senders' addresses are not verified; "
                     "see the admin guide, «Подлинность отправителя»")

@@ -16,14 +16,14 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any
 
-from buhdesk.config import Config
+from buhdesk.config import Config, ConfigError
 
 AUTH_KEYS = ("trusted_authserv_id", "require")
 FLOOD_KEYS = ("notices_per_hour", "registrations_per_hour")
 
 
-class TrustSettingsError(ValueError):
-    """An ``[auth]`` or ``[floods]`` value is wrong; the Russian message names the key."""
+class TrustSettingsError(ConfigError):
+    """An ``[auth]`` or ``[floods]`` value is wrong; the Russian message names the file and key."""
 
 
 @dataclass(frozen=True)
@@ -46,11 +46,11 @@ class FloodSettings:
 def _table(config: Config, name: str, keys: tuple[str, ...]) -> Mapping[str, Any]:
     raw = config.extra.get(name, {})
     if not isinstance(raw, Mapping):
-        raise TrustSettingsError(f"[{name}] должен быть таблицей TOML")
+        raise TrustSettingsError(config.file, name, "должен быть таблицей TOML")
     unknown = sorted(set(raw) - set(keys))
     if unknown:
-        raise TrustSettingsError(f"[{name}] неизвестные ключи: {', '.join(unknown)} "
-                                 f"(допустимы: {', '.join(keys)})")
+        raise TrustSettingsError(config.file, name, f"неизвестные ключи: {', '.join(unknown)} "
+                                                    f"(допустимы: {', '.join(keys)})")
     return raw
 
 
@@ -60,18 +60,20 @@ def auth_settings(config: Config) -> AuthSettings:
     if isinstance(ids, str):
         ids = [ids]
     if not isinstance(ids, list) or not all(isinstance(i, str) for i in ids):
-        raise TrustSettingsError("[auth] trusted_authserv_id: нужна строка или список строк — "
-                                 "идентификатор (authserv-id) вашего почтового сервера из "
-                                 "заголовка Authentication-Results")
+        raise TrustSettingsError(config.file, "auth.trusted_authserv_id",
+                                 "нужна строка или список строк — идентификатор (authserv-id) "
+                                 "вашего почтового сервера из заголовка Authentication-Results")
     if any(i != i.strip() or " " in i for i in ids):
-        raise TrustSettingsError("[auth] trusted_authserv_id: идентификатор не может содержать "
-                                 "пробелов")
+        raise TrustSettingsError(config.file, "auth.trusted_authserv_id",
+                                 "идентификатор не может содержать пробелов")
     require = raw.get("require", False)
     if not isinstance(require, bool):
-        raise TrustSettingsError(f"[auth] require: нужно true или false, а указано {require!r}")
+        raise TrustSettingsError(config.file, "auth.require",
+                                 f"нужно true или false, а указано {require!r}")
     if require and not ids:
-        raise TrustSettingsError("[auth] require = true требует trusted_authserv_id: без него "
-                                 "buhdesk не знает, чьим проверкам верить, и задержал бы все письма")
+        raise TrustSettingsError(config.file, "auth.require",
+                                 "true требует trusted_authserv_id: без него buhdesk не знает, "
+                                 "чьим проверкам верить, и задержал бы все письма")
     return AuthSettings(tuple(i.lower() for i in ids), require)
 
 
@@ -81,7 +83,7 @@ def flood_settings(config: Config) -> FloodSettings:
     for key in FLOOD_KEYS:
         value = raw.get(key, getattr(FloodSettings, key))
         if not isinstance(value, int) or isinstance(value, bool) or value < 1:
-            raise TrustSettingsError(f"[floods] {key}: нужно целое число не меньше 1, "
-                                     f"а указано {value!r}")
+            raise TrustSettingsError(config.file, f"floods.{key}",
+                                     f"нужно целое число не меньше 1, а указано {value!r}")
         values[key] = value
     return FloodSettings(**values)
