@@ -344,3 +344,29 @@ def test_a_flood_of_follow_ups_gives_one_summary_notice(desk: Desk) -> None:
     assert len(desk.letters_to(ivanova, "Новое письмо клиента")) == 20  # notices_per_hour
     [summary] = desk.letters_to(ivanova, "Много писем")
     assert CLIENT in str(summary["Subject"])
+
+
+# --- explain tells the same --------------------------------------------------------------------
+
+def test_explain_tells_answer_note_and_hold(guarded: Desk, tmp_path: Path) -> None:
+    from buhdesk.explain import ExplainContext, explain_path
+    from buhdesk.trust_settings import auth_settings
+
+    desk = guarded
+    notice = desk.register(top=passed("culture.example"))
+    rt = desk.daemon.rt
+    ctx = ExplainContext(rules=rt.rules, own_address=rt.config.service.address,
+                         secret=rt.secret, engine=rt.engine, auth=auth_settings(rt.config))
+
+    def explained(login: str, top: tuple[str, ...]) -> dict[str, object]:
+        member = desk.staff.staff[login]
+        path = tmp_path / f"{login}-{len(top)}.eml"
+        path.write_bytes(letter(member.email, "Re: x", ANSWER, reply_to=notice, top=top))
+        return explain_path(ctx, path, at=PIPELINE_NOW)
+
+    assert explained("ivanova", passed())["action"] == "answer"
+    assert explained("grigorieva", passed())["action"] == "note"
+    forged = explained("ivanova", (f"Authentication-Results: {MX}; dmarc=fail "
+                                   "header.from=minfin.example",))
+    assert forged["action"] == "hold" and "dmarc=fail" in str(forged["error"])
+    assert not desk.answers_to_client()  # a dry run

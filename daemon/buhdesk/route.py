@@ -193,20 +193,31 @@ def _route(session: Session, rt: Runtime, msg: Message, load: Workload) -> None:
         return
     staff = rt.rules.staff_by_email(parsed.from_addr)
     request = thread.request
+    by_staff = request is not None and staff is not None and not _is_client(
+        request, parsed.from_addr)
     # Before anything the sender's address causes: is the sender real, is it a flood.
     if hold_if_unauthentic(session, rt, msg, data, parsed, staff=staff is not None,
                            request=request) or (
-            request is None and hold_if_flooding(session, rt, msg, parsed.from_addr or "")):
+            not by_staff and _opens_request(rt, request) and
+            hold_if_flooding(session, rt, msg, parsed.from_addr or "")):
         _describe(msg, parsed)
         return
     _fill_message(session, rt, msg, parsed)
-    if request is not None and staff and not _is_client(request, parsed.from_addr):
-        handle_staff_letter(session, rt, msg, parsed, request, thread.token, staff,
+    if by_staff:
+        handle_staff_letter(session, rt, msg, parsed, request, thread.token, staff,  # type: ignore[arg-type]
                             load.absences)
     elif request is not None:
         _followup(session, rt, msg, parsed, request, thread)
     else:
         _new_request(session, rt, msg, parsed, load)
+
+
+def _opens_request(rt: Runtime, request: Request | None) -> bool:
+    """Whether a letter from outside the staff opens a new request: it joins none, or it
+    follows up one closed longer ago than the reopening period."""
+    reopen_days = closure_settings(rt.config).reopen_days
+    return request is None or followup_policy(request, rt.now(),
+                                              reopen_days=reopen_days) == "new-linked"
 
 
 def _is_client(request: Request, address: str | None) -> bool:
