@@ -50,43 +50,26 @@ class _Tok:
     end: int
 
 
-def _comment(value: str, i: int) -> tuple[str, int]:
-    """The comment starting at ``value[i] == "("``, and the index after it."""
-    depth, out, i = 0, [], i
+def _delimited(value: str, start: int) -> tuple[str, int]:
+    """The text of the comment or quoted string opening at ``value[start]``, quoted pairs
+    unescaped, and the index after it. Comments nest; quoted strings do not."""
+    comment = value[start] == "("
+    close, depth, out, i = (")" if comment else '"'), 1, list[str](), start + 1
     while i < len(value):
         c = value[i]
         if c == "\\" and i + 1 < len(value):
             out.append(value[i + 1])
             i += 2
             continue
-        if c == "(":
+        if comment and c == "(":
             depth += 1
-            if depth > 1:
-                out.append(c)
-        elif c == ")":
+        elif c == close:
             depth -= 1
             if depth == 0:
-                return "".join(out).strip(), i + 1
-            out.append(c)
-        else:
-            out.append(c)
-        i += 1
-    raise AuthResultsError("незакрытый комментарий")
-
-
-def _quoted(value: str, i: int) -> tuple[str, int]:
-    out, i = [], i + 1
-    while i < len(value):
-        c = value[i]
-        if c == "\\" and i + 1 < len(value):
-            out.append(value[i + 1])
-            i += 2
-            continue
-        if c == '"':
-            return "".join(out), i + 1
+                return ("".join(out).strip() if comment else "".join(out)), i + 1
         out.append(c)
         i += 1
-    raise AuthResultsError("незакрытая строка в кавычках")
+    raise AuthResultsError("незакрытый комментарий" if comment else "незакрытая строка в кавычках")
 
 
 def tokens(value: str) -> list[_Tok]:
@@ -95,13 +78,9 @@ def tokens(value: str) -> list[_Tok]:
         c = value[i]
         if c.isspace():
             i += 1
-        elif c == "(":
-            text, end = _comment(value, i)
-            found.append(_Tok("comment", text, i, end))
-            i = end
-        elif c == '"':
-            text, end = _quoted(value, i)
-            found.append(_Tok("quoted", text, i, end))
+        elif c in "(\"":
+            text, end = _delimited(value, i)
+            found.append(_Tok("comment" if c == "(" else "quoted", text, i, end))
             i = end
         elif c in ";=)":
             found.append(_Tok(c, c, i, i + 1))
