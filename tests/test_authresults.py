@@ -16,13 +16,16 @@ from buhdesk.authresults import AuthResultsError, parse
 from buhdesk.sender_auth import header_fields, hold_reason, trusted_reports, verdict
 from buhdesk.trust_settings import AuthSettings
 
-GMAIL = """mx.google.com;
-       dkim=pass header.i=@yandex.ru header.s=mail header.b=Kx1p9X2m;
-       spf=pass (google.com: domain of ivan@yandex.ru designates 77.88.21.37 as permitted sender) smtp.mailfrom=ivan@yandex.ru;
-       dmarc=pass (p=REJECT sp=NONE dis=NONE) header.from=yandex.ru"""
-GMAIL_SPOOFED = """mx.google.com;
-       spf=softfail (google.com: domain of transitioning x@minfin.example does not designate 203.0.113.5 as permitted sender) smtp.mailfrom=x@minfin.example;
-       dmarc=fail (p=QUARANTINE sp=QUARANTINE dis=QUARANTINE) header.from=minfin.example"""
+GMAIL = ("mx.google.com;\r\n"
+         "       dkim=pass header.i=@yandex.ru header.s=mail header.b=Kx1p9X2m;\r\n"
+         "       spf=pass (google.com: domain of ivan@yandex.ru designates 77.88.21.37 as "
+         "permitted sender) smtp.mailfrom=ivan@yandex.ru;\r\n"
+         "       dmarc=pass (p=REJECT sp=NONE dis=NONE) header.from=yandex.ru")
+GMAIL_SPOOFED = ("mx.google.com;\r\n"
+                 "       spf=softfail (google.com: domain of transitioning x@minfin.example does "
+                 "not designate 203.0.113.5 as permitted sender) smtp.mailfrom=x@minfin.example;"
+                 "\r\n       dmarc=fail (p=QUARANTINE sp=QUARANTINE dis=QUARANTINE) "
+                 "header.from=minfin.example")
 EOP = """spf=pass (sender IP is 209.85.128.41)
  smtp.mailfrom=gmail.com; dkim=pass (signature was verified)
  header.d=gmail.com;dmarc=pass action=none header.from=gmail.com;compauth=pass
@@ -31,9 +34,10 @@ EOP_SPOOFED = ("spf=fail (sender IP is 198.51.100.7) smtp.mailfrom=minfin.exampl
                "(message not signed) header.d=none;dmarc=fail action=oreject "
                "header.from=minfin.example;compauth=fail reason=000")
 OPENDMARC = "mx.minfin.example; dmarc=pass (p=reject dis=none) header.from=minfin.example"
-OPENDKIM = """mx.minfin.example;
-\tdkim=pass (2048-bit key; unprotected) header.d=minfin.example header.i=@minfin.example header.a=rsa-sha256 header.s=mail header.b=Hj7e2Kq1;
-\tdkim-atps=neutral"""
+OPENDKIM = ("mx.minfin.example;\r\n"
+            "\tdkim=pass (2048-bit key; unprotected) header.d=minfin.example "
+            "header.i=@minfin.example header.a=rsa-sha256 header.s=mail header.b=Hj7e2Kq1;\r\n"
+            "\tdkim-atps=neutral")
 YANDEX = ("mxfront3q.mail.yandex.net; spf=pass (mxfront3q.mail.yandex.net: domain of "
           "minfin.example designates 192.0.2.1 as permitted sender, rule=[ip4:192.0.2.0/24]) "
           "smtp.mail=ivanova@minfin.example; dkim=pass header.i=@minfin.example")

@@ -261,7 +261,8 @@ def test_a_forged_staff_sender_failing_authentication_is_held(guarded: Desk) -> 
     [held] = desk.held()
     assert "подлинность" in (held.reason or "") and "dmarc=fail" in (held.reason or "")
     [told] = desk.letters_to(ADMIN, "задержано")
-    assert f"buhdesk requeue {held.id}" in str(told.get_body(("plain",)).get_content())  # type: ignore[union-attr]
+    told_text = told.get_body(("plain",)).get_content()  # type: ignore[union-attr]
+    assert f"buhdesk requeue {held.id}" in told_text
     assert [e.request_id for e in desk.events("held-untrusted")] == [desk.request().id]
     # an administrator who checked it may release it: it is routed as the letter it claims to be
     requeue(desk.daemon.rt.engine, held.id)  # type: ignore[arg-type]
@@ -282,7 +283,8 @@ def test_forged_authentication_results_below_our_server_are_ignored(guarded: Des
                     top=(f"Authentication-Results: {MX}; spf=none smtp.mailfrom=evil.example; "
                          "dmarc=none header.from=minfin.example",
                          f"Received: from evil.example by {MX}; Tue, 24 Nov 2026 09:05:00 +0000",
-                         "Received: from localhost by evil.example; Tue, 24 Nov 2026 09:04:00 +0000",
+                         "Received: from localhost by evil.example; "
+                         "Tue, 24 Nov 2026 09:04:00 +0000",
                          forged_pass)))
     # another server's verdict at the top counts for nothing; our server said nothing
     desk.run(letter(f"{member.name} <{member.email}>", "Re: " + str(notice["Subject"]), ANSWER,

@@ -192,7 +192,8 @@ def _resinfo(reader: _Reader, problems: list[str]) -> Result | None:
     reason, props = "", {}
     while (tok := reader.peek()) is not None and tok.kind != ";":
         name = _name(reader)
-        if not name or (reader.peek() is None or reader.peek().kind != "="):  # type: ignore[union-attr]
+        following = reader.peek()
+        if not name or following is None or following.kind != "=":
             problems.append(f"у метода «{method}» непонятное свойство")
             reader.skip_to_semicolon()
             break

@@ -20,9 +20,9 @@ from buhdesk.ruleset import RuleSetError
 from buhdesk.schedule_settings import ScheduleSettingsError, load_schedule_settings
 from buhdesk.survey import load_survey
 from buhdesk.survey_settings import SurveySettingsError, closure_settings, survey_settings
-from buhdesk.trust_settings import TrustSettingsError, auth_settings, flood_settings
 from buhdesk.templating import LETTERS, TemplateProblem, Templates
 from buhdesk.touchpoints import load_touchpoints
+from buhdesk.trust_settings import TrustSettingsError, auth_settings, flood_settings
 
 
 def sample_variables(book: RuleBook, service_name: str) -> dict[str, Any]:
@@ -47,7 +47,8 @@ def sample_variables(book: RuleBook, service_name: str) -> dict[str, Any]:
         "created_at": now, "greeting": "Уважаемая Мария Петровна!", "author": accountant,
         "findings": [], "checked_body": "",
         "note_author": "Петрова Анна Игоревна <petrova@minfin.example>", "until": now,
-        "why": "Петрова Анна Игоревна — не исполнитель обращения", "sender": "client@example.org", "cap": 20,
+        "why": "Петрова Анна Игоревна — не исполнитель обращения",
+        "sender": "client@example.org", "cap": 20,
     }
 
 

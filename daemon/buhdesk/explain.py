@@ -22,7 +22,6 @@ from sqlmodel import Session
 
 from buhdesk.absences import absences_from_store
 from buhdesk.automated import detect_automated
-from buhdesk.entitlement import token_authority
 from buhdesk.document_rules import (
     DocumentSettingsError,
     decide_document,
@@ -30,6 +29,7 @@ from buhdesk.document_rules import (
 )
 from buhdesk.document_snapshot import content_digest, file_digests, source_key
 from buhdesk.documents import DocumentConflict, check_same_registration, find_by_uid
+from buhdesk.entitlement import token_authority
 from buhdesk.interfaces import Document, PackageProblem
 from buhdesk.kb import KnowledgeBase
 from buhdesk.kb_mail import articles_for

@@ -204,8 +204,8 @@ def _route(session: Session, rt: Runtime, msg: Message, load: Workload) -> None:
         return
     _fill_message(session, rt, msg, parsed)
     if by_staff:
-        handle_staff_letter(session, rt, msg, parsed, request, thread.token, staff,  # type: ignore[arg-type]
-                            load.absences)
+        handle_staff_letter(session, rt, msg, parsed, request,  # type: ignore[arg-type]
+                            thread.token, staff, load.absences)  # type: ignore[arg-type]
     elif request is not None:
         _followup(session, rt, msg, parsed, request, thread)
     else:
