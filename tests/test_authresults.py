@@ -192,3 +192,14 @@ def test_any_text_parses_or_is_refused_cleanly(value: str) -> None:
     except AuthResultsError:
         return
     assert all(r.method and r.result for r in found.results)
+
+
+def test_a_folded_field_is_read_from_the_raw_header() -> None:
+    data = (b"Authentication-Results: mx.minfin.example;\r\n\tdkim=pass header.d=minfin.example;"
+            b"\r\n\tdmarc=fail\r\n header.from=minfin.example\r\nFrom: a@minfin.example\r\n\r\n"
+            b"Authentication-Results: mx.minfin.example; dmarc=pass\r\n")  # in the body
+    reports = trusted_reports(header_fields(data), ["mx.minfin.example"])
+    assert verdict(reports, "a@minfin.example") == verdict(
+        [parse("mx.minfin.example; dkim=pass header.d=minfin.example; dmarc=fail "
+               "header.from=minfin.example")], "a@minfin.example")
+    assert verdict(reports, "a@minfin.example").outcome == "fail"
