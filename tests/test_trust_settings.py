@@ -62,3 +62,17 @@ def test_a_wrong_table_is_refused_on_reload(tmp_path: Path) -> None:
     write_config(tmp_path, "[floods]\nregistrations_per_hour = -1\n")
     refused = reload_config(cfg)
     assert refused.config is None and "floods.registrations_per_hour" in refused.problem
+
+
+def test_check_warns_while_senders_are_not_verified(tmp_path: Path) -> None:
+    import io
+
+    from buhdesk.checks import run_checks
+
+    out = io.StringIO()
+    run_checks(write_config(tmp_path, ""), out=out)
+    assert "trusted_authserv_id не задан" in out.getvalue()
+    out = io.StringIO()
+    run_checks(write_config(tmp_path, '[auth]\ntrusted_authserv_id = "mx.minfin.example"\n'),
+               out=out)
+    assert "trusted_authserv_id не задан" not in out.getvalue()

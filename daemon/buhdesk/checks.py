@@ -104,6 +104,16 @@ def _check_settings(cfg: Config) -> list[str]:
     return problems
 
 
+def _auth_warnings(cfg: Config) -> list[str]:
+    try:
+        enabled = auth_settings(cfg).enabled
+    except TrustSettingsError:
+        return []  # reported as a problem by _check_settings
+    return [] if enabled else [
+        "[auth] trusted_authserv_id не задан: подлинность отправителей не проверяется, письмо "
+        "с поддельным адресом сотрудника будет принято (раздел 14 руководства администратора)"]
+
+
 def _kb_review_days(cfg: Config | None) -> int:
     web = cfg.extra.get("web", {}) if cfg else {}
     days = web.get("kb_review_days", 365) if isinstance(web, dict) else 365
@@ -118,6 +128,7 @@ def run_checks(config_path: Path, *, out: TextIO, today: date | None = None) -> 
         try:
             cfg = load_config(config_path)
             print(f"Настройки: {config_path} — в порядке.", file=out)
+            warnings.extend(_auth_warnings(cfg))
         except ConfigError as e:
             problems.append(f"{e}")
     else:
