@@ -32,6 +32,7 @@ from buhdesk.quarantine import requeue
 from buhdesk.rulebook import RuleBook
 from buhdesk.runner import Daemon
 from buhdesk.runtime import build_runtime
+from buhdesk.trust_settings import FloodSettings
 from buhdesk_connectors.factory import make_source, make_transport
 from buhdesk_connectors.loopback import SmtpSink
 
@@ -322,7 +323,7 @@ def test_a_flood_of_500_letters_from_one_address(desk: Desk) -> None:
     desk.daemon.drain()
     with Session(desk.daemon.rt.engine) as s:
         registered = s.execute(select(Request)).scalars().all()
-    threshold = 10  # [floods] registrations_per_hour by default
+    threshold = FloodSettings.registrations_per_hour  # the default
     assert len(registered) == threshold
     assert len(desk.held()) == 500 - threshold
     assert all("задержано до проверки" in (m.reason or "") for m in desk.held())
@@ -343,7 +344,8 @@ def test_a_flood_of_follow_ups_gives_one_summary_notice(desk: Desk) -> None:
         joined = s.execute(select(Message).where(Message.kind == "followup")).scalars().all()
     assert len(joined) == 100  # nothing lost
     ivanova = desk.email_of("ivanova")
-    assert len(desk.letters_to(ivanova, "Новое письмо клиента")) == 20  # notices_per_hour
+    cap = FloodSettings.notices_per_hour  # the default
+    assert len(desk.letters_to(ivanova, "Новое письмо клиента")) == cap
     [summary] = desk.letters_to(ivanova, "Много писем")
     assert CLIENT in str(summary["Subject"])
 

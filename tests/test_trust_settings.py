@@ -27,7 +27,7 @@ def config(tmp_path: Path, body: str):  # type: ignore[no-untyped-def]
 def test_defaults_check_nothing_and_cap_floods(tmp_path: Path) -> None:
     cfg = config(tmp_path, "")
     assert auth_settings(cfg) == AuthSettings() and not auth_settings(cfg).enabled
-    assert flood_settings(cfg) == FloodSettings(20, 10)
+    assert flood_settings(cfg) == FloodSettings(30, 20)
 
 
 def test_values(tmp_path: Path) -> None:

@@ -6,8 +6,8 @@ of the configuration, validated once; errors are Russian and name the key.
     require = false                             # hold letters our MTA did not authenticate
 
     [floods]
-    notices_per_hour = 20        # notices caused by one sender, then one summary notice
-    registrations_per_hour = 10  # new requests from one address, then held for a human
+    notices_per_hour = 30        # notices caused by one sender, then one summary notice
+    registrations_per_hour = 20  # new requests from one address, then held for a human
 """
 
 from __future__ import annotations
@@ -39,8 +39,8 @@ class AuthSettings:
 
 @dataclass(frozen=True)
 class FloodSettings:
-    notices_per_hour: int = 20
-    registrations_per_hour: int = 10
+    notices_per_hour: int = 30
+    registrations_per_hour: int = 20
 
 
 def _table(config: Config, name: str, keys: tuple[str, ...]) -> Mapping[str, Any]:
