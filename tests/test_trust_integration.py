@@ -264,6 +264,7 @@ def test_a_forged_staff_sender_failing_authentication_is_held(guarded: Desk) -> 
     [told] = desk.letters_to(ADMIN, "задержано")
     told_text = told.get_body(("plain",)).get_content()  # type: ignore[union-attr]
     assert f"buhdesk requeue {held.id}" in told_text
+    assert "ivanova@minfin.example" in told_text and "Re: [БУХ-" in told_text
     assert [e.request_id for e in desk.events("held-untrusted")] == [desk.request().id]
     # an administrator who checked it may release it: it is routed as the letter it claims to be
     requeue(desk.daemon.rt.engine, held.id)  # type: ignore[arg-type]

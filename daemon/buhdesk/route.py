@@ -195,12 +195,12 @@ def _route(session: Session, rt: Runtime, msg: Message, load: Workload) -> None:
     request = thread.request
     by_staff = request is not None and staff is not None and not _is_client(
         request, parsed.from_addr)
+    _describe(msg, parsed)  # what a held letter is listed as
     # Before anything the sender's address causes: is the sender real, is it a flood.
     if hold_if_unauthentic(session, rt, msg, data, parsed, staff=staff is not None,
                            request=request) or (
             not by_staff and _opens_request(rt, request) and
             hold_if_flooding(session, rt, msg, parsed.from_addr or "")):
-        _describe(msg, parsed)
         return
     _fill_message(session, rt, msg, parsed)
     if by_staff:
