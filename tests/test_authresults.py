@@ -134,6 +134,17 @@ def test_only_the_trusted_server_at_the_top_is_believed() -> None:
     assert [r.results[0].result for r in reports] == ["fail"]
 
 
+def test_a_forged_pass_beside_our_failure_does_not_mask_it() -> None:
+    # Postfix puts its milters' fields below its own Received line, right above the sender's
+    # header block: a forged field at the top of that block sits beside ours
+    data = raw("Received: from evil.example by mx.minfin.example (Postfix)",
+               "Authentication-Results: mx.minfin.example; spf=fail smtp.mailfrom=minfin.example;"
+               " dmarc=none header.from=minfin.example",
+               "Authentication-Results: mx.minfin.example; dmarc=pass header.from=minfin.example")
+    reports = trusted_reports(header_fields(data), ["mx.minfin.example"])
+    assert verdict(reports, "ivanova@minfin.example").outcome == "fail"
+
+
 def test_fields_of_the_same_hop_are_read_together() -> None:
     data = raw("Authentication-Results: mx.minfin.example; dmarc=none header.from=minfin.example",
                "Authentication-Results: mx.minfin.example; dkim=pass header.d=minfin.example",
@@ -157,9 +168,11 @@ def test_fields_of_the_same_hop_are_read_together() -> None:
     (OPENDMARC, "ivanova@other.example", "fail"),
     # a DKIM pass for the attacker's own domain vouches for nothing
     ("mx; dkim=pass header.d=evil.example", "ivanova@minfin.example", "none"),
-    # DMARC decides where given: a broken second signature does not hold a genuine letter
-    ("mx; dkim=fail header.d=lists.example; dmarc=pass header.from=minfin.example",
-     "ivanova@minfin.example", "pass"),
+    # any failure our server reports wins: a "pass" beside it may be the sender's forgery
+    ("mx; dkim=fail header.d=minfin.example; dmarc=pass header.from=minfin.example",
+     "ivanova@minfin.example", "fail"),
+    ("mx; spf=fail smtp.mailfrom=minfin.example; dmarc=pass header.from=minfin.example",
+     "ivanova@minfin.example", "fail"),
     ("mx; spf=fail smtp.mailfrom=minfin.example", "ivanova@minfin.example", "fail"),
     ("mx; spf=softfail smtp.mailfrom=minfin.example", "ivanova@minfin.example", "none"),
     ("mx; none", "ivanova@minfin.example", "none"),

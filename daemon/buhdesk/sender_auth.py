@@ -8,10 +8,11 @@ down — which the sender may have written themselves — are ignored.
 
 The verdict on the ``From:`` address:
 
-* DMARC, where the server gives it, decides: ``fail`` (or a DMARC result about a different From
-  domain) is a failure, ``pass`` is a pass, whatever SPF and DKIM say beside it;
-* otherwise an SPF or DKIM ``fail`` is a failure, and an SPF or DKIM ``pass`` for the From domain
-  (or its parent or subdomain) is a pass;
+* any ``fail`` of DMARC, SPF or DKIM from our server — or a DMARC result about another From
+  domain than the one we read (two ``From:`` fields) — is a failure: a forged "pass" the sender
+  slipped in beside our server's fields can never mask it;
+* otherwise a DMARC pass, or an SPF or DKIM pass for the From domain (or its parent or
+  subdomain), is a pass;
 * anything else is "not authenticated".
 
 A failure holds the letter, from staff and clients alike: a forged client address would
@@ -90,21 +91,21 @@ def _identity(r: Result) -> str:
 def verdict(reports: Sequence[AuthResults], from_addr: str | None) -> Verdict:
     domain = _domain(from_addr)
     results = [r for report in reports for r in report.results if r.method in METHODS]
-    dmarc = [r for r in results if r.method == "dmarc" and r.result in ("pass", "fail")]
-    for r in dmarc:
-        about = r.properties.get("header.from", "")
-        about = _domain(about) if "@" in about else about.lower()  # Mail.ru writes the address
-        if r.result == "fail" or (about and about != domain):
-            return Verdict("fail", _describe(r))
-    if dmarc:
-        return Verdict("pass", _describe(dmarc[0]))
-    failed = [r for r in results if r.result == "fail"]
+    failed = [r for r in results if r.result == "fail" or (
+        r.method == "dmarc" and _about(r) not in ("", domain))]
     if failed:
         return Verdict("fail", "; ".join(_describe(r) for r in failed))
-    passed = [r for r in results if r.result == "pass" and _aligned(domain, _identity(r))]
+    passed = [r for r in results if r.result == "pass" and (
+        _about(r) in ("", domain) if r.method == "dmarc" else _aligned(domain, _identity(r)))]
     if passed:
         return Verdict("pass", _describe(passed[0]))
     return Verdict("none", "; ".join(_describe(r) for r in results) or "результатов нет")
+
+
+def _about(r: Result) -> str:
+    """The From: domain a DMARC result is about (Mail.ru writes the whole address)."""
+    value = r.properties.get("header.from", "")
+    return _domain(value) if "@" in value else value.lower()
 
 
 def hold_reason(settings: AuthSettings, data: bytes, from_addr: str | None, *,
