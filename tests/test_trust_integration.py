@@ -67,10 +67,10 @@ def letter(sender: str, subject: str, body: str, *, reply_to: EmailMessage | Non
 
 
 def passed(sender_domain: str = "minfin.example") -> tuple[str, ...]:
-    return (f"Authentication-Results: {MX}; dkim=pass header.d={sender_domain}; "
-            f"spf=pass smtp.mailfrom={sender_domain}; dmarc=pass header.from={sender_domain}",
-            f"Received: from mail.{sender_domain} by {MX} (Postfix) with ESMTPS id 4Qx; "
-            "Tue, 24 Nov 2026 09:00:01 +0000")
+    return ((f"Authentication-Results: {MX}; dkim=pass header.d={sender_domain}; "
+             f"spf=pass smtp.mailfrom={sender_domain}; dmarc=pass header.from={sender_domain}"),
+            (f"Received: from mail.{sender_domain} by {MX} (Postfix) with ESMTPS id 4Qx; "
+             "Tue, 24 Nov 2026 09:00:01 +0000"))
 
 
 @dataclass
@@ -253,8 +253,8 @@ def test_a_forged_staff_sender_failing_authentication_is_held(guarded: Desk) -> 
     forged = letter("Иванова Ольга Петровна <ivanova@minfin.example>", "Re: " +
                     str(notice["Subject"]), f"{ANSWER}\n#закрыть", reply_to=notice,
                     extra={"Sender": "attacker@evil.example"},
-                    top=(f"Authentication-Results: {MX}; spf=fail smtp.mailfrom=evil.example; "
-                         "dmarc=fail (p=reject dis=reject) header.from=minfin.example",
+                    top=((f"Authentication-Results: {MX}; spf=fail smtp.mailfrom=evil.example; "
+                          "dmarc=fail (p=reject dis=reject) header.from=minfin.example"),
                          f"Received: from evil.example by {MX}; Tue, 24 Nov 2026 09:05:00 +0000"))
     desk.run(forged)
     assert not desk.answers_to_client()
@@ -282,17 +282,17 @@ def test_forged_authentication_results_below_our_server_are_ignored(guarded: Des
     # server's Received line, must not count
     desk.run(letter(f"{member.name} <{member.email}>", "Re: " + str(notice["Subject"]), ANSWER,
                     reply_to=notice, extra={"Authentication-Results": forged_pass[24:]},
-                    top=(f"Authentication-Results: {MX}; spf=none smtp.mailfrom=evil.example; "
-                         "dmarc=none header.from=minfin.example",
+                    top=((f"Authentication-Results: {MX}; spf=none smtp.mailfrom=evil.example; "
+                          "dmarc=none header.from=minfin.example"),
                          f"Received: from evil.example by {MX}; Tue, 24 Nov 2026 09:05:00 +0000",
-                         "Received: from localhost by evil.example; "
-                         "Tue, 24 Nov 2026 09:04:00 +0000",
+                         ("Received: from localhost by evil.example; "
+                          "Tue, 24 Nov 2026 09:04:00 +0000"),
                          forged_pass)))
     # another server's verdict at the top counts for nothing; our server said nothing
     desk.run(letter(f"{member.name} <{member.email}>", "Re: " + str(notice["Subject"]), ANSWER,
                     reply_to=notice,
-                    top=("Authentication-Results: mx.evil.example; dmarc=pass "
-                         "header.from=minfin.example",)))
+                    top=(("Authentication-Results: mx.evil.example; dmarc=pass "
+                          "header.from=minfin.example"),)))
     assert not desk.answers_to_client()
     reasons = [m.reason or "" for m in desk.held()]
     assert len(reasons) == 2
@@ -306,8 +306,8 @@ def test_forged_authentication_results_below_our_server_are_ignored(guarded: Des
 def test_a_client_address_failing_authentication_gets_no_acknowledgment(guarded: Desk) -> None:
     desk = guarded
     desk.run(letter(CLIENT, "Справка", "Прошу выдать справку 2-НДФЛ.",
-                    top=(f"Authentication-Results: {MX}; spf=fail smtp.mailfrom=culture.example; "
-                         "dmarc=fail header.from=culture.example",)))
+                    top=((f"Authentication-Results: {MX}; spf=fail smtp.mailfrom=culture.example; "
+                          "dmarc=fail header.from=culture.example"),)))
     assert not desk.letters_to(CLIENT)
     [held] = desk.held()
     assert held.from_addr == CLIENT and "dmarc=fail" in (held.reason or "")
@@ -371,7 +371,7 @@ def test_explain_tells_answer_note_and_hold(guarded: Desk, tmp_path: Path) -> No
 
     assert explained("ivanova", passed())["action"] == "answer"
     assert explained("grigorieva", passed())["action"] == "note"
-    forged = explained("ivanova", (f"Authentication-Results: {MX}; dmarc=fail "
-                                   "header.from=minfin.example",))
+    forged = explained("ivanova", ((f"Authentication-Results: {MX}; dmarc=fail "
+                                    "header.from=minfin.example"),))
     assert forged["action"] == "hold" and "dmarc=fail" in str(forged["error"])
     assert not desk.answers_to_client()  # a dry run

@@ -110,8 +110,8 @@ def _auth_warnings(cfg: Config) -> list[str]:
     except TrustSettingsError:
         return []  # reported as a problem by _check_settings
     return [] if enabled else [
-        "[auth] trusted_authserv_id не задан: подлинность отправителей не проверяется, письмо "
-        "с поддельным адресом сотрудника будет принято (раздел 14 руководства администратора)"]
+        ("[auth] trusted_authserv_id не задан: подлинность отправителей не проверяется, письмо "
+         "с поддельным адресом сотрудника будет принято (раздел 14 руководства администратора)")]
 
 
 def _kb_review_days(cfg: Config | None) -> int:

@@ -11,7 +11,7 @@ loader: the CLI gives the connector's read-only loader, so the core imports no c
 from __future__ import annotations
 
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
@@ -58,7 +58,7 @@ class ExplainContext:
     duty_accountant: str | None = None
     load_package: PackageLoader | None = None
     kb: KnowledgeBase | None = None
-    auth: AuthSettings = AuthSettings()
+    auth: AuthSettings = field(default_factory=AuthSettings)
 
 
 def _blank(path: Path) -> dict[str, Any]:
