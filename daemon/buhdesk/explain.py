@@ -133,7 +133,8 @@ def _on_request(ctx: ExplainContext, parsed: ParsedMessage, number: str, at: dat
         return "followup"
     token = find_token(ctx.secret, [*parsed.references, *parsed.in_reply_to])
     with Session(ctx.engine) as session:
-        request = session.execute(select(Request).where(Request.number == number)).scalars().one()
+        request = session.execute(select(Request).where(
+            Request.number == number)).scalars().one()  # type: ignore[arg-type]
         if (parsed.from_addr or "").lower() == (request.client_email or "").lower():
             return "followup"
         absences = [*ctx.rules.ruleset.absences, *absences_from_store(session)]

@@ -56,11 +56,10 @@ def bump(session: Session, key: str, now: datetime, cap: int) -> Step:
     dialect = session.get_bind().dialect.name
     insert = postgresql.insert if dialect == "postgresql" else sqlite.insert
     table = RateCount.__table__  # type: ignore[attr-defined]
-    stmt = insert(table).values(key=key[:300], hour=hour_of(now), count=1)
-    stmt = stmt.on_conflict_do_update(index_elements=["key", "hour"],
-                                      set_={"count": table.c.count + 1}).returning(table.c.count)
+    upsert = insert(table).values(key=key[:300], hour=hour_of(now), count=1).on_conflict_do_update(
+        index_elements=["key", "hour"], set_={"count": table.c.count + 1})
     with session.no_autoflush:  # the batch's pending rows are written when it is done
-        count = session.execute(stmt).scalar_one()
+        count = session.execute(upsert.returning(table.c.count)).scalar_one()
     return Step(count, cap)
 
 

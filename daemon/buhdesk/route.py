@@ -221,7 +221,9 @@ def _opens_request(rt: Runtime, request: Request | None) -> bool:
 
 
 def _is_client(request: Request, address: str | None) -> bool:
-    return bool(address) and address.lower() == (request.client_email or "").lower()
+    if not address:
+        return False
+    return address.lower() == (request.client_email or "").lower()
 
 
 def _describe(msg: Message, parsed: ParsedMessage) -> None:

@@ -31,7 +31,7 @@ HELD_ACTION = "held-untrusted"
 
 def released(session: Session, msg: Message) -> bool:
     """Whether a human requeued this letter after it was last held by these checks."""
-    actions = session.execute(select(Event.action).where(
+    actions = session.execute(select(Event.action).where(  # type: ignore[call-overload]
         Event.message_pk == msg.id,
         Event.action.in_((HELD_ACTION, "requeued")),  # type: ignore[attr-defined]
     ).order_by(Event.id)).scalars().all()
