@@ -238,6 +238,23 @@ def test_the_deputy_answers_only_while_the_assignee_is_absent(desk: Desk) -> Non
     assert authorised.actor == "petrova" and "заместитель" in json.loads(authorised.detail)["why"]
 
 
+def test_while_the_assignee_is_away_her_deputy_hears_of_follow_ups_and_answers(
+        desk: Desk) -> None:
+    desk.register()
+    with Session(desk.daemon.rt.engine) as s:
+        s.add(Absence(login="ivanova", start=date(2026, 11, 23), end=date(2026, 11, 27),
+                      reason="отпуск"))
+        s.commit()
+    ack = desk.letters_to(CLIENT, "зарегистрировано")[0]
+    desk.run(letter(CLIENT, "Re: " + str(ack["Subject"]), "Справка нужна срочно.",
+                    reply_to=ack))
+    assert desk.letters_to(desk.email_of("ivanova"), "Новое письмо клиента")
+    [told] = desk.letters_to(desk.email_of("petrova"), "Новое письмо клиента")
+    reply(desk, "petrova", told, ANSWER)  # her own notice: no forwarding needed
+    [answer] = desk.answers_to_client()
+    assert "Петрова" in str(answer.get_body(("plain",)).get_content())  # type: ignore[union-attr]
+
+
 def test_the_unit_head_may_answer(desk: Desk) -> None:
     notice = desk.register()
     reply(desk, "buhanceva", notice, f"{ANSWER}\n#закрыть")

@@ -293,16 +293,18 @@ def _ack_client(session: Session, rt: Runtime, letters: Letters, request: Reques
                                    detail=json.dumps({"to": client}, ensure_ascii=False)))
 
 
-def notify(session: Session, rt: Runtime, request: Request, template: str, **variables: Any) -> None:
-    """A letter to the responsible accountant; replying to it answers the request."""
+def notify(session: Session, rt: Runtime, request: Request, template: str, *,
+           login: str | None = None, **variables: Any) -> None:
+    """A letter to the responsible accountant (or to ``login``, e.g. their acting deputy);
+    replying to it answers the request."""
     letters = Letters()
-    _notice(rt, letters, request, template, **variables)
+    _notice(rt, letters, request, template, login=login, **variables)
     letters.write(session)
 
 
-def _notice(rt: Runtime, letters: Letters, request: Request, template: str,
-            **variables: Any) -> None:
-    accountant = accountant_view(rt, request.assignee)
+def _notice(rt: Runtime, letters: Letters, request: Request, template: str, *,
+            login: str | None = None, **variables: Any) -> None:
+    accountant = accountant_view(rt, login or request.assignee)
     if accountant is None:
         log.info("reply: %s has no accountant yet, no notice", request.number)
         return
@@ -312,9 +314,9 @@ def _notice(rt: Runtime, letters: Letters, request: Request, template: str,
 
 
 def notify_followup(session: Session, rt: Runtime, request: Request, msg: Message,
-                    parsed: ParsedMessage, *, reopened: bool) -> None:
-    notify(session, rt, request, "followup", body_text=parsed.body_text, reopened=reopened,
-           attachments=[a.filename for a in parsed.attachments])
+                    parsed: ParsedMessage, *, reopened: bool, login: str | None = None) -> None:
+    notify(session, rt, request, "followup", login=login, body_text=parsed.body_text,
+           reopened=reopened, attachments=[a.filename for a in parsed.attachments])
 
 
 def notify_admins(session: Session, rt: Runtime, topic: str, **variables: Any) -> None:

@@ -36,7 +36,7 @@ from buhdesk.models import Attachment, Counter, Message, Raw, Request
 from buhdesk.rawio import has_raw, read_raw
 from buhdesk.rulebook import RuleBook, with_duty_accountant
 from buhdesk.runtime import Runtime
-from buhdesk.staff_letters import handle_staff_letter
+from buhdesk.staff_letters import for_assignee, handle_staff_letter
 from buhdesk.store import RequestIds, is_postgres, next_number
 from buhdesk.survey_settings import closure_settings
 from buhdesk.tokens import Token, find_subject_tag, find_token
@@ -207,7 +207,7 @@ def _route(session: Session, rt: Runtime, msg: Message, load: Workload) -> None:
         handle_staff_letter(session, rt, msg, parsed, request,  # type: ignore[arg-type]
                             thread.token, staff, load.absences)  # type: ignore[arg-type]
     elif request is not None:
-        _followup(session, rt, msg, parsed, request, thread)
+        _followup(session, rt, msg, parsed, request, thread, load.absences)
     else:
         _new_request(session, rt, msg, parsed, load)
 
@@ -340,7 +340,7 @@ def _next_number(session: Session, rt: Runtime, load: Workload, year: int) -> st
 
 
 def _followup(session: Session, rt: Runtime, msg: Message, parsed: ParsedMessage,
-              request: Request, thread: Thread) -> None:
+              request: Request, thread: Thread, absences: Sequence[Any]) -> None:
     reopen_days = closure_settings(rt.config).reopen_days
     if followup_policy(request, rt.now(), reopen_days=reopen_days) == "new-linked":
         open_linked(session, rt, request, msg, subject=parsed.subject[:500],
@@ -354,7 +354,8 @@ def _followup(session: Session, rt: Runtime, msg: Message, parsed: ParsedMessage
     msg.request_id, msg.kind, msg.status = request.id, "followup", "routed"
     event(session, "route", "followup", request=request, message=msg, joined_by=thread.how,
           reopened=reopened)
-    notify_capped(session, rt, request, parsed.from_addr or "", lambda: outbox.notify_followup(
-        session, rt, request, msg, parsed, reopened=reopened))
+    notify_capped(session, rt, request, parsed.from_addr or "", lambda: for_assignee(
+        rt, request, absences, lambda login: outbox.notify_followup(
+            session, rt, request, msg, parsed, reopened=reopened, login=login)))
 
 

@@ -7,13 +7,13 @@ from __future__ import annotations
 
 import json
 import logging
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 
 from sqlmodel import Session
 
 from buhdesk.answers import handle_answer, parse_commands
 from buhdesk.append_rows import insert_event
-from buhdesk.entitlement import Authority, token_authority
+from buhdesk.entitlement import Authority, acting_deputy, token_authority
 from buhdesk.floods import notify_capped
 from buhdesk.mime import ParsedMessage
 from buhdesk.models import Message, Request
@@ -38,12 +38,12 @@ def handle_staff_letter(session: Session, rt: Runtime, msg: Message, parsed: Par
                      detail=json.dumps({"why": authority.why}, ensure_ascii=False))
         handle_answer(session, rt, msg, parsed, request)
         return
-    record_note(session, rt, msg, parsed, request, member, authority, token)
+    record_note(session, rt, msg, parsed, request, member, authority, token, absences)
 
 
 def record_note(session: Session, rt: Runtime, msg: Message, parsed: ParsedMessage,
                 request: Request, member: StaffMember, authority: Authority,
-                token: Token | None) -> None:
+                token: Token | None, absences: Sequence[Absence]) -> None:
     """The letter as an internal note on ``request``; the assignee hears of it (capped)."""
     own, _signature = split_signature(strip_quoted(parsed.body_text))
     _text, commands = parse_commands(own)
@@ -62,6 +62,18 @@ def record_note(session: Session, rt: Runtime, msg: Message, parsed: ParsedMessa
         return
     author = f"{member.name} <{member.email}>"
     why = authority.why + (f"; команды не выполнены: {', '.join(ignored)}" if ignored else "")
-    notify_capped(session, rt, request, member.email, lambda: notify(
-        session, rt, request, "note", note_author=author, why=why, body_text=parsed.body_text,
-        attachments=[a.filename for a in parsed.attachments]))
+    notify_capped(session, rt, request, member.email, lambda: for_assignee(
+        rt, request, absences, lambda login: notify(
+            session, rt, request, "note", login=login, note_author=author, why=why,
+            body_text=parsed.body_text, attachments=[a.filename for a in parsed.attachments])))
+
+
+def for_assignee(rt: Runtime, request: Request, absences: Sequence[Absence],
+                 send: Callable[[str | None], None]) -> None:
+    """Send a notice to the assignee (``send(None)``) and, while they are absent, to their
+    acting deputy too (``send(login)``): the deputy's own token lets them answer."""
+    send(None)
+    day = rt.now().astimezone(rt.config.service.tz).date()
+    deputy = acting_deputy(rt.rules.staff, absences, request.assignee, day)
+    if deputy:
+        send(deputy)
