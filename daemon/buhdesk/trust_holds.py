@@ -4,7 +4,8 @@ mail server did not authenticate, and a flood of new requests from one address.
 A held letter is never dropped: it stays in the store with the Russian reason, appears in
 ``buhdesk held`` and in the audit trail, and the administrators are told (one letter per held
 letter, and past the hourly cap one summary). ``buhdesk requeue`` after a human looked at it
-releases it: the letter is routed again and these checks let it pass, the trail naming who.
+releases it: the letter is routed again and these checks let it pass (the trail keeps the
+release).
 """
 
 from __future__ import annotations
@@ -85,5 +86,6 @@ def _tell_admins(session: Session, rt: Runtime, msg: Message, reason: str) -> No
             f"«buhdesk requeue {msg.id}»."))
     elif step.first_over:
         notify_admins(session, rt, "задержано много писем", text=(
-            f"За этот час задержано больше {cap} писем; о следующих письма не отправляются. "
+            f"За этот час задержано больше {cap} писем; о следующих задержанных в этот час "
+            "письма не отправляются. "
             "Список и причины: «buhdesk held»."))
