@@ -1,6 +1,11 @@
 """Thread tokens: signed Message-IDs thread replies; forged or altered ones are not trusted."""
 
-from buhdesk.tokens import find_subject_tag, find_token, make_message_id, read_token
+import hashlib
+import hmac
+
+import pytest
+
+from buhdesk.tokens import Token, find_subject_tag, find_token, make_message_id, read_token
 
 SECRET = b"k" * 32
 
@@ -30,3 +35,30 @@ def test_subject_tag() -> None:
     assert find_subject_tag("Re: [БУХ-2026-000123] Справка") == "БУХ-2026-000123"
     assert find_subject_tag("RE: [бух-2026-000007] справка") == "БУХ-2026-000007"
     assert find_subject_tag("БУХ-2026-000123 без скобок") is None
+
+
+def test_a_staff_token_names_the_member_it_was_issued_to() -> None:
+    mid = make_message_id(SECRET, "notice", 42, "minfin.example", staff="ivanova.o")
+    token = read_token(SECRET, mid)
+    assert token == Token("notice", 42, staff="ivanova.o")
+    # the login is signed: naming someone else breaks the token
+    assert read_token(SECRET, mid.replace(".s.ivanova.o@", ".s.petrova@")) is None
+    assert read_token(SECRET, mid.replace(".s.ivanova.o@", "@")) is None
+    with pytest.raises(ValueError):
+        make_message_id(SECRET, "notice", 42, "d", staff="Иванова")
+
+
+def test_old_tokens_thread_but_name_nobody() -> None:
+    body = "n.42.0123456789ab"
+    legacy = f"bd.{body}.{hmac.new(SECRET, body.encode(), hashlib.sha256).hexdigest()[:20]}@d"
+    token = read_token(SECRET, legacy)
+    assert token == Token("notice", 42, staff="", legacy=True)
+    assert read_token(b"x" * 32, legacy) is None
+
+
+def test_a_rotated_key_still_reads_tokens_signed_with_the_previous_one() -> None:
+    old, new = b"o" * 32, b"n" * 32
+    mid = make_message_id([old], "notice", 7, "d", staff="ivanova")
+    assert read_token([new, old], mid) == Token("notice", 7, staff="ivanova")
+    assert read_token([new], mid) is None
+    assert read_token([new, old], make_message_id([new, old], "ack", 7, "d")) is not None

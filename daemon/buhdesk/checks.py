@@ -22,6 +22,7 @@ from buhdesk.survey import load_survey
 from buhdesk.survey_settings import SurveySettingsError, closure_settings, survey_settings
 from buhdesk.templating import LETTERS, TemplateProblem, Templates
 from buhdesk.touchpoints import load_touchpoints
+from buhdesk.trust_settings import TrustSettingsError, auth_settings, flood_settings
 
 
 def sample_variables(book: RuleBook, service_name: str) -> dict[str, Any]:
@@ -45,6 +46,9 @@ def sample_variables(book: RuleBook, service_name: str) -> dict[str, Any]:
         "text": "Справка готова.", "overdue": False, "due_at": request.due_at,
         "created_at": now, "greeting": "Уважаемая Мария Петровна!", "author": accountant,
         "findings": [], "checked_body": "",
+        "note_author": "Петрова Анна Игоревна <petrova@minfin.example>", "until": now,
+        "why": "Петрова Анна Игоревна — не исполнитель обращения",
+        "sender": "client@example.org", "cap": 20,
     }
 
 
@@ -92,7 +96,22 @@ def _check_settings(cfg: Config) -> list[str]:
             check()
         except (ScheduleSettingsError, SurveySettingsError) as e:
             problems.append(f"{cfg.file}: {e}")
+    for trust in (auth_settings, flood_settings):
+        try:
+            trust(cfg)
+        except TrustSettingsError as e:  # its message names the file already
+            problems.append(str(e))
     return problems
+
+
+def _auth_warnings(cfg: Config) -> list[str]:
+    try:
+        enabled = auth_settings(cfg).enabled
+    except TrustSettingsError:
+        return []  # reported as a problem by _check_settings
+    return [] if enabled else [
+        ("[auth] trusted_authserv_id не задан: подлинность отправителей не проверяется, письмо "
+         "с поддельным адресом сотрудника будет принято (раздел 14 руководства администратора)")]
 
 
 def _kb_review_days(cfg: Config | None) -> int:
@@ -109,6 +128,7 @@ def run_checks(config_path: Path, *, out: TextIO, today: date | None = None) -> 
         try:
             cfg = load_config(config_path)
             print(f"Настройки: {config_path} — в порядке.", file=out)
+            warnings.extend(_auth_warnings(cfg))
         except ConfigError as e:
             problems.append(f"{e}")
     else:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import argparse
+import getpass
 import json
 import sys
 from collections.abc import Callable
@@ -13,7 +14,7 @@ from sqlmodel import Session
 
 from buhdesk.answers import Commands, TransferError, line_of, process_answer, transfer
 from buhdesk.config import Config, ConfigError, package_data_dir
-from buhdesk.models import Request
+from buhdesk.models import Event, Request
 from buhdesk.runtime import build_runtime
 from buhdesk.textcheck import TextChecker
 
@@ -60,6 +61,12 @@ def cmd_reply(args: argparse.Namespace, load: LoadConfig) -> int:
         if login not in rt.rules.staff:
             print(f"Ошибка: сотрудник «{login}» не найден; укажите --as ЛОГИН.", file=sys.stderr)
             return 2
+        # An operator path: whoever runs the CLI holds the store and the secret (a local
+        # administrator), so no entitlement is checked; the trail names the account that ran it.
+        session.add(Event(request_id=request.id, stage="reply", action="operator-command",
+                          actor=f"cli:{getpass.getuser()}",
+                          detail=json.dumps({"command": "reply", "as": login},
+                                            ensure_ascii=False)))
         findings = process_answer(session, rt, request, login, text.strip(), commands)
         session.commit()
     if any(f.blocking for f in findings) and not args.force:

@@ -122,9 +122,11 @@ def compose(
     reply_to_ids: Sequence[str] = (),
     auto_submitted: str | None = None,
     files: Sequence[FileToSend] = (),
+    staff: str = "",
 ) -> Outgoing:
-    """Build one letter; ``reply_to_ids`` is the thread (oldest first) it continues."""
-    message_id = make_message_id(secret, kind, request_id, domain)
+    """Build one letter; ``reply_to_ids`` is the thread (oldest first) it continues; ``staff``
+    is the login of the staff member the letter's token is issued to."""
+    message_id = make_message_id(secret, kind, request_id, domain, staff=staff)
     letter = _letter(message_id=message_id, sender_name=sender_name, sender=sender,
                      domain=domain, to=to, subject=subject, body=body, now=now,
                      reply_to_ids=reply_to_ids, auto_submitted=auto_submitted)

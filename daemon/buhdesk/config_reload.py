@@ -11,6 +11,7 @@ from typing import Any
 
 from buhdesk.config import Config, ConfigError, load_config
 from buhdesk.templating import Templates
+from buhdesk.trust_settings import auth_settings, flood_settings
 
 log = logging.getLogger(__name__)
 
@@ -40,6 +41,10 @@ def reload_config(current: Config) -> ConfigReload:
     """Read the file again; refuse it when it is invalid or changes what needs a restart."""
     try:
         new = load_config(current.file)
+    except ConfigError as e:
+        return ConfigReload(None, str(e))
+    try:  # the tables routing reads for every letter
+        auth_settings(new), flood_settings(new)
     except ConfigError as e:
         return ConfigReload(None, str(e))
     changed = [p for p in RESTART_ONLY if _get(new, p) != _get(current, p)]

@@ -10,6 +10,7 @@ from buhdesk.answer_packages import destination
 from buhdesk.config import Config, SourceConfig
 from buhdesk.runner import Daemon
 from buhdesk.runtime import Runtime, build_runtime
+from buhdesk.trust_settings import auth_settings, flood_settings
 from buhdesk_connectors.delopro import DeloproFolder
 from buhdesk_connectors.delopro_outbox import DeloproAnswerTransport
 from buhdesk_connectors.delopro_source import DeloproSource
@@ -26,6 +27,11 @@ def _delopro(cfg: SourceConfig, rt: Runtime) -> tuple[DeloproSource, DeloproAnsw
 
 
 def build_daemon(config: Config, *, stopping: threading.Event | None = None) -> Daemon:
+    auth = auth_settings(config)  # a wrong [auth] or [floods] stops the start, not each letter
+    flood_settings(config)
+    if not auth.enabled:
+        log.warning("auth: no [auth] trusted_authserv_id: senders' addresses are not verified; "
+                    "see the admin guide, «Подлинность отправителя»")
     rt = build_runtime(config)
     for warning in rt.rules.calendar.warnings(rt.now().astimezone(config.service.tz).date()):
         log.warning("calendar: %s", warning)

@@ -11,7 +11,7 @@ loader: the CLI gives the connector's read-only loader, so the core imports no c
 from __future__ import annotations
 
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
@@ -20,6 +20,7 @@ from sqlalchemy import select
 from sqlalchemy.engine import Engine
 from sqlmodel import Session
 
+from buhdesk.absences import absences_from_store
 from buhdesk.automated import detect_automated
 from buhdesk.document_rules import (
     DocumentSettingsError,
@@ -28,6 +29,7 @@ from buhdesk.document_rules import (
 )
 from buhdesk.document_snapshot import content_digest, file_digests, source_key
 from buhdesk.documents import DocumentConflict, check_same_registration, find_by_uid
+from buhdesk.entitlement import token_authority
 from buhdesk.interfaces import Document, PackageProblem
 from buhdesk.kb import KnowledgeBase
 from buhdesk.kb_mail import articles_for
@@ -35,7 +37,9 @@ from buhdesk.mime import MessageParseError, ParsedMessage, parse_message
 from buhdesk.models import Message, Request
 from buhdesk.route import find_thread, letter_of
 from buhdesk.rulebook import RuleBook
+from buhdesk.sender_auth import hold_reason
 from buhdesk.tokens import find_token
+from buhdesk.trust_settings import AuthSettings
 
 FIELDS = ("file", "from", "subject", "body_text", "attachments", "automated", "action", "request",
           "process", "need", "assignee", "due_at", "rules", "articles", "error")
@@ -54,6 +58,7 @@ class ExplainContext:
     duty_accountant: str | None = None
     load_package: PackageLoader | None = None
     kb: KnowledgeBase | None = None
+    auth: AuthSettings = field(default_factory=AuthSettings)
 
 
 def _blank(path: Path) -> dict[str, Any]:
@@ -76,7 +81,7 @@ def explain_path(ctx: ExplainContext, path: Path, *, at: datetime | None = None)
         return out
     _describe(out, parsed)
     when = at or parsed.date or datetime.now(UTC)
-    _decide(ctx, out, parsed, when)
+    _decide(ctx, out, parsed, when, raw)
     return out
 
 
@@ -87,7 +92,8 @@ def _describe(out: dict[str, Any], parsed: ParsedMessage) -> None:
     out["attachments"] = [a.filename for a in parsed.attachments]
 
 
-def _decide(ctx: ExplainContext, out: dict[str, Any], parsed: ParsedMessage, at: datetime) -> None:
+def _decide(ctx: ExplainContext, out: dict[str, Any], parsed: ParsedMessage, at: datetime,
+            raw: bytes = b"") -> None:
     automated = detect_automated(parsed, own_addresses={ctx.own_address})
     joined = _joined_request(ctx, parsed)
     out["automated"] = automated
@@ -95,11 +101,14 @@ def _decide(ctx: ExplainContext, out: dict[str, Any], parsed: ParsedMessage, at:
         out["action"], out["request"] = "ignore", joined
         out["rules"] = [{"stage": "route", "rule": f"automated:{automated}"}]
         return
+    staff = ctx.rules.staff_by_email(parsed.from_addr)
+    held = hold_reason(ctx.auth, raw, parsed.from_addr, staff=staff is not None)
+    if held:
+        out["action"], out["request"], out["error"] = "hold", joined, held
+        out["rules"] = [{"stage": "route", "rule": "sender-authentication", "reason": held}]
+        return
     if joined:
-        staff = ctx.rules.staff_by_email(parsed.from_addr)
-        out["action"] = "answer" if staff and _token_kind(ctx, parsed) in ("notice", "return") \
-            else "followup"
-        out["request"] = joined
+        out["action"], out["request"] = _on_request(ctx, parsed, joined, at), joined
         return
     decision = ctx.rules.decide(letter=letter_of(parsed), at=at, open_counts={})
     out["action"], out["request"] = "new-request", "new"
@@ -116,11 +125,22 @@ def _decide(ctx: ExplainContext, out: dict[str, Any], parsed: ParsedMessage, at:
             {"slug": a["slug"], "reasons": a["reasons"]} for a in offered]})
 
 
-def _token_kind(ctx: ExplainContext, parsed: ParsedMessage) -> str | None:
-    if ctx.secret is None:
-        return None
+def _on_request(ctx: ExplainContext, parsed: ParsedMessage, number: str, at: datetime) -> str:
+    """"answer" from a staff member the rules entitle, "note" from other staff, else
+    "followup" (read only, from the store)."""
+    member = ctx.rules.staff_by_email(parsed.from_addr)
+    if member is None or ctx.secret is None or ctx.engine is None:
+        return "followup"
     token = find_token(ctx.secret, [*parsed.references, *parsed.in_reply_to])
-    return token.kind if token else None
+    with Session(ctx.engine) as session:
+        request = session.execute(select(Request).where(
+            Request.number == number)).scalars().one()  # type: ignore[arg-type]
+        if (parsed.from_addr or "").lower() == (request.client_email or "").lower():
+            return "followup"
+        absences = [*ctx.rules.ruleset.absences, *absences_from_store(session)]
+        allowed = token_authority(ctx.rules.staff, absences, request, member.login, token,
+                                  at.date()).allowed
+    return "answer" if allowed else "note"
 
 
 def _joined_request(ctx: ExplainContext, parsed: ParsedMessage) -> str | None:

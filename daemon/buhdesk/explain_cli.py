@@ -13,12 +13,15 @@ from buhdesk.explain import ExplainContext, explain_path
 from buhdesk.kb import KbError, KnowledgeBase
 from buhdesk.rulebook import RuleBook, RuleBookError, load_rulebook
 from buhdesk.store import make_engine
+from buhdesk.trust_settings import auth_settings
 from buhdesk_connectors.delopro_source import load_document
 
 ACTIONS = {
     "new-request": "будет зарегистрировано новое обращение",
     "followup": "письмо будет добавлено к обращению",
     "answer": "ответ бухгалтера будет проверен и отправлен клиенту",
+    "note": "письмо сотрудника, которому не положено отвечать по этому обращению: служебная "
+            "заметка исполнителю, клиенту ничего не уйдёт",
     "ignore": "автоматическое письмо: ответа не будет",
     "hold": "письмо будет задержано для разбора",
     "fail": "пакет «ДелоПро» не может быть принят и будет перемещён в failed",
@@ -47,6 +50,7 @@ def _context(config: Path | None) -> ExplainContext:
         secret=secret_value.encode() if secret_value else None, engine=engine,
         max_attachment_bytes=cfg.limits.max_attachment_bytes,
         duty_accountant=cfg.service.duty_accountant, load_package=load_document,
+        auth=auth_settings(cfg),
     )
 
 

@@ -102,7 +102,7 @@ class Event(SQLModel, table=True):
     id: int | None = Field(default=None, primary_key=True)
     at: datetime = Field(default_factory=utcnow, index=True)
     request_id: int | None = Field(default=None, foreign_key="requests.id", index=True)
-    message_pk: int | None = Field(default=None, foreign_key="messages.id")
+    message_pk: int | None = Field(default=None, foreign_key="messages.id", index=True)
     stage: str
     action: str
     actor: str = "buhdesk"
@@ -141,6 +141,17 @@ class Counter(SQLModel, table=True):
 
     name: str = Field(primary_key=True)
     value: int = 0
+
+
+class RateCount(SQLModel, table=True):
+    """How many times something happened in one clock hour (letters from one sender, notices
+    caused by them): one small row per key and hour, read and bumped by its primary key."""
+
+    __tablename__ = "rate_counts"
+
+    key: str = Field(primary_key=True)
+    hour: datetime = Field(primary_key=True, index=True)
+    count: int = 0
 
 
 class Lease(SQLModel, table=True):

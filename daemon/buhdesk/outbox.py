@@ -126,7 +126,7 @@ def add_letter(letters: Letters, rt: Runtime, *, request: Request | None, kind: 
         secret=rt.secret, kind=kind, request_id=request.id if request else 0,  # type: ignore[arg-type]
         sender_name=svc.name, sender=svc.address, domain=svc.domain, to=to,
         subject=rendered.subject, body=rendered.body, now=rt.now(), reply_to_ids=reply_to_ids,
-        auto_submitted=auto, files=files,
+        auto_submitted=auto, files=files, staff=_addressee(rt, kind, to),
     )
     request_id = request.id if request else None
     row = new_row(Message, direction="out", kind=stored_kind or kind, status="pending", request_id=request_id,
@@ -137,6 +137,14 @@ def add_letter(letters: Letters, rt: Runtime, *, request: Request | None, kind: 
     letters.event(event_values(request_id=request_id, stage="reply", action=f"queued-{kind}",
                                detail=json.dumps({"to": list(to)}, ensure_ascii=False)), of=row)
     return row
+
+
+def _addressee(rt: Runtime, kind: str, to: Sequence[str]) -> str:
+    """The login a notice or a returned answer is issued to (its token names them), or ""."""
+    if kind not in ("notice", "return") or len(to) != 1:
+        return ""
+    member = rt.rules.staff_by_email(to[0])
+    return member.login if member else ""
 
 
 def client_thread(session: Session, request: Request) -> list[str]:
@@ -285,16 +293,18 @@ def _ack_client(session: Session, rt: Runtime, letters: Letters, request: Reques
                                    detail=json.dumps({"to": client}, ensure_ascii=False)))
 
 
-def notify(session: Session, rt: Runtime, request: Request, template: str, **variables: Any) -> None:
-    """A letter to the responsible accountant; replying to it answers the request."""
+def notify(session: Session, rt: Runtime, request: Request, template: str, *,
+           login: str | None = None, **variables: Any) -> None:
+    """A letter to the responsible accountant (or to ``login``, e.g. their acting deputy);
+    replying to it answers the request."""
     letters = Letters()
-    _notice(rt, letters, request, template, **variables)
+    _notice(rt, letters, request, template, login=login, **variables)
     letters.write(session)
 
 
-def _notice(rt: Runtime, letters: Letters, request: Request, template: str,
-            **variables: Any) -> None:
-    accountant = accountant_view(rt, request.assignee)
+def _notice(rt: Runtime, letters: Letters, request: Request, template: str, *,
+            login: str | None = None, **variables: Any) -> None:
+    accountant = accountant_view(rt, login or request.assignee)
     if accountant is None:
         log.info("reply: %s has no accountant yet, no notice", request.number)
         return
@@ -304,9 +314,9 @@ def _notice(rt: Runtime, letters: Letters, request: Request, template: str,
 
 
 def notify_followup(session: Session, rt: Runtime, request: Request, msg: Message,
-                    parsed: ParsedMessage, *, reopened: bool) -> None:
-    notify(session, rt, request, "followup", body_text=parsed.body_text, reopened=reopened,
-           attachments=[a.filename for a in parsed.attachments])
+                    parsed: ParsedMessage, *, reopened: bool, login: str | None = None) -> None:
+    notify(session, rt, request, "followup", login=login, body_text=parsed.body_text,
+           reopened=reopened, attachments=[a.filename for a in parsed.attachments])
 
 
 def notify_admins(session: Session, rt: Runtime, topic: str, **variables: Any) -> None:

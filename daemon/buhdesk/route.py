@@ -19,7 +19,6 @@ from sqlmodel import Session
 
 from buhdesk import outbox
 from buhdesk.absences import absences_from_store
-from buhdesk.answers import handle_answer
 from buhdesk.append_rows import (
     event_values,
     insert_before_flush,
@@ -30,15 +29,18 @@ from buhdesk.append_rows import (
 from buhdesk.automated import detect_automated
 from buhdesk.classify import Letter
 from buhdesk.closure import followup_policy, open_linked
+from buhdesk.floods import notify_capped
 from buhdesk.lifecycle import next_state
 from buhdesk.mime import MessageParseError, ParsedMessage, parse_message
 from buhdesk.models import Attachment, Counter, Message, Raw, Request
 from buhdesk.rawio import has_raw, read_raw
 from buhdesk.rulebook import RuleBook, with_duty_accountant
 from buhdesk.runtime import Runtime
+from buhdesk.staff_letters import for_assignee, handle_staff_letter
 from buhdesk.store import RequestIds, is_postgres, next_number
 from buhdesk.survey_settings import closure_settings
 from buhdesk.tokens import Token, find_subject_tag, find_token
+from buhdesk.trust_holds import hold_if_flooding, hold_if_unauthentic
 
 log = logging.getLogger(__name__)
 
@@ -169,8 +171,7 @@ def _describe_held(session: Session, rt: Runtime, msg: Message) -> None:
                                max_attachment_bytes=0)
     except MessageParseError:
         return
-    msg.from_addr, msg.subject, msg.message_id = parsed.from_addr, parsed.subject[:500], \
-        parsed.message_id
+    _describe(msg, parsed)
 
 
 def _route(session: Session, rt: Runtime, msg: Message, load: Workload) -> None:
@@ -184,21 +185,51 @@ def _route(session: Session, rt: Runtime, msg: Message, load: Workload) -> None:
         event(session, "route", "held", message=msg, reason=msg.reason)
         log.warning("route: %s:%s held: %s", msg.source, msg.source_key, msg.reason)
         return
-    _fill_message(session, rt, msg, parsed)
     thread = find_thread(session, rt.secret, rt.rules, parsed)
     automated = detect_automated(parsed, own_addresses={rt.config.service.address})
     if automated:
+        _fill_message(session, rt, msg, parsed)
         _ignore_automated(session, msg, thread, automated)
         return
     staff = rt.rules.staff_by_email(parsed.from_addr)
     request = thread.request
-    if request is not None and thread.token and thread.token.kind in ("notice", "return") and staff:
-        msg.request_id = request.id
-        handle_answer(session, rt, msg, parsed, request)
+    by_staff = request is not None and staff is not None and not _is_client(
+        request, parsed.from_addr)
+    _describe(msg, parsed)  # what a held letter is listed as
+    # Before anything the sender's address causes: is the sender real, is it a flood.
+    if hold_if_unauthentic(session, rt, msg, data, parsed, staff=staff is not None,
+                           request=request) or (
+            not by_staff and _opens_request(rt, request) and
+            hold_if_flooding(session, rt, msg, parsed.from_addr or "")):
+        return
+    _fill_message(session, rt, msg, parsed)
+    if by_staff:
+        handle_staff_letter(session, rt, msg, parsed, request,  # type: ignore[arg-type]
+                            thread.token, staff, load.absences)  # type: ignore[arg-type]
     elif request is not None:
-        _followup(session, rt, msg, parsed, request, thread)
+        _followup(session, rt, msg, parsed, request, thread, load.absences)
     else:
         _new_request(session, rt, msg, parsed, load)
+
+
+def _opens_request(rt: Runtime, request: Request | None) -> bool:
+    """Whether a letter from outside the staff opens a new request: it joins none, or it
+    follows up one closed longer ago than the reopening period."""
+    reopen_days = closure_settings(rt.config).reopen_days
+    return request is None or followup_policy(request, rt.now(),
+                                              reopen_days=reopen_days) == "new-linked"
+
+
+def _is_client(request: Request, address: str | None) -> bool:
+    if not address:
+        return False
+    return address.lower() == (request.client_email or "").lower()
+
+
+def _describe(msg: Message, parsed: ParsedMessage) -> None:
+    """Sender and subject of a held letter, for the held list."""
+    msg.from_addr, msg.subject, msg.message_id = parsed.from_addr, parsed.subject[:500], \
+        parsed.message_id
 
 
 def _fill_message(session: Session, rt: Runtime, msg: Message, parsed: ParsedMessage) -> None:
@@ -236,9 +267,7 @@ def find_thread(session: Session, secret: bytes, rules: RuleBook, parsed: Parsed
 def _is_participant(rules: RuleBook, request: Request, address: str | None) -> bool:
     if not address:
         return False
-    return address == (request.client_email or "").lower() or (
-        rules.staff_by_email(address) is not None
-    )
+    return _is_client(request, address) or rules.staff_by_email(address) is not None
 
 
 def _ignore_automated(session: Session, msg: Message, thread: Thread, kind: str) -> None:
@@ -311,7 +340,7 @@ def _next_number(session: Session, rt: Runtime, load: Workload, year: int) -> st
 
 
 def _followup(session: Session, rt: Runtime, msg: Message, parsed: ParsedMessage,
-              request: Request, thread: Thread) -> None:
+              request: Request, thread: Thread, absences: Sequence[Any]) -> None:
     reopen_days = closure_settings(rt.config).reopen_days
     if followup_policy(request, rt.now(), reopen_days=reopen_days) == "new-linked":
         open_linked(session, rt, request, msg, subject=parsed.subject[:500],
@@ -325,6 +354,8 @@ def _followup(session: Session, rt: Runtime, msg: Message, parsed: ParsedMessage
     msg.request_id, msg.kind, msg.status = request.id, "followup", "routed"
     event(session, "route", "followup", request=request, message=msg, joined_by=thread.how,
           reopened=reopened)
-    outbox.notify_followup(session, rt, request, msg, parsed, reopened=reopened)
+    notify_capped(session, rt, request, parsed.from_addr or "", lambda: for_assignee(
+        rt, request, absences, lambda login: outbox.notify_followup(
+            session, rt, request, msg, parsed, reopened=reopened, login=login)))
 
 

@@ -20,6 +20,7 @@ from buhdesk.closure import auto_close
 from buhdesk.deliver import deliver_pending
 from buhdesk.document_rules import DocumentSettingsError, load_document_settings
 from buhdesk.faults import CrashPoints
+from buhdesk.floods import purge_counts
 from buhdesk.health import HealthServer, start_health_server
 from buhdesk.intake import take_in
 from buhdesk.interfaces import PackageSource, Source, SourceError, Transport
@@ -107,6 +108,7 @@ class Daemon:
             ("close", every(rt, 60.0, lambda: auto_close(rt))),
             ("invite", every(rt, 60.0, lambda: send_invitations(rt))),
             ("scrub", lambda: scrub_sent_invitations(rt)),
+            ("floods", every(rt, 3600.0, lambda: purge_counts(rt.engine, rt.now()))),
         )
 
     # --- intake ---------------------------------------------------------------------------

@@ -33,7 +33,8 @@ MONTHS_GENITIVE = (
 )  # fmt: skip
 
 # The letter templates buhdesk renders, with example variables that `buhdesk check` renders them with.
-LETTERS = ("ack", "notice", "followup", "answer", "returned", "admin", "reminder")
+LETTERS = ("ack", "notice", "followup", "answer", "returned", "admin", "reminder", "note",
+           "flood")
 
 
 class TemplateProblem(Exception):
