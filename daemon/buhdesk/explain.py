@@ -48,7 +48,7 @@ PackageLoader = Callable[[Path], Document | PackageProblem]
 class ExplainContext:
     rules: RuleBook
     own_address: str
-    secret: bytes | None = None
+    thread_keys: tuple[bytes, ...] = ()  # empty without a usable secret: no threading
     engine: Engine | None = None
     max_attachment_bytes: int = 30_000_000
     duty_accountant: str | None = None
@@ -117,18 +117,18 @@ def _decide(ctx: ExplainContext, out: dict[str, Any], parsed: ParsedMessage, at:
 
 
 def _token_kind(ctx: ExplainContext, parsed: ParsedMessage) -> str | None:
-    if ctx.secret is None:
+    if not ctx.thread_keys:
         return None
-    token = find_token(ctx.secret, [*parsed.references, *parsed.in_reply_to])
+    token = find_token(ctx.thread_keys, [*parsed.references, *parsed.in_reply_to])
     return token.kind if token else None
 
 
 def _joined_request(ctx: ExplainContext, parsed: ParsedMessage) -> str | None:
     """The number of the request this letter would join, looked up read-only in the store."""
-    if ctx.engine is None or ctx.secret is None:
+    if ctx.engine is None or not ctx.thread_keys:
         return None
     with Session(ctx.engine) as session:
-        thread = find_thread(session, ctx.secret, ctx.rules, parsed)
+        thread = find_thread(session, ctx.thread_keys, ctx.rules, parsed)
         number = thread.request.number if thread.request else None
         session.rollback()
     return number

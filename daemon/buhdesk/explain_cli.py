@@ -8,7 +8,8 @@ from datetime import datetime
 from pathlib import Path
 from typing import Any, TextIO
 
-from buhdesk.config import ConfigError, load_config, package_data_dir, read_secret
+from buhdesk.config import ConfigError, load_config, package_data_dir
+from buhdesk.secretkeys import THREAD
 from buhdesk.explain import ExplainContext, explain_path
 from buhdesk.kb import KbError, KnowledgeBase
 from buhdesk.rulebook import RuleBook, RuleBookError, load_rulebook
@@ -39,12 +40,15 @@ def _context(config: Path | None) -> ExplainContext:
         return ExplainContext(rules=rules, own_address="buh@localhost", load_package=load_document,
                               kb=_kb(package_data_dir("rules"), rules))
     cfg = load_config(config)
-    secret_value = read_secret(cfg.service.secret_env)
-    engine = make_engine(cfg.store.url) if secret_value else None
+    try:
+        thread_keys = cfg.keyring(purposes=(THREAD,)).keys(THREAD)
+    except ConfigError:  # no usable secret: explain without looking up threads
+        thread_keys = ()
+    engine = make_engine(cfg.store.url) if thread_keys else None
     rules = load_rulebook(cfg.rules_dir)
     return ExplainContext(
         rules=rules, own_address=cfg.service.address, kb=_kb(cfg.rules_dir, rules),
-        secret=secret_value.encode() if secret_value else None, engine=engine,
+        thread_keys=thread_keys, engine=engine,
         max_attachment_bytes=cfg.limits.max_attachment_bytes,
         duty_accountant=cfg.service.duty_accountant, load_package=load_document,
     )

@@ -30,6 +30,7 @@ from buhdesk.models import Event, Message, Raw, Request
 from buhdesk.moments import as_utc
 from buhdesk.runtime import Runtime
 from buhdesk.schedule_claims import run_once
+from buhdesk.secretkeys import SURVEY_MOMENT, SURVEY_PERSON, THREAD
 from buhdesk.survey_models import SurveyInvited, SurveyRate, SurveyToken
 from buhdesk.survey_settings import SurveySettings, survey_settings
 from buhdesk.survey_tokens import TokenLabels, hash_token, new_token, quarter_of
@@ -54,7 +55,7 @@ def batch_moment(rt: Runtime, day: date, settings: SurveySettings) -> datetime:
     tz = rt.config.service.tz
     start = datetime.combine(day, settings.window_start, tzinfo=tz)
     span = int((datetime.combine(day, settings.window_end, tzinfo=tz) - start).total_seconds())
-    digest = hmac.new(rt.secret, f"survey-moment:{day.isoformat()}".encode(), hashlib.sha256)
+    digest = hmac.new(rt.keys.signing_key(SURVEY_MOMENT), f"survey-moment:{day.isoformat()}".encode(), hashlib.sha256)
     return start + timedelta(seconds=int.from_bytes(digest.digest()[:8], "big") % max(span, 1))
 
 
@@ -107,8 +108,9 @@ def _invite_batch(session: Session, rt: Runtime, settings: SurveySettings, today
             log.info("survey: %s gets no invitation: %s", request.number, reason)
             continue
         address = (request.client_email or "").lower()
-        people.add(person_key(rt.secret, address))
-        session.merge(SurveyRate(person=person_key(rt.secret, address), week=week_of(today)))
+        person = person_key(rt.keys.signing_key(SURVEY_PERSON), address)
+        people.add(person)
+        session.merge(SurveyRate(person=person, week=week_of(today)))
         invites.append(_Invite(address, new_token(),
                                TokenLabels(request.process or "", request.channel, quarter)))
     _store_tokens(session, invites)
@@ -146,11 +148,11 @@ def refusal(session: Session, rt: Runtime, settings: SurveySettings, request: Re
     if request.channel == "delopro" and (latest_snapshot(session, request.id) or {}).get(
             "correspondent"):  # type: ignore[arg-type]
         return "документ внешнего корреспондента из СЭД «ДелоПро»"
-    person = person_key(rt.secret, address)
+    persons = [person_key(key, address) for key in rt.keys.keys(SURVEY_PERSON)]
     since = today - timedelta(days=settings.per_person_days)
     recent = session.execute(select(SurveyRate.week).where(
-        SurveyRate.person == person, SurveyRate.week > week_of(since))).first()
-    if person in people or (recent is not None and settings.per_person_days > 0):
+        SurveyRate.person.in_(persons), SurveyRate.week > week_of(since))).first()  # type: ignore[attr-defined]
+    if persons[0] in people or (recent is not None and settings.per_person_days > 0):
         return "приглашение этому сотруднику уже отправлялось недавно"
     return None
 
@@ -161,7 +163,7 @@ def _queue_letter(session: Session, rt: Runtime, settings: SurveySettings,
     rendered = rt.templates.render(
         "survey_invite", service={"name": svc.name, "address": svc.address},
         link=f"{settings.base_url}/survey/{invite.token}")
-    out = compose(secret=rt.secret, kind="info", request_id=0, sender_name=svc.name,
+    out = compose(secret=rt.keys.signing_key(THREAD), kind="info", request_id=0, sender_name=svc.name,
                   sender=svc.address, domain=svc.domain, to=[invite.address],
                   subject=rendered.subject, body=rendered.body, now=rt.now(),
                   auto_submitted="auto-generated")

@@ -8,7 +8,7 @@ import hashlib
 import hmac
 import re
 import secrets
-from collections.abc import Iterable
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 
 # What each outgoing message is, as the one-letter kind inside its token.
@@ -40,22 +40,24 @@ def make_message_id(secret: bytes, kind: str, request_id: int, domain: str) -> s
     return f"bd.{body}.{_sign(secret, body)}@{domain}"
 
 
-def read_token(secret: bytes, message_id: str) -> Token | None:
-    """The token inside one of our Message-IDs, or None if absent or forged."""
+def read_token(keys: bytes | Sequence[bytes], message_id: str) -> Token | None:
+    """The token inside one of our Message-IDs, or None if absent or forged; ``keys`` are the
+    thread keys that verify (current first, the previous one during rotation)."""
     m = _TOKEN_RE.match(message_id.strip().strip("<>"))
     if not m:
         return None
     body = f"{m[1]}.{m[2]}.{m[3]}"
-    if not hmac.compare_digest(_sign(secret, body), m[4]):
+    if not any(hmac.compare_digest(_sign(key, body), m[4])
+               for key in ((keys,) if isinstance(keys, bytes) else keys)):
         return None
     return Token(kind=KINDS[m[1]], request_id=int(m[2]))
 
 
-def find_token(secret: bytes, ids: Iterable[str]) -> Token | None:
+def find_token(keys: bytes | Sequence[bytes], ids: Iterable[str]) -> Token | None:
     """The most recent valid token among In-Reply-To and References (the last one wins)."""
     found = None
     for mid in ids:
-        token = read_token(secret, mid)
+        token = read_token(keys, mid)
         if token is not None:
             found = token
     return found

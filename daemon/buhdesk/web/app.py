@@ -3,7 +3,8 @@ page, friendly pages for used, expired and unknown links, and ``/healthz``.
 
 Nothing here logs or stores a client address or a token: the rate limiter keys clients by a hash
 under a per-process random key, the answer is stored with the process, channel and quarter only,
-and ``Referrer-Policy: no-referrer`` keeps the link out of other sites' logs.
+and ``Referrer-Policy: no-referrer`` (set on every response by :mod:`buhdesk.web.security`) keeps
+the link out of other sites' logs.
 """
 
 from __future__ import annotations
@@ -22,9 +23,11 @@ from starlette.applications import Starlette
 from starlette.requests import Request
 from starlette.responses import HTMLResponse, JSONResponse, RedirectResponse, Response
 from starlette.routing import BaseRoute, Route
+from starlette.types import ASGIApp
 
 from buhdesk.config import Config
 from buhdesk.runtime import Runtime, build_runtime
+from buhdesk.secretkeys import SURVEY_FORM, WEB_PURPOSES
 from buhdesk.survey import Survey, load_survey
 from buhdesk.survey_settings import survey_settings
 from buhdesk.survey_tokens import TokenState, record_answer, token_state
@@ -35,16 +38,10 @@ from buhdesk.web.guards import (
     form_signature,
     new_form_nonce,
 )
+from buhdesk.web.security import SecurityHeaders
 
 log = logging.getLogger(__name__)
 MAX_FORM_BYTES = 64_000
-HEADERS = {
-    "Content-Security-Policy": ("default-src 'none'; style-src 'unsafe-inline'; "
-                                "form-action 'self'; frame-ancestors 'none'; base-uri 'none'"),
-    "Referrer-Policy": "no-referrer",
-    "X-Content-Type-Options": "nosniff",
-    "Cache-Control": "no-store",
-}
 PROBLEMS = {
     "unknown": (404, "Ссылка не найдена",
                 "Такой ссылки на опрос нет. Проверьте, что она скопирована из письма целиком."),
@@ -74,7 +71,7 @@ class SurveyApp:
     def page(self, name: str, status: int = 200, **values: Any) -> HTMLResponse:
         html = self.pages.get_template(name).render(service=self.rt.config.service.name,
                                                     **values)
-        return HTMLResponse(html, status_code=status, headers=HEADERS)
+        return HTMLResponse(html, status_code=status)
 
     def problem(self, kind: str) -> HTMLResponse:
         status, title, message = PROBLEMS[kind]
@@ -99,7 +96,7 @@ class SurveyApp:
     def _form(self, token: str, nonce: str, token_hash: str, *, values: dict[str, str],
               errors: dict[str, str], status: int = 200) -> HTMLResponse:
         return self.page("survey.html.j2", status, survey=self.survey, token=token, nonce=nonce,
-                         signature=form_signature(self.rt.secret, nonce, token_hash),
+                         signature=form_signature(self.rt.keys.signing_key(SURVEY_FORM), nonce, token_hash),
                          values=values, errors=errors)
 
     async def submit(self, request: Request) -> Response:
@@ -114,7 +111,7 @@ class SurveyApp:
         state = self._state(token)
         if state.status != "valid":
             return self.problem(state.status)
-        if not form_is_genuine(self.rt.secret, cookie=request.cookies.get(COOKIE),
+        if not form_is_genuine(self.rt.keys.keys(SURVEY_FORM), cookie=request.cookies.get(COOKIE),
                                nonce=form.get("nonce", ""), signature=form.get("signature", ""),
                                token_hash=state.token_hash):
             return self.problem("forged")
@@ -127,7 +124,7 @@ class SurveyApp:
                 return self.problem("used")
             session.commit()
         log.info("survey: an answer was recorded")
-        response = RedirectResponse("/survey/thanks", status_code=303, headers=HEADERS)
+        response = RedirectResponse("/survey/thanks", status_code=303)
         response.delete_cookie(COOKIE, path="/survey")
         return response
 
@@ -164,10 +161,19 @@ def _environment(folder: Path) -> SandboxedEnvironment:
                                 trim_blocks=True, lstrip_blocks=True)
 
 
+class _SecureStarlette(Starlette):
+    """Starlette whose outermost layer adds the security headers, so even the error pages of
+    its own ServerErrorMiddleware carry them."""
+
+    def build_middleware_stack(self) -> ASGIApp:
+        return SecurityHeaders(super().build_middleware_stack())  # type: ignore[return-value]
+
+
 def create_app(rt_or_config: Runtime | Config, *, extra_routes: Sequence[BaseRoute] = (),
                limiter: RateLimiter | None = None) -> Starlette:
     """The application; ``extra_routes`` (e.g. the knowledge base) are served beside the survey."""
-    rt = rt_or_config if isinstance(rt_or_config, Runtime) else build_runtime(rt_or_config)
+    rt = rt_or_config if isinstance(rt_or_config, Runtime) else build_runtime(
+        rt_or_config, purposes=WEB_PURPOSES)
     app = SurveyApp(rt, load_survey(rt.rules.directory), limiter or RateLimiter())
     routes: list[BaseRoute] = [
         Route("/healthz", app.healthz, methods=["GET"]),
@@ -176,7 +182,7 @@ def create_app(rt_or_config: Runtime | Config, *, extra_routes: Sequence[BaseRou
         Route("/survey/{token}", app.show, methods=["GET"]),
         *extra_routes,
     ]
-    starlette = Starlette(routes=routes)
+    starlette = _SecureStarlette(routes=routes)
     starlette.state.survey_app = app
     return starlette
 
