@@ -31,9 +31,16 @@ from buhdesk.moments import as_utc
 from buhdesk.runtime import Runtime
 from buhdesk.schedule_claims import run_once
 from buhdesk.secretkeys import SURVEY_MOMENT, SURVEY_PERSON, THREAD
-from buhdesk.survey_models import SurveyInvited, SurveyRate, SurveyToken
+from buhdesk.survey_models import SurveyInvited, SurveyRate
 from buhdesk.survey_settings import SurveySettings, survey_settings
-from buhdesk.survey_tokens import TokenLabels, hash_token, new_token, quarter_of
+from buhdesk.survey_tokens import (
+    TokenLabels,
+    new_token,
+    period_of,
+    quarter_end,
+    quarter_of,
+    token_row,
+)
 
 log = logging.getLogger(__name__)
 JOB = "survey-invitations"
@@ -100,9 +107,9 @@ def _invite_batch(session: Session, rt: Runtime, settings: SurveySettings, today
         Request.id.not_in(select(SurveyInvited.request_id)),  # type: ignore[union-attr]
     )).scalars())
     _RANDOM.shuffle(candidates)
-    quarter, invites, people = quarter_of(today), [], set()
+    period, invites, people = period_of(today, settings.answer_period), [], set()
     for request in candidates:
-        session.add(SurveyInvited(request_id=request.id, quarter=quarter))  # type: ignore[arg-type]
+        session.add(SurveyInvited(request_id=request.id))  # type: ignore[arg-type]
         reason = refusal(session, rt, settings, request, today, people)
         if reason:
             log.info("survey: %s gets no invitation: %s", request.number, reason)
@@ -112,8 +119,9 @@ def _invite_batch(session: Session, rt: Runtime, settings: SurveySettings, today
         people.add(person)
         session.merge(SurveyRate(person=person, week=week_of(today)))
         invites.append(_Invite(address, new_token(),
-                               TokenLabels(request.process or "", request.channel, quarter)))
-    _store_tokens(session, invites)
+                               TokenLabels(request.process or "", period)))
+    _store_tokens(session, invites, quarter_end(quarter_of(today))
+                  + timedelta(days=settings.valid_days))
     for invite in _shuffled(invites):
         _queue_letter(session, rt, settings, invite)
     session.add(Event(stage="schedule", action="survey-invitations",
@@ -127,11 +135,10 @@ def _shuffled(items: Sequence[_Invite]) -> list[_Invite]:
     return out
 
 
-def _store_tokens(session: Session, invites: Sequence[_Invite]) -> None:
+def _store_tokens(session: Session, invites: Sequence[_Invite], valid_until: date) -> None:
     # Inserted in their own random order: row order must not match the letters' order.
     for invite in _shuffled(invites):
-        session.add(SurveyToken(token_hash=hash_token(invite.token), process=invite.labels.process,
-                                channel=invite.labels.channel, quarter=invite.labels.quarter))
+        session.add(token_row(invite.token, invite.labels, valid_until))
 
 
 def refusal(session: Session, rt: Runtime, settings: SurveySettings, request: Request,

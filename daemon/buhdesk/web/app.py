@@ -2,7 +2,8 @@
 page, friendly pages for used, expired and unknown links, and ``/healthz``.
 
 Nothing here logs or stores a client address or a token: the rate limiter keys clients by a hash
-under a per-process random key, the answer is stored with the process, channel and quarter only,
+under a per-process random key, the answer waits in a pool under a sealed group label and joins
+the answers table with its whole group (see :mod:`buhdesk.survey_tokens`),
 and ``Referrer-Policy: no-referrer`` (set on every response by :mod:`buhdesk.web.security`) keeps
 the link out of other sites' logs.
 """
@@ -27,10 +28,10 @@ from starlette.types import ASGIApp
 
 from buhdesk.config import Config
 from buhdesk.runtime import Runtime, build_runtime
-from buhdesk.secretkeys import SURVEY_FORM, WEB_PURPOSES
+from buhdesk.secretkeys import SURVEY_FORM, SURVEY_GROUP, WEB_PURPOSES
 from buhdesk.survey import Survey, load_survey
 from buhdesk.survey_settings import survey_settings
-from buhdesk.survey_tokens import TokenState, record_answer, token_state
+from buhdesk.survey_tokens import Submission, TokenState, record_answer, token_state
 from buhdesk.web.guards import (
     COOKIE,
     RateLimiter,
@@ -80,7 +81,7 @@ class SurveyApp:
     def _state(self, token: str) -> TokenState:
         today = self.rt.now().astimezone(self.rt.config.service.tz).date()
         with Session(self.rt.engine) as session:
-            return token_state(session, token, today, self.settings.valid_days)
+            return token_state(session, token, today)
 
     async def show(self, request: Request) -> Response:
         token = request.path_params["token"]
@@ -120,7 +121,9 @@ class SurveyApp:
             return self._form(token, form["nonce"], state.token_hash, values=form, errors=errors,
                               status=400)
         with Session(self.rt.engine) as session:
-            if not record_answer(session, state.token_hash, answers, comment):
+            if not record_answer(session, state.token_hash, Submission(answers, comment),
+                                 group_keys=self.rt.keys.keys(SURVEY_GROUP),
+                                 min_group=self.settings.min_group):
                 return self.problem("used")
             session.commit()
         log.info("survey: an answer was recorded")
