@@ -140,8 +140,24 @@ def record_answer(session: Session, token_hash: str, submission: Submission, *,
                               answers=json.dumps(submission.answers, ensure_ascii=False,
                                                  sort_keys=True)))
     session.flush()
-    release_group(session, labels, group_keys=group_keys, min_group=min_group)
+    if not release_group(session, labels, group_keys=group_keys, min_group=min_group):
+        _reshuffle_pool(session)
     return True
+
+
+def _reshuffle_pool(session: Session) -> None:
+    """Rewrite the waiting answers in random order under fresh keys, so the pool's row order
+    does not keep the order of submissions either."""
+    waiting = list(session.execute(select(SurveyPending)).scalars())
+    _RANDOM.shuffle(waiting)
+    for item in waiting:
+        gone = session.execute(delete(SurveyPending).where(
+            SurveyPending.id == item.id))  # type: ignore[arg-type]
+        if gone.rowcount != 1:  # type: ignore[attr-defined]
+            continue  # moved meanwhile by a concurrent submission
+        session.add(SurveyPending(id=secrets.token_hex(16), sealed=item.sealed,
+                                  answers=item.answers, comment=item.comment))
+        session.flush()
 
 
 def release_group(session: Session, labels: TokenLabels, *, group_keys: Sequence[bytes],
