@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import json
 import sys
 from datetime import datetime
 from pathlib import Path
@@ -12,6 +11,7 @@ from buhdesk.config import ConfigError, load_config, package_data_dir
 from buhdesk.secretkeys import THREAD
 from buhdesk.explain import ExplainContext, explain_path
 from buhdesk.kb import KbError, KnowledgeBase
+from buhdesk.printsafe import safe_json, safe_line
 from buhdesk.rulebook import RuleBook, RuleBookError, load_rulebook
 from buhdesk.store import make_engine
 from buhdesk_connectors.delopro_source import load_document
@@ -54,13 +54,15 @@ def _context(config: Path | None) -> ExplainContext:
     )
 
 
-def _text(result: dict[str, Any], out: TextIO) -> None:
+def _text(raw: dict[str, Any], out: TextIO) -> None:
+    result = {k: (v if k in ("rules", "attachments") else safe_line(v) if v else v)
+              for k, v in raw.items()}
     print(f"== {result['file']}", file=out)
     if result["error"]:
         print(f"   ошибка: {result['error']}", file=out)
     print(f"   от: {result['from'] or '—'}; тема: «{result['subject'] or ''}»", file=out)
     if result["attachments"]:
-        print(f"   вложения: {', '.join(result['attachments'])}", file=out)
+        print(f"   вложения: {safe_line(', '.join(result['attachments']))}", file=out)
     print(f"   решение: {ACTIONS.get(result['action'] or '', result['action'])}", file=out)
     if result["request"] and result["request"] != "new":
         print(f"   обращение: {result['request']}", file=out)
@@ -69,7 +71,7 @@ def _text(result: dict[str, Any], out: TextIO) -> None:
         if result[key]:
             print(f"   {label}: {result[key]}", file=out)
     for rule in result["rules"]:
-        print(f"   правило: {json.dumps(rule, ensure_ascii=False)}", file=out)
+        print(f"   правило: {safe_json(rule)}", file=out)
 
 
 def run_explain(files: list[Path], *, config: Path | None, as_json: bool,
@@ -82,7 +84,7 @@ def run_explain(files: list[Path], *, config: Path | None, as_json: bool,
     for path in files:
         result = explain_path(ctx, path, at=at)
         if as_json:
-            print(json.dumps(result, ensure_ascii=False, default=str), file=out)
+            print(safe_json(result, default=str), file=out)
         else:
             _text(result, out)
     return 0
