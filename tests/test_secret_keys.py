@@ -129,3 +129,28 @@ def test_rotation_is_configured_with_a_name_and_a_day(
     monkeypatch.setenv("BUHDESK_SECRET_OLD", "password12345678")
     with pytest.raises(Exception, match="secret_previous_env.*слабый"):
         cfg.keyring()
+
+
+def test_the_web_unit_can_run_on_exported_keys_without_the_secret(
+        tmp_path: Path, make_config: Callable[..., Path], secret_env: str,
+        monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]) -> None:
+    from buhdesk.runtime import build_runtime
+
+    path = make_config(tmp_path, "")
+    assert main(["--config", str(path), "web-keys"]) == 0
+    exported = capsys.readouterr().out
+    assert secret_env not in exported and THREAD not in exported.split()
+    daemon_side = load_config(path).keyring()
+    monkeypatch.delenv("BUHDESK_SECRET")
+    monkeypatch.setenv("BUHDESK_WEB_KEYS", exported)
+    cfg = load_config(path)
+    rt = build_runtime(cfg, keys=cfg.web_keyring())
+    try:
+        assert rt.keys.signing_key(SURVEY_FORM) == daemon_side.signing_key(SURVEY_FORM)
+        with pytest.raises(KeyNotHeld):
+            rt.keys.signing_key(THREAD)
+    finally:
+        rt.engine.dispose()
+    monkeypatch.setenv("BUHDESK_WEB_KEYS", "survey-form zz\n")
+    with pytest.raises(Exception, match="web-keys"):
+        cfg.web_keyring()

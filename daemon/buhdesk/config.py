@@ -15,13 +15,14 @@ from pathlib import Path
 from typing import Any
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
-from buhdesk.secretkeys import PURPOSES, KeyRing, WeakSecret, how_to_make
+from buhdesk.secretkeys import PURPOSES, WEB_PURPOSES, KeyRing, WeakSecret, how_to_make
 
 SOURCE_KINDS = ("imap", "maildir", "delopro")
 OUTBOX_KINDS = ("smtp", "files")
 SECURITY_MODES = ("ssl", "starttls", "none")
 # Tables validated by the modules that use them (scheduler, web, closure, survey).
 EXTRA_TABLES = ("schedule", "web", "closure", "survey")
+WEB_KEYS_ENV = "BUHDESK_WEB_KEYS"  # default name of the web process's own (derived) keys
 
 
 class ConfigError(Exception):
@@ -166,6 +167,23 @@ class Config:
         return KeyRing.from_secrets(current, previous=previous,
                                     previous_until=svc.secret_previous_valid_until,
                                     today=today or date.today, purposes=purposes)
+
+    def web_keyring(self, *, today: Callable[[], date] | None = None) -> KeyRing:
+        """The keys of the web process: the survey keys exported by ``buhdesk web-keys`` into
+        the secret named by ``[web] keys_env`` when it is there (the web process then never sees
+        the main secret), else derived from the main secret."""
+        web = self.extra.get("web") or {}
+        name = web.get("keys_env", WEB_KEYS_ENV) if isinstance(web, dict) else WEB_KEYS_ENV
+        if not isinstance(name, str) or not name:
+            raise ConfigError(self.file, "web.keys_env", "должно быть именем секрета (строкой)")
+        exported = read_secret(name)
+        if not exported:
+            return self.keyring(today=today, purposes=WEB_PURPOSES)
+        try:
+            return KeyRing.from_export(exported, today=today or date.today)
+        except ValueError as e:
+            raise ConfigError(self.file, "web.keys_env",
+                              f"секрет {name!r} не похож на вывод «buhdesk web-keys»: {e}") from e
 
     def keys(self, purpose: str) -> tuple[bytes, ...]:
         """Keys that verify for ``purpose`` today, current first."""

@@ -43,11 +43,12 @@ def _local_day(clock: Callable[[], datetime], config: Config) -> date:
 
 
 def build_runtime(config: Config, *, clock: Callable[[], datetime] = _utcnow,
-                  rules: RuleBook | None = None, purposes: tuple[str, ...] = PURPOSES) -> Runtime:
+                  rules: RuleBook | None = None, purposes: tuple[str, ...] = PURPOSES,
+                  keys: KeyRing | None = None) -> Runtime:
     """Open the store (migrating it), load rules (unless given) and templates; raises on problems.
-    The runtime holds the keys of ``purposes`` only (the web process: the survey's)."""
+    The runtime holds the given ``keys``, or those of ``purposes`` derived from the secret."""
     book = rules or load_rulebook(config.rules_dir)
-    keys = config.keyring(today=lambda: _local_day(clock, config), purposes=purposes)
+    keys = keys or config.keyring(today=lambda: _local_day(clock, config), purposes=purposes)
     return Runtime(
         config=config,
         engine=open_store(config.store.url),

@@ -152,6 +152,36 @@ class KeyRing:
             return (first,)
         return (first, old)
 
+    def export(self) -> str:
+        """The keys as text for another process (``buhdesk web-keys``): one ``purpose hex`` line
+        each, the previous ones as ``purpose.previous hex`` with a ``previous-until`` line."""
+        lines = [f"{p} {k.hex()}" for p, k in self.current.items()]
+        lines += [f"{p}.previous {k.hex()}" for p, k in self.previous.items()]
+        if self.previous and self.previous_until:
+            lines.append(f"previous-until {self.previous_until.isoformat()}")
+        return "\n".join(lines) + "\n"
+
+    @classmethod
+    def from_export(cls, text: str, *, today: Callable[[], date] = date.today) -> KeyRing:
+        """Read :meth:`export`; raises ValueError on anything else."""
+        current: dict[str, bytes] = {}
+        previous: dict[str, bytes] = {}
+        until = None
+        for line in text.splitlines():
+            if not line.strip():
+                continue
+            name, _, value = line.strip().partition(" ")
+            if name == "previous-until":
+                until = date.fromisoformat(value)
+            elif name.removesuffix(".previous") in PURPOSES and len(bytes.fromhex(value)) == 32:
+                (previous if name.endswith(".previous") else current)[
+                    name.removesuffix(".previous")] = bytes.fromhex(value)
+            else:
+                raise ValueError(f"unexpected line {name!r}")
+        if not current:
+            raise ValueError("no keys")
+        return cls(current, previous if until else {}, until, today)
+
     def only(self, purposes: Iterable[str]) -> KeyRing:
         """The same ring holding the keys for ``purposes`` only (what the web process gets)."""
         keep = set(purposes)

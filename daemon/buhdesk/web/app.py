@@ -28,7 +28,7 @@ from starlette.types import ASGIApp
 
 from buhdesk.config import Config
 from buhdesk.runtime import Runtime, build_runtime
-from buhdesk.secretkeys import SURVEY_FORM, SURVEY_GROUP, WEB_PURPOSES
+from buhdesk.secretkeys import SURVEY_FORM, SURVEY_GROUP
 from buhdesk.survey import Survey, load_survey
 from buhdesk.survey_settings import survey_settings
 from buhdesk.survey_tokens import Submission, TokenState, record_answer, token_state
@@ -176,7 +176,7 @@ def create_app(rt_or_config: Runtime | Config, *, extra_routes: Sequence[BaseRou
                limiter: RateLimiter | None = None) -> Starlette:
     """The application; ``extra_routes`` (e.g. the knowledge base) are served beside the survey."""
     rt = rt_or_config if isinstance(rt_or_config, Runtime) else build_runtime(
-        rt_or_config, purposes=WEB_PURPOSES)
+        rt_or_config, keys=rt_or_config.web_keyring())
     app = SurveyApp(rt, load_survey(rt.rules.directory), limiter or RateLimiter())
     routes: list[BaseRoute] = [
         Route("/healthz", app.healthz, methods=["GET"]),
