@@ -76,7 +76,8 @@ path = "{tmp_path / 'outbox'}"
 """, encoding="utf-8")
         config = load_config(cfg)
         engine = open_store(config.store.url)
-        opened.append(Runtime(config=config, engine=engine, keys=KeyRing.from_secrets(secrets.token_hex(32)),
+        opened.append(Runtime(config=config, engine=engine,
+                              keys=KeyRing.from_secrets(secrets.token_hex(32)),
                               blobs=BlobStore(tmp_path / "b"),
                               templates=Templates(ROOT / "templates", config.service.tz),
                               rules=load_rulebook(ROOT / "rules"), clock=clock))

@@ -1,6 +1,7 @@
-"""The secret as an attacker meets it: a weak one stops `check`, `run` and `web` alike with a Russian
-message saying how to make a good one; keys are per purpose, so a survey key signs no thread token
-and the web process holds no thread key; the previous secret verifies until its day, never after.
+"""The secret as an attacker meets it: a weak one stops `check`, `run` and `web` alike with a
+Russian message saying how to make a good one; keys are per purpose, so a survey key signs no
+thread token and the web process holds no thread key; the previous secret verifies until its day,
+never after.
 """
 
 from __future__ import annotations

@@ -56,7 +56,8 @@ def letter(sender: str, subject: str, body: str) -> bytes:
 
 def invited_and_answered(daemon: Daemon, monkeypatch: pytest.MonkeyPatch) -> dict[str, int]:
     """Fourteen people write, their requests are closed, they are invited and answer; the last
-    request is in a process of its own. Returns, for each answer's payload, the request whose invitation it came from."""
+    request is in a process of its own. Returns, for each answer's payload, the request whose
+    invitation it came from."""
     rt = daemon.rt
     for i, name in enumerate(PEOPLE):
         daemon.sources[0].put(letter(f"{name}@minfin.example", f"Справка 2-НДФЛ № {i}",  # type: ignore[attr-defined]

@@ -153,7 +153,8 @@ class Config:
         if not current:
             raise ConfigError(self.file, "service.secret_env",
                               f"секрет {svc.secret_env!r} не задан (задайте переменную окружения "
-                              f"или учётные данные systemd с этим именем). {how_to_make(svc.secret_env)}")
+                              "или учётные данные systemd с этим именем). "
+                              + how_to_make(svc.secret_env))
         if svc.secret_previous_env and not previous:
             raise ConfigError(self.file, "service.secret_previous_env",
                               f"прежний секрет {svc.secret_previous_env!r} не задан")
@@ -162,8 +163,9 @@ class Config:
             try:
                 KeyRing.from_secrets(value, purposes=()) if value else None
             except WeakSecret as e:
+                advice = how_to_make(name)
                 raise ConfigError(self.file, f"service.{key}",
-                                  f"секрет {name!r} слишком слабый: {e}. {how_to_make(name)}") from e
+                                  f"секрет {name!r} слишком слабый: {e}. {advice}") from e
         return KeyRing.from_secrets(current, previous=previous,
                                     previous_until=svc.secret_previous_valid_until,
                                     today=today or date.today, purposes=purposes)

@@ -85,7 +85,8 @@ def _held(session: Session) -> list[tuple[HeldItem, str | None]]:
         .where(Message.status == "held").order_by(Message.id)
     ).all()
     return [(HeldItem(id=m.id, direction=m.direction, subject=safe_line(m.subject or "без темы"),
-                      reason=safe_line(m.reason or "причина не указана"), number=r.number if r else None,
+                      reason=safe_line(m.reason or "причина не указана"),
+                      number=r.number if r else None,
                       created_at=as_utc(m.created_at)), r.assignee if r else None)
             for m, r in rows]
 

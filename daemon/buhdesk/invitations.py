@@ -62,7 +62,8 @@ def batch_moment(rt: Runtime, day: date, settings: SurveySettings) -> datetime:
     tz = rt.config.service.tz
     start = datetime.combine(day, settings.window_start, tzinfo=tz)
     span = int((datetime.combine(day, settings.window_end, tzinfo=tz) - start).total_seconds())
-    digest = hmac.new(rt.keys.signing_key(SURVEY_MOMENT), f"survey-moment:{day.isoformat()}".encode(), hashlib.sha256)
+    key = rt.keys.signing_key(SURVEY_MOMENT)
+    digest = hmac.new(key, f"survey-moment:{day.isoformat()}".encode(), hashlib.sha256)
     return start + timedelta(seconds=int.from_bytes(digest.digest()[:8], "big") % max(span, 1))
 
 
@@ -158,7 +159,8 @@ def refusal(session: Session, rt: Runtime, settings: SurveySettings, request: Re
     persons = [person_key(key, address) for key in rt.keys.keys(SURVEY_PERSON)]
     since = today - timedelta(days=settings.per_person_days)
     recent = session.execute(select(SurveyRate.week).where(
-        SurveyRate.person.in_(persons), SurveyRate.week > week_of(since))).first()  # type: ignore[attr-defined]
+        SurveyRate.person.in_(persons),  # type: ignore[attr-defined]
+        SurveyRate.week > week_of(since))).first()
     if persons[0] in people or (recent is not None and settings.per_person_days > 0):
         return "приглашение этому сотруднику уже отправлялось недавно"
     return None
@@ -170,7 +172,8 @@ def _queue_letter(session: Session, rt: Runtime, settings: SurveySettings,
     rendered = rt.templates.render(
         "survey_invite", service={"name": svc.name, "address": svc.address},
         link=f"{settings.base_url}/survey/{invite.token}")
-    out = compose(secret=rt.keys.signing_key(THREAD), kind="info", request_id=0, sender_name=svc.name,
+    out = compose(secret=rt.keys.signing_key(THREAD), kind="info", request_id=0,
+                  sender_name=svc.name,
                   sender=svc.address, domain=svc.domain, to=[invite.address],
                   subject=rendered.subject, body=rendered.body, now=rt.now(),
                   auto_submitted="auto-generated")

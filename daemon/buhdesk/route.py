@@ -217,7 +217,8 @@ def _fill_message(session: Session, rt: Runtime, msg: Message, parsed: ParsedMes
         event(session, "route", "parsed-with-defects", message=msg, defects=list(parsed.defects))
 
 
-def find_thread(session: Session, keys: Sequence[bytes], rules: RuleBook, parsed: ParsedMessage) -> Thread:
+def find_thread(session: Session, keys: Sequence[bytes], rules: RuleBook,
+                parsed: ParsedMessage) -> Thread:
     """Our signed Message-ID in the references first, then the subject tag from a participant."""
     token = find_token(keys, [*parsed.references, *parsed.in_reply_to])
     if token is not None:

@@ -97,7 +97,8 @@ class SurveyApp:
     def _form(self, token: str, nonce: str, token_hash: str, *, values: dict[str, str],
               errors: dict[str, str], status: int = 200) -> HTMLResponse:
         return self.page("survey.html.j2", status, survey=self.survey, token=token, nonce=nonce,
-                         signature=form_signature(self.rt.keys.signing_key(SURVEY_FORM), nonce, token_hash),
+                         signature=form_signature(self.rt.keys.signing_key(SURVEY_FORM), nonce,
+                                                  token_hash),
                          values=values, errors=errors)
 
     async def submit(self, request: Request) -> Response:
