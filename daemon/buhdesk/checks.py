@@ -22,6 +22,7 @@ from buhdesk.survey import load_survey
 from buhdesk.survey_settings import SurveySettingsError, closure_settings, survey_settings
 from buhdesk.templating import LETTERS, TemplateProblem, Templates
 from buhdesk.touchpoints import load_touchpoints
+from buhdesk.web.security import trusted_proxies
 
 
 def sample_variables(book: RuleBook, service_name: str) -> dict[str, Any]:
@@ -134,10 +135,11 @@ def run_checks(config_path: Path, *, out: TextIO, today: date | None = None) -> 
     if cfg is not None:
         problems.extend(_check_settings(cfg))
     if cfg is not None:
-        try:
-            cfg.keyring()  # the same check as `run` and `web`
-        except ConfigError as e:
-            problems.append(e.problem)
+        for check in (cfg.keyring, lambda: trusted_proxies(cfg)):  # the same checks as run/web
+            try:
+                check()
+            except ConfigError as e:
+                problems.append(e.problem)
     for w in warnings:
         print(f"ВНИМАНИЕ: {w}", file=out)
     for p in problems:
