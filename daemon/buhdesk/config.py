@@ -15,7 +15,14 @@ from pathlib import Path
 from typing import Any
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
-from buhdesk.secretkeys import PURPOSES, WEB_PURPOSES, KeyRing, WeakSecret, how_to_make
+from buhdesk.secretkeys import (
+    PURPOSES,
+    WEB_PURPOSES,
+    KeyRing,
+    WeakSecret,
+    how_to_make,
+    secret_bytes,
+)
 
 SOURCE_KINDS = ("imap", "maildir", "delopro")
 OUTBOX_KINDS = ("smtp", "files")
@@ -161,7 +168,7 @@ class Config:
         for key, name, value in (("secret_env", svc.secret_env, current),
                                  ("secret_previous_env", svc.secret_previous_env, previous)):
             try:
-                KeyRing.from_secrets(value, purposes=()) if value else None
+                secret_bytes(value or current)
             except WeakSecret as e:
                 advice = how_to_make(name)
                 raise ConfigError(self.file, f"service.{key}",

@@ -151,10 +151,8 @@ def _reshuffle_pool(session: Session) -> None:
     waiting = list(session.execute(select(SurveyPending)).scalars())
     _RANDOM.shuffle(waiting)
     for item in waiting:
-        gone = session.execute(delete(SurveyPending).where(
-            SurveyPending.id == item.id))  # type: ignore[arg-type]
-        if gone.rowcount != 1:  # type: ignore[attr-defined]
-            continue  # moved meanwhile by a concurrent submission
+        if not _take(session, item):
+            continue
         session.add(SurveyPending(id=secrets.token_hex(16), sealed=item.sealed,
                                   answers=item.answers, comment=item.comment))
         session.flush()
@@ -172,16 +170,21 @@ def release_group(session: Session, labels: TokenLabels, *, group_keys: Sequence
     _RANDOM.shuffle(waiting)
     moved = 0
     for item in waiting:
-        gone = session.execute(delete(SurveyPending).where(
-            SurveyPending.id == item.id))  # type: ignore[arg-type]
-        if gone.rowcount != 1:  # type: ignore[attr-defined]
-            continue  # released meanwhile by a concurrent submission
+        if not _take(session, item):
+            continue
         session.add(SurveyAnswer(id=secrets.token_hex(16), process=labels.process,
                                  period=labels.period, answers=item.answers,
                                  comment=item.comment))
         session.flush()  # one row at a time: the insertion order is the shuffled one
         moved += 1
     return moved
+
+
+def _take(session: Session, item: SurveyPending) -> bool:
+    """Delete a waiting answer's row; False if a concurrent submission moved it first."""
+    gone = session.execute(delete(SurveyPending).where(
+        SurveyPending.id == item.id))  # type: ignore[arg-type]
+    return bool(gone.rowcount == 1)  # type: ignore[attr-defined]
 
 
 def today_local(now: datetime, tz: Any) -> date:
