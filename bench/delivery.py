@@ -14,6 +14,7 @@ from __future__ import annotations
 import argparse
 import os
 import platform
+import secrets
 import smtplib
 import tempfile
 import time
@@ -65,7 +66,7 @@ def letter(n: int) -> bytes:
 
 
 def runtime(work: Path, store: str | None, batch: int) -> Runtime:
-    os.environ.setdefault("BUHDESK_SECRET", "bench-secret-" + "x" * 20)
+    os.environ.setdefault("BUHDESK_SECRET", secrets.token_hex(32))
     cfg = work / "buhdesk.toml"
     url = store or f"sqlite:///{work}/bench.db"
     cfg.write_text(f'[service]\naddress = "buh@minfin.example"\nduty_accountant = "ivanova"\n'

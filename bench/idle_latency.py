@@ -13,6 +13,7 @@ from __future__ import annotations
 import argparse
 import os
 import platform
+import secrets
 import statistics
 import tempfile
 import threading
@@ -98,7 +99,7 @@ def bare_idle(dovecot: Dovecot, count: int) -> Latency:
 def measure(dovecot: Dovecot, work: Path, count: int,
             store: str | None) -> tuple[Latency, Latency]:
     """Start the daemon in a thread, then append ``count`` letters one by one."""
-    os.environ.setdefault("BUHDESK_SECRET", "bench-secret-" + "x" * 20)
+    os.environ.setdefault("BUHDESK_SECRET", secrets.token_hex(32))
     os.environ["BENCH_IMAP_PASSWORD"] = "pw"
     dovecot.add_user("idle", "pw")
     daemon = build_daemon(load_config(write_config(work, dovecot, "idle", store)))

@@ -13,6 +13,7 @@ from __future__ import annotations
 import argparse
 import os
 import platform
+import secrets
 import signal
 import subprocess
 import sys
@@ -52,7 +53,7 @@ def run(dovecot: Dovecot, letters: list[bytes], instances: int, admin: str) -> s
     url = new_database(admin)
     engine = open_store(url)
     env = {**os.environ, "BENCH_IMAP_PASSWORD": "pw",
-           "BUHDESK_SECRET": os.environ.get("BUHDESK_SECRET", "bench-secret-" + "x" * 20)}
+           "BUHDESK_SECRET": os.environ.get("BUHDESK_SECRET", secrets.token_hex(32))}
     with tempfile.TemporaryDirectory() as tmp:
         cfg = write_config(Path(tmp), dovecot, user, url, poll_interval=1)
         procs = [subprocess.Popen([sys.executable, "-m", "buhdesk.cli", "--config", str(cfg),

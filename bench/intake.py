@@ -13,6 +13,7 @@ import argparse
 import os
 import platform
 import random
+import secrets
 import tempfile
 import time
 from datetime import UTC, datetime
@@ -81,7 +82,7 @@ def fetch_and_parse(dovecot: Dovecot, user: str, password: str) -> float:
 
 def buhdesk_intake(dovecot: Dovecot, user: str, password: str, store: str | None,
                    work: Path) -> tuple[float, int]:
-    os.environ.setdefault("BUHDESK_SECRET", "bench-secret-" + "x" * 20)
+    os.environ.setdefault("BUHDESK_SECRET", secrets.token_hex(32))
     cfg = work / "buhdesk.toml"
     url = store or f"sqlite:///{work}/bench.db"
     cfg.write_text(f'[service]\naddress = "buh@minfin.example"\nduty_accountant = "ivanova"\n'

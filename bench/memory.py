@@ -17,6 +17,7 @@ import argparse
 import os
 import platform
 import random
+import secrets
 import subprocess
 import sys
 import tempfile
@@ -127,7 +128,7 @@ def measure(dovecot: Dovecot, work: Path, count: int, store: str | None,
     size = (sum(map(len, letters)) + big * 4 / 3) / 1e6
     cfg = write_config(work, dovecot, "mem", store)
     env = {**os.environ, "BENCH_IMAP_PASSWORD": "pw",
-           "BUHDESK_SECRET": os.environ.get("BUHDESK_SECRET", "bench-secret-" + "x" * 20)}
+           "BUHDESK_SECRET": os.environ.get("BUHDESK_SECRET", secrets.token_hex(32))}
     peak = run_measured([sys.executable, "-m", "buhdesk.cli", "--config", str(cfg), "run",
                          "--once"], env, work / "daemon.log", timeout=3600)
     requests, held, biggest = stored(store or f"sqlite:///{work}/bench.db")

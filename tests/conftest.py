@@ -11,6 +11,7 @@ Every test that touches the store asks for ``store_url`` (directly, or through `
 
 from __future__ import annotations
 
+import hashlib
 import itertools
 import os
 import threading
@@ -190,8 +191,10 @@ url = "{store or f'sqlite:///{folder}/buhdesk.db'}"
 
 @pytest.fixture
 def secret_env(monkeypatch: pytest.MonkeyPatch) -> str:
-    monkeypatch.setenv("BUHDESK_SECRET", "s" * 32)
-    return "s" * 32
+    """A secret that meets the rule (32 random-looking bytes in hex), the same in every run."""
+    value = hashlib.sha256(b"buhdesk test secret").hexdigest()
+    monkeypatch.setenv("BUHDESK_SECRET", value)
+    return value
 
 
 def _postgres_admin_url() -> str | None:

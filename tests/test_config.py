@@ -1,10 +1,12 @@
 """Configuration: typed values, secrets from the environment, errors that name file and key."""
 
+import secrets
 from pathlib import Path
 
 import pytest
 
 from buhdesk.config import ConfigError, load_config
+from buhdesk.secretkeys import KeyRing
 
 
 def write(tmp_path: Path, text: str) -> Path:
@@ -58,19 +60,20 @@ def test_secret_comes_from_the_environment(tmp_path: Path, monkeypatch: pytest.M
     assert cfg.sources[0].password() == "s3cret"
     monkeypatch.delenv("BUHDESK_SECRET", raising=False)
     with pytest.raises(ConfigError, match="BUHDESK_SECRET"):
-        cfg.secret()
-    monkeypatch.setenv("BUHDESK_SECRET", "x" * 32)
-    assert cfg.secret() == b"x" * 32
+        cfg.keyring()
+    monkeypatch.setenv("BUHDESK_SECRET", secrets.token_hex(32))
+    assert len(cfg.signing_key("thread")) == 32
 
 
 def test_secret_from_systemd_credentials(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     creds = tmp_path / "creds"
     creds.mkdir()
-    (creds / "BUHDESK_SECRET").write_text("c" * 40 + "\n")
+    credential = secrets.token_hex(32)
+    (creds / "BUHDESK_SECRET").write_text(credential + "\n")
     monkeypatch.setenv("CREDENTIALS_DIRECTORY", str(creds))
-    monkeypatch.setenv("BUHDESK_SECRET", "ignored-because-credential-wins")
+    monkeypatch.setenv("BUHDESK_SECRET", secrets.token_hex(32))
     cfg = load_config(write(tmp_path, ""))
-    assert cfg.secret() == b"c" * 40
+    assert cfg.keyring().current == KeyRing.from_secrets(credential).current
 
 
 @pytest.mark.parametrize(

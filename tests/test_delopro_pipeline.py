@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import io
 import json
+import secrets
 import shutil
 import threading
 import zipfile
@@ -133,7 +134,7 @@ def make_daemon(store_url: str) -> Iterator[DaemonFactory]:
 @pytest.fixture
 def daemon(tmp_path: Path, store_url: str, make_daemon: DaemonFactory,
            monkeypatch: pytest.MonkeyPatch) -> Daemon:
-    monkeypatch.setenv("BUHDESK_SECRET", "s" * 32)
+    monkeypatch.setenv("BUHDESK_SECRET", secrets.token_hex(32))
     d = make_daemon(write_config(tmp_path, store_url))
     d.package_sources[0].folder.ensure_layout()  # type: ignore[attr-defined]
     return d
@@ -226,7 +227,7 @@ def test_responsible_executor_known_to_staff_is_assigned(daemon: Daemon) -> None
 def test_executor_wins_can_be_switched_off(tmp_path: Path, store_url: str,
                                            make_daemon: DaemonFactory,
                                            monkeypatch: pytest.MonkeyPatch) -> None:
-    monkeypatch.setenv("BUHDESK_SECRET", "s" * 32)
+    monkeypatch.setenv("BUHDESK_SECRET", secrets.token_hex(32))
     rules = tmp_path / "rules"
     shutil.copytree(RULES, rules)
     (rules / "delopro.toml").write_text("executor_wins = false\n", encoding="utf-8")
@@ -319,7 +320,7 @@ def test_broken_package_is_failed_and_the_others_are_taken(daemon: Daemon) -> No
 def test_two_daemons_on_one_store_never_register_a_package_twice(
         tmp_path: Path, store_url: str, make_daemon: DaemonFactory,
         monkeypatch: pytest.MonkeyPatch) -> None:
-    monkeypatch.setenv("BUHDESK_SECRET", "s" * 32)
+    monkeypatch.setenv("BUHDESK_SECRET", secrets.token_hex(32))
     cfg = write_config(tmp_path, store_url)
     first, second = make_daemon(cfg), make_daemon(cfg)
     first.package_sources[0].folder.ensure_layout()  # type: ignore[attr-defined]
@@ -353,7 +354,7 @@ def test_two_daemons_on_one_store_never_register_a_package_twice(
 def test_crash_after_commit_before_the_move_loses_nothing_and_adds_nothing(
         tmp_path: Path, store_url: str, make_daemon: DaemonFactory,
         monkeypatch: pytest.MonkeyPatch) -> None:
-    monkeypatch.setenv("BUHDESK_SECRET", "s" * 32)
+    monkeypatch.setenv("BUHDESK_SECRET", secrets.token_hex(32))
     cfg = write_config(tmp_path, store_url)
     dying = make_daemon(cfg)
     export_root = tmp_path / "edms"

@@ -69,8 +69,8 @@ def test_painmap_finds_low_scores_and_comment_themes(engine: Engine) -> None:
                 "Справку пришлось ждать две недели", "Непонятный ответ про справку", "", ""]
     with Session(engine) as s:
         for i, comment in enumerate(comments):
-            s.add(SurveyAnswer(id=secrets.token_hex(16), process="payroll", channel="email",
-                               quarter="2026-Q4", comment=comment, answers=json.dumps(
+            s.add(SurveyAnswer(id=secrets.token_hex(16), process="payroll",
+                               period="2026-H2", comment=comment, answers=json.dumps(
                                    {"overall": 1 if i < 3 else 5, "deadline": i >= 2})))
         s.commit()
     survey = load_survey(RULES)

@@ -76,10 +76,10 @@ def test_threshold_is_never_below_three(tmp_path, make_config, secret_env) -> No
 
 def fill(engine: Engine, cells: dict[tuple[str, str], int]) -> None:
     with Session(engine) as s:
-        for (process, channel), n in cells.items():
+        for (process, period), n in cells.items():
             for i in range(n):
-                s.add(SurveyAnswer(id=secrets.token_hex(16), process=process, channel=channel,
-                                   quarter="2026-Q4", answers=json.dumps(
+                s.add(SurveyAnswer(id=secrets.token_hex(16), process=process, period=period,
+                                   answers=json.dumps(
                                        {"overall": 1 + i % 5, "deadline": i % 2 == 0})))
         s.commit()
 
@@ -92,15 +92,16 @@ def engine(store_url: str) -> Iterator[Engine]:
 
 
 def test_report_hides_small_groups_in_every_format(engine: Engine, tmp_path: Path) -> None:
-    fill(engine, {("payroll", "email"): 7, ("payroll", "phone"): 2, ("payroll", "office"): 6,
-                  ("travel", "email"): 9})
+    fill(engine, {("payroll", "2026-H2"): 15, ("travel", "2026-H2"): 2, ("facts", "2026-H2"): 6,
+                  ("payroll", "2026-H1"): 9})
     report = satisfaction_report(engine, load_survey(RULES), lambda c: c, date(2026, 10, 1),
                                  date(2026, 12, 31), threshold=5)
     csv = render_csv(report).splitlines()
-    phone = next(line for line in csv if ",телефон," in line)
-    office = next(line for line in csv if ",личный приём," in line)
-    assert ",2," not in phone and "скрыто" in phone and "скрыто" in office
-    assert any(line.startswith("4 квартал 2026 г.,payroll,все каналы,15,") for line in csv)
+    travel = next(line for line in csv if ",travel," in line)
+    facts = next(line for line in csv if ",facts," in line)
+    assert ",2," not in travel and "скрыто" in travel and "скрыто" in facts
+    assert any(line.startswith("2 полугодие 2026 г.,payroll,все каналы,15,") for line in csv)
+    assert not any(line.startswith("1 полугодие") for line in csv), "outside the period"
     html = render_html(report)
     assert "<svg" in html and "скрыто" in html and 'lang="ru"' in html
     render_xlsx(report, tmp_path / "r.xlsx")

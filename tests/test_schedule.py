@@ -8,6 +8,7 @@ a Friday holiday; 26 November 2026 is a Thursday, 30 November a Monday.
 from __future__ import annotations
 
 import email
+import secrets
 from collections.abc import Callable, Iterator
 from datetime import datetime, timedelta
 from email.policy import default as default_policy
@@ -28,6 +29,7 @@ from buhdesk.schedule import Scheduler, heads, run_due_jobs
 from buhdesk.schedule_claims import run_once
 from buhdesk.schedule_models import ScheduledRun
 from buhdesk.schedule_settings import ScheduleSettingsError, load_schedule_settings
+from buhdesk.secretkeys import THREAD, KeyRing
 from buhdesk.store import open_store
 from buhdesk.templating import Templates
 
@@ -74,7 +76,8 @@ path = "{tmp_path / 'outbox'}"
 """, encoding="utf-8")
         config = load_config(cfg)
         engine = open_store(config.store.url)
-        opened.append(Runtime(config=config, engine=engine, secret=b"x" * 32,
+        opened.append(Runtime(config=config, engine=engine,
+                              keys=KeyRing.from_secrets(secrets.token_hex(32)),
                               blobs=BlobStore(tmp_path / "b"),
                               templates=Templates(ROOT / "templates", config.service.tz),
                               rules=load_rulebook(ROOT / "rules"), clock=clock))
@@ -424,5 +427,5 @@ def test_a_reply_to_a_reminder_threads_as_an_answer(make_rt: RuntimeFactory) -> 
     run_due_jobs(rt)
     (sent,) = reminders_for(rt, "БУХ-2026-000060")
     assert sent.kind == "reminder" and sent.status == "pending"
-    token = read_token(rt.secret, sent.message_id or "")
+    token = read_token(rt.keys.keys(THREAD), sent.message_id or "")
     assert token is not None and (token.kind, token.request_id) == ("notice", rid)

@@ -19,7 +19,14 @@ from buhdesk.document_snapshot import SNAPSHOT_ACTION, SNAPSHOT_STAGE
 from buhdesk.invitations import batch_moment, scrub_sent_invitations, send_invitations
 from buhdesk.models import Event, Message, Raw, Request
 from buhdesk.runner import Daemon
-from buhdesk.survey_models import SurveyAnswer, SurveyInvited, SurveyRate, SurveyToken
+from buhdesk.survey_models import (
+    SURVEY_TABLES,
+    SurveyAnswer,
+    SurveyInvited,
+    SurveyPending,
+    SurveyRate,
+    SurveyToken,
+)
 from buhdesk.survey_settings import survey_settings
 from buhdesk.web.app import create_app
 
@@ -102,26 +109,27 @@ def assert_unlinkable(rt, request: Request, token: str) -> None:  # type: ignore
     digest = hashlib.sha256(token.encode()).hexdigest()
     personal = {str(request.id), request.number, CLIENT, request.client_name, request.assignee}
     # no survey table has a time finer than a date (the rate table's week is a date)
-    for table in ("survey_tokens", "survey_answers", "survey_invited", "survey_rate"):
+    for table in SURVEY_TABLES:
         cols = inspect(rt.engine).get_columns(table)
         assert not [c for c in cols if isinstance(c["type"], DateTime)], table
     with Session(rt.engine) as s:
-        [answer] = s.execute(select(SurveyAnswer)).scalars().all()
-        assert set(SurveyAnswer.model_fields) == {"id", "process", "channel", "quarter",
-                                                  "answers", "comment"}
-        assert (answer.process, answer.channel, answer.quarter) == (request.process, "email",
-                                                                    "2026-Q4")
-        assert not personal & {answer.id, answer.process, answer.channel, answer.quarter}
-        assert set(SurveyInvited.model_fields) == {"request_id", "quarter"}
+        assert s.execute(select(SurveyAnswer)).first() is None, "one answer is not a group"
+        [waiting] = s.execute(select(SurveyPending)).scalars().all()
+        assert set(SurveyAnswer.model_fields) == {"id", "process", "period", "answers", "comment"}
+        assert set(SurveyPending.model_fields) == {"id", "sealed", "answers", "comment"}
+        assert not personal & {waiting.id, waiting.sealed}
+        assert waiting.sealed not in {request.process, "2026-H2", "email"}
+        assert set(SurveyInvited.model_fields) == {"request_id"}
+        assert s.execute(select(SurveyToken)).first() is None, "a used token leaves no labels"
         [rate] = s.execute(select(SurveyRate)).scalars().all()
         assert rate.person != CLIENT and rate.person != hashlib.sha256(CLIENT.encode()).hexdigest()
         assert rate.week.weekday() == 0
-        # the token is nowhere; its hash only in survey_tokens
+        # the token is nowhere; its hash only in survey_spent
         for table in SQLModel.metadata.sorted_tables:
             for row in s.execute(text(f"SELECT * FROM {table.name}")).all():
                 flat = " ".join(_as_text(v) for v in row)
                 assert token not in flat, table.name
-                if table.name != "survey_tokens":
+                if table.name != "survey_spent":
                     assert digest not in flat, table.name
         # the letter's stored copy says the token was removed
         sent = s.execute(select(Message).where(Message.kind == "survey")).scalars().one()

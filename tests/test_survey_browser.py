@@ -11,6 +11,7 @@ import shutil
 import socket
 import threading
 import time
+from datetime import date
 from collections.abc import Iterator
 
 import pytest
@@ -44,7 +45,7 @@ def served(daemon: Daemon) -> Iterator[tuple[str, str]]:
     rt = daemon.rt
     SQLModel.metadata.create_all(rt.engine)
     with Session(rt.engine) as s:
-        token = issue_token(s, TokenLabels("payroll", "email", "2026-Q4"))
+        token = issue_token(s, TokenLabels("payroll", "2026-H2"), date(2027, 2, 14))
         s.commit()
     sock = socket.socket()
     sock.bind(("127.0.0.1", 0))

@@ -7,14 +7,16 @@ import json
 import logging
 import re
 import warnings
+from datetime import date
 
 import pytest
 from sqlalchemy import select
 from sqlmodel import Session, SQLModel
 
 from buhdesk.runner import Daemon
-from buhdesk.survey_models import SurveyAnswer
+from buhdesk.survey_models import SurveyAnswer, SurveyPending
 from buhdesk.survey_tokens import TokenLabels, issue_token
+from buhdesk.survey_settings import survey_settings
 from buhdesk.web.app import create_app
 from buhdesk.web.guards import RateLimiter
 
@@ -32,9 +34,10 @@ def rt(daemon: Daemon):  # type: ignore[no-untyped-def]
     return daemon.rt
 
 
-def token_for(rt, quarter: str = "2026-Q4") -> str:  # type: ignore[no-untyped-def]
+def token_for(rt, valid_until: date = date(2027, 2, 14),  # type: ignore[no-untyped-def]
+              process: str = "payroll") -> str:
     with Session(rt.engine) as s:
-        token = issue_token(s, TokenLabels("payroll", "email", quarter))
+        token = issue_token(s, TokenLabels(process, "2026-H2"), valid_until)
         s.commit()
     return token
 
@@ -43,9 +46,17 @@ def hidden(page: str) -> dict[str, str]:
     return dict(re.findall(r'type="hidden" name="(\w+)" value="([^"]*)"', page))
 
 
-def answers(rt) -> list[SurveyAnswer]:  # type: ignore[no-untyped-def]
+def answers(rt) -> list[SurveyAnswer | SurveyPending]:  # type: ignore[no-untyped-def]
+    """Every answer stored, waiting or released."""
     with Session(rt.engine) as s:
-        return list(s.execute(select(SurveyAnswer)).scalars())
+        return [*s.execute(select(SurveyPending)).scalars(),
+                *s.execute(select(SurveyAnswer)).scalars()]
+
+
+def answer(client: TestClient, token: str, **values: str) -> int:
+    form = hidden(client.get(f"/survey/{token}").text)
+    return client.post("/survey", data={**form, **GOOD, **values},
+                       follow_redirects=False).status_code
 
 
 def test_form_is_accessible_russian_and_script_free(rt) -> None:  # type: ignore[no-untyped-def]
@@ -116,7 +127,7 @@ def test_unknown_and_expired_links_get_friendly_pages(rt) -> None:  # type: igno
     client = TestClient(create_app(rt))
     unknown = client.get("/survey/" + "A" * 32)
     assert unknown.status_code == 404 and "Ссылка не найдена" in unknown.text
-    expired = client.get(f"/survey/{token_for(rt, '2025-Q1')}")
+    expired = client.get(f"/survey/{token_for(rt, date(2025, 5, 15))}")
     assert expired.status_code == 410 and "Срок опроса истёк" in expired.text
 
 
@@ -156,3 +167,26 @@ def test_extra_routes_are_served_beside_the_survey(rt) -> None:  # type: ignore[
 
     client = TestClient(create_app(rt, extra_routes=[Route("/kb", kb)]))
     assert client.get("/kb").text == "база знаний"
+
+
+def test_answers_wait_sealed_until_their_group_is_big_enough(rt) -> None:  # type: ignore[no-untyped-def]
+    client = TestClient(create_app(rt, limiter=RateLimiter(capacity=100)))
+    k = survey_settings(rt.config).min_group
+    other = token_for(rt, process="travel")
+    assert answer(client, other) == 303
+    for i in range(k - 1):
+        assert answer(client, token_for(rt), q_overall=str(1 + i % 5)) == 303
+    with Session(rt.engine) as s:
+        waiting = list(s.execute(select(SurveyPending)).scalars())
+        assert s.execute(select(SurveyAnswer)).first() is None
+    assert len(waiting) == k
+    assert not {"payroll", "travel", "2026-H2"} & {w.sealed for w in waiting}
+    assert len({w.sealed for w in waiting}) == 2  # two groups, neither readable
+    assert answer(client, token_for(rt)) == 303  # the k-th answer of payroll releases the group
+    with Session(rt.engine) as s:
+        released = list(s.execute(select(SurveyAnswer)).scalars())
+        [left] = s.execute(select(SurveyPending)).scalars().all()
+    assert len(released) == k and {(a.process, a.period) for a in released} == {
+        ("payroll", "2026-H2")}
+    assert left.sealed in {w.sealed for w in waiting}  # travel still waits
+    assert len({a.id for a in released} & {w.id for w in waiting}) == 0  # fresh keys

@@ -372,13 +372,14 @@ def test_a_flood_of_follow_ups_gives_one_summary_notice(desk: Desk) -> None:
 
 def test_explain_tells_answer_note_and_hold(guarded: Desk, tmp_path: Path) -> None:
     from buhdesk.explain import ExplainContext, explain_path
+    from buhdesk.secretkeys import THREAD
     from buhdesk.trust_settings import auth_settings
 
     desk = guarded
     notice = desk.register(top=passed("culture.example"))
     rt = desk.daemon.rt
     ctx = ExplainContext(rules=rt.rules, own_address=rt.config.service.address,
-                         secret=rt.secret, engine=rt.engine, auth=auth_settings(rt.config))
+                         thread_keys=rt.keys.keys(THREAD), engine=rt.engine, auth=auth_settings(rt.config))
 
     def explained(login: str, top: tuple[str, ...]) -> dict[str, object]:
         member = desk.staff.staff[login]

@@ -10,7 +10,7 @@ from datetime import UTC, date, datetime, timedelta
 from pathlib import Path
 from typing import Any, TextIO
 
-from buhdesk.config import Config, ConfigError, load_config, package_data_dir, read_secret
+from buhdesk.config import Config, ConfigError, load_config, package_data_dir
 from buhdesk.document_rules import DocumentSettingsError, load_document_settings
 from buhdesk.kb import check_kb
 from buhdesk.models import Request
@@ -23,6 +23,7 @@ from buhdesk.survey_settings import SurveySettingsError, closure_settings, surve
 from buhdesk.templating import LETTERS, TemplateProblem, Templates
 from buhdesk.touchpoints import load_touchpoints
 from buhdesk.trust_settings import TrustSettingsError, auth_settings, flood_settings
+from buhdesk.web.security import trusted_proxies
 
 
 def sample_variables(book: RuleBook, service_name: str) -> dict[str, Any]:
@@ -153,9 +154,12 @@ def run_checks(config_path: Path, *, out: TextIO, today: date | None = None) -> 
             print(f"Шаблоны: {templates_dir} — в порядке.", file=out)
     if cfg is not None:
         problems.extend(_check_settings(cfg))
-    if cfg is not None and not read_secret(cfg.service.secret_env):
-        problems.append(f"секрет {cfg.service.secret_env} не задан (переменная окружения "
-                        "или учётные данные systemd)")
+    if cfg is not None:
+        for check in (cfg.keyring, lambda: trusted_proxies(cfg)):  # the same checks as run/web
+            try:
+                check()
+            except ConfigError as e:
+                problems.append(e.problem)
     for w in warnings:
         print(f"ВНИМАНИЕ: {w}", file=out)
     for p in problems:

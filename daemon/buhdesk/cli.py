@@ -6,7 +6,6 @@ Output people read is Russian; `--json` output is for scripts and keeps its keys
 from __future__ import annotations
 
 import argparse
-import json
 import logging
 import os
 import sys
@@ -73,6 +72,7 @@ def cmd_explain(args: argparse.Namespace) -> int:
 
 
 def cmd_held(args: argparse.Namespace) -> int:
+    from buhdesk.printsafe import safe_json, safe_line
     from buhdesk.quarantine import held_items
     from buhdesk.store import opened_store
 
@@ -80,7 +80,7 @@ def cmd_held(args: argparse.Namespace) -> int:
         items = held_items(engine)
     if args.json:
         for item in items:
-            print(json.dumps(item.to_dict(), ensure_ascii=False))
+            print(safe_json(item.to_dict()))
         return 0
     if not items:
         print("Задержанных сообщений нет.")
@@ -88,7 +88,8 @@ def cmd_held(args: argparse.Namespace) -> int:
     for it in items:
         where = f"{it.source}:{it.key}" if it.direction == "in" else f"→ {it.recipients}"
         kind = "входящее" if it.direction == "in" else "исходящее"
-        print(f"{it.id}\t{kind}\t{where}\t{it.sender}\t«{it.subject}»\n\tпричина: {it.reason}")
+        print(f"{it.id}\t{kind}\t{safe_line(where)}\t{safe_line(it.sender)}\t"
+              f"«{safe_line(it.subject)}»\n\tпричина: {safe_line(it.reason)}")
     print(f"Всего: {len(items)}. Повторить обработку: buhdesk requeue ID")
     return 0
 

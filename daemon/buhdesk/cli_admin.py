@@ -26,6 +26,7 @@ from buhdesk.corrections import CorrectionError, correct_request
 from buhdesk.lifecycle import STATES
 from buhdesk.models import Absence as AbsenceRow
 from buhdesk.models import Request
+from buhdesk.printsafe import safe_json, safe_line
 from buhdesk.moments import as_utc
 from buhdesk.route import OPEN_STATES
 from buhdesk.rulebook import RuleBook, load_rulebook
@@ -190,12 +191,13 @@ def _listed(rules: RuleBook, tz: ZoneInfo, r: Request, now: datetime) -> ListedR
 
 
 def _print_listed(i: ListedRequest) -> None:
-    client = f"{i.client_name} <{i.client_email}>" if i.client_name else (i.client_email or "—")
+    client = safe_line(f"{i.client_name} <{i.client_email}>" if i.client_name
+                       else (i.client_email or "—"))
     who = f"{i.assignee} ({i.assignee_name})" if i.assignee_name else (i.assignee or
                                                                        "без исполнителя")
     late = " — ПРОСРОЧЕНО" if i.overdue else ""
     print(f"{i.number}\tсрок: {i.due_text}{late}\t{i.state_label}\t{who}\n"
-          f"\tклиент: {client}; «{i.subject}»\n"
+          f"\tклиент: {client}; «{safe_line(i.subject)}»\n"
           f"\tпроцесс: {i.process_label}; потребность: {i.need_label}")
 
 
@@ -211,7 +213,7 @@ def cmd_list(args: argparse.Namespace, load: LoadConfig) -> int:
                               overdue=args.overdue)
     if args.json:
         for item in items:
-            print(json.dumps(asdict(item), ensure_ascii=False))
+            print(safe_json(asdict(item)))
         return 0
     if not items:
         print("Обращений не найдено.")

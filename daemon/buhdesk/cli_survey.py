@@ -16,20 +16,22 @@ from typing import Any
 import uvicorn
 
 from buhdesk.cli_reports import ReportArgumentError, ReportCommands, add_period, write_text
-from buhdesk.config import Config
+from buhdesk.config import Config, forget_secrets
 from buhdesk.kb import KnowledgeBaseCache
 from buhdesk.kb_web import kb_routes
+from buhdesk.secretkeys import WEB_PURPOSES
 from buhdesk.web.app import create_app
+from buhdesk.web.security import uvicorn_proxy_options
 
 LoadConfig = Callable[[argparse.Namespace], Config]
 
 
 @contextmanager
-def _runtime(config: Config) -> Iterator[Any]:
+def _runtime(config: Config, **options: Any) -> Iterator[Any]:
     """A runtime for one command; its connections are closed afterwards."""
     from buhdesk.runtime import build_runtime
 
-    rt = build_runtime(config)
+    rt = build_runtime(config, **options)
     try:
         yield rt
     finally:
@@ -76,13 +78,22 @@ def cmd_close(args: argparse.Namespace, config: Config) -> int:
 
 def cmd_web(args: argparse.Namespace, config: Config) -> int:
     """The survey and the knowledge base (uvicorn, no access log: it would hold client
-    addresses and survey tokens)."""
-    with _runtime(config) as rt:
+    addresses and survey tokens). The process holds the survey keys only, and drops the secrets
+    from its environment once they are read."""
+    proxy = uvicorn_proxy_options(config)
+    with _runtime(config, keys=config.web_keyring()) as rt:
+        forget_secrets(config)
         kb = rt.kb or KnowledgeBaseCache(config.rules_dir)
         routes = kb_routes(kb.get, templates_dir=config.templates_dir,
                            process_label=rt.rules.process_label)
         uvicorn.run(create_app(rt, extra_routes=routes), host=args.host, port=args.port,
-                    access_log=False, server_header=False, log_level="warning")
+                    access_log=False, server_header=False, log_level="warning", **proxy)
+    return 0
+
+
+def cmd_web_keys(args: argparse.Namespace, config: Config) -> int:
+    """Print the web process's keys, derived from the main secret, for its own credential."""
+    sys.stdout.write(config.keyring(purposes=WEB_PURPOSES).export())
     return 0
 
 
@@ -115,6 +126,11 @@ def register(sub: Any, load_config: LoadConfig) -> None:
     web.add_argument("--host", default="127.0.0.1")
     web.add_argument("--port", type=int, default=8080)
     web.set_defaults(func=_with_config(cmd_web, load_config))
+    keys = sub.add_parser("web-keys", help="ключи веб-части (выводятся из секрета службы)",
+                          description="вывести ключи опроса для веб-части: сохраните их в "
+                          "учётные данные BUHDESK_WEB_KEYS службы buhdesk-web, и ей не нужен "
+                          "общий секрет")
+    keys.set_defaults(func=_with_config(cmd_web_keys, load_config))
 
 
 def _check_period(args: argparse.Namespace) -> None:

@@ -8,16 +8,28 @@ from __future__ import annotations
 
 import os
 import tomllib
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
+from datetime import date, datetime
 from pathlib import Path
 from typing import Any
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
+
+from buhdesk.secretkeys import (
+    PURPOSES,
+    WEB_PURPOSES,
+    KeyRing,
+    WeakSecret,
+    how_to_make,
+    secret_bytes,
+)
 
 SOURCE_KINDS = ("imap", "maildir", "delopro")
 OUTBOX_KINDS = ("smtp", "files")
 SECURITY_MODES = ("ssl", "starttls", "none")
 # Tables validated by the modules that use them (scheduler, web, closure, survey, trust).
 EXTRA_TABLES = ("schedule", "web", "closure", "survey", "auth", "floods")
+WEB_KEYS_ENV = "BUHDESK_WEB_KEYS"  # default name of the web process's own (derived) keys
 
 
 class ConfigError(Exception):
@@ -47,6 +59,14 @@ def read_secret(name: str) -> str | None:
     return os.environ.get(name)
 
 
+def forget_secrets(config: Config) -> None:
+    """Drop the secrets from this process's environment once the keys it needs are derived (the
+    web process): what it serves afterwards cannot read the thread key back from there."""
+    for name in (config.service.secret_env, config.service.secret_previous_env):
+        if name:
+            os.environ.pop(name, None)
+
+
 @dataclass(frozen=True)
 class ServiceConfig:
     name: str = "Бухгалтерия"
@@ -58,6 +78,8 @@ class ServiceConfig:
     admins: tuple[str, ...] = ()
     auto_reply_daily_cap: int = 5
     secret_env: str = "BUHDESK_SECRET"
+    secret_previous_env: str = ""  # the secret before rotation: verifies, never signs
+    secret_previous_valid_until: date | None = None
 
     @property
     def tz(self) -> ZoneInfo:
@@ -128,20 +150,60 @@ class Config:
     outbox: OutboxConfig
     extra: dict[str, Any] = field(default_factory=dict)
 
-    def secret(self) -> bytes:
-        value = read_secret(self.service.secret_env)
-        if not value or len(value) < 16:
-            raise ConfigError(
-                self.file,
-                "service.secret_env",
-                f"секрет {self.service.secret_env!r} не задан или короче 16 символов "
-                "(задайте переменную окружения или учётные данные systemd с этим именем)",
-            )
-        return value.encode("utf-8")
+    def keyring(self, *, today: Callable[[], date] | None = None,
+                purposes: Iterable[str] = PURPOSES) -> KeyRing:
+        """The per-purpose keys of the secret (and of the previous one during rotation); the one
+        check of the secret that ``check``, ``run`` and ``web`` share. Raises ConfigError."""
+        svc = self.service
+        current = read_secret(svc.secret_env)
+        previous = read_secret(svc.secret_previous_env) if svc.secret_previous_env else None
+        if not current:
+            raise ConfigError(self.file, "service.secret_env",
+                              f"секрет {svc.secret_env!r} не задан (задайте переменную окружения "
+                              "или учётные данные systemd с этим именем). "
+                              + how_to_make(svc.secret_env))
+        if svc.secret_previous_env and not previous:
+            raise ConfigError(self.file, "service.secret_previous_env",
+                              f"прежний секрет {svc.secret_previous_env!r} не задан")
+        for key, name, value in (("secret_env", svc.secret_env, current),
+                                 ("secret_previous_env", svc.secret_previous_env, previous)):
+            try:
+                secret_bytes(value or current)
+            except WeakSecret as e:
+                advice = how_to_make(name)
+                raise ConfigError(self.file, f"service.{key}",
+                                  f"секрет {name!r} слишком слабый: {e}. {advice}") from e
+        return KeyRing.from_secrets(current, previous=previous,
+                                    previous_until=svc.secret_previous_valid_until,
+                                    today=today or date.today, purposes=purposes)
+
+    def web_keyring(self, *, today: Callable[[], date] | None = None) -> KeyRing:
+        """The keys of the web process: the survey keys exported by ``buhdesk web-keys`` into
+        the secret named by ``[web] keys_env`` when it is there (the web process then never sees
+        the main secret), else derived from the main secret."""
+        web = self.extra.get("web") or {}
+        name = web.get("keys_env", WEB_KEYS_ENV) if isinstance(web, dict) else WEB_KEYS_ENV
+        if not isinstance(name, str) or not name:
+            raise ConfigError(self.file, "web.keys_env", "должно быть именем секрета (строкой)")
+        exported = read_secret(name)
+        if not exported:
+            return self.keyring(today=today, purposes=WEB_PURPOSES)
+        try:
+            return KeyRing.from_export(exported, today=today or date.today)
+        except ValueError as e:
+            raise ConfigError(self.file, "web.keys_env",
+                              f"секрет {name!r} не похож на вывод «buhdesk web-keys»: {e}") from e
+
+    def keys(self, purpose: str) -> tuple[bytes, ...]:
+        """Keys that verify for ``purpose`` today, current first."""
+        return self.keyring().keys(purpose)
+
+    def signing_key(self, purpose: str) -> bytes:
+        return self.keyring().signing_key(purpose)
 
 
 _KIND_NAMES = {str: "строка", int: "целое число", float: "число", bool: "true/false",
-               dict: "таблица", list: "список"}
+               dict: "таблица", list: "список", date: "дата (ГГГГ-ММ-ДД)"}
 
 
 class _Section:
@@ -164,7 +226,8 @@ class _Section:
             if not isinstance(value, list) or not all(isinstance(v, str) for v in value):
                 raise ConfigError(self.file, f"{self.name}.{key}", "должен быть списком строк")
             return tuple(value)
-        if not isinstance(value, kind) or (kind is int and isinstance(value, bool)):
+        if not isinstance(value, kind) or (kind is int and isinstance(value, bool)) or (
+                kind is date and isinstance(value, datetime)):
             raise ConfigError(self.file, f"{self.name}.{key}", f"должен быть типа {_KIND_NAMES.get(kind, kind.__name__)}")
         return value
 
@@ -199,8 +262,14 @@ def _service(file: Path, data: Any) -> ServiceConfig:
         admins=s.get("admins", tuple, ()),
         auto_reply_daily_cap=s.get("auto_reply_daily_cap", int, 5),
         secret_env=s.get("secret_env", str, ServiceConfig.secret_env),
+        secret_previous_env=s.get("secret_previous_env", str, ""),
+        secret_previous_valid_until=s.get("secret_previous_valid_until", date, None),
     )
     s.finish()
+    if bool(cfg.secret_previous_env) != (cfg.secret_previous_valid_until is not None):
+        raise ConfigError(file, "service.secret_previous_valid_until",
+                          "прежний секрет задаётся вместе со сроком: secret_previous_env и "
+                          "secret_previous_valid_until (дата, например 2027-03-31)")
     try:
         ZoneInfo(cfg.timezone)
     except (ZoneInfoNotFoundError, ValueError) as e:

@@ -12,6 +12,7 @@ from sqlmodel import Session
 
 from buhdesk.models import Message, Request
 from buhdesk.moments import as_utc
+from buhdesk.printsafe import safe_line
 from buhdesk.reminders import OWED_STATES
 from buhdesk.runtime import Runtime
 
@@ -71,8 +72,8 @@ class Digest:
 
 def _item(rt: Runtime, r: Request) -> DigestItem:
     return DigestItem(
-        number=r.number, subject=r.subject or "без темы",
-        client=r.client_name or r.client_email or "клиент не указан",
+        number=r.number, subject=safe_line(r.subject or "без темы"),
+        client=safe_line(r.client_name or r.client_email or "клиент не указан"),
         process_label=rt.rules.process_label(r.process), state=r.state,
         created_at=as_utc(r.created_at), due_at=as_utc(r.due_at) if r.due_at else None,
     )
@@ -83,8 +84,9 @@ def _held(session: Session) -> list[tuple[HeldItem, str | None]]:
         select(Message, Request).outerjoin(Request, Message.request_id == Request.id)
         .where(Message.status == "held").order_by(Message.id)
     ).all()
-    return [(HeldItem(id=m.id, direction=m.direction, subject=m.subject or "без темы",
-                      reason=m.reason or "причина не указана", number=r.number if r else None,
+    return [(HeldItem(id=m.id, direction=m.direction, subject=safe_line(m.subject or "без темы"),
+                      reason=safe_line(m.reason or "причина не указана"),
+                      number=r.number if r else None,
                       created_at=as_utc(m.created_at)), r.assignee if r else None)
             for m, r in rows]
 

@@ -52,7 +52,7 @@ PackageLoader = Callable[[Path], Document | PackageProblem]
 class ExplainContext:
     rules: RuleBook
     own_address: str
-    secret: bytes | None = None
+    thread_keys: tuple[bytes, ...] = ()  # empty without a usable secret: no threading
     engine: Engine | None = None
     max_attachment_bytes: int = 30_000_000
     duty_accountant: str | None = None
@@ -129,9 +129,9 @@ def _on_request(ctx: ExplainContext, parsed: ParsedMessage, number: str, at: dat
     """"answer" from a staff member the rules entitle, "note" from other staff, else
     "followup" (read only, from the store)."""
     member = ctx.rules.staff_by_email(parsed.from_addr)
-    if member is None or ctx.secret is None or ctx.engine is None:
+    if member is None or not ctx.thread_keys or ctx.engine is None:
         return "followup"
-    token = find_token(ctx.secret, [*parsed.references, *parsed.in_reply_to])
+    token = find_token(ctx.thread_keys, [*parsed.references, *parsed.in_reply_to])
     with Session(ctx.engine) as session:
         request = session.execute(select(Request).where(
             Request.number == number)).scalars().one()  # type: ignore[arg-type]
@@ -145,10 +145,10 @@ def _on_request(ctx: ExplainContext, parsed: ParsedMessage, number: str, at: dat
 
 def _joined_request(ctx: ExplainContext, parsed: ParsedMessage) -> str | None:
     """The number of the request this letter would join, looked up read-only in the store."""
-    if ctx.engine is None or ctx.secret is None:
+    if ctx.engine is None or not ctx.thread_keys:
         return None
     with Session(ctx.engine) as session:
-        thread = find_thread(session, ctx.secret, ctx.rules, parsed)
+        thread = find_thread(session, ctx.thread_keys, ctx.rules, parsed)
         number = thread.request.number if thread.request else None
         session.rollback()
     return number

@@ -2,15 +2,16 @@
 
 from __future__ import annotations
 
-import json
 import sys
 from datetime import datetime
 from pathlib import Path
 from typing import Any, TextIO
 
-from buhdesk.config import ConfigError, load_config, package_data_dir, read_secret
+from buhdesk.config import ConfigError, load_config, package_data_dir
+from buhdesk.secretkeys import THREAD
 from buhdesk.explain import ExplainContext, explain_path
 from buhdesk.kb import KbError, KnowledgeBase
+from buhdesk.printsafe import safe_json, safe_line
 from buhdesk.rulebook import RuleBook, RuleBookError, load_rulebook
 from buhdesk.store import make_engine
 from buhdesk.trust_settings import auth_settings
@@ -42,25 +43,30 @@ def _context(config: Path | None) -> ExplainContext:
         return ExplainContext(rules=rules, own_address="buh@localhost", load_package=load_document,
                               kb=_kb(package_data_dir("rules"), rules))
     cfg = load_config(config)
-    secret_value = read_secret(cfg.service.secret_env)
-    engine = make_engine(cfg.store.url) if secret_value else None
+    try:
+        thread_keys = cfg.keyring(purposes=(THREAD,)).keys(THREAD)
+    except ConfigError:  # no usable secret: explain without looking up threads
+        thread_keys = ()
+    engine = make_engine(cfg.store.url) if thread_keys else None
     rules = load_rulebook(cfg.rules_dir)
     return ExplainContext(
         rules=rules, own_address=cfg.service.address, kb=_kb(cfg.rules_dir, rules),
-        secret=secret_value.encode() if secret_value else None, engine=engine,
+        thread_keys=thread_keys, engine=engine,
         max_attachment_bytes=cfg.limits.max_attachment_bytes,
         duty_accountant=cfg.service.duty_accountant, load_package=load_document,
         auth=auth_settings(cfg),
     )
 
 
-def _text(result: dict[str, Any], out: TextIO) -> None:
+def _text(raw: dict[str, Any], out: TextIO) -> None:
+    result = {k: (v if k in ("rules", "attachments") else safe_line(v) if v else v)
+              for k, v in raw.items()}
     print(f"== {result['file']}", file=out)
     if result["error"]:
         print(f"   ошибка: {result['error']}", file=out)
     print(f"   от: {result['from'] or '—'}; тема: «{result['subject'] or ''}»", file=out)
     if result["attachments"]:
-        print(f"   вложения: {', '.join(result['attachments'])}", file=out)
+        print(f"   вложения: {safe_line(', '.join(result['attachments']))}", file=out)
     print(f"   решение: {ACTIONS.get(result['action'] or '', result['action'])}", file=out)
     if result["request"] and result["request"] != "new":
         print(f"   обращение: {result['request']}", file=out)
@@ -69,7 +75,7 @@ def _text(result: dict[str, Any], out: TextIO) -> None:
         if result[key]:
             print(f"   {label}: {result[key]}", file=out)
     for rule in result["rules"]:
-        print(f"   правило: {json.dumps(rule, ensure_ascii=False)}", file=out)
+        print(f"   правило: {safe_json(rule)}", file=out)
 
 
 def run_explain(files: list[Path], *, config: Path | None, as_json: bool,
@@ -82,7 +88,7 @@ def run_explain(files: list[Path], *, config: Path | None, as_json: bool,
     for path in files:
         result = explain_path(ctx, path, at=at)
         if as_json:
-            print(json.dumps(result, ensure_ascii=False, default=str), file=out)
+            print(safe_json(result, default=str), file=out)
         else:
             _text(result, out)
     return 0

@@ -30,9 +30,17 @@ from buhdesk.models import Event, Message, Raw, Request
 from buhdesk.moments import as_utc
 from buhdesk.runtime import Runtime
 from buhdesk.schedule_claims import run_once
-from buhdesk.survey_models import SurveyInvited, SurveyRate, SurveyToken
+from buhdesk.secretkeys import SURVEY_MOMENT, SURVEY_PERSON, THREAD
+from buhdesk.survey_models import SurveyInvited, SurveyRate
 from buhdesk.survey_settings import SurveySettings, survey_settings
-from buhdesk.survey_tokens import TokenLabels, hash_token, new_token, quarter_of
+from buhdesk.survey_tokens import (
+    TokenLabels,
+    new_token,
+    period_of,
+    quarter_end,
+    quarter_of,
+    token_row,
+)
 
 log = logging.getLogger(__name__)
 JOB = "survey-invitations"
@@ -54,7 +62,8 @@ def batch_moment(rt: Runtime, day: date, settings: SurveySettings) -> datetime:
     tz = rt.config.service.tz
     start = datetime.combine(day, settings.window_start, tzinfo=tz)
     span = int((datetime.combine(day, settings.window_end, tzinfo=tz) - start).total_seconds())
-    digest = hmac.new(rt.secret, f"survey-moment:{day.isoformat()}".encode(), hashlib.sha256)
+    key = rt.keys.signing_key(SURVEY_MOMENT)
+    digest = hmac.new(key, f"survey-moment:{day.isoformat()}".encode(), hashlib.sha256)
     return start + timedelta(seconds=int.from_bytes(digest.digest()[:8], "big") % max(span, 1))
 
 
@@ -99,19 +108,21 @@ def _invite_batch(session: Session, rt: Runtime, settings: SurveySettings, today
         Request.id.not_in(select(SurveyInvited.request_id)),  # type: ignore[union-attr]
     )).scalars())
     _RANDOM.shuffle(candidates)
-    quarter, invites, people = quarter_of(today), [], set()
+    period, invites, people = period_of(today, settings.answer_period), [], set()
     for request in candidates:
-        session.add(SurveyInvited(request_id=request.id, quarter=quarter))  # type: ignore[arg-type]
+        session.add(SurveyInvited(request_id=request.id))  # type: ignore[arg-type]
         reason = refusal(session, rt, settings, request, today, people)
         if reason:
             log.info("survey: %s gets no invitation: %s", request.number, reason)
             continue
         address = (request.client_email or "").lower()
-        people.add(person_key(rt.secret, address))
-        session.merge(SurveyRate(person=person_key(rt.secret, address), week=week_of(today)))
+        person = person_key(rt.keys.signing_key(SURVEY_PERSON), address)
+        people.add(person)
+        session.merge(SurveyRate(person=person, week=week_of(today)))
         invites.append(_Invite(address, new_token(),
-                               TokenLabels(request.process or "", request.channel, quarter)))
-    _store_tokens(session, invites)
+                               TokenLabels(request.process or "", period)))
+    _store_tokens(session, invites, quarter_end(quarter_of(today))
+                  + timedelta(days=settings.valid_days))
     for invite in _shuffled(invites):
         _queue_letter(session, rt, settings, invite)
     session.add(Event(stage="schedule", action="survey-invitations",
@@ -125,11 +136,10 @@ def _shuffled(items: Sequence[_Invite]) -> list[_Invite]:
     return out
 
 
-def _store_tokens(session: Session, invites: Sequence[_Invite]) -> None:
+def _store_tokens(session: Session, invites: Sequence[_Invite], valid_until: date) -> None:
     # Inserted in their own random order: row order must not match the letters' order.
     for invite in _shuffled(invites):
-        session.add(SurveyToken(token_hash=hash_token(invite.token), process=invite.labels.process,
-                                channel=invite.labels.channel, quarter=invite.labels.quarter))
+        session.add(token_row(invite.token, invite.labels, valid_until))
 
 
 def refusal(session: Session, rt: Runtime, settings: SurveySettings, request: Request,
@@ -146,11 +156,12 @@ def refusal(session: Session, rt: Runtime, settings: SurveySettings, request: Re
     if request.channel == "delopro" and (latest_snapshot(session, request.id) or {}).get(
             "correspondent"):  # type: ignore[arg-type]
         return "документ внешнего корреспондента из СЭД «ДелоПро»"
-    person = person_key(rt.secret, address)
+    persons = [person_key(key, address) for key in rt.keys.keys(SURVEY_PERSON)]
     since = today - timedelta(days=settings.per_person_days)
     recent = session.execute(select(SurveyRate.week).where(
-        SurveyRate.person == person, SurveyRate.week > week_of(since))).first()
-    if person in people or (recent is not None and settings.per_person_days > 0):
+        SurveyRate.person.in_(persons),  # type: ignore[attr-defined]
+        SurveyRate.week > week_of(since))).first()
+    if persons[0] in people or (recent is not None and settings.per_person_days > 0):
         return "приглашение этому сотруднику уже отправлялось недавно"
     return None
 
@@ -161,7 +172,8 @@ def _queue_letter(session: Session, rt: Runtime, settings: SurveySettings,
     rendered = rt.templates.render(
         "survey_invite", service={"name": svc.name, "address": svc.address},
         link=f"{settings.base_url}/survey/{invite.token}")
-    out = compose(secret=rt.secret, kind="info", request_id=0, sender_name=svc.name,
+    out = compose(secret=rt.keys.signing_key(THREAD), kind="info", request_id=0,
+                  sender_name=svc.name,
                   sender=svc.address, domain=svc.domain, to=[invite.address],
                   subject=rendered.subject, body=rendered.body, now=rt.now(),
                   auto_submitted="auto-generated")

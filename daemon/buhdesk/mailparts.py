@@ -17,6 +17,7 @@ from sqlmodel import Session
 from buhdesk.compose import LOOP_HEADER, Outgoing
 from buhdesk.models import Event, Message, Raw
 from buhdesk.runtime import Runtime
+from buhdesk.secretkeys import THREAD
 from buhdesk.templating import TemplateProblem
 from buhdesk.tokens import make_message_id
 
@@ -44,7 +45,8 @@ def enqueue_alternative(session: Session, rt: Runtime, *, to: Sequence[str], sub
                         text: str, html: str, stage: str = "schedule") -> Message:
     """Write one text+HTML letter into the outbox (committed by the caller's transaction)."""
     svc = rt.config.service
-    out = compose_alternative(secret=rt.secret, sender_name=svc.name, sender=svc.address,
+    out = compose_alternative(secret=rt.keys.signing_key(THREAD), sender_name=svc.name,
+                              sender=svc.address,
                               domain=svc.domain, to=to, subject=subject, text=text, html=html,
                               now=rt.now())
     row = Message(direction="out", kind="info", status="pending", message_id=out.message_id,

@@ -23,6 +23,7 @@ from buhdesk.mime import ParsedMessage
 from buhdesk.models import Message, Request
 from buhdesk.rulebook import Decision
 from buhdesk.runtime import Runtime
+from buhdesk.secretkeys import THREAD
 from buhdesk.templating import Rendered
 
 log = logging.getLogger(__name__)
@@ -123,7 +124,8 @@ def add_letter(letters: Letters, rt: Runtime, *, request: Request | None, kind: 
     the row's kind instead of it."""
     svc = rt.config.service
     out = compose(
-        secret=rt.secret, kind=kind, request_id=request.id if request else 0,  # type: ignore[arg-type]
+        secret=rt.keys.signing_key(THREAD), kind=kind,
+        request_id=request.id if request else 0,  # type: ignore[arg-type]
         sender_name=svc.name, sender=svc.address, domain=svc.domain, to=to,
         subject=rendered.subject, body=rendered.body, now=rt.now(), reply_to_ids=reply_to_ids,
         auto_submitted=auto, files=files, staff=_addressee(rt, kind, to),

@@ -27,7 +27,7 @@ from buhdesk.models import Request
 from buhdesk.moments import as_utc
 from buhdesk.report_page import html_page, table_html
 from buhdesk.ruleproblems import Problems, TomlDoc, check_keys, read_toml
-from buhdesk.satisfaction import quarters_between
+from buhdesk.satisfaction import answers_between
 from buhdesk.survey import Survey
 from buhdesk.survey_models import SurveyAnswer
 from buhdesk.svgchart import bar_chart
@@ -136,9 +136,8 @@ def collect_painmap(engine: Engine, survey: Survey, labels: Mapping[str, str],
                     lemmatizer: Lemmatizer | None = None) -> list[ProcessPains]:
     lemmatizer = lemmatizer or Lemmatizer()
     pains = {code: ProcessPains(code, label) for code, label in labels.items()}
+    answers = answers_between(engine, start, end)
     with Session(engine) as session:
-        answers = session.execute(select(SurveyAnswer).where(SurveyAnswer.quarter.in_(
-            quarters_between(start, end)))).scalars().all()  # type: ignore[attr-defined]
         lo = datetime.combine(start, time(), tzinfo=tz)
         hi = datetime.combine(end, time(23, 59, 59), tzinfo=tz)
         requests = session.execute(select(Request).where(

@@ -37,6 +37,7 @@ from buhdesk.rawio import has_raw, read_raw
 from buhdesk.rulebook import RuleBook, with_duty_accountant
 from buhdesk.runtime import Runtime
 from buhdesk.staff_letters import for_assignee, handle_staff_letter
+from buhdesk.secretkeys import THREAD
 from buhdesk.store import RequestIds, is_postgres, next_number
 from buhdesk.survey_settings import closure_settings
 from buhdesk.tokens import Token, find_subject_tag, find_token
@@ -185,7 +186,7 @@ def _route(session: Session, rt: Runtime, msg: Message, load: Workload) -> None:
         event(session, "route", "held", message=msg, reason=msg.reason)
         log.warning("route: %s:%s held: %s", msg.source, msg.source_key, msg.reason)
         return
-    thread = find_thread(session, rt.secret, rt.rules, parsed)
+    thread = find_thread(session, rt.keys.keys(THREAD), rt.rules, parsed)
     automated = detect_automated(parsed, own_addresses={rt.config.service.address})
     if automated:
         _fill_message(session, rt, msg, parsed)
@@ -247,9 +248,10 @@ def _fill_message(session: Session, rt: Runtime, msg: Message, parsed: ParsedMes
         event(session, "route", "parsed-with-defects", message=msg, defects=list(parsed.defects))
 
 
-def find_thread(session: Session, secret: bytes, rules: RuleBook, parsed: ParsedMessage) -> Thread:
+def find_thread(session: Session, keys: Sequence[bytes], rules: RuleBook,
+                parsed: ParsedMessage) -> Thread:
     """Our signed Message-ID in the references first, then the subject tag from a participant."""
-    token = find_token(secret, [*parsed.references, *parsed.in_reply_to])
+    token = find_token(keys, [*parsed.references, *parsed.in_reply_to])
     if token is not None:
         request = session.get(Request, token.request_id)
         if request is not None:

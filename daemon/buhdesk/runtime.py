@@ -5,7 +5,7 @@ from __future__ import annotations
 import threading
 from collections.abc import Callable
 from dataclasses import dataclass, field
-from datetime import UTC, datetime
+from datetime import UTC, date, datetime
 
 from sqlalchemy.engine import Engine
 
@@ -13,6 +13,7 @@ from buhdesk.blobs import BlobStore
 from buhdesk.config import Config
 from buhdesk.kb import KnowledgeBaseCache
 from buhdesk.rulebook import RuleBook, load_rulebook
+from buhdesk.secretkeys import PURPOSES, KeyRing
 from buhdesk.store import open_store
 from buhdesk.templating import Templates
 
@@ -25,7 +26,7 @@ def _utcnow() -> datetime:
 class Runtime:
     config: Config
     engine: Engine
-    secret: bytes
+    keys: KeyRing
     blobs: BlobStore
     templates: Templates
     rules: RuleBook
@@ -37,14 +38,21 @@ class Runtime:
         return self.clock()
 
 
+def _local_day(clock: Callable[[], datetime], config: Config) -> date:
+    return clock().astimezone(config.service.tz).date()
+
+
 def build_runtime(config: Config, *, clock: Callable[[], datetime] = _utcnow,
-                  rules: RuleBook | None = None) -> Runtime:
-    """Open the store (migrating it), load rules (unless given) and templates; raises on problems."""
+                  rules: RuleBook | None = None, purposes: tuple[str, ...] = PURPOSES,
+                  keys: KeyRing | None = None) -> Runtime:
+    """Open the store (migrating it), load rules (unless given) and templates; raises on problems.
+    The runtime holds the given ``keys``, or those of ``purposes`` derived from the secret."""
     book = rules or load_rulebook(config.rules_dir)
+    keys = keys or config.keyring(today=lambda: _local_day(clock, config), purposes=purposes)
     return Runtime(
         config=config,
         engine=open_store(config.store.url),
-        secret=config.secret(),
+        keys=keys,
         blobs=BlobStore(config.store.blobs),
         templates=Templates(config.templates_dir, config.service.tz),
         rules=book,

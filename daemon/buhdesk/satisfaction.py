@@ -1,5 +1,7 @@
-"""The satisfaction report: survey answers by quarter, process and channel, with small groups
-suppressed (see :mod:`buhdesk.suppression`); HTML with charts, CSV and XLSX.
+"""The satisfaction report: survey answers by period (quarter, half-year or year, as they were
+stored) and process, with small groups suppressed (see :mod:`buhdesk.suppression`); HTML with
+charts, CSV and XLSX. Answers carry no channel (it would narrow an answer to a few requests), so
+the channel column says «все каналы».
 """
 
 from __future__ import annotations
@@ -18,12 +20,11 @@ from sqlalchemy import select
 from sqlalchemy.engine import Engine
 from sqlmodel import Session
 
-from buhdesk.outbox import CHANNEL_LABELS
 from buhdesk.report_page import html_page, table_html
 from buhdesk.suppression import Node, suppress
 from buhdesk.survey import Survey
 from buhdesk.survey_models import SurveyAnswer
-from buhdesk.survey_tokens import quarter_of
+from buhdesk.survey_tokens import period_bounds, period_title
 from buhdesk.svgchart import bar_chart
 
 HIDDEN = "скрыто"
@@ -59,52 +60,45 @@ class Group(Node):
 @dataclass(frozen=True)
 class SatisfactionReport:
     survey: Survey
-    quarters: tuple[Group, ...]
+    periods: tuple[Group, ...]
     threshold: int
     start: date
     end: date
 
 
-def quarters_between(start: date, end: date) -> list[str]:
-    out, day = [], date(start.year, 3 * ((start.month - 1) // 3) + 1, 1)
-    while day <= end:
-        out.append(quarter_of(day))
-        day = date(day.year + (day.month > 9), (day.month + 2) % 12 + 1, 1)
-    return out
+def answers_between(engine: Engine, start: date, end: date) -> list[SurveyAnswer]:
+    """Released answers whose period overlaps ``start``..``end``."""
+    with Session(engine) as session:
+        rows = session.execute(select(SurveyAnswer)).scalars().all()
+    return [r for r in rows if _overlaps(period_bounds(r.period), start, end)]
+
+
+def _overlaps(bounds: tuple[date, date], start: date, end: date) -> bool:
+    return bounds[0] <= end and bounds[1] >= start
 
 
 def satisfaction_report(engine: Engine, survey: Survey, labels: Callable[[str], str],
                         start: date, end: date, *, threshold: int) -> SatisfactionReport:
-    quarters = quarters_between(start, end)
-    with Session(engine) as session:
-        rows = session.execute(select(SurveyAnswer).where(
-            SurveyAnswer.quarter.in_(quarters))).scalars().all()  # type: ignore[attr-defined]
-    trees = [build_tree(q, [r for r in rows if r.quarter == q], labels) for q in quarters]
+    rows = answers_between(engine, start, end)
+    periods = sorted({r.period for r in rows}, key=period_bounds)
+    trees = [build_tree(p, [r for r in rows if r.period == p], labels) for p in periods]
     for tree in trees:
         suppress(tree, threshold)
     return SatisfactionReport(survey, tuple(trees), threshold, start, end)
 
 
-def build_tree(quarter: str, rows: Sequence[SurveyAnswer], labels: Callable[[str], str]) -> Group:
-    root = Group(label=f"{quarter[-1]} квартал {quarter[:4]} г.", n=0, level="quarter")
+def build_tree(period: str, rows: Sequence[SurveyAnswer], labels: Callable[[str], str]) -> Group:
+    root = Group(label=period_title(period), n=0, level="period")
     processes: dict[str, Group] = {}
     for row in rows:
         answers = json.loads(row.answers)
         proc = processes.setdefault(row.process, Group(label=labels(row.process), n=0,
                                                        level="process"))
-        chan = next((c for c in proc.children if c.label == _channel(row.channel)), None)
-        if chan is None:
-            chan = Group(label=_channel(row.channel), n=0, level="channel")
-            proc.children.append(chan)
-        for group in (root, proc, chan):
+        for group in (root, proc):
             group.figures.add(answers)  # type: ignore[attr-defined]
             group.n += 1
     root.children = sorted(processes.values(), key=lambda g: g.label)  # type: ignore[arg-type]
     return root
-
-
-def _channel(code: str) -> str:
-    return CHANNEL_LABELS.get(code, code or "не указан")
 
 
 def columns(survey: Survey) -> list[tuple[str, str, str]]:
@@ -120,9 +114,9 @@ def row_values(group: Group, survey: Survey) -> list[Any]:
 
 
 def rows(report: SatisfactionReport) -> list[tuple[str, str, str, list[Any]]]:
-    """(quarter, process, channel, values) — the flat table of CSV and XLSX."""
+    """(period, process, channel, values) — the flat table of CSV and XLSX."""
     out = []
-    for q in report.quarters:
+    for q in report.periods:
         out.append((q.label, "Все процессы", "все каналы", row_values(q, report.survey)))
         for p in q.children:
             out.append((q.label, p.label, "все каналы", row_values(p, report.survey)))  # type: ignore[arg-type]
@@ -132,7 +126,7 @@ def rows(report: SatisfactionReport) -> list[tuple[str, str, str, list[Any]]]:
 
 
 def headings(report: SatisfactionReport) -> list[str]:
-    return ["Квартал", "Процесс", "Канал", "Ответов", *(h for _, h, _ in columns(report.survey))]
+    return ["Период", "Процесс", "Канал", "Ответов", *(h for _, h, _ in columns(report.survey))]
 
 
 def render_csv(report: SatisfactionReport) -> str:
@@ -165,8 +159,12 @@ def render_html(report: SatisfactionReport) -> str:
              f"{report.end:%d.%m.%Y}")
     parts = [(f"<p>Средние оценки по шкале от 1 до 5 и доля ответов «да». Группы, в которых меньше "
              f"{report.threshold} ответов, скрыты, как и группы, по которым скрытую можно было бы "
-             "вычислить из итогов: опрос анонимный.</p>")]
-    for q in report.quarters:
+             "вычислить из итогов: опрос анонимный. Ответы попадают в хранилище только целыми "
+             f"группами (процесс и период) не меньше {report.threshold}; канал обращения "
+             "в ответах не хранится, чтобы ответ нельзя было связать с обращением.</p>")]
+    if not report.periods:
+        parts.append("<p>За этот период опубликованных ответов нет.</p>")
+    for q in report.periods:
         parts.append(f"<h2>{escape(q.label)}</h2>")
         if not q.n:
             parts.append("<p>Ответов нет.</p>")
@@ -177,6 +175,6 @@ def render_html(report: SatisfactionReport) -> str:
                                max_value=5.0, unit=""))
         body = [[p_label if c_label == "все каналы" else f"— {c_label}", *values]
                 for _, p_label, c_label, values in rows(report) if _ == q.label][1:]
-        total = [["Итого за квартал", *row_values(q, report.survey)]]
+        total = [["Итого за период", *row_values(q, report.survey)]]
         parts.append(table_html(["Процесс / канал", *headings(report)[3:]], total + body))
     return html_page(title, parts)

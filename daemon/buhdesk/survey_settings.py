@@ -11,6 +11,7 @@ from datetime import time
 from typing import Any
 
 from buhdesk.config import Config
+from buhdesk.survey_tokens import PERIOD_KINDS
 
 _TIME = re.compile(r"^([01]?\d|2[0-3]):([0-5]\d)$")
 MIN_GROUP_FLOOR = 3
@@ -35,7 +36,8 @@ class SurveySettings:
     window_start: time = time(10, 0)
     window_end: time = time(16, 0)
     valid_days: int = 45  # a link is accepted until this many days after its quarter ends
-    min_group: int = 5
+    min_group: int = 5  # answers are released (and reported) only in groups at least this big
+    answer_period: str = "half-year"  # quarter | half-year | year: the time label of an answer
 
 
 def _section(extra: Mapping[str, Any], name: str, keys: tuple[str, ...]) -> Mapping[str, Any]:
@@ -77,7 +79,7 @@ def closure_settings(config: Config) -> ClosureSettings:
 
 def survey_settings(config: Config) -> SurveySettings:
     keys = ("enabled", "base_url", "internal_domains", "per_person_days", "window_start",
-            "window_end", "valid_days", "min_group")
+            "window_end", "valid_days", "min_group", "answer_period")
     raw = _section(config.extra, "survey", keys)
     domains = raw.get("internal_domains", [config.service.domain])
     if not isinstance(domains, list) or not all(isinstance(d, str) and d for d in domains):
@@ -89,7 +91,12 @@ def survey_settings(config: Config) -> SurveySettings:
     base_url = raw.get("base_url", SurveySettings.base_url)
     if not isinstance(base_url, str) or not base_url.startswith(("http://", "https://")):
         raise SurveySettingsError("[survey] base_url: нужен адрес вида https://опрос.example")
+    period = raw.get("answer_period", SurveySettings.answer_period)
+    if period not in PERIOD_KINDS:
+        raise SurveySettingsError("[survey] answer_period: допустимы quarter (квартал), "
+                                  f"half-year (полугодие), year (год), а указано {period!r}")
     s = SurveySettings(
+        answer_period=period,
         enabled=enabled, base_url=base_url.rstrip("/"),
         internal_domains=tuple(d.lower().lstrip("@") for d in domains),
         per_person_days=_int("survey", raw, "per_person_days", SurveySettings.per_person_days, 0),

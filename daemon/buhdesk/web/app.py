@@ -2,8 +2,10 @@
 page, friendly pages for used, expired and unknown links, and ``/healthz``.
 
 Nothing here logs or stores a client address or a token: the rate limiter keys clients by a hash
-under a per-process random key, the answer is stored with the process, channel and quarter only,
-and ``Referrer-Policy: no-referrer`` keeps the link out of other sites' logs.
+under a per-process random key, the answer waits in a pool under a sealed group label and joins
+the answers table with its whole group (see :mod:`buhdesk.survey_tokens`),
+and ``Referrer-Policy: no-referrer`` (set on every response by :mod:`buhdesk.web.security`) keeps
+the link out of other sites' logs.
 """
 
 from __future__ import annotations
@@ -22,12 +24,14 @@ from starlette.applications import Starlette
 from starlette.requests import Request
 from starlette.responses import HTMLResponse, JSONResponse, RedirectResponse, Response
 from starlette.routing import BaseRoute, Route
+from starlette.types import ASGIApp
 
 from buhdesk.config import Config
 from buhdesk.runtime import Runtime, build_runtime
+from buhdesk.secretkeys import SURVEY_FORM, SURVEY_GROUP
 from buhdesk.survey import Survey, load_survey
 from buhdesk.survey_settings import survey_settings
-from buhdesk.survey_tokens import TokenState, record_answer, token_state
+from buhdesk.survey_tokens import Submission, TokenState, record_answer, token_state
 from buhdesk.web.guards import (
     COOKIE,
     RateLimiter,
@@ -35,16 +39,10 @@ from buhdesk.web.guards import (
     form_signature,
     new_form_nonce,
 )
+from buhdesk.web.security import SecurityHeaders
 
 log = logging.getLogger(__name__)
 MAX_FORM_BYTES = 64_000
-HEADERS = {
-    "Content-Security-Policy": ("default-src 'none'; style-src 'unsafe-inline'; "
-                                "form-action 'self'; frame-ancestors 'none'; base-uri 'none'"),
-    "Referrer-Policy": "no-referrer",
-    "X-Content-Type-Options": "nosniff",
-    "Cache-Control": "no-store",
-}
 PROBLEMS = {
     "unknown": (404, "Ссылка не найдена",
                 "Такой ссылки на опрос нет. Проверьте, что она скопирована из письма целиком."),
@@ -74,7 +72,7 @@ class SurveyApp:
     def page(self, name: str, status: int = 200, **values: Any) -> HTMLResponse:
         html = self.pages.get_template(name).render(service=self.rt.config.service.name,
                                                     **values)
-        return HTMLResponse(html, status_code=status, headers=HEADERS)
+        return HTMLResponse(html, status_code=status)
 
     def problem(self, kind: str) -> HTMLResponse:
         status, title, message = PROBLEMS[kind]
@@ -83,7 +81,7 @@ class SurveyApp:
     def _state(self, token: str) -> TokenState:
         today = self.rt.now().astimezone(self.rt.config.service.tz).date()
         with Session(self.rt.engine) as session:
-            return token_state(session, token, today, self.settings.valid_days)
+            return token_state(session, token, today)
 
     async def show(self, request: Request) -> Response:
         token = request.path_params["token"]
@@ -99,7 +97,8 @@ class SurveyApp:
     def _form(self, token: str, nonce: str, token_hash: str, *, values: dict[str, str],
               errors: dict[str, str], status: int = 200) -> HTMLResponse:
         return self.page("survey.html.j2", status, survey=self.survey, token=token, nonce=nonce,
-                         signature=form_signature(self.rt.secret, nonce, token_hash),
+                         signature=form_signature(self.rt.keys.signing_key(SURVEY_FORM), nonce,
+                                                  token_hash),
                          values=values, errors=errors)
 
     async def submit(self, request: Request) -> Response:
@@ -114,7 +113,7 @@ class SurveyApp:
         state = self._state(token)
         if state.status != "valid":
             return self.problem(state.status)
-        if not form_is_genuine(self.rt.secret, cookie=request.cookies.get(COOKIE),
+        if not form_is_genuine(self.rt.keys.keys(SURVEY_FORM), cookie=request.cookies.get(COOKIE),
                                nonce=form.get("nonce", ""), signature=form.get("signature", ""),
                                token_hash=state.token_hash):
             return self.problem("forged")
@@ -123,11 +122,13 @@ class SurveyApp:
             return self._form(token, form["nonce"], state.token_hash, values=form, errors=errors,
                               status=400)
         with Session(self.rt.engine) as session:
-            if not record_answer(session, state.token_hash, answers, comment):
+            if not record_answer(session, state.token_hash, Submission(answers, comment),
+                                 group_keys=self.rt.keys.keys(SURVEY_GROUP),
+                                 min_group=self.settings.min_group):
                 return self.problem("used")
             session.commit()
         log.info("survey: an answer was recorded")
-        response = RedirectResponse("/survey/thanks", status_code=303, headers=HEADERS)
+        response = RedirectResponse("/survey/thanks", status_code=303)
         response.delete_cookie(COOKIE, path="/survey")
         return response
 
@@ -164,10 +165,19 @@ def _environment(folder: Path) -> SandboxedEnvironment:
                                 trim_blocks=True, lstrip_blocks=True)
 
 
+class _SecureStarlette(Starlette):
+    """Starlette whose outermost layer adds the security headers, so even the error pages of
+    its own ServerErrorMiddleware carry them."""
+
+    def build_middleware_stack(self) -> ASGIApp:
+        return SecurityHeaders(super().build_middleware_stack())  # type: ignore[return-value]
+
+
 def create_app(rt_or_config: Runtime | Config, *, extra_routes: Sequence[BaseRoute] = (),
                limiter: RateLimiter | None = None) -> Starlette:
     """The application; ``extra_routes`` (e.g. the knowledge base) are served beside the survey."""
-    rt = rt_or_config if isinstance(rt_or_config, Runtime) else build_runtime(rt_or_config)
+    rt = rt_or_config if isinstance(rt_or_config, Runtime) else build_runtime(
+        rt_or_config, keys=rt_or_config.web_keyring())
     app = SurveyApp(rt, load_survey(rt.rules.directory), limiter or RateLimiter())
     routes: list[BaseRoute] = [
         Route("/healthz", app.healthz, methods=["GET"]),
@@ -176,7 +186,7 @@ def create_app(rt_or_config: Runtime | Config, *, extra_routes: Sequence[BaseRou
         Route("/survey/{token}", app.show, methods=["GET"]),
         *extra_routes,
     ]
-    starlette = Starlette(routes=routes)
+    starlette = _SecureStarlette(routes=routes)
     starlette.state.survey_app = app
     return starlette
 

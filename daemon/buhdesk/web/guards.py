@@ -10,7 +10,7 @@ import hmac
 import secrets
 import threading
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 
 COOKIE = "bd_survey_form"
@@ -25,12 +25,13 @@ def new_form_nonce() -> str:
     return secrets.token_urlsafe(18)
 
 
-def form_is_genuine(secret: bytes, *, cookie: str | None, nonce: str, signature: str,
+def form_is_genuine(keys: Sequence[bytes], *, cookie: str | None, nonce: str, signature: str,
                     token_hash: str) -> bool:
     """The cookie and the hidden nonce agree, and the signature binds them to this token."""
     if not cookie or not nonce or not hmac.compare_digest(cookie, nonce):
         return False
-    return hmac.compare_digest(form_signature(secret, nonce, token_hash), signature)
+    return any(hmac.compare_digest(form_signature(key, nonce, token_hash), signature)
+               for key in keys)
 
 
 @dataclass
