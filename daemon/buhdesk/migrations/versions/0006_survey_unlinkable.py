@@ -5,8 +5,8 @@ Tokens lose the channel and the used flag (a used token's row is deleted, its ba
 the quarter, and are rewritten in random order under fresh random keys; ``survey_invited`` loses
 the quarter; ``survey_pending`` holds answers until their group is big enough.
 
-Revision ID: 0005_survey_unlinkable
-Revises: 0004
+Revision ID: 0006_survey_unlinkable
+Revises: 0005_trust_rate_counts
 Create Date: 2026-12-04
 """
 
