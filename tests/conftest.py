@@ -24,8 +24,8 @@ from pathlib import Path
 
 import psycopg
 import pytest
-from sqlalchemy.engine import Engine
 from pgcluster import PostgresMissing, ThrowawayPostgres
+from sqlalchemy.engine import Engine
 from support import scratch_database
 
 from buhdesk.config import load_config, package_data_dir

@@ -73,7 +73,7 @@ class ThrowawayPostgres:
 
     def _run(self, *args: str) -> None:
         command = [*self._as_user, str(self.bindir / args[0]), *args[1:]]
-        done = subprocess.run(command, capture_output=True, text=True, cwd=self.root)
+        done = subprocess.run(command, capture_output=True, text=True, cwd=self.root, check=False)
         if done.returncode != 0:
             log = self.root / "server.log"
             tail = log.read_text(errors="replace")[-2000:] if log.exists() else ""

@@ -133,7 +133,12 @@ def run_checks(config_path: Path, *, out: TextIO, today: date | None = None) -> 
             print(f"Шаблоны: {templates_dir} — в порядке.", file=out)
     if cfg is not None:
         problems.extend(_check_settings(cfg))
-    if cfg is not None and not read_secret(cfg.service.secret_env):
+    if cfg is not None and cfg.service.secret_file is not None:
+        try:
+            cfg.secret()
+        except ConfigError as e:
+            problems.append(e.problem)
+    elif cfg is not None and not read_secret(cfg.service.secret_env):
         problems.append(f"секрет {cfg.service.secret_env} не задан (переменная окружения "
                         "или учётные данные systemd)")
     for w in warnings:

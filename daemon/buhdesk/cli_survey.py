@@ -12,16 +12,20 @@ from contextlib import contextmanager
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
+from urllib.parse import urlsplit
 
 import uvicorn
 
 from buhdesk.cli_reports import ReportArgumentError, ReportCommands, add_period, write_text
 from buhdesk.config import Config
 from buhdesk.kb import KnowledgeBaseCache
+from buhdesk.kb_mail import public_url
 from buhdesk.kb_web import kb_routes
 from buhdesk.web.app import create_app
 
 LoadConfig = Callable[[argparse.Namespace], Config]
+DEFAULT_WEB_PORT = 8080
+LOOPBACK_NAMES = ("127.0.0.1", "localhost", "::1")
 
 
 @contextmanager
@@ -74,6 +78,15 @@ def cmd_close(args: argparse.Namespace, config: Config) -> int:
     return status
 
 
+def default_web_port(config: Config) -> int:
+    """The port of ``[web] public_url`` when that names this machine (the links in letters then
+    lead to the page ``web`` serves without a --port); otherwise 8080, behind a proxy."""
+    url = urlsplit(public_url(config))
+    if url.hostname in LOOPBACK_NAMES and url.port:
+        return url.port
+    return DEFAULT_WEB_PORT
+
+
 def cmd_web(args: argparse.Namespace, config: Config) -> int:
     """The survey and the knowledge base (uvicorn, no access log: it would hold client
     addresses and survey tokens)."""
@@ -81,7 +94,8 @@ def cmd_web(args: argparse.Namespace, config: Config) -> int:
         kb = rt.kb or KnowledgeBaseCache(config.rules_dir)
         routes = kb_routes(kb.get, templates_dir=config.templates_dir,
                            process_label=rt.rules.process_label)
-        uvicorn.run(create_app(rt, extra_routes=routes), host=args.host, port=args.port,
+        port = args.port if args.port is not None else default_web_port(config)
+        uvicorn.run(create_app(rt, extra_routes=routes), host=args.host, port=port,
                     access_log=False, server_header=False, log_level="warning")
     return 0
 
@@ -113,7 +127,8 @@ def register(sub: Any, load_config: LoadConfig) -> None:
     web = sub.add_parser("web", help="веб-страница опроса", description="веб-страница опроса "
                          "удовлетворённости и /healthz")
     web.add_argument("--host", default="127.0.0.1")
-    web.add_argument("--port", type=int, default=8080)
+    web.add_argument("--port", type=int, default=None,
+                     help="порт (по умолчанию — из [web] public_url на этой машине, иначе 8080)")
     web.set_defaults(func=_with_config(cmd_web, load_config))
 
 

@@ -58,6 +58,7 @@ class ServiceConfig:
     admins: tuple[str, ...] = ()
     auto_reply_daily_cap: int = 5
     secret_env: str = "BUHDESK_SECRET"
+    secret_file: Path | None = None  # a file readable by its owner only; wins over secret_env
 
     @property
     def tz(self) -> ZoneInfo:
@@ -129,7 +130,12 @@ class Config:
     extra: dict[str, Any] = field(default_factory=dict)
 
     def secret(self) -> bytes:
-        value = read_secret(self.service.secret_env)
+        value = (_read_secret_file(self.file, self.service.secret_file)
+                 if self.service.secret_file else read_secret(self.service.secret_env))
+        if (not value or len(value) < 16) and self.service.secret_file:
+            raise ConfigError(self.file, "service.secret_file",
+                              f"файл секрета {self.service.secret_file} пуст или короче "
+                              "16 символов")
         if not value or len(value) < 16:
             raise ConfigError(
                 self.file,
@@ -138,6 +144,21 @@ class Config:
                 "(задайте переменную окружения или учётные данные systemd с этим именем)",
             )
         return value.encode("utf-8")
+
+
+def _read_secret_file(config: Path, path: Path) -> str:
+    """``[service] secret_file``: the secret, from a file nobody but its owner may read."""
+    try:
+        mode = path.stat().st_mode
+        value = path.read_text(encoding="utf-8").strip()
+    except OSError as e:
+        raise ConfigError(config, "service.secret_file",
+                          f"файл секрета {path} не прочитан: {e.strerror or e}") from e
+    if mode & 0o077:
+        raise ConfigError(config, "service.secret_file",
+                          f"файл секрета {path} доступен не только владельцу "
+                          f"(права {mode & 0o777:o}); выполните: chmod 600 {path}")
+    return value
 
 
 _KIND_NAMES = {str: "строка", int: "целое число", float: "число", bool: "true/false",
@@ -199,6 +220,7 @@ def _service(file: Path, data: Any) -> ServiceConfig:
         admins=s.get("admins", tuple, ()),
         auto_reply_daily_cap=s.get("auto_reply_daily_cap", int, 5),
         secret_env=s.get("secret_env", str, ServiceConfig.secret_env),
+        secret_file=s.path("secret_file", None),
     )
     s.finish()
     try:

@@ -5,6 +5,8 @@ from __future__ import annotations
 import logging
 import signal
 import threading
+from collections.abc import Callable
+from datetime import datetime
 
 from buhdesk.answer_packages import destination
 from buhdesk.config import Config, SourceConfig
@@ -25,8 +27,10 @@ def _delopro(cfg: SourceConfig, rt: Runtime) -> tuple[DeloproSource, DeloproAnsw
     return source, DeloproAnswerTransport(DeloproFolder(cfg.path), rt.blobs)
 
 
-def build_daemon(config: Config, *, stopping: threading.Event | None = None) -> Daemon:
-    rt = build_runtime(config)
+def build_daemon(config: Config, *, stopping: threading.Event | None = None,
+                 clock: Callable[[], datetime] | None = None) -> Daemon:
+    """The daemon of ``config``; ``clock`` (tests) replaces the wall clock of the runtime."""
+    rt = build_runtime(config, clock=clock) if clock else build_runtime(config)
     for warning in rt.rules.calendar.warnings(rt.now().astimezone(config.service.tz).date()):
         log.warning("calendar: %s", warning)
     mail_sources = [s for s in config.sources if s.kind in ("imap", "maildir")]
@@ -40,12 +44,13 @@ def build_daemon(config: Config, *, stopping: threading.Event | None = None) -> 
                   stopping=stopping)
 
 
-def run_daemon(config: Config, *, once: bool = False) -> int:
+def run_daemon(config: Config, *, once: bool = False,
+               clock: Callable[[], datetime] | None = None) -> int:
     # SIGTERM while rules and dictionaries load (a second or two) is a clean stop, not a kill.
     stopping = threading.Event()
     for sig in (signal.SIGTERM, signal.SIGINT):
         signal.signal(sig, lambda *_: stopping.set())
-    daemon = build_daemon(config, stopping=stopping)
+    daemon = build_daemon(config, stopping=stopping, clock=clock)
     if once:
         counters = daemon.drain()
         log.info("run --once: %s", counters)
