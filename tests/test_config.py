@@ -92,3 +92,23 @@ def test_errors_name_the_file_and_key(tmp_path: Path, text: str, key: str) -> No
         load_config(path)
     assert info.value.key == key
     assert str(path) in str(info.value)
+
+
+def test_secret_from_a_private_file_named_in_the_config(
+        tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("BUHDESK_SECRET", "e" * 32)  # the file named in the config wins
+    cfg = load_config(write(tmp_path, '[service]\nsecret_file = "secret"\n'))
+    secret = tmp_path / "secret"
+    with pytest.raises(ConfigError, match="не прочитан") as missing:
+        cfg.secret()
+    assert missing.value.key == "service.secret_file"
+    secret.touch(mode=0o600)
+    secret.write_text("f" * 64 + "\n", encoding="utf-8")
+    assert cfg.secret() == b"f" * 64
+    secret.chmod(0o640)  # readable by a group: refused, with the command that fixes it
+    with pytest.raises(ConfigError, match=f"chmod 600 {secret}"):
+        cfg.secret()
+    secret.chmod(0o600)
+    secret.write_text("short", encoding="utf-8")
+    with pytest.raises(ConfigError, match="короче"):
+        cfg.secret()

@@ -14,14 +14,8 @@ from pathlib import Path
 from typing import Any
 from urllib.parse import urlsplit
 
-import uvicorn
-
 from buhdesk.cli_reports import ReportArgumentError, ReportCommands, add_period, write_text
 from buhdesk.config import Config
-from buhdesk.kb import KnowledgeBaseCache
-from buhdesk.kb_mail import public_url
-from buhdesk.kb_web import kb_routes
-from buhdesk.web.app import create_app
 
 LoadConfig = Callable[[argparse.Namespace], Config]
 DEFAULT_WEB_PORT = 8080
@@ -81,6 +75,8 @@ def cmd_close(args: argparse.Namespace, config: Config) -> int:
 def default_web_port(config: Config) -> int:
     """The port of ``[web] public_url`` when that names this machine (the links in letters then
     lead to the page ``web`` serves without a --port); otherwise 8080, behind a proxy."""
+    from buhdesk.kb_mail import public_url
+
     url = urlsplit(public_url(config))
     if url.hostname in LOOPBACK_NAMES and url.port:
         return url.port
@@ -90,6 +86,12 @@ def default_web_port(config: Config) -> int:
 def cmd_web(args: argparse.Namespace, config: Config) -> int:
     """The survey and the knowledge base (uvicorn, no access log: it would hold client
     addresses and survey tokens)."""
+    import uvicorn
+
+    from buhdesk.kb import KnowledgeBaseCache
+    from buhdesk.kb_web import kb_routes
+    from buhdesk.web.app import create_app
+
     with _runtime(config) as rt:
         kb = rt.kb or KnowledgeBaseCache(config.rules_dir)
         routes = kb_routes(kb.get, templates_dir=config.templates_dir,
