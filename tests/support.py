@@ -154,6 +154,11 @@ def shifted_clock(offset: float) -> Callable[[], datetime]:
     return lambda: datetime.now(UTC) + delta
 
 
+def daemon_clock(at: datetime = DAEMON_NOW) -> Callable[[], datetime]:
+    """A clock for a daemon of this test process that reads ``at`` now and runs on."""
+    return shifted_clock(clock_offset(at))
+
+
 def daemon_command(config: Path, offset: float, *args: str) -> list[str]:
     """``buhdesk --config CONFIG run ARGS`` as a process whose daemon clock is shifted by
     ``offset`` seconds (see tests/clocked_run.py)."""

@@ -26,11 +26,11 @@ from sqlalchemy.engine import Engine
 from support import (
     acks,
     clock_offset,
+    daemon_clock,
     daemon_command,
     imap_section,
     letter,
     scalar,
-    shifted_clock,
     smtp_section,
     wait_until,
 )
@@ -166,7 +166,7 @@ def test_imap_server_killed_mid_intake_and_restarted(
     # 100 kB attachments make each batch of 100 a 13 MB fetch, so the kill lands during one
     server.fill_fast(fresh_dovecot.name, [letter(n, attachment=random.Random(n).randbytes(100_000))
                                             for n in range(total)])
-    daemon = running(build_daemon(load_config(config), clock=shifted_clock(clock_offset())))
+    daemon = running(build_daemon(load_config(config), clock=daemon_clock()))
     engine = daemon.rt.engine
     incoming = select(func.count()).select_from(Message).where(Message.direction == "in")
     wait_until(lambda: scalar(engine, incoming) >= 100, 60, "the first batch taken in")
@@ -188,7 +188,7 @@ def test_smtp_server_down_for_25_seconds(
 ) -> None:
     total = 150
     mail_user.dovecot.fill_fast(mail_user.name, [letter(n) for n in range(total)])
-    daemon = running(build_daemon(load_config(setup), clock=shifted_clock(clock_offset())))
+    daemon = running(build_daemon(load_config(setup), clock=daemon_clock()))
     engine = daemon.rt.engine
     wait_until(lambda: len(acks(smtp_sink)) >= 10, 60, "the first acknowledgments")
     smtp_sink.down()

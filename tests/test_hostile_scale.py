@@ -19,10 +19,10 @@ from sqlmodel import Session
 from support import (
     acks,
     clock_offset,
+    daemon_clock,
     daemon_command,
     imap_section,
     letter,
-    shifted_clock,
     smtp_section,
     wait_until,
 )
@@ -52,7 +52,7 @@ def test_a_25_mb_attachment_is_stored_whole_and_acknowledged(
     payload = random.Random(25).randbytes(BIG)
     mail_user.dovecot.fill_fast(mail_user.name, [
         letter(0), letter(1, attachment=payload, name="сканы-2025.pdf"), letter(2)])
-    daemon = running(build_daemon(load_config(config), clock=shifted_clock(clock_offset())))
+    daemon = running(build_daemon(load_config(config), clock=daemon_clock()))
     wait_until(lambda: len(acks(smtp_sink)) == 3, 120, "three acknowledgments")
     wait_until(lambda: mail_user.dovecot.count(mail_user.name, "INBOX") == 0, 30,
                "an empty INBOX")

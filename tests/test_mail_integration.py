@@ -19,9 +19,9 @@ from support import (
     DAEMON_NOW,
     acks,
     clock_offset,
+    daemon_clock,
     daemon_command,
     imap_section,
-    shifted_clock,
     smtp_section,
     wait_until,
 )
@@ -71,7 +71,7 @@ def test_letters_become_requests_with_acknowledgments(
                         headers={"Auto-Submitted": "auto-replied"})
     mail_user.dovecot.append(mail_user.name, "INBOX", [auto])
     daemon = running(build_daemon(load_config(imap_config(tmp_path, mail_user, smtp_sink)),
-                                  clock=shifted_clock(clock_offset())))
+                                  clock=daemon_clock()))
     wait_until(lambda: sum(acks(smtp_sink).values()) == 4, what="4 acknowledgments")
     assert request_count(daemon.rt.engine) == 4
     wait_until(lambda: mail_user.dovecot.count(mail_user.name, "INBOX") == 0, what="empty INBOX")
@@ -171,7 +171,7 @@ def test_imap_server_lost_and_back(
     all_letters = letters(make_message, 4)
     dovecot.append(fresh_dovecot.name, "INBOX", all_letters[:2])
     running(build_daemon(load_config(imap_config(tmp_path, fresh_dovecot, smtp_sink)),
-                         clock=shifted_clock(clock_offset())))
+                         clock=daemon_clock()))
     wait_until(lambda: sum(acks(smtp_sink).values()) == 2, what="first two")
     dovecot.kill()
     time.sleep(2)
@@ -187,7 +187,7 @@ def test_smtp_server_down_then_back(
     smtp_sink.down()
     mail_user.dovecot.append(mail_user.name, "INBOX", letters(make_message, 3))
     daemon = running(build_daemon(load_config(imap_config(tmp_path, mail_user, smtp_sink)),
-                                  clock=shifted_clock(clock_offset())))
+                                  clock=daemon_clock()))
     engine = daemon.rt.engine
     wait_until(lambda: request_count(engine) == 3, what="registration while SMTP is down")
     wait_until(lambda: count(engine, Message.direction == "out", Message.attempts > 0) > 0,
