@@ -6,7 +6,8 @@ kill or restart the server. Without the dovecot binary the integration tests are
 when ``CI=true`` or ``BUHDESK_REQUIRE_INTEGRATION=1`` says they must run.
 
 Every test that touches the store asks for ``store_url`` (directly, or through ``daemon`` or
-``store_engine``) and so runs twice: on a fresh SQLite file and on a fresh PostgreSQL database.
+``store_engine``) and so runs twice: on a fresh SQLite file and on a fresh PostgreSQL database
+(on the server of ``postgres_admin_url``: a throwaway cluster unless $BUHDESK_TEST_PG_URL is set).
 """
 
 from __future__ import annotations
@@ -24,6 +25,7 @@ from pathlib import Path
 
 import psycopg
 import pytest
+from pgcluster import PostgresMissing, ThrowawayPostgres
 from sqlalchemy.engine import Engine
 from support import scratch_database
 
@@ -197,17 +199,39 @@ def secret_env(monkeypatch: pytest.MonkeyPatch) -> str:
     return value
 
 
-def _postgres_admin_url() -> str | None:
-    """$BUHDESK_TEST_PG_URL, or a server answering on 127.0.0.1:5432 as postgres."""
+def _server_answers(url: str) -> bool:
+    try:
+        psycopg.connect(url, connect_timeout=2).close()
+    except psycopg.Error:
+        return False
+    return True
+
+
+@pytest.fixture(scope="session")
+def postgres_admin_url() -> Iterator[str]:
+    """A PostgreSQL server the tests create their databases on: $BUHDESK_TEST_PG_URL when set,
+    else a throwaway cluster on a free loopback port, removed at the end of the session (the same
+    on every machine; a server the developer runs is never touched). Without PostgreSQL installed
+    the tests are skipped, or fail when integration tests are required (``CI=true``,
+    ``BUHDESK_REQUIRE_INTEGRATION=1``)."""
     url = os.environ.get("BUHDESK_TEST_PG_URL")
     if url:
-        return url
-    candidate = "postgresql://postgres@127.0.0.1:5432/postgres"
+        if not _server_answers(url):
+            pytest.fail("$BUHDESK_TEST_PG_URL names a PostgreSQL server that does not answer",
+                        pytrace=False)
+        yield url
+        return
     try:
-        psycopg.connect(candidate, connect_timeout=2).close()
-    except psycopg.Error:
-        return None
-    return candidate
+        server = ThrowawayPostgres()
+        server.start()
+    except PostgresMissing as e:
+        if _integration_required():
+            pytest.fail(f"integration tests required but {e}", pytrace=False)
+        pytest.skip(str(e))
+    try:
+        yield server.admin_url
+    finally:
+        server.stop()
 
 
 @pytest.fixture(params=["sqlite", "postgresql"])
@@ -216,11 +240,7 @@ def store_url(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[str]:
     if request.param == "sqlite":
         yield f"sqlite:///{tmp_path}/buhdesk.db"
         return
-    admin = _postgres_admin_url()
-    if admin is None:
-        if os.environ.get("BUHDESK_TEST_PG_URL") or os.environ.get("CI", "").lower() == "true":
-            pytest.fail("PostgreSQL required but not reachable", pytrace=False)
-        pytest.skip("no PostgreSQL server on 127.0.0.1:5432 (set BUHDESK_TEST_PG_URL)")
+    admin = request.getfixturevalue("postgres_admin_url")
     with scratch_database(admin, "buhdesk_test") as url:
         yield url
 

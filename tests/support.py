@@ -7,11 +7,13 @@ from __future__ import annotations
 import argparse
 import email
 import sqlite3
+import sys
 import time
 import uuid
 from collections import Counter
 from collections.abc import Callable, Iterator
 from contextlib import closing, contextmanager
+from datetime import UTC, datetime, timedelta
 from email.message import EmailMessage
 from email.policy import SMTP
 from email.utils import make_msgid
@@ -132,3 +134,33 @@ def scratch_database(server_url: str, prefix: str) -> Iterator[str]:
     finally:
         with psycopg.connect(server_url, autocommit=True) as conn:
             conn.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+
+
+# A working Wednesday, 07:00 in Moscow: after the test letters' date (see ``letter``), before the
+# head's digest (08:30) and the reminders (09:00), so a daemon started "now" queues only what the
+# test gives it, whatever the real date and hour.
+DAEMON_NOW = datetime(2026, 11, 25, 4, 0, tzinfo=UTC)
+
+
+def clock_offset(at: datetime = DAEMON_NOW) -> float:
+    """Seconds to add to the wall clock so that it reads ``at`` now (pass it to every daemon of a
+    test, so that time runs on between them as it really does)."""
+    return (at - datetime.now(UTC)).total_seconds()
+
+
+def shifted_clock(offset: float) -> Callable[[], datetime]:
+    """A daemon clock running at the real pace, ``offset`` seconds from the wall clock."""
+    delta = timedelta(seconds=offset)
+    return lambda: datetime.now(UTC) + delta
+
+
+def daemon_clock(at: datetime = DAEMON_NOW) -> Callable[[], datetime]:
+    """A clock for a daemon of this test process that reads ``at`` now and runs on."""
+    return shifted_clock(clock_offset(at))
+
+
+def daemon_command(config: Path, offset: float, *args: str) -> list[str]:
+    """``buhdesk --config CONFIG run ARGS`` as a process whose daemon clock is shifted by
+    ``offset`` seconds (see tests/clocked_run.py)."""
+    return [sys.executable, str(Path(__file__).with_name("clocked_run.py")), str(config),
+            str(offset), *args]

@@ -22,7 +22,7 @@ from pathlib import Path
 import pytest
 from sqlalchemy import select
 from sqlmodel import Session
-from support import imap_section
+from support import daemon_clock, imap_section
 
 from buhdesk.config import load_config
 from buhdesk.daemon_main import build_daemon
@@ -185,7 +185,7 @@ def desk(tmp_path, fresh_dovecot, make_config, store_url: str, secret_env,  # ty
     # every accountant and the employee have a mailbox; the relay delivers by local part
     for login in [*staff, CLIENT_USER, "admin"]:
         dovecot.add_user(login, f"pw-{login}")
-    daemon = build_daemon(config)
+    daemon = build_daemon(config, clock=daemon_clock())
     thread = threading.Thread(target=daemon.run, daemon=True)
     thread.start()
     try:

@@ -6,7 +6,7 @@ from pathlib import Path
 import pytest
 
 from buhdesk.config import ConfigError, load_config
-from buhdesk.secretkeys import KeyRing
+from buhdesk.secretkeys import THREAD, KeyRing
 
 
 def write(tmp_path: Path, text: str) -> Path:
@@ -95,3 +95,27 @@ def test_errors_name_the_file_and_key(tmp_path: Path, text: str, key: str) -> No
         load_config(path)
     assert info.value.key == key
     assert str(path) in str(info.value)
+
+
+def test_secret_from_a_private_file_named_in_the_config(
+        tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("BUHDESK_SECRET", "e" * 32)  # weak, but the file named in the config wins
+    cfg = load_config(write(tmp_path, '[service]\nsecret_file = "secret"\n'))
+    secret = tmp_path / "secret"
+    with pytest.raises(ConfigError, match="не прочитан") as missing:
+        cfg.keyring()
+    assert missing.value.key == "service.secret_file"
+    strong = secrets.token_hex(32)
+    secret.touch(mode=0o600)
+    secret.write_text(strong + "\n", encoding="utf-8")
+    monkeypatch.setenv("SAME_SECRET", strong)
+    (tmp_path / "env").mkdir()
+    same = load_config(write(tmp_path / "env", '[service]\nsecret_env = "SAME_SECRET"\n'))
+    assert cfg.signing_key(THREAD) == same.signing_key(THREAD)
+    secret.chmod(0o640)  # readable by a group: refused, with the command that fixes it
+    with pytest.raises(ConfigError, match=f"chmod 600 {secret}"):
+        cfg.keyring()
+    secret.chmod(0o600)
+    secret.write_text("short", encoding="utf-8")  # a weak file secret fails like a weak variable
+    with pytest.raises(ConfigError, match="слишком слабый"):
+        cfg.keyring()

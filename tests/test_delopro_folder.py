@@ -24,7 +24,7 @@ from buhdesk_connectors.delopro import (
     Person,
 )
 
-SAMPLES = Path("/work/shared/delopro/samples")
+SAMPLES = Path(__file__).parent / "corpus" / "delopro_samples"  # the «ДелоПро» contract samples
 NS = "{urn:ru-67-minfin:delopro-export:1}"
 AT = datetime(2025, 3, 18, 15, 20, tzinfo=UTC)
 

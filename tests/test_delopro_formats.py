@@ -12,7 +12,7 @@ import pytest
 from buhdesk_connectors.delopro import Limits, PackageError, load_package
 from buhdesk_connectors.delopro.card import strip_delo_index
 
-SAMPLES = Path("/work/shared/delopro/samples")
+SAMPLES = Path(__file__).parent / "corpus" / "delopro_samples"  # the «ДелоПро» contract samples
 DOC_UID = "b8d1c6e2-5a7f-4c3e-8f21-9e0a7d3c4b55"
 
 

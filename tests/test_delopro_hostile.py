@@ -15,7 +15,7 @@ import pytest
 
 from buhdesk_connectors.delopro import DeloproFolder, Limits, PackageError, load_package
 
-SAMPLES = Path("/work/shared/delopro/samples")
+SAMPLES = Path(__file__).parent / "corpus" / "delopro_samples"  # the «ДелоПро» contract samples
 CARD_HEAD = '<?xml version="1.0" encoding="utf-8"?>\n'
 
 

@@ -32,7 +32,7 @@ from buhdesk_connectors.delopro_outbox import DeloproAnswerTransport
 from buhdesk_connectors.delopro_source import DeloproSource
 from buhdesk_connectors.memory import MemoryTransport
 
-SAMPLES = Path("/work/shared/delopro/samples")
+SAMPLES = Path(__file__).parent / "corpus" / "delopro_samples"  # the «ДелоПро» contract samples
 RULES = Path(__file__).resolve().parents[1] / "rules"
 NS = "{urn:ru-67-minfin:delopro-export:1}"
 DOC_UID = "b8d1c6e2-5a7f-4c3e-8f21-9e0a7d3c4b55"

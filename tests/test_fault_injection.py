@@ -15,7 +15,6 @@ import os
 import random
 import signal
 import subprocess
-import sys
 import time
 from collections import Counter
 from dataclasses import dataclass
@@ -24,7 +23,17 @@ from pathlib import Path
 import pytest
 from sqlalchemy import func, select
 from sqlalchemy.engine import Engine
-from support import acks, imap_section, letter, scalar, smtp_section, wait_until
+from support import (
+    acks,
+    clock_offset,
+    daemon_clock,
+    daemon_command,
+    imap_section,
+    letter,
+    scalar,
+    smtp_section,
+    wait_until,
+)
 
 from buhdesk.config import load_config
 from buhdesk.daemon_main import build_daemon
@@ -82,11 +91,12 @@ class Runs:
     def __init__(self, config: Path) -> None:
         self.config = config
         self.log = config.parent / "daemon.log"
+        self.offset = clock_offset()  # every run lives on the same working morning
 
     def start(self, **extra: str) -> subprocess.Popen[bytes]:
         with open(self.log, "ab") as log:
-            return subprocess.Popen([sys.executable, "-m", "buhdesk.cli", "--config",
-                                     str(self.config), "run"], env={**os.environ, **extra},
+            return subprocess.Popen(daemon_command(self.config, self.offset),
+                                    env={**os.environ, **extra},
                                     stdout=subprocess.DEVNULL, stderr=log)
 
     def text(self) -> str:
@@ -156,7 +166,7 @@ def test_imap_server_killed_mid_intake_and_restarted(
     # 100 kB attachments make each batch of 100 a 13 MB fetch, so the kill lands during one
     server.fill_fast(fresh_dovecot.name, [letter(n, attachment=random.Random(n).randbytes(100_000))
                                             for n in range(total)])
-    daemon = running(build_daemon(load_config(config)))
+    daemon = running(build_daemon(load_config(config), clock=daemon_clock()))
     engine = daemon.rt.engine
     incoming = select(func.count()).select_from(Message).where(Message.direction == "in")
     wait_until(lambda: scalar(engine, incoming) >= 100, 60, "the first batch taken in")
@@ -178,7 +188,7 @@ def test_smtp_server_down_for_25_seconds(
 ) -> None:
     total = 150
     mail_user.dovecot.fill_fast(mail_user.name, [letter(n) for n in range(total)])
-    daemon = running(build_daemon(load_config(setup)))
+    daemon = running(build_daemon(load_config(setup), clock=daemon_clock()))
     engine = daemon.rt.engine
     wait_until(lambda: len(acks(smtp_sink)) >= 10, 60, "the first acknowledgments")
     smtp_sink.down()

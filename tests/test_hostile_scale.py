@@ -10,14 +10,22 @@ import hashlib
 import os
 import random
 import subprocess
-import sys
 import time
 from pathlib import Path
 
 import pytest
 from sqlalchemy import func, select
 from sqlmodel import Session
-from support import acks, imap_section, letter, smtp_section, wait_until
+from support import (
+    acks,
+    clock_offset,
+    daemon_clock,
+    daemon_command,
+    imap_section,
+    letter,
+    smtp_section,
+    wait_until,
+)
 
 from buhdesk.config import load_config
 from buhdesk.daemon_main import build_daemon
@@ -44,7 +52,7 @@ def test_a_25_mb_attachment_is_stored_whole_and_acknowledged(
     payload = random.Random(25).randbytes(BIG)
     mail_user.dovecot.fill_fast(mail_user.name, [
         letter(0), letter(1, attachment=payload, name="сканы-2025.pdf"), letter(2)])
-    daemon = running(build_daemon(load_config(config)))
+    daemon = running(build_daemon(load_config(config), clock=daemon_clock()))
     wait_until(lambda: len(acks(smtp_sink)) == 3, 120, "three acknowledgments")
     wait_until(lambda: mail_user.dovecot.count(mail_user.name, "INBOX") == 0, 30,
                "an empty INBOX")
@@ -77,8 +85,8 @@ def test_a_mailbox_of_2000_letters_in_one_run_with_bounded_memory(
         letter(n, attachment=rnd.randbytes(60_000) if n % 10 == 0 else b"")
         for n in range(count)])
     with open(config.parent / "daemon.log", "ab") as log:
-        proc = subprocess.Popen([sys.executable, "-m", "buhdesk.cli", "--config", str(config),
-                                 "run", "--once"], env=dict(os.environ),
+        proc = subprocess.Popen(daemon_command(config, clock_offset(), "--once"),
+                                env=dict(os.environ),
                                 stdout=subprocess.DEVNULL, stderr=log)
     peak, started = 0.0, time.monotonic()
     while proc.poll() is None and time.monotonic() - started < 600:

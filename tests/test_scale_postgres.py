@@ -20,7 +20,16 @@ import pytest
 from sqlalchemy import func, select
 from sqlalchemy.engine import Engine
 from sqlmodel import Session
-from support import acks, imap_section, letter, scalar, smtp_section, wait_until
+from support import (
+    acks,
+    clock_offset,
+    daemon_command,
+    imap_section,
+    letter,
+    scalar,
+    smtp_section,
+    wait_until,
+)
 
 from buhdesk.config import load_config
 from buhdesk.leases import LeaseKeeper, new_holder_id
@@ -39,13 +48,13 @@ class Instances:
 
     def __init__(self, config: Path, env: dict[str, str]) -> None:
         self.config, self.env = config, env
+        self.offset = clock_offset()  # every instance lives on the same working morning
         self.procs: dict[int, subprocess.Popen[bytes]] = {}
 
     def start(self) -> subprocess.Popen[bytes]:
         n = len(self.procs)
         with open(self.config.parent / f"daemon{n}.log", "ab") as log:
-            proc = subprocess.Popen([sys.executable, "-m", "buhdesk.cli", "--config",
-                                     str(self.config), "run"], env=self.env,
+            proc = subprocess.Popen(daemon_command(self.config, self.offset), env=self.env,
                                     stdout=subprocess.DEVNULL, stderr=log)
         self.procs[n] = proc
         return proc

@@ -16,7 +16,7 @@ from sqlmodel import Session
 from buhdesk import outbox
 from buhdesk.absences import absences_from_store
 from buhdesk.classify import Letter
-from buhdesk.lifecycle import next_state
+from buhdesk.lifecycle import OPEN_STATES, next_state
 from buhdesk.models import Event, Message, Request
 from buhdesk.rulebook import with_duty_accountant
 from buhdesk.runtime import Runtime
@@ -24,7 +24,6 @@ from buhdesk.store import next_number
 
 log = logging.getLogger(__name__)
 OFFLINE_CHANNELS = {"phone": "телефон", "office": "личный приём"}
-OPEN_STATES = ("new", "assigned", "answered", "waiting", "held")
 
 
 class RegistrationError(ValueError):

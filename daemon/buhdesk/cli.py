@@ -1,6 +1,8 @@
 """The `buhdesk` command: the daemon, checks, dry runs and the administrators' tools.
 
 Output people read is Russian; `--json` output is for scripts and keeps its keys stable.
+Modules here import only what building the parser needs; each command imports the rest when it
+runs, so that `buhdesk --help` and a one-file `textcheck` start at once (bench/startup.py).
 """
 
 from __future__ import annotations
@@ -15,8 +17,6 @@ from pathlib import Path
 
 from buhdesk import cli_admin, cli_answers, cli_ops, cli_reports, cli_survey
 from buhdesk.config import Config, ConfigError, load_config, package_data_dir
-from buhdesk.kb_report import register_kb_report
-from buhdesk.routing_report import register_routing_report
 
 DEFAULT_CONFIG = Path("/etc/buhdesk/buhdesk.toml")
 log = logging.getLogger("buhdesk")
@@ -111,7 +111,9 @@ def cmd_requeue(args: argparse.Namespace) -> int:
     return status
 
 
-def build_parser() -> argparse.ArgumentParser:
+def build_parser(*, report_kinds: bool = True) -> argparse.ArgumentParser:
+    """The whole command line; without ``report_kinds`` the kinds under ``report`` (whose
+    modules are heavy to import) are left out, for commands other than ``report``."""
     p = argparse.ArgumentParser(prog="buhdesk", description="buhdesk: обращения в бухгалтерию")
     p.add_argument("--config", help=f"файл настроек (по умолчанию $BUHDESK_CONFIG или {DEFAULT_CONFIG})")
     p.add_argument("--log-level", default=os.environ.get("BUHDESK_LOG_LEVEL"),
@@ -142,14 +144,19 @@ def build_parser() -> argparse.ArgumentParser:
     cli_admin.register(sub, _load)
     cli_survey.register(sub, _load)
     reports = cli_reports.register(sub, _load)
-    cli_survey.register_reports(reports)
-    register_kb_report(reports)
-    register_routing_report(reports)
+    if report_kinds:
+        from buhdesk.kb_report import register_kb_report
+        from buhdesk.routing_report import register_routing_report
+
+        cli_survey.register_reports(reports)
+        register_kb_report(reports)
+        register_routing_report(reports)
     return p
 
 
 def main(argv: Sequence[str] | None = None) -> int:
-    args = build_parser().parse_args(argv)
+    argv = list(sys.argv[1:] if argv is None else argv)
+    args = build_parser(report_kinds="report" in argv).parse_args(argv)
     _setup_logging(args.log_level, args.command)
     try:
         return int(args.func(args))

@@ -13,25 +13,19 @@ from contextlib import contextmanager
 from dataclasses import asdict, dataclass
 from datetime import UTC, datetime
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 from zoneinfo import ZoneInfo
 
-from sqlalchemy import select
-from sqlalchemy.engine import Engine
-from sqlmodel import Session
-
-from buhdesk.absences import import_absences
 from buhdesk.config import Config
-from buhdesk.corrections import CorrectionError, correct_request
-from buhdesk.lifecycle import STATES
-from buhdesk.models import Absence as AbsenceRow
-from buhdesk.models import Request
+from buhdesk.lifecycle import OPEN_STATES, STATES
 from buhdesk.printsafe import safe_json, safe_line
 from buhdesk.moments import as_utc
-from buhdesk.route import OPEN_STATES
-from buhdesk.rulebook import RuleBook, load_rulebook
-from buhdesk.ruleset import RuleSetError
-from buhdesk.store import opened_store
+
+if TYPE_CHECKING:  # the commands import what they use: `buhdesk --help` starts fast
+    from sqlalchemy.engine import Engine
+
+    from buhdesk.models import Request
+    from buhdesk.rulebook import RuleBook
 
 LoadConfig = Callable[[argparse.Namespace], Config]
 OWED_STATES = ("new", "assigned", "held")  # the deadline still runs (as in the digest)
@@ -44,6 +38,9 @@ STATE_TEXT = {
 @contextmanager
 def _store_and_rules(config: Config) -> Iterator[tuple[Engine, RuleBook]]:
     """The store (closed afterwards) and the rules of ``config``."""
+    from buhdesk.rulebook import load_rulebook
+    from buhdesk.store import opened_store
+
     rules = load_rulebook(config.rules_dir)
     with opened_store(config.store.url) as engine:
         yield engine, rules
@@ -57,6 +54,10 @@ def cmd_correct(args: argparse.Namespace, load: LoadConfig) -> int:
 
 
 def _correct(args: argparse.Namespace, engine: Engine, rules: RuleBook) -> int:
+    from sqlmodel import Session
+
+    from buhdesk.corrections import CorrectionError, correct_request
+
     if args.as_login is not None and args.as_login not in rules.staff:
         print(f"Ошибка: сотрудник с логином «{args.as_login}» не найден в списке сотрудников.",
               file=sys.stderr)
@@ -89,6 +90,11 @@ def cmd_absences_import(args: argparse.Namespace, load: LoadConfig) -> int:
 
 
 def _import(args: argparse.Namespace, engine: Engine, rules: RuleBook) -> int:
+    from sqlmodel import Session
+
+    from buhdesk.absences import import_absences
+    from buhdesk.ruleset import RuleSetError
+
     path = Path(args.file)
     if not path.is_file():
         print(f"Ошибка: файл {path} не найден.", file=sys.stderr)
@@ -118,6 +124,11 @@ def _who(rules: RuleBook, login: str | None) -> str:
 
 
 def cmd_absences_list(args: argparse.Namespace, load: LoadConfig) -> int:
+    from sqlalchemy import select
+    from sqlmodel import Session
+
+    from buhdesk.models import Absence as AbsenceRow
+
     with _store_and_rules(load(args)) as (engine, rules), Session(engine) as session:
         rows = list(session.exec(select(AbsenceRow).order_by(  # type: ignore[call-overload]
             AbsenceRow.start, AbsenceRow.login)).scalars())
@@ -164,6 +175,11 @@ def list_requests(engine: Engine, rules: RuleBook, tz: ZoneInfo, *,
                   states: Sequence[str] = OPEN_STATES, assignee: str | None = None,
                   overdue: bool = False, now: datetime | None = None) -> list[ListedRequest]:
     """Requests in ``states`` (open ones by default), soonest deadline first."""
+    from sqlalchemy import select
+    from sqlmodel import Session
+
+    from buhdesk.models import Request
+
     now = now or datetime.now(UTC)
     stmt = select(Request).where(Request.state.in_(tuple(states)))  # type: ignore[attr-defined]
     if assignee:

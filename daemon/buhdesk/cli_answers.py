@@ -8,20 +8,21 @@ import json
 import sys
 from collections.abc import Callable
 from pathlib import Path
+from typing import TYPE_CHECKING
 
-from sqlalchemy import select
-from sqlmodel import Session
-
-from buhdesk.answers import Commands, TransferError, line_of, process_answer, transfer
 from buhdesk.config import Config, ConfigError, package_data_dir
-from buhdesk.models import Event, Request
-from buhdesk.runtime import build_runtime
-from buhdesk.textcheck import TextChecker
+
+if TYPE_CHECKING:  # the commands import what they use: `buhdesk --help` starts fast
+    from sqlmodel import Session
+
+    from buhdesk.models import Request
 
 LoadConfig = Callable[[argparse.Namespace], Config]
 
 
 def cmd_textcheck(args: argparse.Namespace, load: LoadConfig) -> int:
+    from buhdesk.textcheck import TextChecker
+
     try:
         rules_dir = load(args).rules_dir
     except ConfigError:  # no configuration here: the shipped rules
@@ -39,12 +40,17 @@ def cmd_textcheck(args: argparse.Namespace, load: LoadConfig) -> int:
         print(f"== {name}: замечаний {len(findings)}")
         for f in findings:
             hint = f" Варианты: {', '.join(f.suggestions)}." if f.suggestions else ""
+            line = text.count("\n", 0, f.start) + 1
             advice = "" if f.blocking else " (совет, ответ не задерживает)"
-            print(f"   строка {line_of(text, f.start)}: «{f.text}» — {f.message}{hint}{advice}")
+            print(f"   строка {line}: «{f.text}» — {f.message}{hint}{advice}")
     return 1 if found_any and args.strict else 0
 
 
 def _find_request(session: Session, number: str) -> Request:
+    from sqlalchemy import select
+
+    from buhdesk.models import Request
+
     request = session.exec(select(Request).where(Request.number == number)).scalars().first()  # type: ignore[call-overload]
     if request is None:
         raise SystemExit(f"Обращение {number} не найдено.")
@@ -52,6 +58,12 @@ def _find_request(session: Session, number: str) -> Request:
 
 
 def cmd_reply(args: argparse.Namespace, load: LoadConfig) -> int:
+    from sqlmodel import Session
+
+    from buhdesk.answers import Commands, process_answer
+    from buhdesk.models import Event
+    from buhdesk.runtime import build_runtime
+
     rt = build_runtime(load(args))
     text = sys.stdin.read() if args.text == "-" else Path(args.text).read_text(encoding="utf-8")
     commands = Commands(close=args.close, wait=args.wait, force=args.force)
@@ -80,6 +92,11 @@ def cmd_reply(args: argparse.Namespace, load: LoadConfig) -> int:
 
 
 def cmd_transfer(args: argparse.Namespace, load: LoadConfig) -> int:
+    from sqlmodel import Session
+
+    from buhdesk.answers import TransferError, transfer
+    from buhdesk.runtime import build_runtime
+
     rt = build_runtime(load(args))
     with Session(rt.engine) as session:
         request = _find_request(session, args.number)

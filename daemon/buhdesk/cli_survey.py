@@ -12,18 +12,15 @@ from contextlib import contextmanager
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
-
-import uvicorn
+from urllib.parse import urlsplit
 
 from buhdesk.cli_reports import ReportArgumentError, ReportCommands, add_period, write_text
 from buhdesk.config import Config, forget_secrets
-from buhdesk.kb import KnowledgeBaseCache
-from buhdesk.kb_web import kb_routes
 from buhdesk.secretkeys import WEB_PURPOSES
-from buhdesk.web.app import create_app
-from buhdesk.web.security import uvicorn_proxy_options
 
 LoadConfig = Callable[[argparse.Namespace], Config]
+DEFAULT_WEB_PORT = 8080
+LOOPBACK_NAMES = ("127.0.0.1", "localhost", "::1")
 
 
 @contextmanager
@@ -76,17 +73,36 @@ def cmd_close(args: argparse.Namespace, config: Config) -> int:
     return status
 
 
+def default_web_port(config: Config) -> int:
+    """The port of ``[web] public_url`` when that names this machine (the links in letters then
+    lead to the page ``web`` serves without a --port); otherwise 8080, behind a proxy."""
+    from buhdesk.kb_mail import public_url
+
+    url = urlsplit(public_url(config))
+    if url.hostname in LOOPBACK_NAMES and url.port:
+        return url.port
+    return DEFAULT_WEB_PORT
+
+
 def cmd_web(args: argparse.Namespace, config: Config) -> int:
     """The survey and the knowledge base (uvicorn, no access log: it would hold client
     addresses and survey tokens). The process holds the survey keys only, and drops the secrets
     from its environment once they are read."""
+    import uvicorn
+
+    from buhdesk.kb import KnowledgeBaseCache
+    from buhdesk.kb_web import kb_routes
+    from buhdesk.web.app import create_app
+    from buhdesk.web.security import uvicorn_proxy_options
+
     proxy = uvicorn_proxy_options(config)
     with _runtime(config, keys=config.web_keyring()) as rt:
         forget_secrets(config)
         kb = rt.kb or KnowledgeBaseCache(config.rules_dir)
         routes = kb_routes(kb.get, templates_dir=config.templates_dir,
                            process_label=rt.rules.process_label)
-        uvicorn.run(create_app(rt, extra_routes=routes), host=args.host, port=args.port,
+        port = args.port if args.port is not None else default_web_port(config)
+        uvicorn.run(create_app(rt, extra_routes=routes), host=args.host, port=port,
                     access_log=False, server_header=False, log_level="warning", **proxy)
     return 0
 
@@ -124,7 +140,8 @@ def register(sub: Any, load_config: LoadConfig) -> None:
     web = sub.add_parser("web", help="веб-страница опроса", description="веб-страница опроса "
                          "удовлетворённости и /healthz")
     web.add_argument("--host", default="127.0.0.1")
-    web.add_argument("--port", type=int, default=8080)
+    web.add_argument("--port", type=int, default=None,
+                     help="порт (по умолчанию — из [web] public_url на этой машине, иначе 8080)")
     web.set_defaults(func=_with_config(cmd_web, load_config))
     keys = sub.add_parser("web-keys", help="ключи веб-части (выводятся из секрета службы)",
                           description="вывести ключи опроса для веб-части: сохраните их в "

@@ -80,6 +80,7 @@ class ServiceConfig:
     secret_env: str = "BUHDESK_SECRET"
     secret_previous_env: str = ""  # the secret before rotation: verifies, never signs
     secret_previous_valid_until: date | None = None
+    secret_file: Path | None = None  # a file readable by its owner only; wins over secret_env
 
     @property
     def tz(self) -> ZoneInfo:
@@ -155,8 +156,12 @@ class Config:
         """The per-purpose keys of the secret (and of the previous one during rotation); the one
         check of the secret that ``check``, ``run`` and ``web`` share. Raises ConfigError."""
         svc = self.service
-        current = read_secret(svc.secret_env)
+        current = (_read_secret_file(self.file, svc.secret_file) if svc.secret_file
+                   else read_secret(svc.secret_env))
         previous = read_secret(svc.secret_previous_env) if svc.secret_previous_env else None
+        if not current and svc.secret_file:
+            raise ConfigError(self.file, "service.secret_file",
+                              f"файл секрета {svc.secret_file} пуст. " + how_to_make(svc.secret_env))
         if not current:
             raise ConfigError(self.file, "service.secret_env",
                               f"секрет {svc.secret_env!r} не задан (задайте переменную окружения "
@@ -200,6 +205,21 @@ class Config:
 
     def signing_key(self, purpose: str) -> bytes:
         return self.keyring().signing_key(purpose)
+
+
+def _read_secret_file(config: Path, path: Path) -> str:
+    """``[service] secret_file``: the secret, from a file nobody but its owner may read."""
+    try:
+        mode = path.stat().st_mode
+        value = path.read_text(encoding="utf-8").strip()
+    except OSError as e:
+        raise ConfigError(config, "service.secret_file",
+                          f"файл секрета {path} не прочитан: {e.strerror or e}") from e
+    if mode & 0o077:
+        raise ConfigError(config, "service.secret_file",
+                          f"файл секрета {path} доступен не только владельцу "
+                          f"(права {mode & 0o777:o}); выполните: chmod 600 {path}")
+    return value
 
 
 _KIND_NAMES = {str: "строка", int: "целое число", float: "число", bool: "true/false",
@@ -264,6 +284,7 @@ def _service(file: Path, data: Any) -> ServiceConfig:
         secret_env=s.get("secret_env", str, ServiceConfig.secret_env),
         secret_previous_env=s.get("secret_previous_env", str, ""),
         secret_previous_valid_until=s.get("secret_previous_valid_until", date, None),
+        secret_file=s.path("secret_file", None),
     )
     s.finish()
     if bool(cfg.secret_previous_env) != (cfg.secret_previous_valid_until is not None):

@@ -20,7 +20,7 @@ RESTART_ONLY = (
     "store", "sources", "service.secret_env", "service.address", "service.domain",
     "service.timezone", "service.number_prefix", "outbox.kind", "outbox.host", "outbox.port",
     "outbox.security", "outbox.user", "outbox.password_env", "outbox.path", "outbox.cafile",
-    "extra.web.metrics_host", "extra.web.metrics_port",
+    "extra.web.metrics_host", "extra.web.metrics_port", "service.secret_file",
 )
 
 

@@ -5,6 +5,8 @@ from __future__ import annotations
 import logging
 import signal
 import threading
+from collections.abc import Callable
+from datetime import datetime
 
 from buhdesk.answer_packages import destination
 from buhdesk.config import Config, SourceConfig
@@ -26,13 +28,15 @@ def _delopro(cfg: SourceConfig, rt: Runtime) -> tuple[DeloproSource, DeloproAnsw
     return source, DeloproAnswerTransport(DeloproFolder(cfg.path), rt.blobs)
 
 
-def build_daemon(config: Config, *, stopping: threading.Event | None = None) -> Daemon:
+def build_daemon(config: Config, *, stopping: threading.Event | None = None,
+                 clock: Callable[[], datetime] | None = None) -> Daemon:
+    """The daemon of ``config``; ``clock`` (tests) replaces the wall clock of the runtime."""
     auth = auth_settings(config)  # a wrong [auth] or [floods] stops the start, not each letter
     flood_settings(config)
     if not auth.enabled:
         log.warning("auth: no [auth] trusted_authserv_id: senders' addresses are not verified; "
                     "see the admin guide, «Подлинность отправителя»")
-    rt = build_runtime(config)
+    rt = build_runtime(config, clock=clock) if clock else build_runtime(config)
     for warning in rt.rules.calendar.warnings(rt.now().astimezone(config.service.tz).date()):
         log.warning("calendar: %s", warning)
     mail_sources = [s for s in config.sources if s.kind in ("imap", "maildir")]
@@ -46,12 +50,13 @@ def build_daemon(config: Config, *, stopping: threading.Event | None = None) -> 
                   stopping=stopping)
 
 
-def run_daemon(config: Config, *, once: bool = False) -> int:
+def run_daemon(config: Config, *, once: bool = False,
+               clock: Callable[[], datetime] | None = None) -> int:
     # SIGTERM while rules and dictionaries load (a second or two) is a clean stop, not a kill.
     stopping = threading.Event()
     for sig in (signal.SIGTERM, signal.SIGINT):
         signal.signal(sig, lambda *_: stopping.set())
-    daemon = build_daemon(config, stopping=stopping)
+    daemon = build_daemon(config, stopping=stopping, clock=clock)
     if once:
         counters = daemon.drain()
         log.info("run --once: %s", counters)

@@ -10,8 +10,10 @@ import io
 import os
 import re
 import secrets
+import shlex
 import shutil
 import socket
+import sys
 import time
 from datetime import date, datetime, timedelta
 from email.message import EmailMessage
@@ -23,9 +25,10 @@ from typing import TextIO
 from sqlalchemy import select
 from sqlmodel import Session
 
-from buhdesk.config import load_config
+from buhdesk.config import load_config, package_data_dir
 from buhdesk.daemon_main import build_daemon
 from buhdesk.invitations import batch_moment
+from buhdesk.kb_mail import public_url
 from buhdesk.models import Message, Request
 from buhdesk.runtime import Runtime
 from buhdesk.survey_settings import survey_settings
@@ -33,6 +36,7 @@ from buhdesk.survey_settings import survey_settings
 SAMPLES = Path(__file__).resolve().parent / "demo_mail"
 PACKAGES = Path(__file__).resolve().parent / "demo_delopro"
 MARKER = ".buhdesk-demo"
+WEB_PORT = 8080
 
 CONFIG = """\
 # Демонстрационные настройки buhdesk (создано командой «buhdesk demo»).
@@ -42,6 +46,12 @@ address = "buh@minfin.example"
 domain = "minfin.example"
 duty_accountant = "{duty}"
 admins = ["admin@minfin.example"]
+
+secret_file = "secret"
+
+[paths]
+rules = "rules"
+templates = "templates"
 
 [store]
 url = "sqlite:///{root}/buhdesk.db"
@@ -65,11 +75,11 @@ kind = "files"
 path = "outbox"
 
 [web]
-public_url = "http://127.0.0.1:8080"
+public_url = "http://127.0.0.1:{port}"
 metrics_port = 0
 
 [survey]
-base_url = "http://127.0.0.1:8080"
+base_url = "http://127.0.0.1:{port}"
 internal_domains = ["minfin.example", "culture.example", "sport.example", "mail.example"]
 """
 
@@ -84,6 +94,28 @@ def _deliver_to_maildir(maildir: Path, data: bytes, n: int) -> None:
     os.replace(maildir / "tmp" / name, new / name)
 
 
+def _web_port() -> int:
+    """8080 when it is free here, else any free port: the survey and knowledge-base links in the
+    demo's letters name it, and ``buhdesk web`` serves on it by default."""
+    for port in (WEB_PORT, 0):
+        with socket.socket() as s:
+            try:
+                s.bind(("127.0.0.1", port))
+            except OSError:
+                continue
+            return int(s.getsockname()[1])
+    raise OSError("no free port on 127.0.0.1")
+
+
+def buhdesk_command() -> str:
+    """How to start this very buhdesk from a shell (the venv's script needs no PATH)."""
+    script = Path(sys.executable).parent / "buhdesk"
+    if script.is_file():
+        return shlex.quote(str(script))
+    found = shutil.which("buhdesk")
+    return shlex.quote(found) if found else f"{shlex.quote(sys.executable)} -m buhdesk.cli"
+
+
 def create_workspace(root: Path, *, fresh: bool = True) -> Path:
     root = root.resolve()
     if fresh and (root / MARKER).exists():
@@ -94,9 +126,13 @@ def create_workspace(root: Path, *, fresh: bool = True) -> Path:
     (root / MARKER).write_text("buhdesk demo workspace\n", encoding="utf-8")
     secret_file = root / "secret"
     if not secret_file.exists():
+        secret_file.touch(mode=0o600)
         secret_file.write_text(secrets.token_hex(32), encoding="utf-8")
-        secret_file.chmod(0o600)
-    (root / "buhdesk.toml").write_text(CONFIG.format(root=root, duty="ivanova"), encoding="utf-8")
+    for name in ("rules", "templates"):  # the administrator edits these copies, not the checkout
+        if not (root / name).exists():
+            shutil.copytree(package_data_dir(name), root / name)
+    (root / "buhdesk.toml").write_text(CONFIG.format(root=root, duty="ivanova", port=_web_port()),
+                                       encoding="utf-8")
     for n, sample in enumerate(sorted(SAMPLES.glob("*.eml")), start=1):
         _deliver_to_maildir(root / "Maildir", sample.read_bytes(), n)
     for package in sorted(p for p in PACKAGES.iterdir() if p.is_dir()):
@@ -186,7 +222,6 @@ def _reports(config_file: Path, folder: Path, out: TextIO) -> None:
 
 def run_demo(root: Path, *, out: TextIO, fresh: bool = True) -> int:
     root = create_workspace(root, fresh=fresh)
-    os.environ.setdefault("BUHDESK_SECRET", (root / "secret").read_text(encoding="utf-8"))
     config = load_config(root / "buhdesk.toml")
     daemon = build_daemon(config)
     daemon.drain()
@@ -202,10 +237,20 @@ def run_demo(root: Path, *, out: TextIO, fresh: bool = True) -> int:
     _summary(daemon.rt, root, out)
     print("\nОтчёты:", file=out)
     _reports(root / "buhdesk.toml", root / "reports", out)
-    print(f"\nАнкета и база знаний (ссылки из приглашений в outbox ведут туда):\n"
-          f"  BUHDESK_SECRET=$(cat {root / 'secret'}) "
-          f"buhdesk --config {root / 'buhdesk.toml'} web --port 8080", file=out)
+    _hints(root, public_url(config), out)
     return 0
+
+
+def _hints(root: Path, url: str, out: TextIO) -> None:
+    run = f"{buhdesk_command()} --config {shlex.quote(str(root / 'buhdesk.toml'))}"
+    print(f"""
+Команды для этого рабочего места (правила и шаблоны — копии в {root / 'rules'} и
+{root / 'templates'}; секрет — в файле {root / 'secret'}, он указан в настройках):
+  {run} check      # проверить настройки, правила и шаблоны
+  {run} held       # письма, задержанные для человека
+  {run} list       # открытые обращения и сроки
+  {run} web        # анкета и база знаний: {url}/kb (ссылки из писем в outbox ведут туда)""",
+          file=out)
 
 
 def _summary(rt: Runtime, root: Path, out: TextIO) -> None:
@@ -240,5 +285,4 @@ def _summary(rt: Runtime, root: Path, out: TextIO) -> None:
         print(f"\nИсходящие письма ({root / 'outbox'}):", file=out)
         for m in outgoing:
             print(f"  {m.id}: {m.kind} → {m.to_addrs} «{m.subject}» [{m.status}]", file=out)
-    print("\nПодробности: buhdesk --config "
-          f"{root / 'buhdesk.toml'} held; письма в {root / 'outbox'}", file=out)
+    print(f"\nПисьма — в {root / 'outbox'}", file=out)

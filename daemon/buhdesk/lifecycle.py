@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 STATES = ("new", "assigned", "answered", "waiting", "closed", "held")
+OPEN_STATES = tuple(s for s in STATES if s != "closed")
 
 # (state, event) -> next state. Anything not listed is refused.
 TRANSITIONS: dict[tuple[str, str], str] = {

@@ -30,7 +30,7 @@ from buhdesk.automated import detect_automated
 from buhdesk.classify import Letter
 from buhdesk.closure import followup_policy, open_linked
 from buhdesk.floods import notify_capped
-from buhdesk.lifecycle import next_state
+from buhdesk.lifecycle import OPEN_STATES, next_state
 from buhdesk.mime import MessageParseError, ParsedMessage, parse_message
 from buhdesk.models import Attachment, Counter, Message, Raw, Request
 from buhdesk.rawio import has_raw, read_raw
@@ -45,7 +45,6 @@ from buhdesk.trust_holds import hold_if_flooding, hold_if_unauthentic
 
 log = logging.getLogger(__name__)
 
-OPEN_STATES = ("new", "assigned", "answered", "waiting", "held")
 PREFETCH_BYTES = 256 * 1024  # larger messages are read one at a time, not a batch at once
 
 @dataclass(frozen=True)

@@ -3,15 +3,25 @@ glossary and the names of staff and clients; and ranked suggestions for unknown 
 
 from __future__ import annotations
 
+import gzip
+import json
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field, replace
+from importlib import resources
 
 import pymorphy3
-from spellchecker import SpellChecker
 
 from buhdesk.textcheck import suggest
 
 _NAME_GRAMMEMES = frozenset({"Name", "Surn", "Patr"})
+
+
+def word_frequencies(language: str) -> dict[str, int]:
+    """pyspellchecker's word list for ``language`` (lower-case words and their frequencies),
+    read straight from its package data: its SpellChecker re-keys and indexes the list, which
+    took most of a one-file `buhdesk textcheck` (bench/startup.py)."""
+    data = resources.files("spellchecker").joinpath("resources", f"{language}.json.gz")
+    return dict(json.loads(gzip.decompress(data.read_bytes())))
 
 
 def fold(word: str) -> str:
@@ -37,8 +47,7 @@ class Lexicon:
     @classmethod
     def build(cls, glossary: Iterable[str]) -> Lexicon:
         morph = pymorphy3.MorphAnalyzer()
-        english = SpellChecker(language="en", distance=1).word_frequency.dictionary
-        russian = SpellChecker(language="ru", distance=1).word_frequency.dictionary
+        english, russian = word_frequencies("en"), word_frequencies("ru")
         terms = tuple(glossary)
         exact = frozenset(t for t in terms if t != t.lower())
         folded = frozenset(_term_forms(morph, [t for t in terms if t == t.lower()]))
