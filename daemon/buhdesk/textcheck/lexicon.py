@@ -3,13 +3,16 @@ glossary and the names of staff and clients; and ranked suggestions for unknown 
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Mapping
+from collections.abc import Iterable, Iterator, Mapping
 from dataclasses import dataclass, field, replace
+from pathlib import Path
 
+import dawg_python
 import pymorphy3
-from spellchecker import SpellChecker
+import pymorphy3_dicts_ru
 
 from buhdesk.textcheck import suggest
+from buhdesk.textcheck.tokens import is_cyrillic
 
 _NAME_GRAMMEMES = frozenset({"Name", "Surn", "Patr"})
 
@@ -36,18 +39,14 @@ class Lexicon:
 
     @classmethod
     def build(cls, glossary: Iterable[str]) -> Lexicon:
-        morph = pymorphy3.MorphAnalyzer()
-        english = SpellChecker(language="en", distance=1).word_frequency.dictionary
-        russian = SpellChecker(language="ru", distance=1).word_frequency.dictionary
+        # the path given: pymorphy3 would otherwise scan every installed package's entry
+        # points for dictionaries (about 0.1 s of the start-up)
+        morph = pymorphy3.MorphAnalyzer(path=pymorphy3_dicts_ru.get_path())
         terms = tuple(glossary)
         exact = frozenset(t for t in terms if t != t.lower())
         folded = frozenset(_term_forms(morph, [t for t in terms if t == t.lower()]))
-        dct = morph.dictionary.words.dct
-        # pymorphy3's word DAWG, walked directly: same answer as MorphAnalyzer.word_is_known
-        # (е also matches ё), about five times faster
-        prefixes = suggest.Prefixes(dct._units, dct.ROOT)
-        return cls(morph, english, russian, exact, folded, suggest.deletion_index(folded),
-                   prefixes)
+        return cls(morph, _Frequencies("en"), _Frequencies("ru"), exact, folded,
+                   suggest.deletion_index(folded), _prefixes(morph))
 
     def with_names(self, names: Iterable[str]) -> Lexicon:
         """A copy that also accepts every case form of the given names."""
@@ -83,7 +82,10 @@ class Lexicon:
         return hit
 
     def _lookup(self, key: str) -> bool:
-        if key in self.english or key in self.folded_terms:
+        if key in self.folded_terms:
+            return True
+        # no word of the English list has a Cyrillic letter: Russian words never load it
+        if not is_cyrillic(key) and key in self.english:
             return True
         if self.prefixes.ends_word(self.prefixes.start(), key):
             return True
@@ -96,7 +98,8 @@ class Lexicon:
 
     def frequency(self, word: str) -> int:
         key = word.lower()
-        return self.russian_freq.get(key, 0) or self.english.get(key, 0)
+        return self.russian_freq.get(key, 0) or (0 if is_cyrillic(key)
+                                                 else self.english.get(key, 0))
 
     def suggest(self, word: str, limit: int = 5) -> tuple[str, ...]:
         """Known words one (or, for common Russian slips, two) edits away, most likely first."""
@@ -112,6 +115,51 @@ class Lexicon:
 
     def _suggestable(self, candidate: str) -> bool:
         return fold(candidate) in self.folded_terms or self.is_plain_known(candidate)
+
+
+class _Frequencies(Mapping[str, int]):
+    """pyspellchecker's word-frequency list of a language, read on first use: the English one
+    takes about 0.3 s to load and only Latin words need it; the Russian one ranks suggestions."""
+
+    def __init__(self, language: str) -> None:
+        self._language = language
+        self._words: dict[str, int] | None = None
+
+    def _loaded(self) -> dict[str, int]:
+        if self._words is None:
+            from spellchecker import SpellChecker  # noqa: PLC0415 - deferred: 0.06 s to import
+
+            checker = SpellChecker(language=self._language, distance=1)
+            self._words = checker.word_frequency.dictionary
+        return self._words
+
+    def __getitem__(self, key: str) -> int:
+        return self._loaded()[key]
+
+    def __contains__(self, key: object) -> bool:
+        return key in self._loaded()
+
+    def get(self, key: str, default: int = 0) -> int:  # type: ignore[override]
+        return self._loaded().get(key, default)
+
+    def __iter__(self) -> Iterator[str]:
+        return iter(self._loaded())
+
+    def __len__(self) -> int:
+        return len(self._loaded())
+
+
+def _prefixes(morph: pymorphy3.MorphAnalyzer) -> suggest.Prefixes:
+    """pymorphy3's word DAWG, walked directly: the same answer as MorphAnalyzer.word_is_known
+    (е also matches ё), about five times faster. With the DAWG2 C extension installed pymorphy3's
+    own DAWG has no unit array to walk, so the file is read once more by the pure-Python reader
+    (about 40 ms)."""
+    words = morph.dictionary.words
+    dct = getattr(words, "dct", None)
+    if dct is None:
+        path = Path(morph.dictionary.path) / "words.dawg"
+        dct = dawg_python.RecordDAWG(words.DATA_FORMAT).load(str(path)).dct
+    return suggest.Prefixes(dct._units, dct.ROOT)
 
 
 def _term_forms(morph: pymorphy3.MorphAnalyzer, terms: list[str]) -> set[str]:
