@@ -40,6 +40,8 @@ class Lexicon:
     names: frozenset[str] = frozenset()
     cache: dict[str, bool] = field(default_factory=dict, compare=False, repr=False)
     suggested: dict[str, tuple[str, ...]] = field(default_factory=dict, compare=False, repr=False)
+    # is_known per token as written; it depends on the names, so each with_names copy has its own
+    known: dict[str, bool] = field(default_factory=dict, compare=False, repr=False)
 
     @classmethod
     def build(cls, glossary: Iterable[str]) -> Lexicon:
@@ -58,7 +60,7 @@ class Lexicon:
         for name in names:
             for part in name.replace("-", " ").split():
                 forms.update(_name_forms(self.morph, part))
-        return replace(self, names=frozenset(forms))
+        return replace(self, names=frozenset(forms), known={})
 
     def is_term(self, word: str) -> bool:
         return word in self.exact_terms or fold(word) in self.folded_terms
@@ -68,6 +70,12 @@ class Lexicon:
 
     def is_known(self, word: str) -> bool:
         """A whole token: a term, a name, a dictionary word, or hyphenated known parts."""
+        hit = self.known.get(word)
+        if hit is None:
+            hit = self.known[word] = self._is_known(word)
+        return hit
+
+    def _is_known(self, word: str) -> bool:
         if self.is_term(word) or self.is_name(word) or self.is_plain_known(word):
             return True
         parts = [p for p in word.replace("‐", "-").split("-") if p]
