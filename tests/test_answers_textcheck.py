@@ -5,9 +5,12 @@ letters greet by first name and patronymic without doubling the accountant's gre
 from __future__ import annotations
 
 import json
+from collections.abc import Callable
 from email.message import EmailMessage
 from email.policy import SMTP
+from pathlib import Path
 
+import pytest
 from sqlalchemy import select
 from sqlmodel import Session
 from test_answers import CLEAN, CLIENT, ask, reply, send, state, transport
@@ -122,3 +125,36 @@ def test_word_command_takes_only_words() -> None:
     text, commands = parse_commands("Справка готова.\n#слово Буханцевой, «Техсервис-М» 123 <b>")
     assert text == "Справка готова."
     assert commands.words == ["Буханцевой", "Техсервис-М"]
+
+
+def test_command_line_check_knows_the_installations_words(
+        daemon: Daemon, tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    """``buhdesk textcheck`` with the installation's configuration accepts the «#слово» words
+    stored by the daemon (SQLite and PostgreSQL), read without the ORM."""
+    from buhdesk.cli import main
+
+    answer = tmp_path / "answer.txt"
+    answer.write_text(f"Справку выдали {UNKNOWN}.", encoding="utf-8")
+
+    def flagged() -> list[str]:
+        main(["--config", str(tmp_path / "buhdesk.toml"), "textcheck", "--json", str(answer)])
+        return [f["text"] for f in json.loads(capsys.readouterr().out)["findings"]]
+
+    assert flagged() == [UNKNOWN]
+    _request, notice, accountant = ask(daemon)
+    send(daemon, reply(notice, accountant, f"{CLEAN}\n#слово {UNKNOWN}"))
+    assert len(_events(daemon, "word-added")) == 1
+    assert flagged() == []
+
+
+def test_command_line_check_never_creates_a_store(
+        tmp_path: Path, make_config: Callable[..., Path], secret_env: str,
+        capsys: pytest.CaptureFixture[str]) -> None:
+    from buhdesk.cli import main
+
+    config = make_config(tmp_path)
+    answer = tmp_path / "answer.txt"
+    answer.write_text(f"Справку выдали {UNKNOWN}.", encoding="utf-8")
+    assert main(["--config", str(config), "textcheck", "--json", str(answer)]) == 0
+    assert [f["text"] for f in json.loads(capsys.readouterr().out)["findings"]] == [UNKNOWN]
+    assert not list(tmp_path.glob("*.db*"))

@@ -19,6 +19,8 @@ from buhdesk.addressing import formal_greeting, starts_with_greeting
 from buhdesk.answer_packages import CHANNEL, queue_answer_package
 from buhdesk.compose import FileToSend
 from buhdesk.kb_mail import insert_articles, missing_articles_message, public_url, record_inserted
+from buhdesk.learned import STAGE as TEXTCHECK_STAGE
+from buhdesk.learned import WORD_ADDED, words_of
 from buhdesk.lifecycle import next_state
 from buhdesk.mime import ParsedMessage
 from buhdesk.models import Event, Message, Request
@@ -32,7 +34,6 @@ log = logging.getLogger(__name__)
 
 _COMMAND = re.compile(r"^\s*#(закрыть|ожидание|передать|отправить-как-есть|статья|слово)\b\s*(.*)$",
                       re.IGNORECASE)
-WORD_ADDED = "word-added"  # audit action of «#слово»: the installation's own dictionary
 _WORD = re.compile(r"[^\W\d_]{2,40}(?:-[^\W\d_]{1,40})?")
 
 
@@ -99,15 +100,14 @@ def check_letter(rt: Runtime, request: Request, rendered: Rendered,
 
 def learned_words(session: Session) -> list[str]:
     """Words accountants marked as correct with «#слово» (read back from the audit trail)."""
-    query = select(Event.detail).where(Event.stage == "textcheck", Event.action == WORD_ADDED)
-    rows = session.exec(query).scalars()  # type: ignore[call-overload]
-    return [json.loads(detail).get("word", "") for detail in rows]
+    query = select(Event.detail).where(Event.stage == TEXTCHECK_STAGE, Event.action == WORD_ADDED)
+    return words_of(list(session.exec(query).scalars()))  # type: ignore[call-overload]
 
 
 def _learn(session: Session, request: Request, words: Sequence[str], login: str) -> None:
     """Record «#слово» words in the audit trail: from now on the check accepts them."""
     for word in words:
-        session.add(Event(request_id=request.id, stage="textcheck", action=WORD_ADDED,
+        session.add(Event(request_id=request.id, stage=TEXTCHECK_STAGE, action=WORD_ADDED,
                           actor=login, detail=json.dumps({"word": word}, ensure_ascii=False)))
     if words:
         session.flush()

@@ -24,10 +24,12 @@ def cmd_textcheck(args: argparse.Namespace, load: LoadConfig) -> int:
     from buhdesk.textcheck import TextChecker
 
     try:
-        rules_dir = load(args).rules_dir
+        config: Config | None = load(args)
     except ConfigError:  # no configuration here: the shipped rules
-        rules_dir = package_data_dir("rules")
-    checker = TextChecker.load(rules_dir)
+        config = None
+    checker = TextChecker.load(config.rules_dir if config else package_data_dir("rules"))
+    if config is not None:  # the installation's dictionary, as the daemon's check has it
+        checker = checker.with_names(_installation_words(config))
     found_any = False
     for name in args.files:
         text = sys.stdin.read() if name == "-" else Path(name).read_text(encoding="utf-8")
@@ -44,6 +46,19 @@ def cmd_textcheck(args: argparse.Namespace, load: LoadConfig) -> int:
             advice = "" if f.blocking else " (совет, ответ не задерживает)"
             print(f"   строка {line}: «{f.text}» — {f.message}{hint}{advice}")
     return 1 if found_any and args.strict else 0
+
+
+def _installation_words(config: Config) -> list[str]:
+    """The service's name and the words accountants added with «#слово»."""
+    from buhdesk.learned import StoreUnreadable, read_learned_words
+
+    try:
+        learned = read_learned_words(config.store.url)
+    except StoreUnreadable as e:
+        print(f"Предупреждение: слова, добавленные бухгалтерами («#слово»), не прочитаны из "
+              f"хранилища: {e}", file=sys.stderr)
+        learned = []
+    return [config.service.name, *learned]
 
 
 def _find_request(session: Session, number: str) -> Request:

@@ -98,6 +98,9 @@ class Event(SQLModel, table=True):
     """Append-only audit trail: who or what did what, at which stage, and why."""
 
     __tablename__ = "events"
+    # the words accountants added to the text check's dictionary are read back on every answer
+    # (stage "textcheck", action "word-added"); the audit trail grows without end
+    __table_args__ = (Index("ix_events_stage_action", "stage", "action"),)
 
     id: int | None = Field(default=None, primary_key=True)
     at: datetime = Field(default_factory=utcnow, index=True)

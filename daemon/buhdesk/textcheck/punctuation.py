@@ -17,12 +17,15 @@ _COLON_GLUED = re.compile(r"(?<=[а-яё]{2}):(?=[а-яёА-ЯЁ])")
 _PERIOD_GLUED = re.compile(r"(?<![\w.])([а-яё]{2,})([.!?])(?=[А-ЯЁа-яё])", re.IGNORECASE)
 _DOUBLE_WORD = re.compile(r"(?<!\w)([^\W\d_]+)[ \t\u00a0]+(\1)(?!\w)", re.IGNORECASE)
 _DOUBLE_SIGN = re.compile(r",{2,}|;{2,}|:{2,}|(?<!\.)\.\.(?!\.)|\.{4,}")
+_STRAIGHT = re.compile('"')
 _STRAIGHT_QUOTED = re.compile(r"\"([^\"\n]{1,200})\"")
 _LIST_MARKER = re.compile(r"(?:^[ \t]*|(?<=[:;][ \t]))(?:\d{1,2}|[а-яa-z])\)",
                           re.MULTILINE)
-_SENTENCE_END = re.compile(r"([^\W_]*)([.!?]+|…)[»\")]*\s+(?=([а-яё][^\W_]*))")
+# the look-behind: a word is tried from its first letter only, not from each of its letters
+_SENTENCE_END = re.compile(r"(?<![^\W_])([^\W_]*)([.!?]+|…)[»\")]*\s+(?=([а-яё][^\W_]*))")
 _CYRILLIC = re.compile(r"[а-яё]", re.IGNORECASE)
 _PAIRS = {")": "(", "]": "[", "»": "«"}
+_BRACKET = re.compile("[" + re.escape("".join(_PAIRS) + "".join(_PAIRS.values())) + "]")
 
 
 def check(text: str, spans: Spans, abbreviations: frozenset[str],
@@ -87,7 +90,8 @@ def _doubled_signs(text: str, spans: Spans) -> Iterator[Finding]:
 def _brackets(text: str, spans: Spans) -> Iterator[Finding]:
     markers = {m.end() - 1 for m in _LIST_MARKER.finditer(text)}
     stacks: dict[str, list[int]] = {opener: [] for opener in _PAIRS.values()}
-    for pos, ch in enumerate(text):
+    for m in _BRACKET.finditer(text):
+        pos, ch = m.start(), m.group()
         if ch in stacks and not inside(pos, spans):
             stacks[ch].append(pos)
         elif ch in _PAIRS and pos not in markers and not inside(pos, spans):
@@ -99,7 +103,7 @@ def _brackets(text: str, spans: Spans) -> Iterator[Finding]:
     for opened in stacks.values():
         for pos in opened:
             yield _unbalanced(text, pos, "Открывающая скобка или кавычка не закрыта")
-    straight = [i for i, ch in enumerate(text) if ch == '"' and not inside(i, spans)]
+    straight = [m.start() for m in _STRAIGHT.finditer(text) if not inside(m.start(), spans)]
     if len(straight) % 2:
         yield _unbalanced(text, straight[-1], "Непарная кавычка")
 

@@ -85,7 +85,7 @@ def _before_name(text: str, word: Word, lexicon: Lexicon) -> bool:
 
 
 def _check_word(text: str, word: Word, lexicon: Lexicon) -> Finding | None:
-    letters = sum(ch.isalpha() for ch in word.text)
+    letters = len(word.text) if word.text.isalpha() else sum(ch.isalpha() for ch in word.text)
     if word.has_digit or letters < 2:
         return None
     if is_cyrillic(word.text) and is_latin(word.text):

@@ -33,10 +33,13 @@ class Word:
 
     @property
     def has_digit(self) -> bool:
-        return any(ch.isdigit() for ch in self.text)
+        # letters only (most words): no digit, without a look at each character
+        return not self.text.isalpha() and any(ch.isdigit() for ch in self.text)
 
     @property
     def is_caps(self) -> bool:
+        if self.text.isalpha() and not self.text.isupper():  # some letter is not a capital
+            return False
         letters = [ch for ch in self.text if ch.isalpha()]
         return len(letters) >= 2 and all(ch.isupper() for ch in letters)
 
@@ -54,7 +57,7 @@ def inside(pos: int, spans: list[tuple[int, int]]) -> bool:
 def words(text: str, spans: list[tuple[int, int]]) -> Iterator[Word]:
     """Word tokens outside the protected spans."""
     for m in _WORD.finditer(text):
-        if not inside(m.start(), spans):
+        if not spans or not inside(m.start(), spans):
             yield Word(m.group(), m.start(), m.end())
 
 
