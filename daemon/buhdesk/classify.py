@@ -13,6 +13,7 @@ from collections import defaultdict
 from collections.abc import Sequence
 from dataclasses import dataclass
 
+from buhdesk.classify_model import UNSORTED, Model, ModelDecision, features
 from buhdesk.lemmas import Lemmatizer, Token, normalize
 from buhdesk.quoting import split_quoted
 
@@ -27,6 +28,8 @@ NEEDS = (
 ZONES = ("subject", "body", "forwarded")  # the parts of a letter, in the order _zones makes them
 _MAX_GAP = 2
 _MAX_REPEATS = 2
+_RULE_FEATURE_CAP = 10.0  # a rule total above this tells the model nothing more
+_RULE_FEATURE_SCALE = 5.0
 _WORD_CACHE = 50_000  # distinct words remembered; forgotten all at once when full
 
 
@@ -56,15 +59,19 @@ class Classification:
     need_score: float
     hits: tuple[RuleHit, ...]
     unsorted: bool
+    model: ModelDecision | None = None  # the model's decision, when a model is loaded
 
     def to_dict(self) -> dict[str, object]:
         """JSON-ready form for the audit trail and ``explain --json``."""
-        return {
+        result: dict[str, object] = {
             "process": self.process, "need": self.need, "process_score": self.process_score,
             "need_score": self.need_score,
             "hits": [{"rule": h.rule, "terms": list(h.terms), "score": h.score} for h in self.hits],
             "unsorted": self.unsorted,
         }
+        if self.model is not None:
+            result["model"] = self.model.to_dict()
+        return result
 
 
 @dataclass(frozen=True)
@@ -113,8 +120,10 @@ class _Zone:
 class Classifier:
     """Scores a letter against compiled rules; build once per rule set, then call classify()."""
 
-    def __init__(self, rules: Sequence[Rule], settings: Settings, lemmatizer: Lemmatizer) -> None:
+    def __init__(self, rules: Sequence[Rule], settings: Settings, lemmatizer: Lemmatizer,
+                 model: Model | None = None) -> None:
         self.rules = tuple(rules)
+        self.model = model
         self.settings = settings
         self._lemmatizer = lemmatizer
         words = sorted({w for r in self.rules for t in (*r.terms, *r.unless) for w in t.words})
@@ -135,6 +144,39 @@ class Classifier:
         return self._lemmatizer
 
     def classify(self, letter: Letter) -> Classification:
+        hits = self._hits(letter)
+        process, p_score = _best(hits, self._kinds, "process")
+        need, n_score = _best(hits, self._kinds, "need")
+        unsorted = process is None or p_score < self.settings.process_threshold
+        if need is None or n_score < self.settings.need_threshold:
+            need = self.settings.fallback_need
+        decision = None
+        if self.model is not None:
+            decision = self.model.decide(self._features(letter, hits))
+            unsorted = decision.process == UNSORTED
+            process, need = decision.process, decision.need
+        return Classification(
+            process=None if unsorted else process,
+            need=need,
+            process_score=round(p_score, 3),
+            need_score=round(n_score, 3),
+            hits=tuple(sorted(hits, key=lambda h: -h.score)),
+            unsorted=unsorted,
+            model=decision,
+        )
+
+    def features(self, letter: Letter) -> dict[str, float]:
+        """What the model reads: the letter's words and the rules' totals per code."""
+        return self._features(letter, self._hits(letter))
+
+    def _features(self, letter: Letter, hits: list[RuleHit]) -> dict[str, float]:
+        feats = features(self._lemmatizer, letter.subject, letter.body)
+        for kind in ("process", "need"):
+            for code, total in _totals(hits, self._kinds, kind).items():
+                feats[f"rule:{kind}:{code}"] = min(total, _RULE_FEATURE_CAP) / _RULE_FEATURE_SCALE
+        return feats
+
+    def _hits(self, letter: Letter) -> list[RuleHit]:
         zones = self._zones(letter)
         present = set().union(*(z.starts for z in zones))
         candidates: dict[int, list[int]] = defaultdict(list)
@@ -149,19 +191,7 @@ class Classifier:
             hit = self._score(plan, zones, letter.sender, terms or [])
             if hit:
                 hits.append(hit)
-        process, p_score = _best(hits, self._kinds, "process")
-        need, n_score = _best(hits, self._kinds, "need")
-        unsorted = process is None or p_score < self.settings.process_threshold
-        if need is None or n_score < self.settings.need_threshold:
-            need = self.settings.fallback_need
-        return Classification(
-            process=None if unsorted else process,
-            need=need,
-            process_score=round(p_score, 3),
-            need_score=round(n_score, 3),
-            hits=tuple(sorted(hits, key=lambda h: -h.score)),
-            unsorted=unsorted,
-        )
+        return hits
 
     def _zones(self, letter: Letter) -> tuple[_Zone, ...]:
         parts = split_quoted(letter.body)
@@ -293,14 +323,21 @@ def _follows(positions: tuple[frozenset[int], ...], at: int, rest: tuple[int, ..
     return True
 
 
-def _best(
+def _totals(
     hits: list[RuleHit], kinds: dict[str, tuple[str, str]], kind: str
-) -> tuple[str | None, float]:
+) -> dict[str, float]:
     totals: dict[str, float] = defaultdict(float)
     for hit in hits:
         rule_kind, code = kinds[hit.rule]
         if rule_kind == kind:
             totals[code] += hit.score
+    return totals
+
+
+def _best(
+    hits: list[RuleHit], kinds: dict[str, tuple[str, str]], kind: str
+) -> tuple[str | None, float]:
+    totals = _totals(hits, kinds, kind)
     if not totals:
         return None, 0.0
     code = max(totals, key=lambda c: (totals[c], -_order(kind, c)))

@@ -14,7 +14,7 @@ from collections.abc import Callable, Sequence
 from datetime import datetime
 from pathlib import Path
 
-from buhdesk import cli_admin, cli_answers, cli_ops, cli_reports, cli_survey
+from buhdesk import cli_admin, cli_answers, cli_learn, cli_ops, cli_reports, cli_survey
 from buhdesk.config import Config, ConfigError, load_config, package_data_dir
 from buhdesk.kb_report import register_kb_report
 from buhdesk.routing_report import register_routing_report
@@ -139,6 +139,7 @@ def build_parser() -> argparse.ArgumentParser:
     cli_answers.register(sub, _load)
     cli_ops.register(sub, _load)
     cli_admin.register(sub, _load)
+    cli_learn.register(sub, _load)
     cli_survey.register(sub, _load)
     reports = cli_reports.register(sub, _load)
     cli_survey.register_reports(reports)
