@@ -19,7 +19,8 @@ from buhdesk.classify import NEEDS, PROCESSES, Classifier, Letter
 from buhdesk.classify_model import FORMAT, UNSORTED
 
 REGULARISATION = 4.0  # scikit-learn's C: larger fits the corpus closer
-MIN_WEIGHT = 0.02  # weights smaller than this are left out of the file: no effect, less to read
+MIN_WEIGHT = 0.05  # weights smaller than this are left out of the file: no effect, less to read
+MIN_LETTERS = 2  # a feature seen in fewer training letters is dropped: it names one letter
 PROCESS_CODES = (*PROCESSES, UNSORTED)
 
 
@@ -61,6 +62,8 @@ def train(samples: Sequence[Sample], rules: Classifier, *,
     except ImportError as e:
         raise RuntimeError("для обучения нужен scikit-learn: pip install 'buhdesk[learn]'") from e
     rows = [rules.features(s.letter) for s in samples]
+    seen = Counter(f for row in rows for f in row)
+    rows = [{f: v for f, v in row.items() if seen[f] >= MIN_LETTERS} for row in rows]
     vectorizer = DictVectorizer()
     matrix = vectorizer.fit_transform(rows)
     names = vectorizer.get_feature_names_out()
