@@ -106,6 +106,9 @@ class Settings:
     forwarded_weight: float = 0.6
     repeat_bonus: float = 0.25
     fuzzy_min_length: int = 6
+    # the model's "not an accounting matter" must be this sure to overrule a process the rules
+    # found above process_threshold
+    model_unsorted_confidence: float = 0.6
 
 
 @dataclass(frozen=True)
@@ -153,8 +156,13 @@ class Classifier:
         decision = None
         if self.model is not None:
             decision = self.model.decide(self._features(letter, hits))
-            unsorted = decision.process == UNSORTED
-            process, need = decision.process, decision.need
+            rules_sure = not unsorted
+            need = decision.need
+            if decision.process != UNSORTED:
+                process, unsorted = decision.process, False
+            elif not rules_sure or (decision.process_probability
+                                    >= self.settings.model_unsorted_confidence):
+                unsorted = True
         return Classification(
             process=None if unsorted else process,
             need=need,
