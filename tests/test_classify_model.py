@@ -118,3 +118,17 @@ def test_transliterated_letter_meets_the_russian_words(ruleset: RuleSet) -> None
     latin = ruleset.classifier.features(Letter("zarplata", "kogda budet zarplata za mart?",
                                                "x@minfin.example.ru"))
     assert "зарплата" in latin
+
+
+def test_unsorted_letter_is_acknowledged_politely_as_possibly_not_ours(daemon) -> None:
+    from buhdesk.models import Request
+    from buhdesk.outbox import request_vars
+
+    rt = daemon.rt
+    unsorted = Request(number="БУХ-2026-000011", subject="Не работает принтер",
+                       process=None, need="other", client_email="employee@example.org")
+    sorted_ = Request(number="БУХ-2026-000012", subject="Справка 2-НДФЛ", process="payroll",
+                      need="result", client_email="employee@example.org")
+    note = "возможно, вопрос не относится к бухгалтерскому учёту"
+    assert note in rt.templates.render("ack", **request_vars(rt, unsorted, articles=[])).body
+    assert note not in rt.templates.render("ack", **request_vars(rt, sorted_, articles=[])).body
