@@ -8,6 +8,7 @@ left unsorted. Every hit is kept so that the decision can be explained.
 
 from __future__ import annotations
 
+import hashlib
 import re
 from collections import defaultdict
 from collections.abc import Sequence
@@ -127,6 +128,10 @@ class Classifier:
                  model: Model | None = None) -> None:
         self.rules = tuple(rules)
         self.model = model
+        # rules edited since the model was trained override it until `buhdesk learn` is run
+        self.changed_rules = frozenset(
+            r.name for r in self.rules
+            if model is not None and model.rule_prints.get(r.name) != rule_print(r))
         self.settings = settings
         self._lemmatizer = lemmatizer
         words = sorted({w for r in self.rules for t in (*r.terms, *r.unless) for w in t.words})
@@ -156,13 +161,11 @@ class Classifier:
         decision = None
         if self.model is not None:
             decision = self.model.decide(self._features(letter, hits))
-            rules_sure = not unsorted
-            need = decision.need
-            if decision.process != UNSORTED:
-                process, unsorted = decision.process, False
-            elif not rules_sure or (decision.process_probability
-                                    >= self.settings.model_unsorted_confidence):
-                unsorted = True
+            edited = {self._kinds[h.rule][0] for h in hits if h.rule in self.changed_rules}
+            if "need" not in edited:
+                need = decision.need
+            if "process" not in edited or unsorted:  # an edited rule above threshold decides
+                process, unsorted = self._model_process(decision, unsorted, process)
         return Classification(
             process=None if unsorted else process,
             need=need,
@@ -172,6 +175,16 @@ class Classifier:
             unsorted=unsorted,
             model=decision,
         )
+
+    def _model_process(self, decision: ModelDecision, rules_unsorted: bool,
+                       rules_process: str | None) -> tuple[str | None, bool]:
+        """The model's process; its "not ours" overrules a rules' process only when sure."""
+        if decision.process != UNSORTED:
+            return decision.process, False
+        if rules_unsorted or (decision.process_probability
+                              >= self.settings.model_unsorted_confidence):
+            return None, True
+        return rules_process, False
 
     def features(self, letter: Letter) -> dict[str, float]:
         """What the model reads: the letter's words and the rules' totals per code."""
@@ -279,6 +292,11 @@ class Classifier:
                 score += rule.weight * best_weight * (1 + self.settings.repeat_bonus * repeats)
                 found.append(rule.terms[index].text)
         return found, score
+
+
+def rule_print(rule: Rule) -> str:
+    """A short fingerprint of what a rule looks for and what it decides."""
+    return hashlib.sha256(repr(rule).encode("utf-8")).hexdigest()[:12]
 
 
 @dataclass(frozen=True)

@@ -82,6 +82,7 @@ class Model:
     process: Head
     need: Head
     trained_on: int
+    rule_prints: dict[str, str]  # rule name -> fingerprint of the rule the model was trained with
 
     def decide(self, feats: dict[str, float]) -> ModelDecision:
         process = self.process.decide(feats)
@@ -120,8 +121,11 @@ def model_from_data(data: object, processes: tuple[str, ...], needs: tuple[str, 
     """A model from the file's parsed JSON; ModelError says what is wrong with it."""
     if not isinstance(data, dict) or data.get("format") != FORMAT:
         raise ModelError(f"неизвестный формат файла модели (ожидается format = {FORMAT})")
+    prints = data.get("rules", {})
+    if not isinstance(prints, dict) or not all(isinstance(v, str) for v in prints.values()):
+        raise ModelError("раздел «rules» должен сопоставлять имени правила строку-отпечаток")
     return Model(_head(data, "process", (*processes, UNSORTED)), _head(data, "need", needs),
-                 int(data.get("trained_on", 0)))
+                 int(data.get("trained_on", 0)), dict(prints))
 
 
 def _head(data: dict, name: str, allowed: tuple[str, ...]) -> Head:

@@ -15,7 +15,7 @@ from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
-from buhdesk.classify import NEEDS, PROCESSES, Classifier, Letter
+from buhdesk.classify import NEEDS, PROCESSES, Classifier, Letter, rule_print
 from buhdesk.classify_model import FORMAT, UNSORTED
 
 REGULARISATION = 4.0  # scikit-learn's C: larger fits the corpus closer
@@ -68,7 +68,8 @@ def train(samples: Sequence[Sample], rules: Classifier, *,
     matrix = vectorizer.fit_transform(rows)
     names = vectorizer.get_feature_names_out()
     model: dict[str, object] = {"format": FORMAT, "trained_on": len(samples),
-                                "regularisation": regularisation}
+                                "regularisation": regularisation,
+                                "rules": {r.name: rule_print(r) for r in rules.rules}}
     for head, labels in (("process", [s.process for s in samples]),
                          ("need", [s.need for s in samples])):
         fitted = LogisticRegression(C=regularisation, max_iter=3000).fit(matrix, labels)
