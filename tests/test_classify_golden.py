@@ -3,12 +3,12 @@
 from __future__ import annotations
 
 from collections import Counter
-from dataclasses import dataclass
 from pathlib import Path
 
 import pytest
 
 from buhdesk.classify import NEEDS, PROCESSES, Classification, Letter
+from buhdesk.learn import Sample, read_sample
 from buhdesk.ruleset import RuleSet, load_ruleset
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -16,27 +16,6 @@ CORPUS = ROOT / "tests" / "corpus" / "requests"
 PROCESS_ACCURACY = 0.90
 NEED_ACCURACY = 0.75
 UNSORTED = "none"
-
-
-@dataclass(frozen=True)
-class Sample:
-    name: str
-    letter: Letter
-    process: str
-    need: str
-
-
-def read_sample(path: Path) -> Sample:
-    head, _, body = path.read_text(encoding="utf-8").partition("\n\n")
-    fields = {}
-    for line in head.splitlines():
-        key, _, value = line.partition(":")
-        fields[key.strip()] = value.strip()
-    sender = fields.get("From", "")
-    address = sender.rpartition("<")[2].rstrip(">") if "<" in sender else sender
-    letter = Letter(subject=fields.get("Subject", ""), body=body, sender=address,
-                    sender_name=sender.partition("<")[0].strip().strip('"'))
-    return Sample(path.name, letter, fields["Process"], fields["Need"])
 
 
 @pytest.fixture(scope="module")

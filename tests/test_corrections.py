@@ -21,7 +21,7 @@ from buhdesk.runner import Daemon
 from buhdesk_connectors.memory import MemorySource
 
 VACATION = ("Вопрос по отпуску",
-            "Добрый день! Сколько дней отпуска у меня осталось? Прошу разъяснить.")
+            "Добрый день! Как учитывается отпуск при расчёте за декабрь? Прошу разъяснить.")
 
 
 def letter(sender: str, subject: str, body: str, mid: str) -> bytes:
@@ -58,7 +58,7 @@ def run_cli(config: Path, *argv: str) -> int:
 
 def test_process_correction_is_recorded_with_the_hits_that_decided(daemon: Daemon) -> None:
     req = registered(daemon, *VACATION)
-    assert req.process == "payroll"  # «отпуск» pulled it to payroll; it is a time-sheet question
+    assert req.process == "payroll"  # «отпуск» pulled it to payroll; the accountant says time sheet
     with Session(daemon.rt.engine) as s:
         c = correct_request(s, daemon.rt.rules, req.number, process="timesheet", actor="ivanova",
                             note="вопрос о табеле")

@@ -8,11 +8,13 @@ left unsorted. Every hit is kept so that the decision can be explained.
 
 from __future__ import annotations
 
+import hashlib
 import re
 from collections import defaultdict
 from collections.abc import Sequence
 from dataclasses import dataclass
 
+from buhdesk.classify_model import UNSORTED, Model, ModelDecision, features
 from buhdesk.lemmas import Lemmatizer, Token, normalize
 from buhdesk.quoting import split_quoted
 
@@ -27,6 +29,8 @@ NEEDS = (
 ZONES = ("subject", "body", "forwarded")  # the parts of a letter, in the order _zones makes them
 _MAX_GAP = 2
 _MAX_REPEATS = 2
+_RULE_FEATURE_CAP = 10.0  # a rule total above this tells the model nothing more
+_RULE_FEATURE_SCALE = 5.0
 _WORD_CACHE = 50_000  # distinct words remembered; forgotten all at once when full
 
 
@@ -56,15 +60,19 @@ class Classification:
     need_score: float
     hits: tuple[RuleHit, ...]
     unsorted: bool
+    model: ModelDecision | None = None  # the model's decision, when a model is loaded
 
     def to_dict(self) -> dict[str, object]:
         """JSON-ready form for the audit trail and ``explain --json``."""
-        return {
+        result: dict[str, object] = {
             "process": self.process, "need": self.need, "process_score": self.process_score,
             "need_score": self.need_score,
             "hits": [{"rule": h.rule, "terms": list(h.terms), "score": h.score} for h in self.hits],
             "unsorted": self.unsorted,
         }
+        if self.model is not None:
+            result["model"] = self.model.to_dict()
+        return result
 
 
 @dataclass(frozen=True)
@@ -99,6 +107,9 @@ class Settings:
     forwarded_weight: float = 0.6
     repeat_bonus: float = 0.25
     fuzzy_min_length: int = 6
+    # the model's "not an accounting matter" must be this sure to overrule a process the rules
+    # found above process_threshold
+    model_unsorted_confidence: float = 0.6
 
 
 @dataclass(frozen=True)
@@ -113,8 +124,14 @@ class _Zone:
 class Classifier:
     """Scores a letter against compiled rules; build once per rule set, then call classify()."""
 
-    def __init__(self, rules: Sequence[Rule], settings: Settings, lemmatizer: Lemmatizer) -> None:
+    def __init__(self, rules: Sequence[Rule], settings: Settings, lemmatizer: Lemmatizer,
+                 model: Model | None = None) -> None:
         self.rules = tuple(rules)
+        self.model = model
+        # rules edited since the model was trained override it until `buhdesk learn` is run
+        self.changed_rules = frozenset(
+            r.name for r in self.rules
+            if model is not None and model.rule_prints.get(r.name) != rule_print(r))
         self.settings = settings
         self._lemmatizer = lemmatizer
         words = sorted({w for r in self.rules for t in (*r.terms, *r.unless) for w in t.words})
@@ -135,6 +152,52 @@ class Classifier:
         return self._lemmatizer
 
     def classify(self, letter: Letter) -> Classification:
+        hits = self._hits(letter)
+        process, p_score = _best(hits, self._kinds, "process")
+        need, n_score = _best(hits, self._kinds, "need")
+        unsorted = process is None or p_score < self.settings.process_threshold
+        if need is None or n_score < self.settings.need_threshold:
+            need = self.settings.fallback_need
+        decision = None
+        if self.model is not None:
+            decision = self.model.decide(self._features(letter, hits))
+            edited = {self._kinds[h.rule][0] for h in hits if h.rule in self.changed_rules}
+            if "need" not in edited:
+                need = decision.need
+            if "process" not in edited or unsorted:  # an edited rule above threshold decides
+                process, unsorted = self._model_process(decision, unsorted, process)
+        return Classification(
+            process=None if unsorted else process,
+            need=need,
+            process_score=round(p_score, 3),
+            need_score=round(n_score, 3),
+            hits=tuple(sorted(hits, key=lambda h: -h.score)),
+            unsorted=unsorted,
+            model=decision,
+        )
+
+    def _model_process(self, decision: ModelDecision, rules_unsorted: bool,
+                       rules_process: str | None) -> tuple[str | None, bool]:
+        """The model's process; its "not ours" overrules a rules' process only when sure."""
+        if decision.process != UNSORTED:
+            return decision.process, False
+        if rules_unsorted or (decision.process_probability
+                              >= self.settings.model_unsorted_confidence):
+            return None, True
+        return rules_process, False
+
+    def features(self, letter: Letter) -> dict[str, float]:
+        """What the model reads: the letter's words and the rules' totals per code."""
+        return self._features(letter, self._hits(letter))
+
+    def _features(self, letter: Letter, hits: list[RuleHit]) -> dict[str, float]:
+        feats = features(self._lemmatizer, letter.subject, letter.body)
+        for kind in ("process", "need"):
+            for code, total in _totals(hits, self._kinds, kind).items():
+                feats[f"rule:{kind}:{code}"] = min(total, _RULE_FEATURE_CAP) / _RULE_FEATURE_SCALE
+        return feats
+
+    def _hits(self, letter: Letter) -> list[RuleHit]:
         zones = self._zones(letter)
         present = set().union(*(z.starts for z in zones))
         candidates: dict[int, list[int]] = defaultdict(list)
@@ -149,19 +212,7 @@ class Classifier:
             hit = self._score(plan, zones, letter.sender, terms or [])
             if hit:
                 hits.append(hit)
-        process, p_score = _best(hits, self._kinds, "process")
-        need, n_score = _best(hits, self._kinds, "need")
-        unsorted = process is None or p_score < self.settings.process_threshold
-        if need is None or n_score < self.settings.need_threshold:
-            need = self.settings.fallback_need
-        return Classification(
-            process=None if unsorted else process,
-            need=need,
-            process_score=round(p_score, 3),
-            need_score=round(n_score, 3),
-            hits=tuple(sorted(hits, key=lambda h: -h.score)),
-            unsorted=unsorted,
-        )
+        return hits
 
     def _zones(self, letter: Letter) -> tuple[_Zone, ...]:
         parts = split_quoted(letter.body)
@@ -243,6 +294,11 @@ class Classifier:
         return found, score
 
 
+def rule_print(rule: Rule) -> str:
+    """A short fingerprint of what a rule looks for and what it decides."""
+    return hashlib.sha256(repr(rule).encode("utf-8")).hexdigest()[:12]
+
+
 @dataclass(frozen=True)
 class _RulePlan:
     """What scoring a rule needs that does not depend on the letter, worked out once."""
@@ -293,14 +349,21 @@ def _follows(positions: tuple[frozenset[int], ...], at: int, rest: tuple[int, ..
     return True
 
 
-def _best(
+def _totals(
     hits: list[RuleHit], kinds: dict[str, tuple[str, str]], kind: str
-) -> tuple[str | None, float]:
+) -> dict[str, float]:
     totals: dict[str, float] = defaultdict(float)
     for hit in hits:
         rule_kind, code = kinds[hit.rule]
         if rule_kind == kind:
             totals[code] += hit.score
+    return totals
+
+
+def _best(
+    hits: list[RuleHit], kinds: dict[str, tuple[str, str]], kind: str
+) -> tuple[str | None, float]:
+    totals = _totals(hits, kinds, kind)
     if not totals:
         return None, 0.0
     code = max(totals, key=lambda c: (totals[c], -_order(kind, c)))

@@ -17,6 +17,7 @@ _SETTING_TYPES: dict[str, type | tuple[type, ...]] = {
     "process_threshold": (int, float), "need_threshold": (int, float), "fallback_need": str,
     "subject_weight": (int, float), "forwarded_weight": (int, float),
     "repeat_bonus": (int, float), "fuzzy_min_length": int, "unsorted_queue": str,
+    "model_unsorted_confidence": (int, float),
 }
 _WHERE = ("all", "subject", "body")
 _STOP_WORDS = frozenset({"о", "об", "в", "во", "на", "по", "за", "с", "со", "и", "для", "от",

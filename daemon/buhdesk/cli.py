@@ -15,7 +15,7 @@ from collections.abc import Callable, Sequence
 from datetime import datetime
 from pathlib import Path
 
-from buhdesk import cli_admin, cli_answers, cli_ops, cli_reports, cli_survey
+from buhdesk import cli_admin, cli_answers, cli_learn, cli_ops, cli_reports, cli_survey
 from buhdesk.config import Config, ConfigError, load_config, package_data_dir
 
 DEFAULT_CONFIG = Path("/etc/buhdesk/buhdesk.toml")
@@ -142,6 +142,7 @@ def build_parser(*, report_kinds: bool = True) -> argparse.ArgumentParser:
     cli_answers.register(sub, _load)
     cli_ops.register(sub, _load)
     cli_admin.register(sub, _load)
+    cli_learn.register(sub, _load)
     cli_survey.register(sub, _load)
     reports = cli_reports.register(sub, _load)
     if report_kinds:

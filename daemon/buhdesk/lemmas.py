@@ -50,6 +50,10 @@ class Lemmatizer:
         """The normal form of one word."""
         return self._analyse(word)[0]
 
+    def is_known(self, word: str) -> bool:
+        """Whether the dictionary knows ``word`` (numbers count as known)."""
+        return self._analyse(word)[2]
+
     def lemmas(self, text: str) -> list[str]:
         """Normal forms of all words of ``text``, in order."""
         return [self._analyse(m.group(0))[0] for m in TOKEN_RE.finditer(text)]

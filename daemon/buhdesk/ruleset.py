@@ -13,7 +13,8 @@ from pathlib import Path
 from types import MappingProxyType
 from typing import Any
 
-from buhdesk.classify import PROCESSES, Classifier
+from buhdesk.classify import NEEDS, PROCESSES, Classifier
+from buhdesk.classify_model import MODEL_FILE, Model, ModelError, load_model
 from buhdesk.classify_rules import parse_classify
 from buhdesk.lemmas import Lemmatizer
 from buhdesk.routing import (
@@ -77,15 +78,17 @@ def load_ruleset(rules_dir: Path, *, lemmatizer: Lemmatizer | None = None) -> Ru
                      f"unsorted_queue: неизвестный сотрудник «{config.unsorted_queue}»")
     router_parts = _segments(docs[SEGMENTS_FILE], staff, problems) if docs[SEGMENTS_FILE] else None
     absences = _absences(rules_dir / ABSENCES_FILE, staff, problems)
+    model = _model(rules_dir / MODEL_FILE, problems)
     problems.raise_if_any()
     assert config is not None and router_parts is not None  # no problems means both parsed
     segments, groups, duty = router_parts
     frozen_staff = MappingProxyType(staff)
     router = Router(segments=segments, groups=groups, staff=frozen_staff,
                     unsorted_queue=config.unsorted_queue, duty=duty)
-    files = [rules_dir / n for n in (CLASSIFY_FILE, STAFF_FILE, SEGMENTS_FILE, ABSENCES_FILE)]
+    files = [rules_dir / n for n in (CLASSIFY_FILE, STAFF_FILE, SEGMENTS_FILE, ABSENCES_FILE,
+                                     MODEL_FILE)]
     return RuleSet(
-        classifier=Classifier(config.rules, config.settings, lemmatizer),
+        classifier=Classifier(config.rules, config.settings, lemmatizer, model),
         router=router,
         staff=frozen_staff,
         process_labels=MappingProxyType(config.process_labels),
@@ -94,6 +97,17 @@ def load_ruleset(rules_dir: Path, *, lemmatizer: Lemmatizer | None = None) -> Ru
         source_files=tuple(p for p in files if p.exists()),
         absences=tuple(absences),
     )
+
+
+def _model(path: Path, problems: Problems) -> Model | None:
+    """The trained model beside the rules, if there is one (rules alone decide without it)."""
+    if not path.exists():
+        return None
+    try:
+        return load_model(path, PROCESSES, NEEDS)
+    except ModelError as e:
+        problems.add(MODEL_FILE, None, str(e))
+        return None
 
 
 # --- staff.toml --------------------------------------------------------------------------------
