@@ -241,7 +241,7 @@ def test_executor_wins_can_be_switched_off(tmp_path: Path, store_url: str,
 
 def test_wrong_settings_file_is_named_in_russian(tmp_path: Path) -> None:
     (tmp_path / "delopro.toml").write_text('executor_wins = "да"\n', encoding="utf-8")
-    with pytest.raises(DocumentSettingsError, match=r"delopro\.toml, строка 1.*true или false"):
+    with pytest.raises(DocumentSettingsError, match=r"delopro\.toml:1: .*true или false"):
         load_document_settings(tmp_path)
 
 
