@@ -13,7 +13,7 @@ from buhdesk.survey_settings import closure_settings, survey_settings
 ROOT = Path(__file__).resolve().parents[1]
 EXAMPLE = ROOT / "deploy" / "systemd" / "buhdesk.example.toml"
 GUIDE = ROOT / "docs" / "admin-guide.ru.md"
-OPTIONAL = ("web", "survey", "closure")
+OPTIONAL = ("web", "survey", "closure", "kb")
 _SETTING = re.compile(r"^# ?(\[\w+\]|[a-z_]+ = .*)$")
 
 

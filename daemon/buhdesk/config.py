@@ -16,8 +16,8 @@ from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 SOURCE_KINDS = ("imap", "maildir", "delopro")
 OUTBOX_KINDS = ("smtp", "files")
 SECURITY_MODES = ("ssl", "starttls", "none")
-# Tables validated by the modules that use them (scheduler, web, closure, survey).
-EXTRA_TABLES = ("schedule", "web", "closure", "survey")
+# Tables validated by the modules that use them (scheduler, web, closure, survey, kb).
+EXTRA_TABLES = ("schedule", "web", "closure", "survey", "kb")
 
 
 class ConfigError(Exception):

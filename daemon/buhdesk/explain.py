@@ -31,7 +31,7 @@ from buhdesk.document_rules import (
 from buhdesk.document_snapshot import content_digest, file_digests, source_key
 from buhdesk.documents import DocumentConflict, check_same_registration, find_by_uid
 from buhdesk.interfaces import Document, PackageProblem
-from buhdesk.kb import KnowledgeBase
+from buhdesk.kb import MIN_SHARE, KnowledgeBase
 from buhdesk.kb_mail import articles_for
 from buhdesk.mime import MessageParseError, ParsedMessage, parse_message
 from buhdesk.models import Message, Request
@@ -57,6 +57,7 @@ class ExplainContext:
     duty_accountant: str | None = None
     load_package: PackageLoader | None = None
     kb: KnowledgeBase | None = None
+    kb_share: float = MIN_SHARE
 
 
 def _blank(path: Path) -> dict[str, Any]:
@@ -116,7 +117,7 @@ def _decide(ctx: ExplainContext, out: dict[str, Any], parsed: ParsedMessage, at:
     if ctx.kb is not None:
         stub = Request(number="", subject=parsed.subject, process=decision.process,
                        need=decision.need)
-        offered = articles_for(ctx.kb, stub, parsed.body_text)
+        offered = articles_for(ctx.kb, stub, parsed.body_text, share=ctx.kb_share)
         out["articles"] = [a["slug"] for a in offered]
         out["rules"].append({"stage": "kb", "articles": [
             {"slug": a["slug"], "reasons": a["reasons"]} for a in offered]})

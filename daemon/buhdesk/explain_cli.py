@@ -11,6 +11,7 @@ from typing import Any, TextIO
 from buhdesk.config import ConfigError, load_config, package_data_dir, read_secret
 from buhdesk.explain import FIELDS, ExplainContext, explain_path
 from buhdesk.kb import KbError, KnowledgeBase
+from buhdesk.kb_mail import KbSettingsError, min_share
 from buhdesk.rulebook import RuleBook, RuleBookError, load_rulebook
 from buhdesk.store import make_engine
 from buhdesk_connectors.delopro_source import load_document
@@ -47,6 +48,7 @@ def _context(config: Path | None) -> ExplainContext:
         secret=secret_value.encode() if secret_value else None, engine=engine,
         max_attachment_bytes=cfg.limits.max_attachment_bytes,
         duty_accountant=cfg.service.duty_accountant, load_package=load_document,
+        kb_share=min_share(cfg),
     )
 
 
@@ -122,7 +124,7 @@ def run_explain(files: list[Path], *, config: Path | None, as_json: bool,
                 at: datetime | None, out: TextIO) -> int:
     try:
         ctx = _context(config)
-    except (ConfigError, RuleBookError, KbError) as e:
+    except (ConfigError, RuleBookError, KbError, KbSettingsError) as e:
         print(f"Ошибка: {e}", file=sys.stderr)
         return 2
     for path in files:
