@@ -111,7 +111,9 @@ def cmd_requeue(args: argparse.Namespace) -> int:
 
 
 def build_parser() -> argparse.ArgumentParser:
-    p = argparse.ArgumentParser(prog="buhdesk", description="buhdesk: обращения в бухгалтерию")
+    from buhdesk.cli_parser import RussianArgumentParser
+
+    p = RussianArgumentParser(prog="buhdesk", description="buhdesk: обращения в бухгалтерию")
     p.add_argument("--config", help=f"файл настроек (по умолчанию $BUHDESK_CONFIG или {DEFAULT_CONFIG})")
     p.add_argument("--log-level", default=os.environ.get("BUHDESK_LOG_LEVEL"),
                    help="DEBUG, INFO, WARNING, ERROR (по умолчанию INFO для run, иначе WARNING)")
