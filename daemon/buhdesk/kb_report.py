@@ -205,7 +205,8 @@ def render_html(report: KbReport) -> str:
     period = f"{report.start:%d.%m.%Y} — {report.end:%d.%m.%Y}"
     used = [a for a in report.articles if a.requests]
     chart = bar_chart([(a.title, a.success) for a in used],
-                      title="Закрыто без повторного обращения, % обращений со статьёй") if used \
+                      title="Закрыто без повторного обращения, % обращений со статьёй",
+                      scale="neutral") if used \
         else "<p>За период статьи не предлагались и не вставлялись в ответы.</p>"
     articles = _table("Статьи базы знаний", ["Статья", "Предложена", "Вставлена в ответ",
                       "Обращений", "Закрыто", "Закрыто без повторного обращения", "Доля, %"],

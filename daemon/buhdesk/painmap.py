@@ -195,9 +195,9 @@ def render_html(pains: list[ProcessPains], start: date, end: date, threshold: in
              f"меры по их устранению. Ответы опроса показаны, только если их не меньше "
              f"{threshold}.</p>"),
              bar_chart([(p.label, p.overdue_share) for p in pains],
-                       title="Доля обращений с нарушением срока, %"),
+                       title="Доля обращений с нарушением срока, %", scale="lower-better"),
              bar_chart([(p.label, _low_overall(p)) for p in pains],
-                       title="Доля низких общих оценок, %")]
+                       title="Доля низких общих оценок, %", scale="lower-better")]
     for p in pains:
         parts.append(f"<h2>{escape(p.label)}</h2>")
         parts.append(f"<p>Обращений: {p.requests}; ответов на опрос: "
