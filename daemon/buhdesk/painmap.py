@@ -218,6 +218,17 @@ def _low_overall(p: ProcessPains) -> float | None:
     return next(iter(p.low_shares.values()), None) if p.shown else None
 
 
+def xlsx_sheets(pains: list[ProcessPains]) -> list[Any]:
+    """The map with its measures, and one row per process with the overdue chart."""
+    from buhdesk.report_tables import Chart, Sheet
+
+    summary = [["Процесс", "Обращений", "Жалоб", "Просрочено, %"],
+               *([p.label, p.requests, p.complaints, p.overdue_share] for p in pains)]
+    return [Sheet("Карта болей", flat_rows(pains)),
+            Sheet("По процессам", summary,
+                  Chart("Доля обращений с нарушением срока, %", 1, (4,), "%"))]
+
+
 def flat_rows(pains: list[ProcessPains]) -> list[list[Any]]:
     head = ["Процесс", "Обращений", "Жалоб", "Просрочено, %", "Выявленные проблемы",
             "Мероприятие", "Ответственный", "Срок", "Состояние"]
@@ -226,5 +237,5 @@ def flat_rows(pains: list[ProcessPains]) -> list[list[Any]]:
         base = [p.label, p.requests, p.complaints, p.overdue_share, "; ".join(p.problems())]
         for m in p.measures or [None]:
             out.append([*base, *(("", "", "", "") if m is None else
-                                 (m.measure, m.owner, m.deadline.isoformat(), m.status))])
+                                 (m.measure, m.owner, m.deadline, m.status))])
     return out
