@@ -305,13 +305,6 @@ def test_acknowledgment_lists_the_offered_articles(daemon, shipped: KnowledgeBas
 # --- relevance threshold (figures: bench/kb_relevance.py over tests/corpus/kb/questions.tsv) ---
 
 
-def _questions() -> list[tuple[str, str, str, set[str], str]]:
-    import sys
-    sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "bench"))
-    from kb_relevance import load
-    return load()
-
-
 def test_a_per_diem_question_is_not_offered_sick_pay() -> None:
     from buhdesk.lemmas import Lemmatizer
     kb = KnowledgeBase.load(Path(__file__).resolve().parents[1] / "rules", lemmatizer=Lemmatizer())
