@@ -78,7 +78,7 @@ def test_each_mistake_is_named_with_file_and_line(
     status, out = check(config, capsys)
     assert status == 1
     errors = [x for x in out.splitlines() if x.startswith("ОШИБКА: ")]
-    assert any(x.startswith(f"ОШИБКА: {file}:{line + offset}: ") and words in x
+    assert any(x.startswith(f"ОШИБКА: {rules.name}/{file}:{line + offset}: ") and words in x
                for x in errors), out
     assert "Найдено ошибок:" in out and "Проверка пройдена" not in out
 

@@ -23,6 +23,7 @@ from buhdesk.compose import FileToSend
 from buhdesk.config import load_config
 from buhdesk.document_rules import DocumentSettingsError, load_document_settings
 from buhdesk.explain_cli import run_explain
+from buhdesk.interfaces import PackageProblem
 from buhdesk.models import Attachment, Event, Message, Raw, Request
 from buhdesk.packages import commit_document
 from buhdesk.runner import Daemon
@@ -242,7 +243,7 @@ def test_executor_wins_can_be_switched_off(tmp_path: Path, store_url: str,
 
 def test_wrong_settings_file_is_named_in_russian(tmp_path: Path) -> None:
     (tmp_path / "delopro.toml").write_text('executor_wins = "да"\n', encoding="utf-8")
-    with pytest.raises(DocumentSettingsError, match=r"delopro\.toml, строка 1.*true или false"):
+    with pytest.raises(DocumentSettingsError, match=r"delopro\.toml:1: .*true или false"):
         load_document_settings(tmp_path)
 
 
@@ -475,3 +476,26 @@ def test_explain_reports_an_unreadable_package(tmp_path: Path) -> None:
     (pkg / "card.xml").write_bytes(b"<Card")
     [result] = explain([pkg])
     assert result["action"] == "fail" and "xml_malformed" in str(result["error"])
+
+
+def test_explain_of_a_registered_package_names_its_request_and_document(
+        daemon: Daemon, tmp_path: Path) -> None:
+    from buhdesk.explain import ExplainContext, explain_path
+    from buhdesk.explain_cli import _text
+    from buhdesk_connectors.delopro_source import load_document
+
+    export(daemon, "PKG1")
+    daemon.drain()
+    [req] = requests(daemon.rt)
+    again = make_package("card", tmp_path / "PKG1-again")
+    ctx = ExplainContext(rules=daemon.rt.rules, own_address="buh@minfin.example",
+                         secret=daemon.rt.secret, engine=daemon.rt.engine,
+                         load_package=load_document)
+    result = explain_path(ctx, again, at=NOW)  # used to fail with DetachedInstanceError
+    assert (result["action"], result["request"], result["error"]) == ("duplicate", req.number, None)
+    doc = load_document(again)
+    assert not isinstance(doc, PackageProblem) and doc.author and doc.reg_date
+    out = io.StringIO()
+    _text(result, daemon.rt.rules, out)
+    assert (f"документ «ДелоПро»: № {doc.reg_number} от {doc.reg_date:%d.%m.%Y}; "
+            f"автор: {doc.author.name}") in out.getvalue()

@@ -300,3 +300,45 @@ def test_acknowledgment_lists_the_offered_articles(daemon, shipped: KnowledgeBas
     body = rt.templates.render("ack", **request_vars(rt, request, articles=offered)).body
     assert "— Справка о доходах и суммах налога (2-НДФЛ): http://localhost:8080/kb/spravka-2-ndfl" \
         in body
+
+
+# --- relevance threshold (figures: bench/kb_relevance.py over tests/corpus/kb/questions.tsv) ---
+
+
+def test_a_per_diem_question_is_not_offered_sick_pay() -> None:
+    from buhdesk.lemmas import Lemmatizer
+    kb = KnowledgeBase.load(Path(__file__).resolve().parents[1] / "rules", lemmatizer=Lemmatizer())
+    offered = [a.slug for a, _ in kb.suggest(
+        "travel", "consultation", "Какие суточные положены при командировке в Москву на три дня?")]
+    assert offered[0] == "komandirovka" and "bolnichnyj" not in offered
+
+
+def test_threshold_keeps_the_expected_article_and_drops_most_others() -> None:
+    import sys
+    sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "bench"))
+    from kb_relevance import evaluate
+
+    from buhdesk.lemmas import Lemmatizer
+    kb = KnowledgeBase.load(Path(__file__).resolve().parents[1] / "rules", lemmatizer=Lemmatizer())
+    for part in ("dev", "held"):
+        precision, recall, _ = evaluate(kb, part)
+        unfiltered, _, _ = evaluate(kb, part, min_share=0.0)
+        assert recall == 1.0, part  # every question still gets its article
+        assert precision >= 0.8 and precision > unfiltered, (part, precision, unfiltered)
+
+
+def test_min_share_is_configurable_and_checked(tmp_path: Path, monkeypatch) -> None:  # type: ignore[no-untyped-def]
+    from buhdesk.config import load_config
+    from buhdesk.kb_mail import KbSettingsError, min_share
+
+    monkeypatch.setenv("BUHDESK_SECRET", "k" * 64)
+    base = (Path(__file__).resolve().parents[1] / "deploy/systemd/buhdesk.example.toml")
+    for value, expected in (("0.7", 0.7), ("1.5", None), ('"много"', None)):
+        path = tmp_path / "buhdesk.toml"
+        path.write_text(base.read_text("utf-8") + f"\n[kb]\nmin_share = {value}\n", "utf-8")
+        config = load_config(path)
+        if expected is None:
+            with pytest.raises(KbSettingsError, match="min_share: нужно число от 0 до 1"):
+                min_share(config)
+        else:
+            assert min_share(config) == expected

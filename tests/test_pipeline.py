@@ -145,6 +145,7 @@ def test_garbage_is_held_and_does_not_stop_the_others(daemon: Daemon) -> None:
     daemon.drain()
     held = held_items(daemon.rt.engine)
     assert len(held) == 1 and "не удалось разобрать письмо" in held[0].reason
+    assert "заголов" in held[0].reason and "header" not in held[0].reason  # read by the head
     assert len(requests(daemon)) == 1
     requeue(daemon.rt.engine, held[0].id)
     daemon.drain()

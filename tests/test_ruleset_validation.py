@@ -125,7 +125,7 @@ def test_each_problem_names_file_line_and_cause(
 ) -> None:
     line = edit(rules, file, old, new)
     error = problems_of(rules, lemmatizer)
-    found = [p for p in error.problems if p.file == file and words in p.message]
+    found = [p for p in error.problems if p.file.endswith(f"/{file}") and words in p.message]
     assert found, str(error)
     if offset is not None:
         assert any(p.line == line + offset for p in found), str(error)
@@ -146,18 +146,48 @@ def test_all_problems_in_all_files_are_reported_together(
     edit(rules, "staff.toml", 'role = "head"', 'role = "boss"')
     edit(rules, "segments.toml", 'duty = "sorokina"', 'duty = "sorokin"')
     error = problems_of(rules, lemmatizer)
-    assert {p.file for p in error.problems} >= {"classify.toml", "staff.toml", "segments.toml"}
+    shown = {f"{rules.name}/{name}" for name in ("classify.toml", "staff.toml", "segments.toml")}
+    assert {p.file for p in error.problems} >= shown  # named one way: the rules folder, the file
     for line in str(error).splitlines():
         file, number, message = line.split(":", 2)
-        assert file in FILES and number.isdigit() and message.strip()
+        assert file.split("/")[-1] in FILES and file.startswith(f"{rules.name}/")
+        assert number.isdigit() and message.strip()
 
 
 def test_missing_file_is_reported(rules: Path, lemmatizer: Lemmatizer) -> None:
     (rules / "staff.toml").unlink()
     error = problems_of(rules, lemmatizer)
-    assert any(p.file == "staff.toml" and "не найден" in p.message for p in error.problems)
+    assert any(p.file.endswith("/staff.toml") and "не найден" in p.message for p in error.problems)
 
 
 def test_absences_file_is_optional(rules: Path, lemmatizer: Lemmatizer) -> None:
     (rules / "absences.csv").unlink()
     assert load_ruleset(rules, lemmatizer=lemmatizer).absences == ()
+
+
+def test_unknown_login_names_the_near_match(rules: Path, lemmatizer: Lemmatizer) -> None:
+    edit(rules, "segments.toml", 'duty = "sorokina"', 'duty = "sorokinna"')
+    error = problems_of(rules, lemmatizer)
+    assert "возможно, вы имели в виду «sorokina»" in str(error)
+
+
+def test_unknown_login_without_a_near_match_lists_the_logins(
+        rules: Path, lemmatizer: Lemmatizer) -> None:
+    edit(rules, "segments.toml", 'duty = "sorokina"', 'duty = "zzz"')
+    message = next(p.message for p in problems_of(rules, lemmatizer).problems if "zzz" in p.message)
+    assert "неизвестный сотрудник" in message and "sorokina" in message and "ivanova" in message
+
+
+@pytest.mark.parametrize(("new", "words"), [
+    ('duty = "sorokina\n', "закрывающую кавычку"),
+    ('duty = sorokina', "текст берите в кавычки"),
+    ('duty = "sorokina" дежурная', "лишний текст"),
+])
+def test_toml_syntax_errors_are_russian_with_line_and_hint(
+        rules: Path, lemmatizer: Lemmatizer, new: str, words: str) -> None:
+    line = edit(rules, "segments.toml", 'duty = "sorokina"', new)
+    problem = problems_of(rules, lemmatizer).problems[0]
+    assert (problem.file, problem.line) == (f"{rules.name}/segments.toml", line)
+    assert problem.message.startswith("ошибка синтаксиса TOML в столбце ")
+    assert words in problem.message
+    assert not any(w in problem.message for w in ("Illegal", "Invalid", "Expected", "at line"))

@@ -189,8 +189,12 @@ def test_digest_letter_to_each_head(digest_store: tuple[Runtime, list[str]]) -> 
     block_b = text[text.index(f"== {name_b} =="):]
     assert "Ждут сведений от заявителя (1)" in block_b and "Авансовый отчёт" in block_b
     assert "БУХ-2026-000004" not in text and "БУХ-2026-000006" not in text
-    unsorted = text[text.index("== Без исполнителя =="):]
-    assert "БУХ-2026-000005" in unsorted and "Слишком большое письмо" in unsorted
+    assert "без исполнителя — 1." in text  # the summary counts what the section lists
+    unsorted = text[text.index("== Без исполнителя (1) =="):]
+    held = text[text.index("== Задержанные сообщения, не закреплённые за сотрудником (1) =="):]
+    unsorted = unsorted[:len(unsorted) - len(held)]
+    assert "БУХ-2026-000005" in unsorted and "Слишком большое письмо" not in unsorted
+    assert "Слишком большое письмо" in held
     assert "на 26 ноября 2026 г." in sent[0].subject and "просрочено 1" in sent[0].subject
 
 
@@ -400,6 +404,20 @@ def test_weekly_summary_on_monday(make_rt: RuntimeFactory) -> None:
     clock.at = msk(2026, 12, 1, 9, 0)
     run_due_jobs(rt)
     assert len(head_letters(rt, "Соблюдение сроков")) == len(heads(rt))
+    assert weekly[0].subject.endswith("по 29.11.2026: в срок 33,3 % (1 из 3)")
+
+
+def test_weekly_subject_of_a_week_without_deadlines_is_a_whole_sentence(
+        make_rt: RuntimeFactory) -> None:
+    rt = make_rt(Clock(msk(2026, 11, 30, 8, 40)))
+    with Session(rt.engine) as s:  # due next week: nothing fell due in the week summarised
+        s.add(Request(number="БУХ-2026-000201", state="assigned", assignee=accountants(rt)[0],
+                      process="payroll", due_at=msk(2026, 12, 2, 18), created_at=msk(2026, 11, 27, 10)))
+        s.commit()
+    run_due_jobs(rt)
+    subject = head_letters(rt, "Соблюдение сроков")[0].subject
+    assert subject.endswith("по 29.11.2026: сроков ответа не было"), subject
+    assert "—" not in subject
 
 
 # --- settings -------------------------------------------------------------------------------

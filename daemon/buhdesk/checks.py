@@ -19,6 +19,7 @@ from buhdesk.rulebook import RuleBook, RuleBookError, load_rulebook
 from buhdesk.ruleset import RuleSetError
 from buhdesk.schedule_settings import ScheduleSettingsError, load_schedule_settings
 from buhdesk.survey import load_survey
+from buhdesk.kb_mail import KbSettingsError, min_share
 from buhdesk.survey_settings import SurveySettingsError, closure_settings, survey_settings
 from buhdesk.templating import LETTERS, TemplateProblem, Templates
 from buhdesk.touchpoints import load_touchpoints
@@ -92,10 +93,10 @@ def _check_settings(cfg: Config) -> list[str]:
     """The optional tables of the configuration that their modules validate."""
     problems: list[str] = []
     for check in (lambda: load_schedule_settings(cfg.extra), lambda: survey_settings(cfg),
-                  lambda: closure_settings(cfg)):
+                  lambda: closure_settings(cfg), lambda: min_share(cfg)):
         try:
             check()
-        except (ScheduleSettingsError, SurveySettingsError) as e:
+        except (ScheduleSettingsError, SurveySettingsError, KbSettingsError) as e:
             problems.append(f"{cfg.file}: {e}")
     for trust in (auth_settings, flood_settings):
         try:

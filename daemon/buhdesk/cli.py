@@ -114,7 +114,9 @@ def cmd_requeue(args: argparse.Namespace) -> int:
 def build_parser(*, report_kinds: bool = True) -> argparse.ArgumentParser:
     """The whole command line; without ``report_kinds`` the kinds under ``report`` (whose
     modules are heavy to import) are left out, for commands other than ``report``."""
-    p = argparse.ArgumentParser(prog="buhdesk", description="buhdesk: обращения в бухгалтерию")
+    from buhdesk.cli_parser import RussianArgumentParser
+
+    p = RussianArgumentParser(prog="buhdesk", description="buhdesk: обращения в бухгалтерию")
     p.add_argument("--config", help=f"файл настроек (по умолчанию $BUHDESK_CONFIG или {DEFAULT_CONFIG})")
     p.add_argument("--log-level", default=os.environ.get("BUHDESK_LOG_LEVEL"),
                    help="DEBUG, INFO, WARNING, ERROR (по умолчанию INFO для run, иначе WARNING)")

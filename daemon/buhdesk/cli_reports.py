@@ -73,6 +73,14 @@ def write_text(text: str, output: Path | None) -> None:
     print(f"Отчёт записан в {output}", file=sys.stderr)
 
 
+def write_report_xlsx(sheets: Any, output: Path) -> None:
+    """An XLSX report through the shared writer, and where it went."""
+    from buhdesk.report_tables import write_xlsx
+
+    write_xlsx(sheets, output)
+    print(f"Отчёт записан в {output}", file=sys.stderr)
+
+
 def cmd_sla(args: argparse.Namespace, config: Config) -> int:
     from buhdesk.rulebook import load_rulebook
     from buhdesk.sla import render_csv, render_html, render_xlsx, sla_report

@@ -186,7 +186,7 @@ def cmd_satisfaction(args: argparse.Namespace, config: Config) -> int:
 
 def cmd_painmap(args: argparse.Namespace, config: Config) -> int:
     from buhdesk import painmap as pm
-    from buhdesk.report_tables import write_rows_csv, write_rows_xlsx
+    from buhdesk.report_tables import write_rows_csv, write_xlsx
     from buhdesk.rulebook import load_rulebook
     from buhdesk.store import opened_store
     from buhdesk.survey import load_survey
@@ -204,7 +204,7 @@ def cmd_painmap(args: argparse.Namespace, config: Config) -> int:
     return _write(args, f"painmap_{args.start}_{args.end}",
                   lambda: pm.render_html(pains, args.start, args.end, threshold),
                   lambda: write_rows_csv(pm.flat_rows(pains)),
-                  lambda p: write_rows_xlsx(pm.flat_rows(pains), p, "Карта болей"))
+                  lambda p: write_xlsx(pm.xlsx_sheets(pains), p))
 
 
 def cmd_touchpoints(args: argparse.Namespace, config: Config) -> int:

@@ -16,8 +16,9 @@ import socket
 import sys
 import time
 from datetime import date, datetime, timedelta
-from email.message import EmailMessage
-from email.policy import SMTP
+from email.header import Header
+from email.mime.text import MIMEText
+from email.policy import compat32
 from email.utils import formataddr
 from pathlib import Path
 from typing import TextIO
@@ -161,19 +162,44 @@ def _client_reply(root: Path, session: Session) -> bytes | None:
     ).scalars().first()
     if ack is None:
         return None
-    msg = EmailMessage(policy=SMTP)
-    msg["From"] = formataddr(("Ковалева Мария Петровна", ack.to_addrs))
-    msg["To"] = "buh@minfin.example"
-    msg["Subject"] = f"Re: {ack.subject}"
-    msg["Message-ID"] = f"<demo-reply-{ack.id}@culture.example>"
-    msg["In-Reply-To"] = f"<{ack.message_id}>"
-    msg["References"] = f"<{ack.message_id}>"
-    msg.set_content("Добавлю: справка нужна в двух экземплярах.\n\n> Ваше обращение зарегистрировано\n")
-    return msg.as_bytes()
+    return sample_letter(
+        sender=formataddr(("Ковалева Мария Петровна", ack.to_addrs), charset="utf-8"), to="buh@minfin.example",
+        subject=f"Re: {ack.subject}", message_id=f"<demo-reply-{ack.id}@culture.example>",
+        in_reply_to=ack.message_id,
+        body="Добавлю: справка нужна в двух экземплярах.\n\n> Ваше обращение зарегистрировано\n")
 
 
-ANSWER = ("Ваше обращение рассмотрено. Документы подготовлены, их можно получить в кабинете 215 "
-          "с 9:00 до 18:00 в рабочие дни.")
+def sample_letter(*, sender: str, to: str, subject: str, message_id: str, in_reply_to: str,
+                  body: str) -> bytes:
+    """A reply as a mail program sends it. Built like buhdesk's own letters (compat32 ``Header``
+    encoding): the default/SMTP policy folder of the stdlib we run on (CPython gh-144156) puts the space
+    between two words outside the encoded words where a fold falls, and RFC 2047 readers drop it
+    («по командировке» arrived as «покомандировке»)."""
+    msg = MIMEText(body, "plain", "utf-8")
+    msg["From"] = sender  # ASCII: formataddr(..., charset="utf-8") encodes a name
+    msg["To"] = to
+    msg["Subject"] = Header(subject, "utf-8", header_name="Subject")
+    msg["Message-ID"] = message_id
+    msg["In-Reply-To"] = msg["References"] = f"<{in_reply_to}>"
+    return msg.as_bytes(policy=compat32.clone(linesep="\r\n"))
+
+
+# What the demo's accountants write, per process: office hours as in rules/deadlines.toml
+# (Monday to Thursday 9:00–18:00, Friday 9:00–16:45).
+ANSWERS = {
+    "payroll": ("Справка 2-НДФЛ за 2025 год подготовлена в двух экземплярах и подписана. Её можно "
+                "получить в кабинете 215: с понедельника по четверг с 9:00 до 18:00, в пятницу "
+                "с 9:00 до 16:45; при себе иметь служебное удостоверение или паспорт."),
+    "travel": ("Авансовый отчёт по командировке в Москву проверен и утверждён. Перерасход "
+               "(3 450 руб. 00 коп.) будет перечислен на вашу зарплатную карту в течение трёх "
+               "рабочих дней. Оригиналы билетов и чеков передайте, пожалуйста, в кабинет 215 "
+               "до пятницы, 16:45."),
+    "timesheet": ("Табель учёта рабочего времени за ноябрь получен и проверен, замечаний нет. "
+                  "Изменения по больничным листам, если они появятся до конца месяца, направьте "
+                  "корректирующим табелем не позднее последнего рабочего дня месяца."),
+}
+OTHER_ANSWER = ("Ваше обращение рассмотрено, ответ подготовлен. Если остались вопросы, ответьте на "
+                "это письмо.")
 
 
 def _accountant_answers(session: Session, count: int) -> list[bytes]:
@@ -186,15 +212,12 @@ def _accountant_answers(session: Session, count: int) -> list[bytes]:
     ).scalars().all()
     replies = []
     for notice in notices:
-        msg = EmailMessage(policy=SMTP)
-        msg["From"] = notice.to_addrs
-        msg["To"] = "buh@minfin.example"
-        msg["Subject"] = f"Re: {notice.subject}"
-        msg["Message-ID"] = f"<demo-answer-{notice.id}@minfin.example>"
-        msg["In-Reply-To"] = f"<{notice.message_id}>"
-        msg["References"] = f"<{notice.message_id}>"
-        msg.set_content(f"{ANSWER}\n#закрыть\n\n-- \nБухгалтерия\n")
-        replies.append(msg.as_bytes())
+        request = session.get(Request, notice.request_id)
+        answer = ANSWERS.get(request.process if request else "", OTHER_ANSWER)
+        replies.append(sample_letter(
+            sender=notice.to_addrs, to="buh@minfin.example", subject=f"Re: {notice.subject}",
+            message_id=f"<demo-answer-{notice.id}@minfin.example>",
+            in_reply_to=notice.message_id, body=f"{answer}\n#закрыть\n\n-- \nБухгалтерия\n"))
     return replies
 
 

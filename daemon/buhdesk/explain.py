@@ -18,6 +18,7 @@ from typing import Any
 
 from sqlalchemy import select
 from sqlalchemy.engine import Engine
+from sqlalchemy.exc import OperationalError, ProgrammingError
 from sqlmodel import Session
 
 from buhdesk.absences import absences_from_store
@@ -31,12 +32,13 @@ from buhdesk.document_snapshot import content_digest, file_digests, source_key
 from buhdesk.documents import DocumentConflict, check_same_registration, find_by_uid
 from buhdesk.entitlement import token_authority
 from buhdesk.interfaces import Document, PackageProblem
-from buhdesk.kb import KnowledgeBase
+from buhdesk.kb import MIN_SHARE, KnowledgeBase
 from buhdesk.kb_mail import articles_for
 from buhdesk.mime import MessageParseError, ParsedMessage, parse_message
 from buhdesk.models import Message, Request
-from buhdesk.route import find_thread, letter_of
-from buhdesk.rulebook import RuleBook
+from buhdesk.route import find_thread, letter_of, open_counts
+from buhdesk.routing import Absence
+from buhdesk.rulebook import RuleBook, with_duty_accountant
 from buhdesk.sender_auth import hold_reason
 from buhdesk.tokens import find_token
 from buhdesk.trust_settings import AuthSettings
@@ -59,6 +61,7 @@ class ExplainContext:
     load_package: PackageLoader | None = None
     kb: KnowledgeBase | None = None
     auth: AuthSettings = field(default_factory=AuthSettings)
+    kb_share: float = MIN_SHARE
 
 
 def _blank(path: Path) -> dict[str, Any]:
@@ -110,16 +113,19 @@ def _decide(ctx: ExplainContext, out: dict[str, Any], parsed: ParsedMessage, at:
     if joined:
         out["action"], out["request"] = _on_request(ctx, parsed, joined, at), joined
         return
-    decision = ctx.rules.decide(letter=letter_of(parsed), at=at, open_counts={})
+    counts, absences = _workload(ctx)
+    decision = with_duty_accountant(
+        ctx.rules.decide(letter=letter_of(parsed), at=at, open_counts=counts, absences=absences),
+        ctx.duty_accountant)
     out["action"], out["request"] = "new-request", "new"
     out["process"], out["need"] = decision.process, decision.need
-    out["assignee"] = decision.assignee or ctx.duty_accountant
+    out["assignee"] = decision.assignee
     out["due_at"] = decision.due_at.isoformat() if decision.due_at else None
     out["rules"] = decision.rules
     if ctx.kb is not None:
         stub = Request(number="", subject=parsed.subject, process=decision.process,
                        need=decision.need)
-        offered = articles_for(ctx.kb, stub, parsed.body_text)
+        offered = articles_for(ctx.kb, stub, parsed.body_text, share=ctx.kb_share)
         out["articles"] = [a["slug"] for a in offered]
         out["rules"].append({"stage": "kb", "articles": [
             {"slug": a["slug"], "reasons": a["reasons"]} for a in offered]})
@@ -141,6 +147,21 @@ def _on_request(ctx: ExplainContext, parsed: ParsedMessage, number: str, at: dat
         allowed = token_authority(ctx.rules.staff, absences, request, member.login, token,
                                   at.date()).allowed
     return "answer" if allowed else "note"
+
+
+def _workload(ctx: ExplainContext) -> tuple[dict[str, int], list[Absence]]:
+    """Open requests per accountant and every absence, as the route reads them (read only)."""
+    absences: list[Absence] = list(ctx.rules.ruleset.absences)
+    if ctx.engine is None:
+        return {}, absences
+    try:
+        with Session(ctx.engine) as session:
+            counts = open_counts(session)
+            absences += absences_from_store(session)
+            session.rollback()
+    except (OperationalError, ProgrammingError):  # a store not created yet holds no requests
+        return {}, absences
+    return counts, absences
 
 
 def _joined_request(ctx: ExplainContext, parsed: ParsedMessage) -> str | None:
@@ -173,6 +194,9 @@ def explain_package(ctx: ExplainContext, path: Path, load: PackageLoader, *,
     out["from"] = (doc.author.email or doc.author.name) if doc.author else doc.correspondent
     out["subject"], out["body_text"] = doc.summary, doc.text
     out["attachments"] = [f.name for f in doc.files]
+    out["document"] = {  # for the text output only: the JSON keys are FIELDS
+        "reg_number": doc.reg_number, "reg_date": doc.reg_date,
+        "author": doc.author.name if doc.author else doc.correspondent}
     known = _known_document(ctx, doc)
     if known is not None:
         out["action"], out["request"], out["error"] = known
@@ -182,11 +206,13 @@ def explain_package(ctx: ExplainContext, path: Path, load: PackageLoader, *,
     except DocumentSettingsError as e:
         out["action"], out["error"] = "hold", str(e)
         return out
-    decision = decide_document(ctx.rules, doc, at=at or datetime.now(UTC), settings=settings,
-                               open_counts={})
+    counts, absences = _workload(ctx)
+    decision = with_duty_accountant(decide_document(
+        ctx.rules, doc, at=at or datetime.now(UTC), settings=settings, open_counts=counts,
+        absences=absences), ctx.duty_accountant)
     out["action"], out["request"] = "new-request", "new"
     out["process"], out["need"] = decision.process, decision.need
-    out["assignee"] = decision.assignee or ctx.duty_accountant
+    out["assignee"] = decision.assignee
     out["due_at"] = decision.due_at.isoformat() if decision.due_at else None
     out["rules"] = decision.rules
     return out
@@ -204,9 +230,10 @@ def _known_document(ctx: ExplainContext, doc: Document) -> tuple[str, str, str |
             check_same_registration(request, doc)
         except DocumentConflict as e:
             return "conflict", request.number, e.message
+        number = request.number
         key = source_key(doc, content_digest(doc, file_digests(doc)))
         stored = session.exec(  # type: ignore[call-overload]
             select(Message.id).where(Message.request_id == request.id, Message.source_key == key)
         ).first()
-        session.rollback()
-    return ("duplicate" if stored else "amendment"), request.number, None
+        session.rollback()  # expires the row: its number was read above
+    return ("duplicate" if stored else "amendment"), number, None

@@ -8,10 +8,11 @@ from pathlib import Path
 from typing import Any, TextIO
 
 from buhdesk.config import ConfigError, load_config, package_data_dir
-from buhdesk.secretkeys import THREAD
-from buhdesk.explain import ExplainContext, explain_path
+from buhdesk.explain import FIELDS, ExplainContext, explain_path
 from buhdesk.kb import KbError, KnowledgeBase
+from buhdesk.kb_mail import KbSettingsError, min_share
 from buhdesk.printsafe import safe_json, safe_line
+from buhdesk.secretkeys import THREAD
 from buhdesk.rulebook import RuleBook, RuleBookError, load_rulebook
 from buhdesk.store import make_engine
 from buhdesk.trust_settings import auth_settings
@@ -54,41 +55,91 @@ def _context(config: Path | None) -> ExplainContext:
         thread_keys=thread_keys, engine=engine,
         max_attachment_bytes=cfg.limits.max_attachment_bytes,
         duty_accountant=cfg.service.duty_accountant, load_package=load_document,
-        auth=auth_settings(cfg),
+        auth=auth_settings(cfg), kb_share=min_share(cfg),
     )
 
 
-def _text(raw: dict[str, Any], out: TextIO) -> None:
-    result = {k: (v if k in ("rules", "attachments") else safe_line(v) if v else v)
+def _text(raw: dict[str, Any], rules: RuleBook, out: TextIO) -> None:
+    result = {k: (v if k in ("rules", "attachments", "document") else safe_line(v) if v else v)
               for k, v in raw.items()}
     print(f"== {result['file']}", file=out)
     if result["error"]:
         print(f"   ошибка: {result['error']}", file=out)
+    document = result.get("document")
+    if document:
+        when = document["reg_date"].strftime("%d.%m.%Y") if document["reg_date"] else "дата не указана"
+        print(f"   документ «ДелоПро»: № {document['reg_number'] or '—'} от {when}; "
+              f"автор: {document['author'] or 'не указан'}", file=out)
     print(f"   от: {result['from'] or '—'}; тема: «{result['subject'] or ''}»", file=out)
     if result["attachments"]:
         print(f"   вложения: {safe_line(', '.join(result['attachments']))}", file=out)
     print(f"   решение: {ACTIONS.get(result['action'] or '', result['action'])}", file=out)
     if result["request"] and result["request"] != "new":
         print(f"   обращение: {result['request']}", file=out)
-    for key, label in (("process", "процесс"), ("need", "потребность"),
-                       ("assignee", "исполнитель"), ("due_at", "срок")):
-        if result[key]:
-            print(f"   {label}: {result[key]}", file=out)
-    for rule in result["rules"]:
-        print(f"   правило: {safe_json(rule)}", file=out)
+    for label, value in _named(result, rules):
+        print(f"   {label}: {value}", file=out)
+    for sentence in rule_sentences(result["rules"], rules):
+        print(f"   почему: {safe_line(sentence)}", file=out)
+
+
+def _named(result: dict[str, Any], rules: RuleBook) -> list[tuple[str, str]]:
+    """Process, need and assignee by their Russian names, the code kept in brackets."""
+    named = []
+    if result["process"]:
+        named.append(("процесс", f"{rules.process_label(result['process'])} ({result['process']})"))
+    if result["need"]:
+        named.append(("потребность", f"{rules.need_label(result['need'])} ({result['need']})"))
+    if result["assignee"]:
+        member = rules.staff.get(result["assignee"])
+        name = f"{member.name} ({result['assignee']})" if member else result["assignee"]
+        named.append(("исполнитель", name))
+    if result["due_at"]:
+        due = datetime.fromisoformat(result["due_at"])
+        named.append(("срок", f"до {due:%d.%m.%Y %H:%M}"))
+    return named
+
+
+def rule_sentences(decisions: list[dict[str, Any]], rules: RuleBook) -> list[str]:
+    """Each stage's decision as a Russian sentence; the assignment reasons are those the notice
+    to the accountant gives («Почему назначено вам»)."""
+    sentences = []
+    for d in decisions:
+        stage = d.get("stage")
+        if stage == "classify":
+            hits = "; ".join(f"правило «{h['rule']}» (слова: {', '.join(h['terms'])})"
+                             for h in d.get("hits", [])) or "ни одно правило не сработало"
+            verdict = ("уверенно определить процесс не удалось, обращение попадёт в очередь "
+                       "неразобранных") if d.get("unsorted") else (
+                f"процесс «{rules.process_label(d.get('process'))}», потребность "
+                f"«{rules.need_label(d.get('need'))}»")
+            sentences.append(f"классификация: {verdict}; {hits}")
+        elif stage == "assign":
+            reasons = d.get("reasons") or (["исполнитель указан в карточке документа"]
+                                           if d.get("rule") == "card-executor" else [])
+            sentences.append("назначение: " + ("; ".join(reasons) or f"правило {d.get('rule')}"))
+        elif stage == "deadline":
+            sentences.append(f"срок: {d.get('explanation') or d.get('rule')}")
+        elif stage == "route" and str(d.get("rule", "")).startswith("automated:"):
+            sentences.append("письмо распознано как автоматическое "
+                             f"({d['rule'].split(':', 1)[1]}): на него не отвечают")
+        elif stage == "kb":
+            slugs = [a["slug"] for a in d.get("articles", [])]
+            sentences.append("база знаний: " + (f"будут предложены статьи {', '.join(slugs)}"
+                                                if slugs else "подходящих статей нет"))
+    return sentences
 
 
 def run_explain(files: list[Path], *, config: Path | None, as_json: bool,
                 at: datetime | None, out: TextIO) -> int:
     try:
         ctx = _context(config)
-    except (ConfigError, RuleBookError, KbError) as e:
+    except (ConfigError, RuleBookError, KbError, KbSettingsError) as e:
         print(f"Ошибка: {e}", file=sys.stderr)
         return 2
     for path in files:
         result = explain_path(ctx, path, at=at)
         if as_json:
-            print(safe_json(result, default=str), file=out)
+            print(safe_json({k: result[k] for k in FIELDS}, default=str), file=out)
         else:
-            _text(result, out)
+            _text(result, ctx.rules, out)
     return 0

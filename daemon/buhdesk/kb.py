@@ -31,6 +31,11 @@ PROCESS_BONUS = 2.0
 NEED_BONUS = 1.0
 MIN_TEXT_SCORE = 1.5  # an article of the same process still has to share some words
 STRONG_TEXT_SCORE = 8.0  # words alone are enough when they fit this well
+# An article after the first is offered only when its score is at least this share of the first
+# one's: the 2nd and 3rd matches are often articles that share one common word (a per-diem
+# question and «Оплата больничного»). Chosen on the development half of
+# tests/corpus/kb/questions.tsv (bench/kb_relevance.py); configurable as [kb] min_share.
+MIN_SHARE = 0.5
 CHECK_INTERVAL = 1.0  # seconds between looks at the folder for edits
 
 
@@ -87,8 +92,9 @@ class KnowledgeBase:
         return [(a, m.score) for a, m in self.index.match(query)]
 
     def suggest(self, process: str | None, need: str | None, text: str,
-                limit: int = 3) -> list[tuple[Article, list[str]]]:
-        """Up to ``limit`` articles that fit a request's process, need and words, with reasons."""
+                limit: int = 3, *, min_share: float = MIN_SHARE) -> list[tuple[Article, list[str]]]:
+        """Up to ``limit`` articles that fit a request's process, need and words, with reasons;
+        each scoring at least ``min_share`` of the best one."""
         scored = []
         for article, match in self.index.match(text):
             same_process = bool(process and process in article.processes)
@@ -107,7 +113,8 @@ class KnowledgeBase:
                 reasons.append("слова обращения: " + ", ".join(match.words[:6]))
             scored.append((score, article, reasons))
         scored.sort(key=lambda s: (-s[0], s[1].title))
-        return [(a, r) for _, a, r in scored[:limit]]
+        floor = scored[0][0] * min_share if scored else 0.0
+        return [(a, r) for score, a, r in scored[:limit] if score >= floor]
 
 
 def _read_articles(directory: Path, problems: list[Problem]) -> list[Article]:

@@ -19,7 +19,7 @@ from sqlmodel import Session
 
 from buhdesk.append_rows import event_values, insert_events
 from buhdesk.config import Config
-from buhdesk.kb import KnowledgeBase
+from buhdesk.kb import MIN_SHARE, KnowledgeBase
 from buhdesk.kb_article import Article
 from buhdesk.kb_markdown import to_text
 from buhdesk.models import Event, Request
@@ -37,17 +37,37 @@ def public_url(config: Config) -> str:
     return str(value or DEFAULT_PUBLIC_URL).rstrip("/")
 
 
+class KbSettingsError(ValueError):
+    """A ``[kb]`` value is wrong; the Russian message names the key."""
+
+
+def min_share(config: Config) -> float:
+    """``[kb] min_share``: an article after the first is offered only when it scores at least
+    this share of the first (0 — every match, 1 — only articles as good as the best)."""
+    kb = config.extra.get("kb") or {}
+    if not isinstance(kb, dict):
+        raise KbSettingsError("[kb] должен быть таблицей TOML")
+    unknown = sorted(set(kb) - {"min_share"})
+    if unknown:
+        raise KbSettingsError(f"[kb] неизвестные ключи: {', '.join(unknown)} (допустим: min_share)")
+    value = kb.get("min_share", MIN_SHARE)
+    if isinstance(value, bool) or not isinstance(value, int | float) or not 0 <= value <= 1:
+        raise KbSettingsError(f"[kb] min_share: нужно число от 0 до 1, а указано {value!r}")
+    return float(value)
+
+
 def article_url(base_url: str, slug: str) -> str:
     return f"{base_url.rstrip('/')}{KB_PATH}/{quote(slug)}"
 
 
 def articles_for(kb: KnowledgeBase, request: Request, text: str, *,
                  base_url: str = DEFAULT_PUBLIC_URL,
-                 limit: int = OFFER_LIMIT) -> list[dict[str, Any]]:
+                 limit: int = OFFER_LIMIT, share: float = MIN_SHARE) -> list[dict[str, Any]]:
     """Up to three articles for a new request: ``{title, url, slug, reasons}`` each, best first.
     ``text`` is the letter's body; quoted and forwarded parts are left out."""
     own = split_quoted(text).own or text
-    found = kb.suggest(request.process, request.need, f"{request.subject}\n{own}", limit)
+    found = kb.suggest(request.process, request.need, f"{request.subject}\n{own}", limit,
+                       min_share=share)
     return [{"title": a.title, "url": article_url(base_url, a.slug), "slug": a.slug,
              "reasons": reasons} for a, reasons in found]
 

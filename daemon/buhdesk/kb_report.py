@@ -16,12 +16,20 @@ from collections import Counter, defaultdict
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime, time, timedelta
 from html import escape
+from pathlib import Path
+from typing import Any
 
 from sqlalchemy import select
 from sqlalchemy.engine import Engine
 from sqlmodel import Session
 
-from buhdesk.cli_reports import ReportArgumentError, ReportCommands, add_period, write_text
+from buhdesk.cli_reports import (
+    ReportArgumentError,
+    ReportCommands,
+    add_period,
+    write_report_xlsx,
+    write_text,
+)
 from buhdesk.config import Config
 from buhdesk.kb import KnowledgeBase
 from buhdesk.models import Event, Request
@@ -205,7 +213,8 @@ def render_html(report: KbReport) -> str:
     period = f"{report.start:%d.%m.%Y} — {report.end:%d.%m.%Y}"
     used = [a for a in report.articles if a.requests]
     chart = bar_chart([(a.title, a.success) for a in used],
-                      title="Закрыто без повторного обращения, % обращений со статьёй") if used \
+                      title="Закрыто без повторного обращения, % обращений со статьёй",
+                      scale="neutral") if used \
         else "<p>За период статьи не предлагались и не вставлялись в ответы.</p>"
     articles = _table("Статьи базы знаний", ["Статья", "Предложена", "Вставлена в ответ",
                       "Обращений", "Закрыто", "Закрыто без повторного обращения", "Доля, %"],
@@ -246,6 +255,21 @@ svg {{ max-width: 100%; height: auto; }}
 """
 
 
+def xlsx_sheets(report: KbReport) -> list[Any]:
+    """Articles with the success chart, and the questions by process and need."""
+    from buhdesk.report_tables import Chart, Sheet
+
+    articles = [["Статья", "Название", "Предложена", "Вставлена в ответ", "Обращений", "Закрыто",
+                 "Закрыто без повторного обращения", "Доля закрытых без повторного обращения, %"],
+                *([a.slug, a.title, a.offered, a.inserted, a.requests, a.closed,
+                   a.closed_without_followup, a.success] for a in report.articles)]
+    questions = [["Процесс", "Потребность", "Обращений", "Получили статью", "Статей по теме"],
+                 *([q.process_label, q.need_label, q.requests, q.with_article, len(q.covering)]
+                   for q in report.questions)]
+    return [Sheet("Статьи", articles, Chart("Закрыто без повторного обращения, %", 2, (8,), "%")),
+            Sheet("Вопросы", questions)]
+
+
 def cmd_kb(args: argparse.Namespace, config: Config) -> int:
     from buhdesk.rulebook import load_rulebook
     from buhdesk.store import open_store
@@ -261,6 +285,10 @@ def cmd_kb(args: argparse.Namespace, config: Config) -> int:
                            min_gap_requests=args.min_requests)
     finally:
         engine.dispose()
+    if args.format == "xlsx":
+        write_report_xlsx(xlsx_sheets(report), args.output
+                          or Path(f"kb_{args.start}_{args.end}.xlsx"))
+        return 0
     write_text(render_html(report) if args.format == "html" else render_csv(report), args.output)
     return 0
 
@@ -270,7 +298,7 @@ def register_kb_report(commands: ReportCommands) -> argparse.ArgumentParser:
     parser = commands.add_report_kind(
         "kb", cmd_kb, "база знаний: как часто статьи предлагаются и вставляются в ответы, "
                       "помогают ли они, каких статей не хватает")
-    add_period(parser, ("html", "csv"))
+    add_period(parser)
     parser.add_argument("--min-requests", type=int, default=MIN_GAP_REQUESTS,
                         help="с какого числа обращений вопрос без статьи попадает в список")
     return parser

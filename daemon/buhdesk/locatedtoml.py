@@ -13,8 +13,8 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-_TOML_POSITION = re.compile(r"\(at line (\d+), column (\d+)\)")
-_TOML_END = "(at end of document)"
+from buhdesk.tomlerrors import explain_toml_error, located, shown_name
+
 
 
 @dataclass(frozen=True)
@@ -37,8 +37,7 @@ class RuleFileError(Exception):
         self.file, self.key, self.problem, self.line = str(file), key, problem, line
         message = f"[{key}] {problem}" if key else problem
         self.problems = [FileProblem(self.file, line, message)]
-        where = f"{file}, строка {line}" if line else str(file)
-        super().__init__(f"{where}: {message}")
+        super().__init__(f"{located(shown_name(file), line)}: {message}")
 
 
 @dataclass(frozen=True)
@@ -98,14 +97,5 @@ def read_located_toml(path: Path) -> LocatedToml:
 
 
 def _syntax_error(path: Path, error: tomllib.TOMLDecodeError) -> RuleFileError:
-    message = str(error)
-    found = _TOML_POSITION.search(message)
-    if found:
-        line, column = int(found.group(1)), int(found.group(2))
-        reason = _TOML_POSITION.sub("", message).strip()
-        problem = f"ошибка синтаксиса TOML в столбце {column} ({reason})"
-        return RuleFileError(path, "", problem, line)
-    if _TOML_END in message:
-        reason = message.replace(_TOML_END, "").strip()
-        return RuleFileError(path, "", f"ошибка синтаксиса TOML в конце файла ({reason})")
-    return RuleFileError(path, "", f"ошибка синтаксиса TOML ({message})")
+    syntax = explain_toml_error(error)
+    return RuleFileError(path, "", syntax.message, syntax.line)

@@ -83,7 +83,14 @@ class ParsedMessage:
 
 
 class MessageParseError(Exception):
-    """The bytes are not an e-mail at all (empty, no header block, binary data)."""
+    """The bytes are not an e-mail at all (empty, no header block, binary data).
+
+    ``str(e)`` is the English detail for logs; ``e.reason`` says the same in Russian for the people
+    who read the held list and the head's digest."""
+
+    def __init__(self, detail: str, reason: str) -> None:
+        super().__init__(detail)
+        self.reason = reason
 
 
 # --- charsets -------------------------------------------------------------------------------
@@ -605,9 +612,10 @@ def _strip_envelope(raw: bytes | bytearray) -> bytes | bytearray:
         newline = raw.find(b"\n", start)
         start = len(raw) if newline < 0 else newline + 1
     if _ONLY_BLANKS.match(raw, start):
-        raise MessageParseError("empty message")
+        raise MessageParseError("empty message", "письмо пустое (нет ни заголовков, ни текста)")
     if not _HEADER_LINE.match(raw, start):
-        raise MessageParseError("no header block: the data does not start with a header line")
+        raise MessageParseError("no header block: the data does not start with a header line",
+                                "это не письмо: данные не начинаются с заголовков")
     return raw[start:] if start else raw
 
 
@@ -623,7 +631,8 @@ def parse_message(raw: bytes | bytearray, *, max_attachment_bytes: int = 30_000_
         return _parse_flat(raw, max_attachment_bytes, max_parts)
     del skeleton
     if not raw_headers(msg).keys() & _MAIL_HEADERS:
-        raise MessageParseError("no e-mail headers (From, To, Subject, Date, Message-ID, ...)")
+        raise MessageParseError("no e-mail headers (From, To, Subject, Date, Message-ID, ...)",
+                                "в данных нет заголовков письма (От, Кому, Тема, Дата)")
     try:
         return _build(msg, _Budget(max_parts, max_attachment_bytes, runs), 0)
     except RecursionError:
@@ -633,7 +642,8 @@ def parse_message(raw: bytes | bytearray, *, max_attachment_bytes: int = 30_000_
 def _parse_flat(raw: bytes | bytearray, max_attachment_bytes: int, max_parts: int) -> ParsedMessage:
     msg = BytesParser(policy=compat32).parsebytes(raw, headersonly=True)
     if not raw_headers(msg).keys() & _MAIL_HEADERS:
-        raise MessageParseError("no e-mail headers (From, To, Subject, Date, Message-ID, ...)")
+        raise MessageParseError("no e-mail headers (From, To, Subject, Date, Message-ID, ...)",
+                                "в данных нет заголовков письма (От, Кому, Тема, Дата)")
     msg.set_type("text/plain")
     parsed = _build(msg, _Budget(max_parts, max_attachment_bytes), 0)
     return replace(parsed, defects=(*parsed.defects, "MIME nesting too deep, body read as text"))

@@ -18,7 +18,13 @@ from sqlmodel import Session
 from buhdesk.append_rows import event_values, insert_events, insert_new, insert_raws, new_row
 from buhdesk.compose import FileToSend, compose
 from buhdesk.kb import KbError
-from buhdesk.kb_mail import articles_for, offered_event, public_url
+from buhdesk.kb_mail import (
+    KbSettingsError,
+    articles_for,
+    min_share,
+    offered_event,
+    public_url,
+)
 from buhdesk.mime import ParsedMessage
 from buhdesk.models import Message, Request
 from buhdesk.rulebook import Decision
@@ -271,8 +277,9 @@ def offered_articles(rt: Runtime, request: Request, text: str) -> list[dict[str,
     if rt.kb is None:
         return []
     try:
-        return articles_for(rt.kb.get(), request, text, base_url=public_url(rt.config))
-    except KbError as e:
+        return articles_for(rt.kb.get(), request, text, base_url=public_url(rt.config),
+                            share=min_share(rt.config))
+    except (KbError, KbSettingsError) as e:
         log.error("reply: knowledge base unavailable, no articles offered: %s", e)
         return []
 

@@ -194,9 +194,9 @@ def render_html(pains: list[ProcessPains], start: date, end: date, threshold: in
              f"меры по их устранению. Ответы опроса показаны, только если их не меньше "
              f"{threshold}.</p>"),
              bar_chart([(p.label, p.overdue_share) for p in pains],
-                       title="Доля обращений с нарушением срока, %"),
+                       title="Доля обращений с нарушением срока, %", scale="lower-better"),
              bar_chart([(p.label, _low_overall(p)) for p in pains],
-                       title="Доля низких общих оценок, %")]
+                       title="Доля низких общих оценок, %", scale="lower-better")]
     for p in pains:
         parts.append(f"<h2>{escape(p.label)}</h2>")
         parts.append(f"<p>Обращений: {p.requests}; ответов на опрос: "
@@ -217,6 +217,17 @@ def _low_overall(p: ProcessPains) -> float | None:
     return next(iter(p.low_shares.values()), None) if p.shown else None
 
 
+def xlsx_sheets(pains: list[ProcessPains]) -> list[Any]:
+    """The map with its measures, and one row per process with the overdue chart."""
+    from buhdesk.report_tables import Chart, Sheet
+
+    summary = [["Процесс", "Обращений", "Жалоб", "Просрочено, %"],
+               *([p.label, p.requests, p.complaints, p.overdue_share] for p in pains)]
+    return [Sheet("Карта болей", flat_rows(pains)),
+            Sheet("По процессам", summary,
+                  Chart("Доля обращений с нарушением срока, %", 1, (4,), "%"))]
+
+
 def flat_rows(pains: list[ProcessPains]) -> list[list[Any]]:
     head = ["Процесс", "Обращений", "Жалоб", "Просрочено, %", "Выявленные проблемы",
             "Мероприятие", "Ответственный", "Срок", "Состояние"]
@@ -225,5 +236,5 @@ def flat_rows(pains: list[ProcessPains]) -> list[list[Any]]:
         base = [p.label, p.requests, p.complaints, p.overdue_share, "; ".join(p.problems())]
         for m in p.measures or [None]:
             out.append([*base, *(("", "", "", "") if m is None else
-                                 (m.measure, m.owner, m.deadline.isoformat(), m.status))])
+                                 (m.measure, m.owner, m.deadline, m.status))])
     return out

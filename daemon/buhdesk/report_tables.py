@@ -1,12 +1,20 @@
-"""Writing a plain table (a list of rows, the first one the heading) as CSV or XLSX."""
+"""Writing report tables as CSV or XLSX. Every XLSX report goes through :func:`write_xlsx`: bold
+frozen heading, autofilter, column widths, dates and times as real Excel dates with a Russian
+number format, numbers as numbers, and a native bar chart where the sheet asks for one."""
 
 from __future__ import annotations
 
 import csv
 import io
 from collections.abc import Sequence
+from dataclasses import dataclass
+from datetime import date, datetime
 from pathlib import Path
 from typing import Any
+
+DATE_FORMAT = "DD.MM.YYYY"
+DATETIME_FORMAT = "DD.MM.YYYY HH:MM"
+MAX_WIDTH = 60
 
 
 def write_rows_csv(rows: Sequence[Sequence[Any]]) -> str:
@@ -17,15 +25,88 @@ def write_rows_csv(rows: Sequence[Sequence[Any]]) -> str:
     return out.getvalue()
 
 
-def write_rows_xlsx(rows: Sequence[Sequence[Any]], path: Path, title: str) -> None:
+@dataclass(frozen=True)
+class Chart:
+    """A bar chart of ``value_columns`` (1-based) against the labels in ``label_column``."""
+
+    title: str
+    label_column: int
+    value_columns: tuple[int, ...]
+    y_title: str = ""
+
+
+@dataclass(frozen=True)
+class Sheet:
+    """One worksheet: ``rows[0]`` is the heading."""
+
+    title: str
+    rows: Sequence[Sequence[Any]]
+    chart: Chart | None = None
+    notes: Sequence[str] = ()  # lines under the table (the period, what was counted)
+
+
+def write_rows_xlsx(rows: Sequence[Sequence[Any]], path: Path, title: str,
+                    chart: Chart | None = None) -> None:
+    """One table on one sheet (see :func:`write_xlsx`)."""
+    write_xlsx([Sheet(title, rows, chart)], path)
+
+
+def _cell_value(value: Any) -> Any:
+    if isinstance(value, datetime) and value.tzinfo is not None:
+        return value.replace(tzinfo=None)  # Excel has no time zones: the caller gives local time
+    return value
+
+
+def write_xlsx(sheets: Sequence[Sheet], path: Path) -> None:
     from openpyxl import Workbook
     from openpyxl.styles import Font
+    from openpyxl.utils import get_column_letter
 
     wb = Workbook()
-    ws = wb.active
-    ws.title = title[:31]
-    for row in rows:
-        ws.append(list(row))
-    for cell in ws[1]:
-        cell.font = Font(bold=True)
+    wb.remove(wb.active)
+    for sheet in sheets:
+        ws = wb.create_sheet(sheet.title[:31])
+        widths: dict[int, int] = {}
+        for row in sheet.rows:
+            ws.append([_cell_value(v) for v in row])
+            for column, value in enumerate(row, start=1):
+                shown = (16 if isinstance(value, datetime) else 10 if isinstance(value, date)
+                         else len(str(value)) if value is not None else 0)
+                widths[column] = max(widths.get(column, 0), shown)
+        for column_cells in ws.iter_cols(min_row=2):
+            for cell in column_cells:
+                if isinstance(cell.value, datetime):
+                    cell.number_format = DATETIME_FORMAT
+                elif isinstance(cell.value, date):
+                    cell.number_format = DATE_FORMAT
+                elif isinstance(cell.value, float):
+                    cell.number_format = "0.0"
+        if sheet.rows:
+            for cell in ws[1]:
+                cell.font = Font(bold=True)
+            ws.freeze_panes = "A2"
+            ws.auto_filter.ref = ws.dimensions
+        for note in sheet.notes:
+            ws.append([])
+            ws.append([note])
+        for column, width in widths.items():
+            ws.column_dimensions[get_column_letter(column)].width = min(width + 2, MAX_WIDTH)
+        if sheet.chart is not None and len(sheet.rows) > 1:
+            _add_chart(ws, sheet.chart, len(sheet.rows), len(widths))
     wb.save(Path(path))
+
+
+def _add_chart(ws: Any, chart: Chart, rows: int, columns: int) -> None:
+    from openpyxl.chart import BarChart, Reference
+    from openpyxl.utils import get_column_letter
+
+    bar = BarChart()
+    bar.type = "bar"
+    bar.title = chart.title
+    bar.y_axis.title = chart.y_title
+    bar.height = max(7.5, 0.8 * rows)
+    bar.width = 18
+    for column in chart.value_columns:
+        bar.add_data(Reference(ws, min_col=column, min_row=1, max_row=rows), titles_from_data=True)
+    bar.set_categories(Reference(ws, min_col=chart.label_column, min_row=2, max_row=rows))
+    ws.add_chart(bar, f"{get_column_letter(columns + 2)}2")

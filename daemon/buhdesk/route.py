@@ -181,9 +181,9 @@ def _route(session: Session, rt: Runtime, msg: Message, load: Workload) -> None:
     try:
         parsed = parse_message(data, max_attachment_bytes=rt.config.limits.max_attachment_bytes)
     except MessageParseError as e:
-        msg.status, msg.reason = "held", f"не удалось разобрать письмо: {e}"
+        msg.status, msg.reason = "held", f"не удалось разобрать письмо: {e.reason}"
         event(session, "route", "held", message=msg, reason=msg.reason)
-        log.warning("route: %s:%s held: %s", msg.source, msg.source_key, msg.reason)
+        log.warning("route: %s:%s held: %s", msg.source, msg.source_key, e)
         return
     thread = find_thread(session, rt.keys.keys(THREAD), rt.rules, parsed)
     automated = detect_automated(parsed, own_addresses={rt.config.service.address})

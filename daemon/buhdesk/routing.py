@@ -17,7 +17,8 @@ from datetime import date, datetime
 from pathlib import Path
 
 from buhdesk.lemmas import normalize
-from buhdesk.ruleproblems import Problems
+from buhdesk.ruleproblems import Problems, unknown_login
+from buhdesk.tomlerrors import shown_name
 
 GROUP_PREFIX = "group:"
 ANY_PROCESS = "*"
@@ -239,7 +240,7 @@ def read_absences_csv(
     found = []
     for number, row in enumerate(rows[1:], start=2):
         if columns is not None and any(cell.strip() for cell in row):
-            absence = _absence(row, columns, staff, path.name, number, problems)
+            absence = _absence(row, columns, staff, shown_name(path), number, problems)
             if absence:
                 found.append(absence)
     problems.raise_if_any()
@@ -250,7 +251,7 @@ def _read_text(path: Path, problems: Problems) -> str:
     try:
         raw = path.read_bytes()
     except OSError as e:
-        problems.add(path.name, None, f"файл не читается: {e}")
+        problems.add(shown_name(path), None, f"файл не читается: {e}")
         return ""
     try:
         return raw.decode("utf-8-sig")
@@ -277,7 +278,7 @@ def _columns(header: list[str], path: Path, problems: Problems) -> dict[str, int
     if "login" not in found and "name" not in found:
         missing.insert(0, "«Логин» или «ФИО»")
     if missing:
-        problems.add(path.name, 1, "в заголовке нет столбцов: " + ", ".join(missing))
+        problems.add(shown_name(path), 1, "в заголовке нет столбцов: " + ", ".join(missing))
         return None
     return found
 
@@ -297,7 +298,7 @@ def _absence(
         errors.append(f"сотрудник «{cell('name')}» не найден среди сотрудников"
                       if cell("name") else "не указан сотрудник")
     elif staff is not None and login not in staff:
-        errors.append(f"неизвестный сотрудник «{login}»")
+        errors.append(unknown_login(login, staff))
     if start is None or end is None:
         errors.append("даты должны быть в виде ДД.ММ.ГГГГ")
     elif end < start:

@@ -22,12 +22,19 @@ from sqlalchemy import select
 from sqlalchemy.engine import Engine
 from sqlmodel import Session
 
-from buhdesk.cli_reports import ReportArgumentError, ReportCommands, parse_day, write_text
+from buhdesk.cli_reports import (
+    ReportArgumentError,
+    ReportCommands,
+    parse_day,
+    write_report_xlsx,
+    write_text,
+)
 from buhdesk.config import Config
 from buhdesk.corrections import annotate_hits, original_hits
 from buhdesk.models import Event, Request
 from buhdesk.moments import as_utc, day_bounds
 from buhdesk.rulebook import RuleBook
+from buhdesk.svgchart import bar_chart
 
 KIND_TEXT = {"correction": "исправление", "transfer": "передача"}
 CLASS_TEXT = {"process": "процесс", "need": "потребность"}
@@ -243,6 +250,16 @@ def _table(head: tuple[str, ...], rows: list[list[Any]]) -> str:
     return f"<table><thead><tr>{th}</tr></thead><tbody>{body}</tbody></table>"
 
 
+def _terms_chart(report: RoutingReport) -> str:
+    """Requests each term misled (the ten most frequent), in one neutral colour."""
+    top = report.terms[:10]
+    if not top:
+        return ""
+    return bar_chart([(t.term, float(t.requests)) for t in top],
+                     title="Обращений с неверным решением по термину",
+                     max_value=float(max(t.requests for t in top)), unit="", scale="neutral")
+
+
 def render_html(report: RoutingReport, rules: RuleBook, tz: ZoneInfo) -> str:
     title = f"Ошибки маршрутизации {_period(report)}"
     terms = [_term_row(rules, t) for t in report.terms]
@@ -251,11 +268,24 @@ def render_html(report: RoutingReport, rules: RuleBook, tz: ZoneInfo) -> str:
             f"<title>{escape(title)}</title><style>table{{border-collapse:collapse}}"
             "td,th{border:1px solid #999;padding:2px 6px;text-align:left}</style></head><body>"
             f"<h1>{escape(title)}</h1>"
+            f"{_terms_chart(report)}"
             "<h2>Термины, чаще всего приводившие к неверному решению</h2>"
             f"{_table(TERM_COLUMNS, terms) if terms else '<p>Нет.</p>'}"
             f"<h2>Исправления и передачи ({len(misroutes)})</h2>"
             f"{_table(MISROUTE_COLUMNS, misroutes) if misroutes else '<p>Нет.</p>'}"
             "</body></html>\n")
+
+
+def xlsx_sheets(report: RoutingReport, rules: RuleBook, tz: ZoneInfo) -> list[Any]:
+    """The terms with a chart of the requests each misled, and the corrections with real times."""
+    from buhdesk.report_tables import Chart, Sheet
+
+    terms = [list(TERM_COLUMNS), *(_term_row(rules, t) for t in report.terms)]
+    misroutes = [list(MISROUTE_COLUMNS),
+                 *([m.at.astimezone(tz), *_misroute_row(rules, m, tz)[1:]]
+                   for m in report.misroutes)]
+    return [Sheet("Термины", terms, Chart("Обращений с неверным решением", 1, (5,))),
+            Sheet("Исправления", misroutes)]
 
 
 def cmd_routing(args: argparse.Namespace, config: Config) -> int:
@@ -271,6 +301,10 @@ def cmd_routing(args: argparse.Namespace, config: Config) -> int:
         report = routing_report(engine, rules, args.start, args.end, tz)
     finally:
         engine.dispose()
+    if args.format == "xlsx":
+        write_report_xlsx(xlsx_sheets(report, rules, tz), args.output or Path(
+            f"routing_{args.start or 'начало'}_{args.end or 'конец'}.xlsx"))
+        return 0
     render = {"text": render_text, "csv": render_csv, "html": render_html}[args.format]
     write_text(render(report, rules, tz), args.output)
     return 0
@@ -284,7 +318,7 @@ def register_routing_report(commands: ReportCommands) -> argparse.ArgumentParser
     parser.add_argument("--from", dest="start", type=parse_day, help="первый день (ГГГГ-ММ-ДД)")
     parser.add_argument("--to", dest="end", type=parse_day,
                         help="последний день включительно (ГГГГ-ММ-ДД)")
-    parser.add_argument("--format", choices=("text", "csv", "html"), default="text",
+    parser.add_argument("--format", choices=("text", "csv", "html", "xlsx"), default="text",
                         help="формат отчёта")
     parser.add_argument("-o", "--output", type=Path,
                         help="файл отчёта (по умолчанию — стандартный вывод)")

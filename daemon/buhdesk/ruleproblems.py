@@ -7,6 +7,7 @@ key or a value is then reported at the line where it is written.
 
 from __future__ import annotations
 
+import difflib
 import re
 import tomllib
 from collections.abc import Iterable
@@ -14,8 +15,9 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from buhdesk.tomlerrors import explain_toml_error, located, shown_name
+
 _HEADER = re.compile(r"^\s*(\[\[?)\s*([^\]]+?)\s*\]\]?\s*(?:#.*)?$")
-_TOML_POSITION = re.compile(r"\(at line (\d+), column \d+\)")
 
 Owner = tuple[str, int | None]
 
@@ -29,8 +31,7 @@ class Problem:
     message: str
 
     def __str__(self) -> str:
-        where = f"{self.file}:{self.line}" if self.line else self.file
-        return f"{where}: {self.message}"
+        return f"{located(self.file, self.line)}: {self.message}"
 
 
 class RuleSetError(Exception):
@@ -60,7 +61,7 @@ class TomlDoc:
 
     def __init__(self, path: Path, text: str, data: dict[str, Any]) -> None:
         self.path = path
-        self.name = path.name
+        self.name = shown_name(path)
         self.data = data
         self._lines = text.splitlines()
         self._owners = _owners_by_line(self._lines)
@@ -97,20 +98,23 @@ class TomlDoc:
 
 def read_toml(path: Path, problems: Problems) -> TomlDoc | None:
     """Parse ``path``; on failure record a problem and return None."""
+    name = shown_name(path)
     try:
         text = path.read_text(encoding="utf-8-sig")
     except FileNotFoundError:
-        problems.add(path.name, None, "файл не найден")
+        problems.add(name, None, "файл не найден")
         return None
-    except (OSError, UnicodeDecodeError) as e:
-        problems.add(path.name, None, f"файл не читается: {e}")
+    except UnicodeDecodeError:
+        problems.add(name, None, "файл должен быть в кодировке UTF-8")
+        return None
+    except OSError as e:
+        problems.add(name, None, f"файл не читается: {e.strerror or e}")
         return None
     try:
         data = tomllib.loads(text)
     except tomllib.TOMLDecodeError as e:
-        match = _TOML_POSITION.search(str(e))
-        line = int(match.group(1)) if match else None
-        problems.add(path.name, line, f"ошибка синтаксиса TOML: {_TOML_POSITION.sub('', str(e))}")
+        syntax = explain_toml_error(e)
+        problems.add(name, syntax.line, syntax.message)
         return None
     return TomlDoc(path, text, data)
 
@@ -152,3 +156,18 @@ def check_keys(
                 doc.name, doc.key_line(owner, key),
                 f"неизвестный ключ «{key}» в {what} (допустимы: {hint})",
             )
+
+
+def unknown_login(login: object, known: Iterable[str]) -> str:
+    """«неизвестный сотрудник «ivanovva»» with the near match, or the valid logins to pick from."""
+    return f"неизвестный сотрудник «{login}»{login_hint(login, known)}"
+
+
+def login_hint(login: object, known: Iterable[str]) -> str:
+    """«; возможно, вы имели в виду «ivanova»», or the logins in the staff file to choose from."""
+    logins = sorted(known)
+    near = difflib.get_close_matches(str(login), logins, n=1, cutoff=0.75)
+    if near:
+        return f"; возможно, вы имели в виду «{near[0]}»"
+    listed = ", ".join(logins[:15]) + (" и другие" if len(logins) > 15 else "")
+    return f" (сотрудники в staff.toml: {listed})" if logins else ""

@@ -33,8 +33,11 @@ from buhdesk.ruleproblems import (
     RuleSetError,
     TomlDoc,
     check_keys,
+    login_hint,
     read_toml,
+    unknown_login,
 )
+from buhdesk.tomlerrors import shown_name
 
 __all__ = ["Problem", "RuleSet", "RuleSetError", "StaffMember", "load_ruleset"]
 
@@ -74,8 +77,8 @@ def load_ruleset(rules_dir: Path, *, lemmatizer: Lemmatizer | None = None) -> Ru
     config = parse_classify(docs[CLASSIFY_FILE], lemmatizer, problems) if docs[
         CLASSIFY_FILE] else None
     if config and config.unsorted_queue and staff and config.unsorted_queue not in staff:
-        problems.add(CLASSIFY_FILE, config.unsorted_line,
-                     f"unsorted_queue: неизвестный сотрудник «{config.unsorted_queue}»")
+        problems.add(shown_name(rules_dir / CLASSIFY_FILE), config.unsorted_line,
+                     f"unsorted_queue: {unknown_login(config.unsorted_queue, staff)}")
     router_parts = _segments(docs[SEGMENTS_FILE], staff, problems) if docs[SEGMENTS_FILE] else None
     absences = _absences(rules_dir / ABSENCES_FILE, staff, problems)
     model = _model(rules_dir / MODEL_FILE, problems)
@@ -178,7 +181,8 @@ def _check_deputies(
         if deputy == login:
             problems.add(doc.name, line, f"{login}: сотрудник не может замещать сам себя")
         elif deputy not in staff:
-            problems.add(doc.name, line, f"{login}: заместитель «{deputy}» — неизвестный сотрудник")
+            problems.add(doc.name, line, f"{login}: заместитель «{deputy}» — неизвестный сотрудник"
+                         f"{login_hint(deputy, staff)}")
 
 
 # --- segments.toml -----------------------------------------------------------------------------
@@ -209,7 +213,8 @@ def _duty(doc: TomlDoc, staff: Mapping[str, StaffMember], problems: Problems) ->
     duty = settings.get("duty") or None
     if duty is not None and staff and duty not in staff:
         problems.add(doc.name, doc.key_line(owner, "duty"),
-                     f"дежурный бухгалтер «{duty}» — неизвестный сотрудник")
+                     f"дежурный бухгалтер «{duty}» — неизвестный сотрудник"
+                     f"{login_hint(duty, staff)}")
     return duty
 
 
@@ -226,7 +231,7 @@ def _groups(
             continue
         for login in members:
             if staff and login not in staff:
-                problems.add(doc.name, line, f"группа «{name}»: неизвестный сотрудник «{login}»")
+                problems.add(doc.name, line, f"группа «{name}»: {unknown_login(login, staff)}")
         groups[name] = tuple(members)
     return groups
 
@@ -291,7 +296,7 @@ def _assign(
             if target[len(GROUP_PREFIX):] not in groups:
                 problems.add(doc.name, line, f"сегмент «{name}»: неизвестная группа «{target}»")
         elif staff and target not in staff:
-            problems.add(doc.name, line, f"сегмент «{name}»: неизвестный сотрудник «{target}»")
+            problems.add(doc.name, line, f"сегмент «{name}»: {unknown_login(target, staff)}")
     return dict(raw)
 
 

@@ -139,19 +139,13 @@ def render_csv(report: SatisfactionReport) -> str:
 
 
 def render_xlsx(report: SatisfactionReport, path: Path) -> None:
-    from openpyxl import Workbook
-    from openpyxl.styles import Font
+    """The table, with a chart of the first figure (the overall rating) per row."""
+    from buhdesk.report_tables import Chart, Sheet, write_xlsx
 
-    wb = Workbook()
-    ws = wb.active
-    ws.title = "Удовлетворённость"
-    ws.append(headings(report))
-    for cell in ws[1]:
-        cell.font = Font(bold=True)
-    for q, p, c, values in rows(report):
-        ws.append([q, p, c, *values])
-    ws.column_dimensions["B"].width = 50
-    wb.save(Path(path))
+    table = [headings(report), *([q, p, c, *values] for q, p, c, values in rows(report))]
+    write_xlsx([Sheet("Удовлетворённость", table,
+                      Chart(headings(report)[4] if len(table[0]) > 4 else "Ответов", 2,
+                            (5 if len(table[0]) > 4 else 4,)))], path)
 
 
 def render_html(report: SatisfactionReport) -> str:

@@ -7,9 +7,8 @@ import io
 from collections.abc import Callable
 from html import escape
 from pathlib import Path
+from typing import Any
 
-from openpyxl import Workbook
-from openpyxl.styles import Font
 
 from buhdesk.sla_figures import Dimension, GroupFigures, SlaReport
 from buhdesk.svgchart import bar_chart
@@ -113,24 +112,17 @@ def render_csv(report: SlaReport) -> str:
 
 
 def render_xlsx(report: SlaReport, path: Path) -> None:
-    """A workbook: a summary sheet and one sheet per grouping."""
-    wb = Workbook()
-    ws = wb.active
-    ws.title = "Итого"
-    ws.append([title(report)])
-    ws["A1"].font = Font(bold=True, size=13)
-    ws.append([f"Учтены {BASIS_TEXT[report.basis]}."])
-    ws.append([])
-    _sheet_table(ws, "Итого", (report.total,))
-    for d in report.dimensions:
-        _sheet_table(wb.create_sheet(d.title[:31]), d.title, d.rows)
-    wb.save(Path(path))
+    """A workbook: a summary sheet and one sheet per grouping, each grouping with its chart of
+    the share answered on time."""
+    from buhdesk.report_tables import Chart, Sheet, write_xlsx
 
+    heads = [h for h, _ in COLUMNS]
+    share = 2 + heads.index("Доля в срок, %")
 
-def _sheet_table(ws, first: str, rows: tuple[GroupFigures, ...]) -> None:  # type: ignore[no-untyped-def]
-    ws.append([first, *(h for h, _ in COLUMNS)])
-    for cell in ws[ws.max_row]:
-        cell.font = Font(bold=True)
-    for g in rows:
-        ws.append([g.label, *(get(g) for _, get in COLUMNS)])
-    ws.column_dimensions["A"].width = 48
+    def table(first: str, rows: tuple[GroupFigures, ...]) -> list[list[Any]]:
+        return [[first, *heads], *([g.label, *(get(g) for _, get in COLUMNS)] for g in rows)]
+
+    notes = (title(report), f"Учтены {BASIS_TEXT[report.basis]}.")
+    write_xlsx([Sheet("Итого", table("Итого", (report.total,)), notes=notes),
+                *(Sheet(d.title, table(d.title, d.rows), Chart("Доля в срок, %", 1, (share,)))
+                  for d in report.dimensions)], path)

@@ -12,9 +12,16 @@ def _fmt(value: float) -> str:
     return f"{value:.1f}".replace(".", ",")
 
 
+NEUTRAL = "#1565c0"
+
+
 def bar_chart(rows: Sequence[tuple[str, float | None]], *, title: str, max_value: float = 100.0,
-              unit: str = "%") -> str:
-    """One bar per ``(label, value)``; a value of None is drawn as «нет данных»."""
+              unit: str = "%", scale: str = "higher-better") -> str:
+    """One bar per ``(label, value)``; a value of None is drawn as «нет данных».
+
+    ``scale`` colours the bars: ``higher-better`` (green from 90 % of ``max_value``, amber from
+    70 %, red below), ``lower-better`` (the same read from the other end: a small overdue share is
+    green) or ``neutral`` (one colour: a figure with no target, where red would mislead)."""
     height = PAD * 2 + LABEL_H + len(rows) * ROW
     parts = [
         (f'<svg xmlns="http://www.w3.org/2000/svg" width="{WIDTH}" height="{height}" '
@@ -33,13 +40,17 @@ def bar_chart(rows: Sequence[tuple[str, float | None]], *, title: str, max_value
             continue
         width = round(BAR_W * max(0.0, min(value, max_value)) / max_value, 1)
         parts.append(f'<rect x="{PAD}" y="{y + 16}" width="{width}" height="{BAR_H}" '
-                     f'fill="{_colour(value / max_value)}"/>')
+                     f'fill="{_colour(value / max_value, scale)}"/>')
         parts.append(f'<text x="{PAD + BAR_W + 6}" y="{y + 28}">{_fmt(value)}{escape(unit)}</text>')
     parts.append("</svg>")
     return "\n".join(parts)
 
 
-def _colour(fraction: float) -> str:
+def _colour(fraction: float, scale: str) -> str:
+    if scale == "neutral":
+        return NEUTRAL
+    if scale == "lower-better":
+        fraction = 1.0 - fraction
     if fraction >= 0.9:
         return "#2e7d32"
     if fraction >= 0.7:

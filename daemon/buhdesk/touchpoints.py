@@ -111,20 +111,14 @@ def render_csv(items: list[Touchpoint]) -> str:
 
 
 def render_xlsx(items: list[Touchpoint], path: Path) -> None:
-    from openpyxl import Workbook
-    from openpyxl.styles import Alignment, Font
+    """The list, and the number of touchpoints per process with a chart."""
+    from collections import Counter
 
-    wb = Workbook()
-    ws = wb.active
-    ws.title = "Точки взаимодействия"
-    ws.append([h for _, h in COLUMNS])
-    for cell in ws[1]:
-        cell.font = Font(bold=True)
-    for t in items:
-        ws.append([getattr(t, k) for k, _ in COLUMNS])
-    for col, width in zip("ABCDEF", (8, 40, 45, 35, 55, 30), strict=True):
-        ws.column_dimensions[col].width = width
-    for row in ws.iter_rows(min_row=2):
-        for cell in row:
-            cell.alignment = Alignment(wrap_text=True, vertical="top")
-    wb.save(Path(path))
+    from buhdesk.report_tables import Chart, Sheet, write_xlsx
+
+    per_process = Counter(t.process for t in items)
+    write_xlsx([Sheet("Точки взаимодействия", [[h for _, h in COLUMNS],
+                                               *([getattr(t, k) for k, _ in COLUMNS] for t in items)]),
+                Sheet("По процессам", [["Процесс", "Точек взаимодействия"],
+                                       *([p, n] for p, n in per_process.items())],
+                      Chart("Точек взаимодействия по процессам", 1, (2,)))], path)
