@@ -113,6 +113,8 @@ def rule_sentences(decisions: list[dict[str, Any]], rules: RuleBook) -> list[str
                 f"процесс «{rules.process_label(d.get('process'))}», потребность "
                 f"«{rules.need_label(d.get('need'))}»")
             sentences.append(f"классификация: {verdict}; {hits}")
+            if d.get("model"):
+                sentences.append(_model_sentence(d["model"], rules))
         elif stage == "assign":
             reasons = d.get("reasons") or (["исполнитель указан в карточке документа"]
                                            if d.get("rule") == "card-executor" else [])
@@ -127,6 +129,25 @@ def rule_sentences(decisions: list[dict[str, Any]], rules: RuleBook) -> list[str
             sentences.append("база знаний: " + (f"будут предложены статьи {', '.join(slugs)}"
                                                 if slugs else "подходящих статей нет"))
     return sentences
+
+
+def _model_sentence(model: dict[str, Any], rules: RuleBook) -> str:
+    """The statistical model's view: its choice, how sure it is, the words that weighed most."""
+    def shown(name: str) -> str:  # the rules' totals are features too: named in words
+        kind, _, code = name.removeprefix("rule:").partition(":")
+        if not name.startswith("rule:"):
+            return f"«{name}»"
+        label = rules.process_label(code) if kind == "process" else rules.need_label(code)
+        return f"оценка правил за «{label}»"
+
+    def words(features: list[list[Any]]) -> str:
+        return ", ".join(f"{shown(name)} ({weight:+.2f})" for name, weight in features[:5]) or "—"
+
+    return (f"модель: процесс «{rules.process_label(model['process'])}» "
+            f"(уверенность {model['process_probability']:.0%}; признаки: "
+            f"{words(model['process_features'])}), потребность «{rules.need_label(model['need'])}» "
+            f"(уверенность {model['need_probability']:.0%}; признаки: "
+            f"{words(model['need_features'])})")
 
 
 def run_explain(files: list[Path], *, config: Path | None, as_json: bool,
