@@ -12,8 +12,8 @@ from buhdesk.explain import FIELDS, ExplainContext, explain_path
 from buhdesk.kb import KbError, KnowledgeBase
 from buhdesk.kb_mail import KbSettingsError, min_share
 from buhdesk.printsafe import safe_json, safe_line
-from buhdesk.secretkeys import THREAD
 from buhdesk.rulebook import RuleBook, RuleBookError, load_rulebook
+from buhdesk.secretkeys import THREAD
 from buhdesk.store import make_engine
 from buhdesk.trust_settings import auth_settings
 from buhdesk_connectors.delopro_source import load_document
