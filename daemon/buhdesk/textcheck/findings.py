@@ -34,7 +34,11 @@ class Finding:
 
 def make(kind: str, text: str, start: int, end: int, message: str,
          suggestions: tuple[str, ...] = ()) -> Finding:
-    """Build a finding for ``text[start:end]``."""
+    """Build a finding for ``text[start:end]``; the message reads as a finished sentence, since
+    the suggestions follow it in the returned letter and in `buhdesk textcheck`."""
+    message = message.rstrip()
+    if not message.endswith((".", "!", "?", "…")):
+        message += "."
     return Finding(kind, start, end, text[start:end], message, suggestions)
 
 
