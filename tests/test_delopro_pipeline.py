@@ -28,6 +28,7 @@ from buhdesk.models import Attachment, Event, Message, Raw, Request
 from buhdesk.packages import commit_document
 from buhdesk.runner import Daemon
 from buhdesk.runtime import Runtime, build_runtime
+from buhdesk.secretkeys import THREAD
 from buhdesk_connectors.delopro import DeloproFolder
 from buhdesk_connectors.delopro_outbox import DeloproAnswerTransport
 from buhdesk_connectors.delopro_source import DeloproSource
@@ -489,7 +490,7 @@ def test_explain_of_a_registered_package_names_its_request_and_document(
     [req] = requests(daemon.rt)
     again = make_package("card", tmp_path / "PKG1-again")
     ctx = ExplainContext(rules=daemon.rt.rules, own_address="buh@minfin.example",
-                         secret=daemon.rt.secret, engine=daemon.rt.engine,
+                         thread_keys=daemon.rt.keys.keys(THREAD), engine=daemon.rt.engine,
                          load_package=load_document)
     result = explain_path(ctx, again, at=NOW)  # used to fail with DetachedInstanceError
     assert (result["action"], result["request"], result["error"]) == ("duplicate", req.number, None)

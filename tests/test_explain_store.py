@@ -9,18 +9,19 @@ from pathlib import Path
 
 from sqlalchemy import select
 from sqlmodel import Session
+from test_pipeline import PAYROLL, letter
 
 from buhdesk.explain import FIELDS, ExplainContext, explain_path
 from buhdesk.explain_cli import _text
 from buhdesk.models import Absence, Request
 from buhdesk.runner import Daemon
+from buhdesk.secretkeys import THREAD
 from buhdesk_connectors.memory import MemorySource
-from test_pipeline import PAYROLL, letter
 
 
 def context(d: Daemon, *, with_store: bool) -> ExplainContext:
     return ExplainContext(rules=d.rt.rules, own_address=d.rt.config.service.address,
-                          secret=d.rt.secret if with_store else None,
+                          thread_keys=d.rt.keys.keys(THREAD) if with_store else (),
                           engine=d.rt.engine if with_store else None,
                           duty_accountant=d.rt.config.service.duty_accountant)
 
