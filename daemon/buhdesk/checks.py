@@ -13,13 +13,13 @@ from typing import Any, TextIO
 from buhdesk.config import Config, ConfigError, load_config, package_data_dir
 from buhdesk.document_rules import DocumentSettingsError, load_document_settings
 from buhdesk.kb import check_kb
+from buhdesk.kb_mail import KbSettingsError, min_share
 from buhdesk.models import Request
 from buhdesk.painmap import PainMapError, load_measures
 from buhdesk.rulebook import RuleBook, RuleBookError, load_rulebook
 from buhdesk.ruleset import RuleSetError
 from buhdesk.schedule_settings import ScheduleSettingsError, load_schedule_settings
 from buhdesk.survey import load_survey
-from buhdesk.kb_mail import KbSettingsError, min_share
 from buhdesk.survey_settings import SurveySettingsError, closure_settings, survey_settings
 from buhdesk.templating import LETTERS, TemplateProblem, Templates
 from buhdesk.touchpoints import load_touchpoints

@@ -18,8 +18,8 @@ from zoneinfo import ZoneInfo
 
 from buhdesk.config import Config
 from buhdesk.lifecycle import OPEN_STATES, STATES
-from buhdesk.printsafe import safe_json, safe_line
 from buhdesk.moments import as_utc
+from buhdesk.printsafe import safe_json, safe_line
 
 if TYPE_CHECKING:  # the commands import what they use: `buhdesk --help` starts fast
     from sqlalchemy.engine import Engine

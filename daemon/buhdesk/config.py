@@ -161,7 +161,8 @@ class Config:
         previous = read_secret(svc.secret_previous_env) if svc.secret_previous_env else None
         if not current and svc.secret_file:
             raise ConfigError(self.file, "service.secret_file",
-                              f"файл секрета {svc.secret_file} пуст. " + how_to_make(svc.secret_env))
+                              f"файл секрета {svc.secret_file} пуст. "
+                              + how_to_make(svc.secret_env))
         if not current:
             raise ConfigError(self.file, "service.secret_env",
                               f"секрет {svc.secret_env!r} не задан (задайте переменную окружения "

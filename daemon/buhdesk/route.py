@@ -36,8 +36,8 @@ from buhdesk.models import Attachment, Counter, Message, Raw, Request
 from buhdesk.rawio import has_raw, read_raw
 from buhdesk.rulebook import RuleBook, with_duty_accountant
 from buhdesk.runtime import Runtime
-from buhdesk.staff_letters import for_assignee, handle_staff_letter
 from buhdesk.secretkeys import THREAD
+from buhdesk.staff_letters import for_assignee, handle_staff_letter
 from buhdesk.store import RequestIds, is_postgres, next_number
 from buhdesk.survey_settings import closure_settings
 from buhdesk.tokens import Token, find_subject_tag, find_token
