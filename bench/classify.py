@@ -8,8 +8,8 @@ from __future__ import annotations
 import time
 from pathlib import Path
 
-from buhdesk.classify import Letter
-from buhdesk.ruleset import load_ruleset
+from buhdesk.rules.classify import Letter
+from buhdesk.rules.ruleset import load_ruleset
 
 ROOT = Path(__file__).resolve().parents[1]
 ROUNDS = 20

@@ -9,8 +9,8 @@ from sqlalchemy import func, select
 from sqlalchemy.engine import Engine
 from sqlmodel import Session
 
-from buhdesk.models import Message
-from buhdesk_connectors.loopback import Dovecot
+from buhdesk.store.models import Message
+from harness import Dovecot
 
 
 def write_config(work: Path, dovecot: Dovecot, user: str, store: str | None, *,

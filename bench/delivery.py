@@ -27,13 +27,13 @@ from sqlalchemy import func, select
 from sqlmodel import Session
 
 from buhdesk.config import load_config, package_data_dir
-from buhdesk.deliver import deliver_pending
-from buhdesk.models import Message, Raw
-from buhdesk.rulebook import load_rulebook
-from buhdesk.runner import Daemon
-from buhdesk.runtime import Runtime, build_runtime
-from buhdesk_connectors.loopback import SmtpSink
-from buhdesk_connectors.memory import MemorySource, MemoryTransport
+from buhdesk.deliver.send import deliver_pending
+from buhdesk.store.models import Message, Raw
+from buhdesk.rules.book import load_rulebook
+from buhdesk.service.runner import Daemon
+from buhdesk.service.runtime import Runtime, build_runtime
+from harness import SmtpSink
+from harness import MemorySource, MemoryTransport
 from buhdesk_connectors.smtp import SmtpTransport
 
 TOPICS = [

@@ -28,8 +28,8 @@ from common import progress, write_config
 from sqlalchemy.engine import Engine
 
 from buhdesk.config import load_config
-from buhdesk.daemon_main import build_daemon
-from buhdesk_connectors.loopback import Dovecot
+from buhdesk.service.main import build_daemon
+from harness import Dovecot
 
 
 @dataclass(frozen=True)

@@ -27,8 +27,8 @@ import psycopg
 from common import progress, write_config
 from intake import corpus
 
-from buhdesk.store import open_store
-from buhdesk_connectors.loopback import Dovecot
+from buhdesk.store.engine import open_store
+from harness import Dovecot
 
 ADMIN = "postgresql://postgres@127.0.0.1:5432/postgres"
 
@@ -56,7 +56,7 @@ def run(dovecot: Dovecot, letters: list[bytes], instances: int, admin: str) -> s
            "BUHDESK_SECRET": os.environ.get("BUHDESK_SECRET", secrets.token_hex(32))}
     with tempfile.TemporaryDirectory() as tmp:
         cfg = write_config(Path(tmp), dovecot, user, url, poll_interval=1)
-        procs = [subprocess.Popen([sys.executable, "-m", "buhdesk.cli", "--config", str(cfg),
+        procs = [subprocess.Popen([sys.executable, "-m", "buhdesk.cli.command", "--config", str(cfg),
                                    "run"], env=env, stdout=subprocess.DEVNULL,
                                   stderr=subprocess.DEVNULL) for _ in range(instances)]
         try:

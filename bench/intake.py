@@ -25,12 +25,12 @@ from pathlib import Path
 from imap_tools import MailBoxUnencrypted
 
 from buhdesk.config import load_config, package_data_dir
-from buhdesk.rulebook import load_rulebook
-from buhdesk.runner import Daemon
-from buhdesk.runtime import build_runtime
+from buhdesk.rules.book import load_rulebook
+from buhdesk.service.runner import Daemon
+from buhdesk.service.runtime import build_runtime
 from buhdesk_connectors.imap import ImapSource
-from buhdesk_connectors.loopback import Dovecot
-from buhdesk_connectors.memory import MemoryTransport
+from harness import Dovecot
+from harness import MemoryTransport
 
 TOPICS = [
     ("Справка 2-НДФЛ", "Прошу подготовить справку 2-НДФЛ за 2025 год для банка."),

@@ -7,8 +7,8 @@ from __future__ import annotations
 import sys
 from pathlib import Path
 
-from buhdesk.kb import KnowledgeBase
-from buhdesk.lemmas import Lemmatizer
+from buhdesk.kb.library import KnowledgeBase
+from buhdesk.rules.lemmas import Lemmatizer
 
 ROOT = Path(__file__).resolve().parents[1]
 QUESTIONS = ROOT / "tests" / "corpus" / "kb" / "questions.tsv"

@@ -32,9 +32,9 @@ from intake import corpus
 from sqlalchemy import func, select
 from sqlmodel import Session
 
-from buhdesk.models import Attachment, Message, Request
-from buhdesk.store import make_engine
-from buhdesk_connectors.loopback import Dovecot
+from buhdesk.store.models import Attachment, Message, Request
+from buhdesk.store.engine import make_engine
+from harness import Dovecot
 
 BIG = 25 * 1024 * 1024
 
@@ -129,7 +129,7 @@ def measure(dovecot: Dovecot, work: Path, count: int, store: str | None,
     cfg = write_config(work, dovecot, "mem", store)
     env = {**os.environ, "BENCH_IMAP_PASSWORD": "pw",
            "BUHDESK_SECRET": os.environ.get("BUHDESK_SECRET", secrets.token_hex(32))}
-    peak = run_measured([sys.executable, "-m", "buhdesk.cli", "--config", str(cfg), "run",
+    peak = run_measured([sys.executable, "-m", "buhdesk.cli.command", "--config", str(cfg), "run",
                          "--once"], env, work / "daemon.log", timeout=3600)
     requests, held, biggest = stored(store or f"sqlite:///{work}/bench.db")
     return (f"peak memory, run --once over {count + 1} letters ({size:.0f} MB, one with a "

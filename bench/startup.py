@@ -6,7 +6,7 @@ idle machine: `buhdesk --help` under 0.3 s, a one-file `textcheck` under 0.5 s.
 
     .venv/bin/python bench/startup.py [--runs 7]
 
-Import costs behind a figure: `.venv/bin/python -X importtime -m buhdesk.cli --help`.
+Import costs behind a figure: `.venv/bin/python -X importtime -m buhdesk.cli.command --help`.
 """
 
 from __future__ import annotations
@@ -38,7 +38,7 @@ def main() -> int:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--runs", type=int, default=7)
     runs = ap.parse_args().runs
-    command = [str(BUHDESK)] if BUHDESK.exists() else [sys.executable, "-m", "buhdesk.cli"]
+    command = [str(BUHDESK)] if BUHDESK.exists() else [sys.executable, "-m", "buhdesk.cli.command"]
     with tempfile.TemporaryDirectory() as tmp:
         letter = Path(tmp) / "answer.txt"
         letter.write_text(TEXT, encoding="utf-8")

@@ -15,9 +15,9 @@ from pathlib import Path
 
 from support import shifted_clock
 
-from buhdesk.cli import _setup_logging
+from buhdesk.cli.command import _setup_logging
 from buhdesk.config import load_config
-from buhdesk.daemon_main import run_daemon
+from buhdesk.service.main import run_daemon
 
 
 def main(argv: list[str]) -> int:

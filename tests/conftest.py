@@ -30,12 +30,12 @@ from sqlalchemy.engine import Engine
 from support import scratch_database
 
 from buhdesk.config import load_config, package_data_dir
-from buhdesk.rulebook import RuleBook, load_rulebook
-from buhdesk.runner import Daemon
-from buhdesk.runtime import build_runtime
-from buhdesk.store import open_store
-from buhdesk_connectors.loopback import Dovecot, DovecotMissing, SmtpSink
-from buhdesk_connectors.memory import MemorySource, MemoryTransport
+from buhdesk.rules.book import RuleBook, load_rulebook
+from buhdesk.service.runner import Daemon
+from buhdesk.service.runtime import build_runtime
+from buhdesk.store.engine import open_store
+from harness.loopback import Dovecot, DovecotMissing, SmtpSink
+from harness.memory import MemorySource, MemoryTransport
 
 DOVECOT_USER = "buh"
 DOVECOT_PASSWORD = "buh-test-password"

@@ -25,7 +25,7 @@ import psycopg
 from sqlalchemy.engine import Engine
 from sqlmodel import Session
 
-from buhdesk_connectors.loopback import SmtpSink
+from harness.loopback import SmtpSink
 
 
 def letter(n: int, *, attachment: bytes = b"", name: str = "документ.pdf") -> bytes:
@@ -112,7 +112,7 @@ def read_rows(url: str, sql: str) -> list[tuple[Any, ...]]:
 
 def ops_cli(config_file: Path, *argv: str) -> int:
     """Run one of the operations commands (``buhdesk purge``, ``backup`` …) in this process."""
-    from buhdesk import cli_ops
+    from buhdesk.cli import ops as cli_ops
     from buhdesk.config import load_config
 
     parser = argparse.ArgumentParser(prog="buhdesk")

@@ -13,10 +13,10 @@ import pytest
 from sqlalchemy import select
 from sqlmodel import Session
 
-from buhdesk.models import Event, Request
-from buhdesk.runner import Daemon
-from buhdesk.templating import LETTERS
-from buhdesk_connectors.memory import MemorySource, MemoryTransport
+from buhdesk.store.models import Event, Request
+from buhdesk.service.runner import Daemon
+from buhdesk.reply.templating import LETTERS
+from harness.memory import MemorySource, MemoryTransport
 
 CLIENT = "kovaleva@culture.example"
 
@@ -155,7 +155,7 @@ def test_client_cannot_answer_through_a_notice(daemon: Daemon) -> None:
 
 @pytest.mark.parametrize("name", [n for n in LETTERS if n not in ("admin",)])
 def test_every_shipped_letter_renders_and_passes_the_check(daemon: Daemon, name: str) -> None:
-    from buhdesk.checks import sample_variables
+    from buhdesk.cli.check import sample_variables
 
     rules = daemon.rt.rules
     variables = sample_variables(rules, "Бухгалтерия Министерства финансов")

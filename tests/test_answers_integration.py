@@ -25,11 +25,11 @@ from sqlmodel import Session
 from support import daemon_clock, imap_section
 
 from buhdesk.config import load_config
-from buhdesk.daemon_main import build_daemon
-from buhdesk.models import Event, Message, Request
-from buhdesk.rulebook import load_rulebook
-from buhdesk.runner import Daemon
-from buhdesk_connectors.loopback import Dovecot, SmtpSink
+from buhdesk.service.main import build_daemon
+from buhdesk.store.models import Event, Message, Request
+from buhdesk.rules.book import load_rulebook
+from buhdesk.service.runner import Daemon
+from harness.loopback import Dovecot, SmtpSink
 
 pytestmark = pytest.mark.integration
 

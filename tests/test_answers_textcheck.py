@@ -15,8 +15,8 @@ from sqlalchemy import select
 from sqlmodel import Session
 from test_answers import CLEAN, CLIENT, ask, reply, send, state, transport
 
-from buhdesk.models import Event
-from buhdesk.runner import Daemon
+from buhdesk.store.models import Event
+from buhdesk.service.runner import Daemon
 
 UNKNOWN = "Жмыхаревой"  # a surname no dictionary knows
 
@@ -120,7 +120,7 @@ def test_acknowledgment_without_patronymic_greets_nobody_by_name(daemon: Daemon)
 
 
 def test_word_command_takes_only_words() -> None:
-    from buhdesk.answers import parse_commands
+    from buhdesk.reply.answers import parse_commands
 
     text, commands = parse_commands("Справка готова.\n#слово Буханцевой, «Техсервис-М» 123 <b>")
     assert text == "Справка готова."
@@ -131,7 +131,7 @@ def test_command_line_check_knows_the_installations_words(
         daemon: Daemon, tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
     """``buhdesk textcheck`` with the installation's configuration accepts the «#слово» words
     stored by the daemon (SQLite and PostgreSQL), read without the ORM."""
-    from buhdesk.cli import main
+    from buhdesk.cli.command import main
 
     answer = tmp_path / "answer.txt"
     answer.write_text(f"Справку выдали {UNKNOWN}.", encoding="utf-8")
@@ -150,7 +150,7 @@ def test_command_line_check_knows_the_installations_words(
 def test_command_line_check_never_creates_a_store(
         tmp_path: Path, make_config: Callable[..., Path], secret_env: str,
         capsys: pytest.CaptureFixture[str]) -> None:
-    from buhdesk.cli import main
+    from buhdesk.cli.command import main
 
     config = make_config(tmp_path)
     answer = tmp_path / "answer.txt"

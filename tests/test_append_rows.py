@@ -7,8 +7,8 @@ from datetime import datetime
 import pytest
 from sqlmodel import SQLModel
 
-from buhdesk.append_rows import new_row
-from buhdesk.models import Attachment, Event, Message, Request
+from buhdesk.store.append_rows import new_row
+from buhdesk.store.models import Attachment, Event, Message, Request
 
 CASES: list[tuple[type[SQLModel], dict[str, object]]] = [
     (Request, {"number": "БУХ-2026-000001", "subject": "Справка", "process": "payroll"}),

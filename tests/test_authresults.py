@@ -12,9 +12,9 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from buhdesk.authresults import AuthResultsError, parse
-from buhdesk.sender_auth import header_fields, hold_reason, trusted_reports, verdict
-from buhdesk.trust_settings import AuthSettings
+from buhdesk.route.authresults import AuthResultsError, parse
+from buhdesk.trust.sender_auth import header_fields, hold_reason, trusted_reports, verdict
+from buhdesk.trust.settings import AuthSettings
 
 GMAIL = ("mx.google.com;\r\n"
          "       dkim=pass header.i=@yandex.ru header.s=mail header.b=Kx1p9X2m;\r\n"

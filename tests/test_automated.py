@@ -4,8 +4,8 @@ from __future__ import annotations
 
 import pytest
 
-from buhdesk.automated import detect_automated
-from buhdesk.mime import ParsedMessage, parse_message
+from buhdesk.route.automated import detect_automated
+from buhdesk.route.mime import ParsedMessage, parse_message
 
 
 def letter(

@@ -6,9 +6,9 @@ import pytest
 from sqlalchemy import select
 from sqlmodel import Session
 
-from buhdesk.channels import RegistrationError, register_offline
-from buhdesk.models import Event, Message
-from buhdesk.runner import Daemon
+from buhdesk.route.channels import RegistrationError, register_offline
+from buhdesk.store.models import Event, Message
+from buhdesk.service.runner import Daemon
 
 
 def test_phone_request_is_numbered_acknowledged_and_assigned(daemon: Daemon) -> None:
@@ -57,7 +57,7 @@ def test_bad_registrations_are_refused_in_russian(daemon: Daemon, channel: str, 
 def test_cli_register_and_close(daemon: Daemon, capsys) -> None:  # type: ignore[no-untyped-def]
     import argparse
 
-    from buhdesk import cli_survey
+    from buhdesk.cli import survey as cli_survey
 
     parser = argparse.ArgumentParser()
     sub = parser.add_subparsers(dest="command")

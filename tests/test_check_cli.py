@@ -13,7 +13,7 @@ from pathlib import Path
 
 import pytest
 
-from buhdesk.cli import main
+from buhdesk.cli.command import main
 from buhdesk.config import package_data_dir
 
 

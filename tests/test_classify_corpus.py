@@ -12,7 +12,7 @@ from pathlib import Path
 
 import pytest
 
-from buhdesk.classify import NEEDS, PROCESSES
+from buhdesk.rules.classify import NEEDS, PROCESSES
 
 CORPUS = Path(__file__).resolve().parent / "corpus" / "classify"
 PARTS = ("tune", "heldout")

@@ -6,10 +6,11 @@ from collections import Counter
 from pathlib import Path
 
 import pytest
+from golden_decisions import check_or_update
 
-from buhdesk.classify import NEEDS, PROCESSES, Classification, Letter
-from buhdesk.learn import Sample, read_sample
-from buhdesk.ruleset import RuleSet, load_ruleset
+from buhdesk.rules.classify import NEEDS, PROCESSES, Classification, Letter
+from buhdesk.rules.learn import Sample, read_sample
+from buhdesk.rules.ruleset import RuleSet, load_ruleset
 
 ROOT = Path(__file__).resolve().parents[1]
 CORPUS = ROOT / "tests" / "corpus" / "requests"
@@ -43,6 +44,15 @@ def predicted_process(c: Classification) -> str:
     return UNSORTED if c.process is None else c.process
 
 
+def assert_no_letter_gets_worse(corpus: Path,
+                                results: list[tuple[Sample, Classification]]) -> None:
+    """Each letter's decision is stored in ``expected.tsv`` beside the corpus (golden_decisions)."""
+    decisions = {s.name: (predicted_process(c), c.need or "other") for s, c in results}
+    labels = {s.name: (s.process, s.need) for s, _ in results}
+    worse = check_or_update(corpus / "expected.tsv", decisions, labels)
+    assert not worse, "письма, которые были верны и стали неверны:\n" + "\n".join(worse)
+
+
 def test_corpus_is_large_and_labelled(samples: list[Sample]) -> None:
     assert len(samples) >= 150
     for s in samples:
@@ -67,6 +77,7 @@ def test_shipped_rules_meet_accuracy_on_corpus(
                 print(f"  {s.name}: процесс {s.process} -> {predicted_process(c)}")
     assert p_acc >= PROCESS_ACCURACY
     assert n_acc >= NEED_ACCURACY
+    assert_no_letter_gets_worse(CORPUS, results)
 
 
 def test_every_decision_is_explained(ruleset: RuleSet, samples: list[Sample]) -> None:
@@ -100,6 +111,7 @@ def test_rules_generalise_to_letters_written_after_tuning(
                 print(f"  {s.name}: {s.process}/{s.need} -> {predicted_process(c)}/{c.need}")
     assert p_acc >= HELD_OUT_PROCESS_ACCURACY
     assert n_acc >= HELD_OUT_NEED_ACCURACY
+    assert_no_letter_gets_worse(HELD_OUT, results)
 
 
 # --- matching behaviour of the shipped rules ------------------------------------------------------

@@ -4,22 +4,24 @@ Prints the figures and confusion tables of the tuning part and the held-out part
 to see them) and asserts the held-out level. Every letter's decision is kept in
 ``tests/corpus/classify/expected.tsv``: a letter that was right and became wrong fails the test.
 After a deliberate change (new rules, ``buhdesk learn``) refresh that file with
-``BUHDESK_UPDATE_EXPECTED=1 .venv/bin/python -m pytest -q tests/test_classify_model.py``.
+``BUHDESK_UPDATE_EXPECTED=1 .venv/bin/python -m pytest -q tests/test_classify_model.py``
+(see tests/golden_decisions.py).
 """
 
 from __future__ import annotations
 
 import json
-import os
 import shutil
 from pathlib import Path
 
 import pytest
 
-from buhdesk.classify import Classifier, Letter
-from buhdesk.classify_model import MODEL_FILE
-from buhdesk.learn import Sample, dump_model, measure, read_corpus, report, train
-from buhdesk.ruleset import RuleSet, RuleSetError, load_ruleset
+from golden_decisions import check_or_update
+
+from buhdesk.rules.classify import Classifier, Letter
+from buhdesk.rules.classify_model import MODEL_FILE
+from buhdesk.rules.learn import Sample, dump_model, measure, read_corpus, report, train
+from buhdesk.rules.ruleset import RuleSet, RuleSetError, load_ruleset
 
 ROOT = Path(__file__).resolve().parents[1]
 CORPUS = ROOT / "tests" / "corpus" / "classify"
@@ -53,23 +55,8 @@ def test_heldout_level_and_no_letter_gets_worse(ruleset: RuleSet,
         if part == "heldout":
             assert score.process >= HELDOUT_PROCESS
             assert score.need >= HELDOUT_NEED
-    if os.environ.get("BUHDESK_UPDATE_EXPECTED"):
-        lines = [f"{k}\t{p}\t{n}" for k, (p, n) in sorted(decisions.items())]
-        EXPECTED.write_text("letter\tprocess\tneed\n" + "\n".join(lines) + "\n", encoding="utf-8")
-        return
-    expected = {}
-    for line in EXPECTED.read_text(encoding="utf-8").splitlines()[1:]:
-        key, process, need = line.split("\t")
-        expected[key] = (process, need)
     labels = {f"{part}/{s.name}": (s.process, s.need) for part, ss in parts.items() for s in ss}
-    worse = []
-    for key, (process, need) in decisions.items():
-        was_process, was_need = expected.get(key, (None, None))
-        label_process, label_need = labels[key]
-        if was_process == label_process != process:
-            worse.append(f"{key}: процесс {was_process} -> {process}")
-        if was_need == label_need != need:
-            worse.append(f"{key}: потребность {was_need} -> {need}")
+    worse = check_or_update(EXPECTED, decisions, labels)
     assert not worse, "письма, которые были верны и стали неверны:\n" + "\n".join(worse)
 
 
@@ -121,8 +108,8 @@ def test_transliterated_letter_meets_the_russian_words(ruleset: RuleSet) -> None
 
 
 def test_unsorted_letter_is_acknowledged_politely_as_possibly_not_ours(daemon) -> None:
-    from buhdesk.models import Request
-    from buhdesk.outbox import request_vars
+    from buhdesk.store.models import Request
+    from buhdesk.reply.outbox import request_vars
 
     rt = daemon.rt
     unsorted = Request(number="БУХ-2026-000011", subject="Не работает принтер",

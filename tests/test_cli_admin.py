@@ -15,12 +15,12 @@ import pytest
 from sqlalchemy import select
 from sqlmodel import Session
 
-from buhdesk import cli_admin
-from buhdesk.cli_admin import list_requests
+from buhdesk.cli import admin as cli_admin
+from buhdesk.cli.admin import list_requests
 from buhdesk.config import load_config
-from buhdesk.models import Absence, Request
-from buhdesk.runner import Daemon
-from buhdesk_connectors.memory import MemorySource
+from buhdesk.store.models import Absence, Request
+from buhdesk.service.runner import Daemon
+from harness.memory import MemorySource
 
 MOSCOW = ZoneInfo("Europe/Moscow")
 PAYROLL = ("Справка 2-НДФЛ", "Добрый день! Прошу выдать справку 2-НДФЛ за 2025 год для банка.")

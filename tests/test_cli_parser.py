@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from buhdesk.cli import main
+from buhdesk.cli.command import main
 
 
 @pytest.mark.parametrize(("args", "words"), [

@@ -10,17 +10,17 @@ import pytest
 from sqlalchemy import select
 from sqlmodel import Session
 
-from buhdesk.closure import (
+from buhdesk.reply.closure import (
     CloseError,
     auto_close,
     close_by_number,
     followup_policy,
     open_linked,
 )
-from buhdesk.models import Event, Message, Request
-from buhdesk.runner import Daemon
-from buhdesk.store import next_number
-from buhdesk.survey_settings import ClosureSettings, SurveySettingsError, closure_settings
+from buhdesk.store.models import Event, Message, Request
+from buhdesk.service.runner import Daemon
+from buhdesk.store.engine import next_number
+from buhdesk.feedback.settings import ClosureSettings, SurveySettingsError, closure_settings
 
 FRIDAY = datetime(2026, 11, 27, 9, 0, tzinfo=UTC)
 

@@ -16,7 +16,7 @@ import pytest
 from hypothesis import example, given, settings
 from hypothesis import strategies as st
 
-from buhdesk.compose import FileToSend, _Letter, _letter, _mime_bytes, _plain_bytes, compose
+from buhdesk.reply.compose import FileToSend, _Letter, _letter, _mime_bytes, _plain_bytes, compose
 
 NOW = datetime(2024, 5, 6, 10, 11, 12, tzinfo=timezone(timedelta(hours=3)))
 NAME = "Бухгалтерия Министерства"

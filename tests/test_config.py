@@ -6,7 +6,7 @@ from pathlib import Path
 import pytest
 
 from buhdesk.config import ConfigError, load_config
-from buhdesk.secretkeys import THREAD, KeyRing
+from buhdesk.trust.keys import THREAD, KeyRing
 
 
 def write(tmp_path: Path, text: str) -> Path:

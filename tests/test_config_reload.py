@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from buhdesk.runner import Daemon
+from buhdesk.service.runner import Daemon
 
 
 def rewrite(daemon: Daemon, old: str, new: str) -> None:

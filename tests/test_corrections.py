@@ -13,12 +13,12 @@ import pytest
 from sqlalchemy import select
 from sqlmodel import Session
 
-from buhdesk import cli_admin
+from buhdesk.cli import admin as cli_admin
 from buhdesk.config import load_config
-from buhdesk.corrections import CorrectionError, correct_request
-from buhdesk.models import Event, Request
-from buhdesk.runner import Daemon
-from buhdesk_connectors.memory import MemorySource
+from buhdesk.route.corrections import CorrectionError, correct_request
+from buhdesk.store.models import Event, Request
+from buhdesk.service.runner import Daemon
+from harness.memory import MemorySource
 
 VACATION = ("Вопрос по отпуску",
             "Добрый день! Как учитывается отпуск при расчёте за декабрь? Прошу разъяснить.")

@@ -25,7 +25,7 @@ import pytest
 from support import read_rows
 
 from buhdesk.config import load_config, package_data_dir
-from buhdesk_connectors.loopback import free_port
+from harness.loopback import free_port
 
 WAIT = 60.0
 UNCLEAR = "Добрый день! Подскажите, пожалуйста, к кому обратиться по моему вопросу?"
@@ -148,7 +148,7 @@ metrics_port = {port}
     env.pop("WATCHDOG_PID", None)
     with open(tmp_path / "daemon.log", "ab") as log:
         process = subprocess.Popen(
-            [sys.executable, "-m", "buhdesk.cli", "--config", str(config), "run"],
+            [sys.executable, "-m", "buhdesk.cli.command", "--config", str(config), "run"],
             env=env, stdout=subprocess.DEVNULL, stderr=log)
     svc = Service(process, config, notify, maildir, rules, port)
     try:

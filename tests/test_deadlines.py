@@ -13,9 +13,9 @@ from zoneinfo import ZoneInfo
 
 import pytest
 
-from buhdesk.deadlines import NEEDS, PROCESSES, DeadlinePolicy, days_phrase
-from buhdesk.locatedtoml import RuleFileError
-from buhdesk.workcalendar import WorkCalendar
+from buhdesk.worktime.deadlines import NEEDS, PROCESSES, DeadlinePolicy, days_phrase
+from buhdesk.rules.locatedtoml import RuleFileError
+from buhdesk.worktime.calendar import WorkCalendar
 
 MSK = ZoneInfo("Europe/Moscow")
 RULES = Path(__file__).resolve().parents[1] / "rules"

@@ -18,21 +18,21 @@ import pytest
 from sqlalchemy import select
 from sqlmodel import Session
 
-from buhdesk.answers import Commands, process_answer
-from buhdesk.compose import FileToSend
+from buhdesk.reply.answers import Commands, process_answer
+from buhdesk.reply.compose import FileToSend
 from buhdesk.config import load_config
-from buhdesk.document_rules import DocumentSettingsError, load_document_settings
-from buhdesk.explain_cli import run_explain
+from buhdesk.rules.documents import DocumentSettingsError, load_document_settings
+from buhdesk.cli.explain import run_explain
 from buhdesk.interfaces import PackageProblem
-from buhdesk.models import Attachment, Event, Message, Raw, Request
-from buhdesk.packages import commit_document
-from buhdesk.runner import Daemon
-from buhdesk.runtime import Runtime, build_runtime
-from buhdesk.secretkeys import THREAD
+from buhdesk.store.models import Attachment, Event, Message, Raw, Request
+from buhdesk.intake.packages import commit_document
+from buhdesk.service.runner import Daemon
+from buhdesk.service.runtime import Runtime, build_runtime
+from buhdesk.trust.keys import THREAD
 from buhdesk_connectors.delopro import DeloproFolder
 from buhdesk_connectors.delopro_outbox import DeloproAnswerTransport
 from buhdesk_connectors.delopro_source import DeloproSource
-from buhdesk_connectors.memory import MemoryTransport
+from harness.memory import MemoryTransport
 
 SAMPLES = Path(__file__).parent / "corpus" / "delopro_samples"  # the «ДелоПро» contract samples
 RULES = Path(__file__).resolve().parents[1] / "rules"
@@ -481,8 +481,8 @@ def test_explain_reports_an_unreadable_package(tmp_path: Path) -> None:
 
 def test_explain_of_a_registered_package_names_its_request_and_document(
         daemon: Daemon, tmp_path: Path) -> None:
-    from buhdesk.explain import ExplainContext, explain_path
-    from buhdesk.explain_cli import _text
+    from buhdesk.route.explain import ExplainContext, explain_path
+    from buhdesk.cli.explain import _text
     from buhdesk_connectors.delopro_source import load_document
 
     export(daemon, "PKG1")

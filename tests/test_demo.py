@@ -17,10 +17,10 @@ from pathlib import Path
 import pytest
 from support import wait_until
 
-from buhdesk.cli_survey import default_web_port
+from buhdesk.cli.survey import default_web_port
 from buhdesk.config import load_config, package_data_dir
-from buhdesk.demo import run_demo
-from buhdesk.kb_mail import public_url
+from buhdesk.cli.demo import run_demo
+from buhdesk.kb.mail import public_url
 
 pytestmark = pytest.mark.integration
 

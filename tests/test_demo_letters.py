@@ -11,9 +11,9 @@ import pytest
 from sqlalchemy import create_engine, select
 from sqlmodel import Session
 
-from buhdesk.demo import ANSWERS, run_demo, sample_letter
-from buhdesk.models import Message, Request
-from buhdesk.mime import parse_message
+from buhdesk.cli.demo import ANSWERS, run_demo, sample_letter
+from buhdesk.store.models import Message, Request
+from buhdesk.route.mime import parse_message
 
 SUBJECTS = [
     "Re: [БУХ-2026-000003] Новое обращение: Авансовый отчёт по командировке в Москву",

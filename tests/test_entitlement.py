@@ -7,11 +7,11 @@ from datetime import date
 
 import pytest
 
-from buhdesk.entitlement import acting_deputy, entitlement, token_authority
-from buhdesk.models import Request
-from buhdesk.routing import Absence
-from buhdesk.rulebook import RuleBook
-from buhdesk.tokens import Token
+from buhdesk.trust.entitlement import acting_deputy, entitlement, token_authority
+from buhdesk.store.models import Request
+from buhdesk.rules.routing import Absence
+from buhdesk.rules.book import RuleBook
+from buhdesk.trust.tokens import Token
 
 DAY = date(2026, 11, 24)
 

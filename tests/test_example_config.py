@@ -7,8 +7,8 @@ import re
 from pathlib import Path
 
 from buhdesk.config import load_config
-from buhdesk.kb_mail import public_url
-from buhdesk.survey_settings import closure_settings, survey_settings
+from buhdesk.kb.mail import public_url
+from buhdesk.feedback.settings import closure_settings, survey_settings
 
 ROOT = Path(__file__).resolve().parents[1]
 EXAMPLE = ROOT / "deploy" / "systemd" / "buhdesk.example.toml"

@@ -10,7 +10,7 @@ from pathlib import Path
 
 import pytest
 
-from buhdesk.cli import main
+from buhdesk.cli.command import main
 
 CORPUS = Path(__file__).parent / "corpus" / "mail"
 KEYS = {"file", "from", "subject", "body_text", "attachments", "automated", "request", "process",
@@ -67,7 +67,7 @@ def test_text_output_is_russian_and_script_runs_without_traceback(tmp_path: Path
     junk = tmp_path / "junk.eml"
     junk.write_bytes(bytes(range(256)) * 10)
     first = CORPUS / min(p.name for p in CORPUS.glob("*.eml"))
-    done = subprocess.run([sys.executable, "-m", "buhdesk.cli", "--config", "/nonexistent",
+    done = subprocess.run([sys.executable, "-m", "buhdesk.cli.command", "--config", "/nonexistent",
                            "explain", str(junk), str(first)],
                           check=False, capture_output=True, text=True, timeout=120)
     assert done.returncode == 0

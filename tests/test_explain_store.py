@@ -11,12 +11,12 @@ from sqlalchemy import select
 from sqlmodel import Session
 from test_pipeline import PAYROLL, letter
 
-from buhdesk.explain import FIELDS, ExplainContext, explain_path
-from buhdesk.explain_cli import _text
-from buhdesk.models import Absence, Request
-from buhdesk.runner import Daemon
-from buhdesk.secretkeys import THREAD
-from buhdesk_connectors.memory import MemorySource
+from buhdesk.route.explain import FIELDS, ExplainContext, explain_path
+from buhdesk.cli.explain import _text
+from buhdesk.store.models import Absence, Request
+from buhdesk.service.runner import Daemon
+from buhdesk.trust.keys import THREAD
+from harness.memory import MemorySource
 
 
 def context(d: Daemon, *, with_store: bool) -> ExplainContext:

@@ -1,7 +1,7 @@
 """Faults injected while the daemon takes in and delivers mail: nothing is lost, nothing doubled.
 
 * ``buhdesk run`` killed at random (seeded) moments, dozens of times: at the crash points of
-  ``buhdesk.faults`` with random counts, or by SIGKILL after a random delay, then restarted;
+  ``buhdesk.service.faults`` with random counts, or by SIGKILL after a random delay, then restarted;
 * the IMAP server (Dovecot) killed while the intake runs, and started again;
 * the SMTP server down for about 25 seconds while acknowledgments go out.
 
@@ -36,10 +36,10 @@ from support import (
 )
 
 from buhdesk.config import load_config
-from buhdesk.daemon_main import build_daemon
-from buhdesk.faults import POINTS
-from buhdesk.models import Message, Request
-from buhdesk_connectors.loopback import SmtpSink
+from buhdesk.service.main import build_daemon
+from buhdesk.service.faults import POINTS
+from buhdesk.store.models import Message, Request
+from harness.loopback import SmtpSink
 
 pytestmark = pytest.mark.integration
 

@@ -12,10 +12,10 @@ from sqlalchemy import select, text
 from sqlmodel import Session
 
 from buhdesk.config import load_config
-from buhdesk.floods import bump, purge_counts
-from buhdesk.models import Event, Message, RateCount
-from buhdesk.store import open_store
-from buhdesk.trust_holds import HELD_ACTION, released
+from buhdesk.trust.floods import bump, purge_counts
+from buhdesk.store.models import Event, Message, RateCount
+from buhdesk.store.engine import open_store
+from buhdesk.trust.holds import HELD_ACTION, released
 
 NOW = datetime(2026, 11, 24, 9, 30, tzinfo=UTC)
 

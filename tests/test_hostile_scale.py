@@ -28,9 +28,9 @@ from support import (
 )
 
 from buhdesk.config import load_config
-from buhdesk.daemon_main import build_daemon
-from buhdesk.models import Attachment, Message, Request
-from buhdesk_connectors.loopback import SmtpSink
+from buhdesk.service.main import build_daemon
+from buhdesk.store.models import Attachment, Message, Request
+from harness.loopback import SmtpSink
 
 pytestmark = pytest.mark.integration
 

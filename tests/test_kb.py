@@ -12,8 +12,8 @@ from sqlalchemy import select
 from sqlmodel import Session
 
 from buhdesk.config import package_data_dir
-from buhdesk.kb import KbError, KnowledgeBase, KnowledgeBaseCache, check_kb
-from buhdesk.kb_mail import (
+from buhdesk.kb.library import KbError, KnowledgeBase, KnowledgeBaseCache, check_kb
+from buhdesk.kb.mail import (
     article_text,
     articles_for,
     insert_articles,
@@ -21,9 +21,9 @@ from buhdesk.kb_mail import (
     record_inserted,
     record_offered,
 )
-from buhdesk.kb_markdown import to_text
-from buhdesk.lemmas import Lemmatizer
-from buhdesk.models import Event, Request
+from buhdesk.kb.markdown import to_text
+from buhdesk.rules.lemmas import Lemmatizer
+from buhdesk.store.models import Event, Request
 from buhdesk.textcheck import TextChecker
 
 RULES = package_data_dir("rules")
@@ -290,7 +290,7 @@ def test_offered_and_inserted_go_to_the_audit_trail(daemon) -> None:
 
 
 def test_acknowledgment_lists_the_offered_articles(daemon, shipped: KnowledgeBase) -> None:
-    from buhdesk.outbox import request_vars
+    from buhdesk.reply.outbox import request_vars
 
     rt = daemon.rt
     request = Request(number="БУХ-2026-000010", subject="Справка 2-НДФЛ", process="payroll",
@@ -306,7 +306,7 @@ def test_acknowledgment_lists_the_offered_articles(daemon, shipped: KnowledgeBas
 
 
 def test_a_per_diem_question_is_not_offered_sick_pay() -> None:
-    from buhdesk.lemmas import Lemmatizer
+    from buhdesk.rules.lemmas import Lemmatizer
     kb = KnowledgeBase.load(Path(__file__).resolve().parents[1] / "rules", lemmatizer=Lemmatizer())
     offered = [a.slug for a, _ in kb.suggest(
         "travel", "consultation", "Какие суточные положены при командировке в Москву на три дня?")]
@@ -318,7 +318,7 @@ def test_threshold_keeps_the_expected_article_and_drops_most_others() -> None:
     sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "bench"))
     from kb_relevance import evaluate
 
-    from buhdesk.lemmas import Lemmatizer
+    from buhdesk.rules.lemmas import Lemmatizer
     kb = KnowledgeBase.load(Path(__file__).resolve().parents[1] / "rules", lemmatizer=Lemmatizer())
     for part in ("dev", "held"):
         precision, recall, _ = evaluate(kb, part)
@@ -329,7 +329,7 @@ def test_threshold_keeps_the_expected_article_and_drops_most_others() -> None:
 
 def test_min_share_is_configurable_and_checked(tmp_path: Path, monkeypatch) -> None:  # type: ignore[no-untyped-def]
     from buhdesk.config import load_config
-    from buhdesk.kb_mail import KbSettingsError, min_share
+    from buhdesk.kb.mail import KbSettingsError, min_share
 
     monkeypatch.setenv("BUHDESK_SECRET", "k" * 64)
     base = (Path(__file__).resolve().parents[1] / "deploy/systemd/buhdesk.example.toml")

@@ -12,11 +12,11 @@ from datetime import UTC, date, datetime, timedelta
 import pytest
 from sqlmodel import Session
 
-from buhdesk import cli_reports
+from buhdesk.cli import reports as cli_reports
 from buhdesk.config import package_data_dir
-from buhdesk.kb import KnowledgeBase
-from buhdesk.kb_report import kb_report, register_kb_report, render_csv, render_html
-from buhdesk.models import Event, Request
+from buhdesk.kb.library import KnowledgeBase
+from buhdesk.kb.report import kb_report, register_kb_report, render_csv, render_html
+from buhdesk.store.models import Event, Request
 
 DAY = datetime(2026, 11, 10, 9, 0, tzinfo=UTC)
 

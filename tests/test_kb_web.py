@@ -18,9 +18,9 @@ import pytest
 from starlette.applications import Starlette
 
 from buhdesk.config import package_data_dir
-from buhdesk.kb import KnowledgeBase
-from buhdesk.kb_web import content_disposition, kb_routes
-from buhdesk.lemmas import Lemmatizer
+from buhdesk.kb.library import KnowledgeBase
+from buhdesk.web.kb import content_disposition, kb_routes
+from buhdesk.rules.lemmas import Lemmatizer
 
 pytestmark = pytest.mark.filterwarnings(
     "ignore:Using `httpx` with `starlette.testclient` is deprecated")

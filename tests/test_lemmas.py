@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from buhdesk.lemmas import Lemmatizer
+from buhdesk.rules.lemmas import Lemmatizer
 
 
 @pytest.fixture(scope="module")

@@ -27,8 +27,8 @@ from support import (
 )
 
 from buhdesk.config import load_config
-from buhdesk.daemon_main import build_daemon
-from buhdesk.models import Message, Request
+from buhdesk.service.main import build_daemon
+from buhdesk.store.models import Message, Request
 
 pytestmark = pytest.mark.integration
 

@@ -19,15 +19,15 @@ import pytest
 from sqlmodel import Session
 from support import letter
 
-from buhdesk import bigparts
-from buhdesk.blobs import BlobStore
-from buhdesk.compose import FileToSend, compose
-from buhdesk.intake import take_in
+from buhdesk.route import bigparts
+from buhdesk.store.blobs import BlobStore
+from buhdesk.reply.compose import FileToSend, compose
+from buhdesk.intake.take import take_in
 from buhdesk.interfaces import RawItem
-from buhdesk.mime import ParsedMessage, parse_message
-from buhdesk.models import Message, Raw
-from buhdesk.rawio import read_raw
-from buhdesk.store import open_store
+from buhdesk.route.mime import ParsedMessage, parse_message
+from buhdesk.store.models import Message, Raw
+from buhdesk.store.raw import read_raw
+from buhdesk.store.engine import open_store
 from buhdesk_connectors.imap import ImapSource
 
 MB = 1024 * 1024

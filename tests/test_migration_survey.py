@@ -11,8 +11,9 @@ from alembic.migration import MigrationContext
 from sqlalchemy import inspect, text
 from sqlmodel import SQLModel
 
-from buhdesk import models, survey_models  # noqa: F401  (the tables compared below)
-from buhdesk.store import MIGRATIONS, make_engine
+from buhdesk.store import models
+from buhdesk.feedback import models as survey_models  # noqa: F401  (the tables compared below)
+from buhdesk.store.engine import MIGRATIONS, make_engine
 
 OLD_ANSWERS = [(f"a{i:031d}", "payroll", "email" if i % 2 else "phone", "2026-Q4",
                 f'{{"overall": {1 + i % 5}}}')

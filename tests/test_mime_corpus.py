@@ -13,8 +13,8 @@ from typing import Any
 
 import pytest
 
-from buhdesk.automated import detect_automated
-from buhdesk.mime import MessageParseError, ParsedMessage, parse_message
+from buhdesk.route.automated import detect_automated
+from buhdesk.route.mime import MessageParseError, ParsedMessage, parse_message
 
 CORPUS = Path(__file__).parent / "corpus" / "mail"
 CASES = sorted(CORPUS.glob("*.eml"))

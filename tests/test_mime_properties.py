@@ -8,7 +8,7 @@ from email.message import EmailMessage
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from buhdesk.mime import MessageParseError, parse_message
+from buhdesk.route.mime import MessageParseError, parse_message
 
 SETTINGS = settings(max_examples=200, deadline=None)
 

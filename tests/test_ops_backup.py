@@ -11,11 +11,11 @@ import pytest
 from sqlmodel import Session, select
 from support import ops_cli, scratch_database
 
-from buhdesk.backup import BackupError, backup, restore
-from buhdesk.blobs import BlobStore
+from buhdesk.store.backup import BackupError, backup, restore
+from buhdesk.store.blobs import BlobStore
 from buhdesk.config import Config, load_config
-from buhdesk.models import Attachment, Message, Request
-from buhdesk.store import open_store
+from buhdesk.store.models import Attachment, Message, Request
+from buhdesk.store.engine import open_store
 
 
 def _config_file(folder: Path, url: str | None = None) -> Path:

@@ -11,8 +11,8 @@ import pytest
 from sqlmodel import Session, select
 from support import ops_cli
 
-from buhdesk.models import Message, Request
-from buhdesk.store import open_store
+from buhdesk.store.models import Message, Request
+from buhdesk.store.engine import open_store
 
 
 @pytest.fixture

@@ -14,10 +14,10 @@ from sqlalchemy.engine import Engine
 from sqlmodel import Session, select
 
 from buhdesk.config import Config, ConfigError, load_config
-from buhdesk.health import HealthSettings, start_health_server
-from buhdesk.metrics import PollRecorder
-from buhdesk.models import Message, Request
-from buhdesk.store import open_store
+from buhdesk.service.health import HealthSettings, start_health_server
+from buhdesk.service.metrics import PollRecorder
+from buhdesk.store.models import Message, Request
+from buhdesk.store.engine import open_store
 
 T0 = datetime(2026, 3, 2, 9, 0, tzinfo=UTC)
 

@@ -15,11 +15,11 @@ from openpyxl import load_workbook
 from sqlalchemy.engine import Engine
 from sqlmodel import Session, select
 
-from buhdesk.blobs import BlobStore
-from buhdesk.models import Attachment, Event, Message, Raw, Request
-from buhdesk.quarantine import RequeueError, requeue
-from buhdesk.retention import ACT_COLUMNS, counted, plan_purge, purge
-from buhdesk.store import open_store
+from buhdesk.store.blobs import BlobStore
+from buhdesk.store.models import Attachment, Event, Message, Raw, Request
+from buhdesk.intake.quarantine import RequeueError, requeue
+from buhdesk.schedule.retention import ACT_COLUMNS, counted, plan_purge, purge
+from buhdesk.store.engine import open_store
 
 NOW = datetime(2029, 6, 1, 12, 0, tzinfo=UTC)
 KEEP = timedelta(days=1095)

@@ -13,10 +13,10 @@ from sqlalchemy import select
 from sqlmodel import Session
 
 from buhdesk.interfaces import PermanentDeliveryError, TransientDeliveryError
-from buhdesk.models import Event, Message, Request
-from buhdesk.quarantine import held_items, requeue
-from buhdesk.runner import Daemon
-from buhdesk_connectors.memory import MemorySource, MemoryTransport
+from buhdesk.store.models import Event, Message, Request
+from buhdesk.intake.quarantine import held_items, requeue
+from buhdesk.service.runner import Daemon
+from harness.memory import MemorySource, MemoryTransport
 
 NOW = datetime(2026, 11, 24, 9, 0, tzinfo=UTC)  # conftest's PIPELINE_NOW
 
@@ -225,16 +225,16 @@ def test_one_batch_mixing_new_letters_and_a_late_follow_up(
 
 def test_a_failure_mid_routing_is_rolled_back_alone(daemon: Daemon,
                                                     monkeypatch: pytest.MonkeyPatch) -> None:
-    import buhdesk.outbox
+    import buhdesk.reply.outbox
 
-    real = buhdesk.outbox.acknowledge
+    real = buhdesk.reply.outbox.acknowledge
 
     def failing(session, rt, request, msg, parsed, decision, **kw):  # type: ignore[no-untyped-def]
         if "СБОЙ" in parsed.subject:
             raise RuntimeError("template server on fire")
         return real(session, rt, request, msg, parsed, decision, **kw)
 
-    monkeypatch.setattr(buhdesk.outbox, "acknowledge", failing)
+    monkeypatch.setattr(buhdesk.reply.outbox, "acknowledge", failing)
     # One batch: the letters queued before and after the failure are all kept.
     source(daemon).put(letter("c@culture.example", *PAYROLL))
     source(daemon).put(letter("a@culture.example", "СБОЙ", "Вопрос по зарплате"))

@@ -11,10 +11,10 @@ from pathlib import Path
 import pytest
 from sqlmodel import Session
 
-from buhdesk.cli import main
-from buhdesk.models import Message
-from buhdesk.printsafe import safe_json, safe_line, safe_text
-from buhdesk.runner import Daemon
+from buhdesk.cli.command import main
+from buhdesk.store.models import Message
+from buhdesk.trust.printsafe import safe_json, safe_line, safe_text
+from buhdesk.service.runner import Daemon
 
 HOSTILE = ("Справка\x1b[2J\x1b[31mКРАСНЫЙ\x1b]0;pwned\x07\x9b6n "
            "\u202eтxt.exe\u202c\r\nINFO fake line\x00\x7f")

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from buhdesk.quoting import split_quoted, split_signature, strip_quoted
+from buhdesk.route.quoting import split_quoted, split_signature, strip_quoted
 
 QUESTION = "Добрый день! Когда будет зарплата за ноябрь?"
 

@@ -17,10 +17,10 @@ from sqlalchemy import select
 from sqlmodel import Session
 
 from buhdesk.config import load_config, package_data_dir
-from buhdesk.models import Request
-from buhdesk.runner import Daemon
-from buhdesk.runtime import build_runtime
-from buhdesk_connectors.memory import MemorySource, MemoryTransport
+from buhdesk.store.models import Request
+from buhdesk.service.runner import Daemon
+from buhdesk.service.runtime import build_runtime
+from harness.memory import MemorySource, MemoryTransport
 
 NOW = datetime(2026, 11, 24, 9, 0, tzinfo=UTC)
 ADMIN = "admin@minfin.example"

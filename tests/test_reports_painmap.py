@@ -14,13 +14,13 @@ import pytest
 from sqlalchemy.engine import Engine
 from sqlmodel import Session
 
-from buhdesk.painmap import collect_painmap, load_measures, render_html
-from buhdesk.ruleproblems import RuleSetError
-from buhdesk.store import open_store
-from buhdesk.survey import load_survey
-from buhdesk.survey_models import SurveyAnswer
-from buhdesk.touchpoints import load_touchpoints, render_csv
-from buhdesk.touchpoints import render_html as touch_html
+from buhdesk.feedback.painmap import collect_painmap, load_measures, render_html
+from buhdesk.rules.problems import RuleSetError
+from buhdesk.store.engine import open_store
+from buhdesk.feedback.survey import load_survey
+from buhdesk.feedback.models import SurveyAnswer
+from buhdesk.reports.touchpoints import load_touchpoints, render_csv
+from buhdesk.reports.touchpoints import render_html as touch_html
 
 RULES = Path(__file__).resolve().parents[1] / "rules"
 CODES = {"payroll", "travel", "timesheet", "reporting", "facts", "info_on_demand",

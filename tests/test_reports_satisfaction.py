@@ -13,12 +13,12 @@ from openpyxl import load_workbook
 from sqlalchemy.engine import Engine
 from sqlmodel import Session
 
-from buhdesk.satisfaction import render_csv, render_html, render_xlsx, satisfaction_report
-from buhdesk.store import open_store
-from buhdesk.suppression import Node, suppress
-from buhdesk.survey import load_survey
-from buhdesk.survey_models import SurveyAnswer
-from buhdesk.survey_settings import survey_settings
+from buhdesk.feedback.satisfaction import render_csv, render_html, render_xlsx, satisfaction_report
+from buhdesk.store.engine import open_store
+from buhdesk.feedback.suppression import Node, suppress
+from buhdesk.feedback.survey import load_survey
+from buhdesk.feedback.models import SurveyAnswer
+from buhdesk.feedback.settings import survey_settings
 
 RULES = Path(__file__).resolve().parents[1] / "rules"
 

@@ -13,14 +13,14 @@ import pytest
 from openpyxl import load_workbook
 from sqlmodel import Session
 
-from buhdesk.cli import main
+from buhdesk.cli.command import main
 from buhdesk.config import load_config
-from buhdesk.demo import run_demo
-from buhdesk.report_tables import Chart, Sheet, write_xlsx
-from buhdesk.secretkeys import SURVEY_GROUP
-from buhdesk.store import make_engine
-from buhdesk.survey_settings import survey_settings
-from buhdesk.survey_tokens import (
+from buhdesk.cli.demo import run_demo
+from buhdesk.reports.tables import Chart, Sheet, write_xlsx
+from buhdesk.trust.keys import SURVEY_GROUP
+from buhdesk.store.engine import make_engine
+from buhdesk.feedback.settings import survey_settings
+from buhdesk.feedback.tokens import (
     Submission,
     TokenLabels,
     hash_token,

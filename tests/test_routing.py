@@ -7,8 +7,8 @@ from pathlib import Path
 
 import pytest
 
-from buhdesk.routing import Absence, Router, Segment, StaffMember, read_absences_csv
-from buhdesk.ruleset import RuleSetError, load_ruleset
+from buhdesk.rules.routing import Absence, Router, Segment, StaffMember, read_absences_csv
+from buhdesk.rules.ruleset import RuleSetError, load_ruleset
 
 ROOT = Path(__file__).resolve().parents[1]
 AT = datetime(2025, 12, 3, 10, 0)

@@ -15,14 +15,14 @@ import pytest
 from sqlalchemy import select
 from sqlmodel import Session
 
-from buhdesk import cli_reports
-from buhdesk.answers import transfer
+from buhdesk.cli import reports as cli_reports
+from buhdesk.reply.answers import transfer
 from buhdesk.config import load_config
-from buhdesk.corrections import correct_request
-from buhdesk.models import Event, Request
-from buhdesk.routing_report import register_routing_report, render_text, routing_report
-from buhdesk.runner import Daemon
-from buhdesk_connectors.memory import MemorySource
+from buhdesk.route.corrections import correct_request
+from buhdesk.store.models import Event, Request
+from buhdesk.reports.routing import register_routing_report, render_text, routing_report
+from buhdesk.service.runner import Daemon
+from harness.memory import MemorySource
 
 LETTERS = {
     "vacation-1": ("Вопрос по отпуску",

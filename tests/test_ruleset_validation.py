@@ -7,8 +7,8 @@ from pathlib import Path
 
 import pytest
 
-from buhdesk.lemmas import Lemmatizer
-from buhdesk.ruleset import RuleSetError, load_ruleset
+from buhdesk.rules.lemmas import Lemmatizer
+from buhdesk.rules.ruleset import RuleSetError, load_ruleset
 
 ROOT = Path(__file__).resolve().parents[1]
 SHIPPED = ROOT / "rules"

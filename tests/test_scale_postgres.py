@@ -32,10 +32,10 @@ from support import (
 )
 
 from buhdesk.config import load_config
-from buhdesk.leases import LeaseKeeper, new_holder_id
-from buhdesk.models import Lease, Message, Request
-from buhdesk.store import open_store
-from buhdesk_connectors.loopback import SmtpSink
+from buhdesk.intake.leases import LeaseKeeper, new_holder_id
+from buhdesk.store.models import Lease, Message, Request
+from buhdesk.store.engine import open_store
+from harness.loopback import SmtpSink
 
 pytestmark = pytest.mark.integration
 

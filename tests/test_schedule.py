@@ -19,19 +19,19 @@ import pytest
 from sqlalchemy import select
 from sqlmodel import Session
 
-from buhdesk.blobs import BlobStore
+from buhdesk.store.blobs import BlobStore
 from buhdesk.config import load_config
-from buhdesk.digest import collect_digest
-from buhdesk.models import Message, Raw, Request
-from buhdesk.rulebook import load_rulebook
-from buhdesk.runtime import Runtime
-from buhdesk.schedule import Scheduler, heads, run_due_jobs
-from buhdesk.schedule_claims import run_once
-from buhdesk.schedule_models import ScheduledRun
-from buhdesk.schedule_settings import ScheduleSettingsError, load_schedule_settings
-from buhdesk.secretkeys import THREAD, KeyRing
-from buhdesk.store import open_store
-from buhdesk.templating import Templates
+from buhdesk.schedule.digest import collect_digest
+from buhdesk.store.models import Message, Raw, Request
+from buhdesk.rules.book import load_rulebook
+from buhdesk.service.runtime import Runtime
+from buhdesk.schedule.jobs import Scheduler, heads, run_due_jobs
+from buhdesk.schedule.claims import run_once
+from buhdesk.schedule.models import ScheduledRun
+from buhdesk.schedule.settings import ScheduleSettingsError, load_schedule_settings
+from buhdesk.trust.keys import THREAD, KeyRing
+from buhdesk.store.engine import open_store
+from buhdesk.reply.templating import Templates
 
 MSK = ZoneInfo("Europe/Moscow")
 ROOT = Path(__file__).resolve().parents[1]
@@ -437,7 +437,7 @@ def test_settings_defaults_and_validation() -> None:
 
 
 def test_a_reply_to_a_reminder_threads_as_an_answer(make_rt: RuntimeFactory) -> None:
-    from buhdesk.tokens import read_token
+    from buhdesk.trust.tokens import read_token
 
     rt = make_rt(Clock(msk(2026, 11, 26, 7, 0)))
     rid = add_request(rt, "БУХ-2026-000060", assignee=accountants(rt)[0],

@@ -14,9 +14,9 @@ from pathlib import Path
 
 import pytest
 
-from buhdesk.cli import main
+from buhdesk.cli.command import main
 from buhdesk.config import load_config
-from buhdesk.secretkeys import (
+from buhdesk.trust.keys import (
     SURVEY_FORM,
     THREAD,
     WEB_PURPOSES,
@@ -25,7 +25,7 @@ from buhdesk.secretkeys import (
     WeakSecret,
     secret_bytes,
 )
-from buhdesk.tokens import make_message_id, read_token
+from buhdesk.trust.tokens import make_message_id, read_token
 from buhdesk.web.guards import form_is_genuine, form_signature
 
 WEAK = ["aaaaaaaaaaaaaaaa", "password12345678", " " * 16, "x" * 15, "s" * 32, "a" * 64,
@@ -84,7 +84,7 @@ def test_a_survey_key_signs_no_thread_token_and_back() -> None:
 
 def test_the_web_process_holds_no_thread_key(tmp_path: Path, make_config: Callable[..., Path],
                                              secret_env: str) -> None:
-    from buhdesk.runtime import build_runtime
+    from buhdesk.service.runtime import build_runtime
 
     rt = build_runtime(load_config(make_config(tmp_path, "")), purposes=WEB_PURPOSES)
     try:
@@ -135,7 +135,7 @@ def test_rotation_is_configured_with_a_name_and_a_day(
 def test_the_web_unit_can_run_on_exported_keys_without_the_secret(
         tmp_path: Path, make_config: Callable[..., Path], secret_env: str,
         monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]) -> None:
-    from buhdesk.runtime import build_runtime
+    from buhdesk.service.runtime import build_runtime
 
     path = make_config(tmp_path, "")
     assert main(["--config", str(path), "web-keys"]) == 0

@@ -35,13 +35,13 @@ import pytest
 from openpyxl import load_workbook
 from sqlmodel import Session
 
-from buhdesk.cli_reports import register
+from buhdesk.cli.reports import register
 from buhdesk.config import load_config
-from buhdesk.models import Message, Request
-from buhdesk.rulebook import RuleBook, load_rulebook
-from buhdesk.sla import render_csv, render_html, render_xlsx, sla_report
-from buhdesk.sla_figures import SlaReport, percentile
-from buhdesk.store import open_store
+from buhdesk.store.models import Message, Request
+from buhdesk.rules.book import RuleBook, load_rulebook
+from buhdesk.reports.sla import render_csv, render_html, render_xlsx, sla_report
+from buhdesk.reports.sla_figures import SlaReport, percentile
+from buhdesk.store.engine import open_store
 
 MSK = ZoneInfo("Europe/Moscow")
 ROOT = Path(__file__).resolve().parents[1]

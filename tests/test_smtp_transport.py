@@ -9,7 +9,7 @@ import sys
 import pytest
 
 from buhdesk.interfaces import Envelope, PermanentDeliveryError, TransientDeliveryError
-from buhdesk_connectors.loopback import SmtpSink
+from harness.loopback import SmtpSink
 from buhdesk_connectors.smtp import SmtpTransport
 
 pytestmark = pytest.mark.integration

@@ -14,12 +14,12 @@ import pytest
 from sqlalchemy import DateTime, inspect, select, text
 from sqlmodel import Session, SQLModel
 
-from buhdesk.closure import close_by_number
-from buhdesk.document_snapshot import SNAPSHOT_ACTION, SNAPSHOT_STAGE
-from buhdesk.invitations import batch_moment, scrub_sent_invitations, send_invitations
-from buhdesk.models import Event, Message, Raw, Request
-from buhdesk.runner import Daemon
-from buhdesk.survey_models import (
+from buhdesk.reply.closure import close_by_number
+from buhdesk.route.document_snapshot import SNAPSHOT_ACTION, SNAPSHOT_STAGE
+from buhdesk.feedback.invitations import batch_moment, scrub_sent_invitations, send_invitations
+from buhdesk.store.models import Event, Message, Raw, Request
+from buhdesk.service.runner import Daemon
+from buhdesk.feedback.models import (
     SURVEY_TABLES,
     SurveyAnswer,
     SurveyInvited,
@@ -27,7 +27,7 @@ from buhdesk.survey_models import (
     SurveyRate,
     SurveyToken,
 )
-from buhdesk.survey_settings import survey_settings
+from buhdesk.feedback.settings import survey_settings
 from buhdesk.web.app import create_app
 
 with warnings.catch_warnings():
@@ -160,7 +160,7 @@ def closed_request(rt, *, email: str | None, channel: str = "email",  # type: ig
                    days_ago: int = 1, correspondent: str | None = None) -> int:
     now = rt.now()
     with Session(rt.engine) as s:
-        from buhdesk.store import next_number
+        from buhdesk.store.engine import next_number
 
         r = Request(number=next_number(s, "БУХ", 2026), state="closed", channel=channel,
                     client_email=email, process="payroll", need="information",

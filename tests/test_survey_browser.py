@@ -17,8 +17,8 @@ from collections.abc import Iterator
 import pytest
 from sqlmodel import Session, SQLModel
 
-from buhdesk.runner import Daemon
-from buhdesk.survey_tokens import TokenLabels, issue_token
+from buhdesk.service.runner import Daemon
+from buhdesk.feedback.tokens import TokenLabels, issue_token
 from buhdesk.web.app import create_app
 
 CHROMIUM, DRIVER = "/usr/bin/chromium", "/usr/bin/chromedriver"

@@ -27,13 +27,13 @@ from sqlalchemy import inspect, select, text, update
 from sqlalchemy.engine import Engine
 from sqlmodel import Session, SQLModel
 
-from buhdesk import survey_tokens
-from buhdesk.closure import close_by_number
-from buhdesk.invitations import batch_moment, send_invitations
-from buhdesk.models import Request
-from buhdesk.runner import Daemon
-from buhdesk.store import is_postgres
-from buhdesk.survey_settings import survey_settings
+from buhdesk.feedback import tokens as survey_tokens
+from buhdesk.reply.closure import close_by_number
+from buhdesk.feedback.invitations import batch_moment, send_invitations
+from buhdesk.store.models import Request
+from buhdesk.service.runner import Daemon
+from buhdesk.store.engine import is_postgres
+from buhdesk.feedback.settings import survey_settings
 from buhdesk.web.app import create_app
 from buhdesk.web.guards import RateLimiter
 

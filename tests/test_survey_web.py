@@ -13,10 +13,10 @@ import pytest
 from sqlalchemy import select
 from sqlmodel import Session, SQLModel
 
-from buhdesk.runner import Daemon
-from buhdesk.survey_models import SurveyAnswer, SurveyPending
-from buhdesk.survey_tokens import TokenLabels, issue_token
-from buhdesk.survey_settings import survey_settings
+from buhdesk.service.runner import Daemon
+from buhdesk.feedback.models import SurveyAnswer, SurveyPending
+from buhdesk.feedback.tokens import TokenLabels, issue_token
+from buhdesk.feedback.settings import survey_settings
 from buhdesk.web.app import create_app
 from buhdesk.web.guards import RateLimiter
 

@@ -6,8 +6,8 @@ from __future__ import annotations
 import re
 from datetime import date
 
-from buhdesk.kb_report import ArticleFigures, KbReport, render_html
-from buhdesk.svgchart import NEUTRAL, bar_chart
+from buhdesk.kb.report import ArticleFigures, KbReport, render_html
+from buhdesk.reports.svgchart import NEUTRAL, bar_chart
 
 GREEN, RED = "#2e7d32", "#c62828"
 

@@ -342,7 +342,7 @@ def test_cli_json_marks_advice_and_strict_exit_code(
         monkeypatch: pytest.MonkeyPatch) -> None:
     import json
 
-    from buhdesk.cli import main
+    from buhdesk.cli.command import main
 
     monkeypatch.chdir(tmp_path)  # no configuration here: the shipped rules
     answer = tmp_path / "answer.txt"

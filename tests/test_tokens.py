@@ -5,7 +5,7 @@ import hmac
 
 import pytest
 
-from buhdesk.tokens import Token, find_subject_tag, find_token, make_message_id, read_token
+from buhdesk.trust.tokens import Token, find_subject_tag, find_token, make_message_id, read_token
 
 SECRET = b"k" * 32
 

@@ -27,14 +27,14 @@ from sqlalchemy import select
 from sqlmodel import Session
 
 from buhdesk.config import load_config
-from buhdesk.models import Absence, Event, Message, Request
-from buhdesk.quarantine import requeue
-from buhdesk.rulebook import RuleBook
-from buhdesk.runner import Daemon
-from buhdesk.runtime import build_runtime
-from buhdesk.trust_settings import FloodSettings
+from buhdesk.store.models import Absence, Event, Message, Request
+from buhdesk.intake.quarantine import requeue
+from buhdesk.rules.book import RuleBook
+from buhdesk.service.runner import Daemon
+from buhdesk.service.runtime import build_runtime
+from buhdesk.trust.settings import FloodSettings
 from buhdesk_connectors.factory import make_source, make_transport
-from buhdesk_connectors.loopback import SmtpSink
+from harness.loopback import SmtpSink
 
 pytestmark = pytest.mark.integration
 
@@ -371,9 +371,9 @@ def test_a_flood_of_follow_ups_gives_one_summary_notice(desk: Desk) -> None:
 # --- explain tells the same --------------------------------------------------------------------
 
 def test_explain_tells_answer_note_and_hold(guarded: Desk, tmp_path: Path) -> None:
-    from buhdesk.explain import ExplainContext, explain_path
-    from buhdesk.secretkeys import THREAD
-    from buhdesk.trust_settings import auth_settings
+    from buhdesk.route.explain import ExplainContext, explain_path
+    from buhdesk.trust.keys import THREAD
+    from buhdesk.trust.settings import auth_settings
 
     desk = guarded
     notice = desk.register(top=passed("culture.example"))

@@ -8,10 +8,10 @@ from pathlib import Path
 import pytest
 from conftest import write_config
 
-from buhdesk.checks import _check_settings
+from buhdesk.cli.check import _check_settings
 from buhdesk.config import load_config
-from buhdesk.config_reload import reload_config
-from buhdesk.trust_settings import (
+from buhdesk.service.config_reload import reload_config
+from buhdesk.trust.settings import (
     AuthSettings,
     FloodSettings,
     TrustSettingsError,
@@ -67,7 +67,7 @@ def test_a_wrong_table_is_refused_on_reload(tmp_path: Path) -> None:
 def test_check_warns_while_senders_are_not_verified(tmp_path: Path) -> None:
     import io
 
-    from buhdesk.checks import run_checks
+    from buhdesk.cli.check import run_checks
 
     out = io.StringIO()
     run_checks(write_config(tmp_path, ""), out=out)

@@ -23,11 +23,11 @@ from starlette.responses import JSONResponse
 from starlette.routing import Route
 
 from buhdesk.config import ConfigError, load_config, package_data_dir
-from buhdesk.kb import KnowledgeBase
-from buhdesk.kb_web import kb_routes
-from buhdesk.lemmas import Lemmatizer
-from buhdesk.runner import Daemon
-from buhdesk.survey_tokens import TokenLabels, issue_token
+from buhdesk.kb.library import KnowledgeBase
+from buhdesk.web.kb import kb_routes
+from buhdesk.rules.lemmas import Lemmatizer
+from buhdesk.service.runner import Daemon
+from buhdesk.feedback.tokens import TokenLabels, issue_token
 from buhdesk.web.app import create_app
 from buhdesk.web.security import HEADERS, trusted_proxies, uvicorn_proxy_options
 

@@ -13,8 +13,8 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from buhdesk.locatedtoml import RuleFileError, read_located_toml
-from buhdesk.workcalendar import WorkCalendar, parse_overrides
+from buhdesk.rules.locatedtoml import RuleFileError, read_located_toml
+from buhdesk.worktime.calendar import WorkCalendar, parse_overrides
 
 RULES = Path(__file__).resolve().parents[1] / "rules"
 

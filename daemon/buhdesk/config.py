@@ -15,7 +15,7 @@ from pathlib import Path
 from typing import Any
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
-from buhdesk.secretkeys import (
+from buhdesk.trust.keys import (
     PURPOSES,
     WEB_PURPOSES,
     KeyRing,

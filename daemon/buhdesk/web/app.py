@@ -3,7 +3,7 @@ page, friendly pages for used, expired and unknown links, and ``/healthz``.
 
 Nothing here logs or stores a client address or a token: the rate limiter keys clients by a hash
 under a per-process random key, the answer waits in a pool under a sealed group label and joins
-the answers table with its whole group (see :mod:`buhdesk.survey_tokens`),
+the answers table with its whole group (see :mod:`buhdesk.feedback.tokens`),
 and ``Referrer-Policy: no-referrer`` (set on every response by :mod:`buhdesk.web.security`) keeps
 the link out of other sites' logs.
 """
@@ -27,11 +27,11 @@ from starlette.routing import BaseRoute, Route
 from starlette.types import ASGIApp
 
 from buhdesk.config import Config
-from buhdesk.runtime import Runtime, build_runtime
-from buhdesk.secretkeys import SURVEY_FORM, SURVEY_GROUP
-from buhdesk.survey import Survey, load_survey
-from buhdesk.survey_settings import survey_settings
-from buhdesk.survey_tokens import Submission, TokenState, record_answer, token_state
+from buhdesk.service.runtime import Runtime, build_runtime
+from buhdesk.trust.keys import SURVEY_FORM, SURVEY_GROUP
+from buhdesk.feedback.survey import Survey, load_survey
+from buhdesk.feedback.settings import survey_settings
+from buhdesk.feedback.tokens import Submission, TokenState, record_answer, token_state
 from buhdesk.web.guards import (
     COOKIE,
     RateLimiter,

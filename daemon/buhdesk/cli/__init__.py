@@ -1,0 +1,1 @@
+"""The ``buhdesk`` command and its sub-commands."""

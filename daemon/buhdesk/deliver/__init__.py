@@ -1,0 +1,1 @@
+"""Stage 4, deliver: pending outgoing rows sent through a transport."""

@@ -1,0 +1,158 @@
+"""Stage 4, deliver: send pending outbox rows through a Transport.
+
+Rows are claimed in a short transaction (their next attempt is pushed past a lease, ``lease``
+seconds in the configuration, and on
+PostgreSQL the claim skips rows another instance has locked), sent outside any transaction, and
+then marked sent, rescheduled with back-off (transient failure) or held with the reason (permanent).
+A crash between sending and marking leaves the row to be sent again after the lease: at least once.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass, field
+from datetime import timedelta
+from typing import Any
+
+from sqlalchemy import or_, select
+from sqlmodel import Session
+
+from buhdesk.reply.answer_packages import SCHEME
+from buhdesk.store.append_rows import event_values, insert_events
+from buhdesk.interfaces import Envelope, PermanentDeliveryError, Transport
+from buhdesk.store.models import Message, Raw
+from buhdesk.service.runtime import Runtime
+from buhdesk.store.engine import is_postgres
+
+log = logging.getLogger(__name__)
+
+
+@dataclass
+class DeliveryReport:
+    sent: list[int] = field(default_factory=list)
+    retried: list[int] = field(default_factory=list)
+    held: list[int] = field(default_factory=list)
+
+
+def backoff(attempts: int, base: float = 30.0) -> timedelta:
+    """``base`` seconds, then doubling (30 s, 1 min, 2 min, …), capped at one hour."""
+    return timedelta(seconds=min(3600.0, base * 2 ** max(0, attempts - 1)))
+
+
+def _claim(rt: Runtime, limit: int) -> list[int]:
+    now = rt.now()
+    with Session(rt.engine) as session:
+        stmt = (
+            select(Message).where(
+                Message.direction == "out", Message.status == "pending",
+                or_(Message.next_attempt_at.is_(None), Message.next_attempt_at <= now),  # type: ignore[union-attr,operator]
+            ).order_by(Message.id).limit(limit)
+        )
+        if is_postgres(rt.engine):
+            stmt = stmt.with_for_update(skip_locked=True)
+        rows = session.exec(stmt).scalars().all()  # type: ignore[call-overload]
+        for row in rows:
+            row.attempts += 1
+            row.next_attempt_at = now + timedelta(seconds=rt.config.outbox.lease)
+        session.commit()
+        return [r.id for r in rows]
+
+
+def _envelopes(rt: Runtime, ids: list[int]) -> list[Envelope]:
+    with Session(rt.engine) as session:
+        found = {mid: (to_addrs, data) for mid, to_addrs, data in session.execute(
+            select(Message.id, Message.to_addrs, Raw.data)
+            .join(Raw, Raw.message_pk == Message.id)  # type: ignore[arg-type]
+            .where(Message.id.in_(ids))  # type: ignore[union-attr]
+        )}
+    envelopes = []
+    for mid in ids:
+        if mid not in found:
+            continue
+        to_addrs, data = found[mid]
+        recipients = tuple(a.strip() for a in to_addrs.split(",") if a.strip())
+        envelopes.append(Envelope(key=str(mid), sender=rt.config.service.address,
+                                  recipients=recipients, data=data))
+    return envelopes
+
+
+def destination_of(env: Envelope) -> str:
+    """``delopro:<source>`` for EDMS answer packages, ``smtp`` for mail."""
+    first = env.recipients[0] if env.recipients else ""
+    return first if first.startswith(SCHEME) else "smtp"
+
+
+def _send_all(mail: Transport, others: Mapping[str, Transport],
+              envelopes: list[Envelope]) -> dict[str, Exception | None]:
+    groups: dict[str, list[Envelope]] = {}
+    for env in envelopes:
+        groups.setdefault(destination_of(env), []).append(env)
+    results: dict[str, Exception | None] = {}
+    for dest, group in groups.items():
+        transport = mail if dest == "smtp" else others.get(dest)
+        if transport is None:
+            problem = PermanentDeliveryError(f"получатель «{dest}» не настроен")
+            results.update({env.key: problem for env in group})
+            continue
+        try:
+            results.update(transport.send(group))
+        except Exception as e:  # noqa: BLE001  # a failing transport: every row is retried later
+            log.warning("deliver: transport %s failed for a batch of %d: %s", dest, len(group), e)
+            results.update({env.key: e for env in group})
+    return results
+
+
+def deliver_pending(rt: Runtime, transport: Transport, *, limit: int = 50,
+                    after_send: Callable[[], None] | None = None,
+                    transports: Mapping[str, Transport] | None = None) -> DeliveryReport:
+    """Send one batch of due outbox rows; return what happened to each.
+
+    Mail goes through ``transport``; rows addressed ``delopro:<source>`` through
+    ``transports["delopro:<source>"]``.
+    """
+    report = DeliveryReport()
+    ids = _claim(rt, limit)
+    if not ids:
+        return report
+    envelopes = _envelopes(rt, ids)
+    results = _send_all(transport, transports or {}, envelopes)
+    if after_send is not None:
+        after_send()
+    with Session(rt.engine) as session:
+        rows = {row.id: row for row in session.execute(
+            select(Message).where(Message.id.in_([int(e.key) for e in envelopes]))  # type: ignore[union-attr]
+        ).scalars()}
+        events = [_record(rt, rows[int(env.key)], results.get(env.key, RuntimeError("no result")),
+                          report) for env in envelopes]
+        session.flush()
+        insert_events(session, events)
+        session.commit()
+    return report
+
+
+def _record(rt: Runtime, row: Message, error: Exception | None,
+            report: DeliveryReport) -> dict[str, Any]:
+    """Mark ``row`` sent, rescheduled or held; return its audit-trail event (``event_values``)."""
+    now = rt.now()
+    if error is None:
+        row.status, row.done_at, row.reason, row.next_attempt_at = "sent", now, None, None
+        report.sent.append(row.id)  # type: ignore[arg-type]
+        action, detail = "sent", {"to": row.to_addrs}
+    elif isinstance(error, PermanentDeliveryError) or row.attempts >= rt.config.outbox.max_attempts:
+        kind = "отказ сервера" if isinstance(error, PermanentDeliveryError) else (
+            f"не доставлено за {row.attempts} попыток")
+        row.status, row.reason = "held", f"{kind}: {error}"
+        report.held.append(row.id)  # type: ignore[arg-type]
+        action, detail = "held", {"to": row.to_addrs, "reason": row.reason}
+        log.warning("deliver: message %s to %s held: %s", row.id, row.to_addrs, row.reason)
+    else:
+        row.next_attempt_at = now + backoff(row.attempts, rt.config.outbox.retry_base)
+        row.reason = f"временная ошибка: {error}"
+        report.retried.append(row.id)  # type: ignore[arg-type]
+        action, detail = "retry", {"to": row.to_addrs, "reason": row.reason,
+                                   "attempt": row.attempts}
+        log.info("deliver: message %s to %s will be retried: %s", row.id, row.to_addrs, error)
+    return event_values(request_id=row.request_id, message_pk=row.id, stage="deliver",
+                        action=action, detail=json.dumps(detail, ensure_ascii=False))

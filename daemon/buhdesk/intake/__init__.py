@@ -1,0 +1,1 @@
+"""Stage 1, intake: raw items stored and committed before their source is acknowledged."""

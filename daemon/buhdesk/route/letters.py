@@ -1,0 +1,362 @@
+"""Stage 2, route: parse a stored message, recognise automated mail, join it to its request or
+open a new one, classify and assign; every decision is recorded in the audit trail.
+
+Each message is routed in its own transaction; a failure holds that message with the reason and
+the loop goes on.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import threading
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from typing import Any
+
+from sqlalchemy import func, select
+from sqlmodel import Session
+
+from buhdesk.reply import outbox
+from buhdesk.route.absences import absences_from_store
+from buhdesk.store.append_rows import (
+    event_values,
+    insert_before_flush,
+    insert_events,
+    insert_new,
+    new_row,
+)
+from buhdesk.route.automated import detect_automated
+from buhdesk.rules.classify import Letter
+from buhdesk.reply.closure import followup_policy, open_linked
+from buhdesk.trust.floods import notify_capped
+from buhdesk.route.lifecycle import OPEN_STATES, next_state
+from buhdesk.route.mime import MessageParseError, ParsedMessage, parse_message
+from buhdesk.store.models import Attachment, Counter, Message, Raw, Request
+from buhdesk.store.raw import has_raw, read_raw
+from buhdesk.rules.book import RuleBook, with_duty_accountant
+from buhdesk.service.runtime import Runtime
+from buhdesk.trust.keys import THREAD
+from buhdesk.trust.staff_letters import for_assignee, handle_staff_letter
+from buhdesk.store.engine import RequestIds, is_postgres, next_number
+from buhdesk.feedback.settings import closure_settings
+from buhdesk.trust.tokens import Token, find_subject_tag, find_token
+from buhdesk.trust.holds import hold_if_flooding, hold_if_unauthentic
+
+log = logging.getLogger(__name__)
+
+PREFETCH_BYTES = 256 * 1024  # larger messages are read one at a time, not a batch at once
+
+@dataclass(frozen=True)
+class Thread:
+    request: Request | None
+    token: Token | None
+    how: str  # "token", "subject-tag", "" (new)
+
+
+def event(session: Session, stage: str, action: str, *, request: Request | None = None,
+          message: Message | None = None, actor: str = "buhdesk", **detail: Any) -> None:
+    insert_events(session, [event_of(stage, action, request=request, message=message,
+                                     actor=actor, **detail)])
+
+
+def event_of(stage: str, action: str, *, request: Request | None = None,
+             message: Message | None = None, actor: str = "buhdesk",
+             **detail: Any) -> dict[str, Any]:
+    """The values of one audit-trail row, for :func:`insert_events`."""
+    return event_values(
+        request_id=request.id if request else None,
+        message_pk=message.id if message else None, stage=stage, action=action, actor=actor,
+        detail=json.dumps(detail, ensure_ascii=False, default=str),
+    )
+
+
+def route_pending(rt: Runtime, *, limit: int = 50, stop: threading.Event | None = None) -> int:
+    """Route up to ``limit`` stored messages in one transaction. Returns how many were handled.
+    On PostgreSQL rows another instance is routing are skipped (SKIP LOCKED).
+
+    The batch is first routed in one go; when any message of it fails, that attempt is rolled
+    back whole and the batch is routed again with each message in its own savepoint, so that
+    the failing one is rolled back alone and held with the reason."""
+    try:
+        return _route_batch(rt, limit, stop, isolated=False)
+    except Exception as e:  # noqa: BLE001  # any failure: the careful way holds the culprit
+        reason = str(e).splitlines()[0] if str(e) else ""
+        log.warning("route: the batch failed (%s: %s), routing it one message at a time",
+                    type(e).__name__, reason)
+        return _route_batch(rt, limit, stop, isolated=True)
+
+
+def _route_batch(rt: Runtime, limit: int, stop: threading.Event | None, *,
+                 isolated: bool) -> int:
+    with Session(rt.engine) as session:
+        stmt = (select(Message).where(Message.direction == "in", Message.status == "received")
+                .order_by(Message.id).limit(limit))
+        if is_postgres(rt.engine):
+            stmt = stmt.with_for_update(skip_locked=True)
+        messages = session.exec(stmt).scalars().all()  # type: ignore[call-overload]
+        small = [m.id for m in messages if m.size <= PREFETCH_BYTES]
+        load = Workload.of(session, rt, small) if messages else None
+        if load is not None and not isolated:
+            load.request_ids = RequestIds(session, expected=len(messages))
+        outbox.count_acks_per_batch(session)
+        done = 0
+        # The batch's acknowledgments and notices, inserted in one go before the commit.
+        with outbox.deferred_letters(session) as kept:
+            for msg in messages:
+                if stop is not None and stop.is_set():
+                    break
+                if isolated:
+                    _route_isolated(session, rt, msg, load, kept)  # type: ignore[arg-type]
+                else:
+                    _route(session, rt, msg, load)  # type: ignore[arg-type]
+                done += 1
+        session.flush()  # the requests before the letters and events that refer to them
+        kept.insert(session)
+        session.commit()
+    return done
+
+
+@dataclass
+class Workload:
+    """Open requests per accountant and absences, read once per batch and kept current; the
+    batch's raw bytes, read in one query and handed out once each; the request counters."""
+
+    counts: dict[str, int]
+    absences: list[Any]
+    raws: dict[int, bytes] = field(default_factory=dict)
+    counters: dict[tuple[str, int], Counter] = field(default_factory=dict)
+    # Ids of new requests taken in advance when the batch is routed in one go (no savepoints).
+    request_ids: RequestIds | None = None
+
+    @classmethod
+    def of(cls, session: Session, rt: Runtime, ids: Sequence[int] = ()) -> Workload:
+        return cls(open_counts(session),
+                   [*rt.rules.ruleset.absences, *absences_from_store(session)],
+                   _raws(session, ids))
+
+
+def _raws(session: Session, ids: Sequence[int]) -> dict[int, bytes]:
+    if not ids:
+        return {}
+    rows = session.execute(select(Raw.message_pk, Raw.data).where(
+        Raw.message_pk.in_(ids)))  # type: ignore[attr-defined]
+    return {pk: data for pk, data in rows}
+
+
+def _route_isolated(session: Session, rt: Runtime, msg: Message, load: Workload,
+                    kept: outbox.Letters) -> None:
+    key = f"{msg.source}:{msg.source_key}"
+    try:
+        with session.begin_nested(), outbox.deferred_letters(session) as letters:
+            _route(session, rt, msg, load)
+        kept.extend(letters)
+    except Exception as e:  # one bad message never stops the others
+        log.exception("route: %s failed, holding it", key)
+        kept.insert(session)  # the letters kept so far are counted by the store from now on
+        outbox.count_acks_per_batch(session)  # the rolled-back letters are not counted
+        load.counters.clear()  # a rolled-back savepoint may have released the counter's lock
+        msg.status, msg.reason = "held", f"ошибка обработки: {type(e).__name__}: {e}"
+        _describe_held(session, rt, msg)
+        event(session, "route", "held", message=msg, reason=msg.reason)
+
+
+def _describe_held(session: Session, rt: Runtime, msg: Message) -> None:
+    """Sender and subject for the held list, after the failed attempt was rolled back (the
+    bytes read as the route reads them: a big letter is not kept in the session)."""
+    if not has_raw(session, msg.id):  # type: ignore[arg-type]
+        return  # destroyed under the retention term: nothing to describe
+    try:
+        parsed = parse_message(read_raw(session, msg.id),  # type: ignore[arg-type]
+                               max_attachment_bytes=0)
+    except MessageParseError:
+        return
+    _describe(msg, parsed)
+
+
+def _route(session: Session, rt: Runtime, msg: Message, load: Workload) -> None:
+    data = load.raws.pop(msg.id, None)  # type: ignore[arg-type]
+    if data is None:  # read alone, not kept in the session: a big letter is held once
+        data = read_raw(session, msg.id)  # type: ignore[arg-type]
+    try:
+        parsed = parse_message(data, max_attachment_bytes=rt.config.limits.max_attachment_bytes)
+    except MessageParseError as e:
+        msg.status, msg.reason = "held", f"не удалось разобрать письмо: {e.reason}"
+        event(session, "route", "held", message=msg, reason=msg.reason)
+        log.warning("route: %s:%s held: %s", msg.source, msg.source_key, e)
+        return
+    thread = find_thread(session, rt.keys.keys(THREAD), rt.rules, parsed)
+    automated = detect_automated(parsed, own_addresses={rt.config.service.address})
+    if automated:
+        _fill_message(session, rt, msg, parsed)
+        _ignore_automated(session, msg, thread, automated)
+        return
+    staff = rt.rules.staff_by_email(parsed.from_addr)
+    request = thread.request
+    by_staff = request is not None and staff is not None and not _is_client(
+        request, parsed.from_addr)
+    _describe(msg, parsed)  # what a held letter is listed as
+    # Before anything the sender's address causes: is the sender real, is it a flood.
+    if hold_if_unauthentic(session, rt, msg, data, parsed, staff=staff is not None,
+                           request=request) or (
+            not by_staff and _opens_request(rt, request) and
+            hold_if_flooding(session, rt, msg, parsed.from_addr or "")):
+        return
+    _fill_message(session, rt, msg, parsed)
+    if by_staff:
+        handle_staff_letter(session, rt, msg, parsed, request,  # type: ignore[arg-type]
+                            thread.token, staff, load.absences)  # type: ignore[arg-type]
+    elif request is not None:
+        _followup(session, rt, msg, parsed, request, thread, load.absences)
+    else:
+        _new_request(session, rt, msg, parsed, load)
+
+
+def _opens_request(rt: Runtime, request: Request | None) -> bool:
+    """Whether a letter from outside the staff opens a new request: it joins none, or it
+    follows up one closed longer ago than the reopening period."""
+    reopen_days = closure_settings(rt.config).reopen_days
+    return request is None or followup_policy(request, rt.now(),
+                                              reopen_days=reopen_days) == "new-linked"
+
+
+def _is_client(request: Request, address: str | None) -> bool:
+    if not address:
+        return False
+    return address.lower() == (request.client_email or "").lower()
+
+
+def _describe(msg: Message, parsed: ParsedMessage) -> None:
+    """Sender and subject of a held letter, for the held list."""
+    msg.from_addr, msg.subject, msg.message_id = parsed.from_addr, parsed.subject[:500], \
+        parsed.message_id
+
+
+def _fill_message(session: Session, rt: Runtime, msg: Message, parsed: ParsedMessage) -> None:
+    msg.message_id = parsed.message_id
+    msg.from_addr = parsed.from_addr
+    msg.to_addrs = ", ".join(parsed.to)
+    msg.subject = parsed.subject[:500]
+    msg.body_text = parsed.body_text
+    for att in parsed.attachments:
+        sha = rt.blobs.put(att.data) if not att.truncated else ""
+        session.add(Attachment(message_pk=msg.id, filename=att.filename,  # type: ignore[arg-type]
+                               content_type=att.content_type, size=att.size, sha256=sha,
+                               purged=att.truncated))
+    if parsed.defects:
+        event(session, "route", "parsed-with-defects", message=msg, defects=list(parsed.defects))
+
+
+def find_thread(session: Session, keys: Sequence[bytes], rules: RuleBook,
+                parsed: ParsedMessage) -> Thread:
+    """Our signed Message-ID in the references first, then the subject tag from a participant."""
+    token = find_token(keys, [*parsed.references, *parsed.in_reply_to])
+    if token is not None:
+        request = session.get(Request, token.request_id)
+        if request is not None:
+            return Thread(request, token, "token")
+    number = find_subject_tag(parsed.subject)
+    if number:
+        request = session.exec(  # type: ignore[call-overload]
+            select(Request).where(Request.number == number)
+        ).scalars().first()
+        if request is not None and _is_participant(rules, request, parsed.from_addr):
+            return Thread(request, None, "subject-tag")
+    return Thread(None, None, "")
+
+
+def _is_participant(rules: RuleBook, request: Request, address: str | None) -> bool:
+    if not address:
+        return False
+    return _is_client(request, address) or rules.staff_by_email(address) is not None
+
+
+def _ignore_automated(session: Session, msg: Message, thread: Thread, kind: str) -> None:
+    msg.status, msg.kind, msg.automated = "ignored", "automated", kind
+    msg.request_id = thread.request.id if thread.request else None
+    event(session, "route", "automated", request=thread.request, message=msg, kind=kind)
+    log.info("route: %s:%s is automated mail (%s), no answer", msg.source, msg.source_key, kind)
+
+
+def open_counts(session: Session) -> dict[str, int]:
+    rows = session.execute(
+        select(Request.assignee, func.count()).where(
+            Request.state.in_(OPEN_STATES), Request.assignee.is_not(None)  # type: ignore[attr-defined]
+        ).group_by(Request.assignee)
+    )
+    return {login: n for login, n in rows}
+
+
+def letter_of(parsed: ParsedMessage, department: str | None = None) -> Letter:
+    return Letter(subject=parsed.subject, body=parsed.body_text, sender=parsed.from_addr or "",
+                  sender_name=parsed.from_name, department=department)
+
+
+def _new_request(session: Session, rt: Runtime, msg: Message, parsed: ParsedMessage,
+                 load: Workload) -> None:
+    at = msg.created_at
+    decision = rt.rules.decide(letter=letter_of(parsed), at=at, open_counts=load.counts,
+                               absences=load.absences)
+    decision = with_duty_accountant(decision, rt.config.service.duty_accountant)
+    number = _next_number(session, rt, load, at.astimezone(rt.config.service.tz).year)
+    request = new_row(
+        Request, number=number, channel="email", source=msg.source or "",
+        client_email=parsed.from_addr, client_name=parsed.from_name, subject=parsed.subject[:500],
+        process=decision.process, need=decision.need, assignee=decision.assignee,
+        due_at=decision.due_at, due_rule=decision.due_rule, created_at=at,
+    )
+    if decision.assignee:
+        request.state = next_state(request.state, "assign")
+        load.counts[decision.assignee] = load.counts.get(decision.assignee, 0) + 1
+    if load.request_ids is None:
+        insert_new(session, [request])
+    else:  # inserted with the batch's other requests at the next flush
+        request.id = load.request_ids.take()
+        insert_before_flush(session, request)
+    msg.request_id, msg.kind, msg.status = request.id, "request", "routed"
+    log.info("route: %s:%s registered as %s, %s/%s, assigned to %s", msg.source, msg.source_key,
+             request.number, decision.process, decision.need, decision.assignee)
+    outbox.acknowledge(session, rt, request, msg, parsed, decision, events=[
+        event_of("route", "registered", request=request, message=msg, number=request.number,
+                 source=msg.source, key=msg.source_key),
+        event_of("route", "decided", request=request, message=msg, rules=decision.rules),
+    ])
+
+
+def _next_number(session: Session, rt: Runtime, load: Workload, year: int) -> str:
+    """``next_number`` for the batch's first request of a year; after that the counter row is
+    this transaction's (locked on PostgreSQL, the store written-locked on SQLite) and held in the
+    session, so the next number is its value plus one, as ``next_number`` would make it."""
+    prefix = rt.config.service.number_prefix
+    counter = load.counters.get((prefix, year))
+    if counter is None:
+        with session.no_autoflush:  # what is pending is written when the message is done
+            number = next_number(session, prefix, year)
+        held = session.get(Counter, f"{prefix}-{year}")  # in the session: no query
+        if held is not None:
+            load.counters[(prefix, year)] = held
+        return number
+    counter.value += 1
+    return f"{counter.name}-{counter.value:06d}"
+
+
+def _followup(session: Session, rt: Runtime, msg: Message, parsed: ParsedMessage,
+              request: Request, thread: Thread, absences: Sequence[Any]) -> None:
+    reopen_days = closure_settings(rt.config).reopen_days
+    if followup_policy(request, rt.now(), reopen_days=reopen_days) == "new-linked":
+        open_linked(session, rt, request, msg, subject=parsed.subject[:500],
+                    text=parsed.body_text, client_name=parsed.from_name)
+        return
+    reopened = request.state == "closed"
+    request.state = next_state(request.state, "followup")
+    request.updated_at = rt.now()
+    if reopened:
+        request.closed_at = None
+    msg.request_id, msg.kind, msg.status = request.id, "followup", "routed"
+    event(session, "route", "followup", request=request, message=msg, joined_by=thread.how,
+          reopened=reopened)
+    notify_capped(session, rt, request, parsed.from_addr or "", lambda: for_assignee(
+        rt, request, absences, lambda login: outbox.notify_followup(
+            session, rt, request, msg, parsed, reopened=reopened, login=login)))
+
+

@@ -1,0 +1,1 @@
+"""The administrators' rule files: loading, validation, classification and routing decisions."""

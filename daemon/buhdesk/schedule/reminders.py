@@ -1,0 +1,111 @@
+"""Reminders to the responsible accountant: on the working day before a deadline (at the configured
+time) and once when the deadline passes. Each is sent once per request and deadline: the period key
+holds the deadline, so a changed deadline reminds again.
+"""
+
+from __future__ import annotations
+
+import logging
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+
+from sqlalchemy import select
+from sqlmodel import Session
+
+from buhdesk.reply import outbox
+from buhdesk.store.models import Request
+from buhdesk.store.moments import as_utc
+from buhdesk.service.runtime import Runtime
+from buhdesk.schedule.claims import claimed_periods, run_once
+from buhdesk.schedule.settings import ScheduleSettings
+
+log = logging.getLogger(__name__)
+
+# States in which the answer is still owed: a request waiting on the client has its clock stopped.
+OWED_STATES = ("new", "assigned", "held")
+BEFORE, OVERDUE = "reminder-before", "reminder-overdue"
+# Long holidays put the day before a deadline at most this far back.
+HORIZON = timedelta(days=21)
+
+
+@dataclass(frozen=True)
+class Reminder:
+    job: str  # BEFORE | OVERDUE
+    request_id: int
+    due_at: datetime  # aware UTC
+
+    @property
+    def period(self) -> str:
+        return f"{self.request_id}:{self.due_at.isoformat()}"
+
+
+def reminder_moment(rt: Runtime, settings: ScheduleSettings, due_at: datetime) -> datetime:
+    """When the advance reminder goes: the working day before the deadline's day, at the set time."""
+    tz = rt.config.service.tz
+    day = rt.rules.calendar.previous_working_day(as_utc(due_at).astimezone(tz).date())
+    return datetime.combine(day, settings.reminder_time, tzinfo=tz)
+
+
+def due_reminder(rt: Runtime, settings: ScheduleSettings, request: Request,
+                 now: datetime) -> Reminder | None:
+    """The reminder this request needs now, if any (the overdue one wins over the advance one)."""
+    if request.due_at is None or request.id is None:
+        return None
+    due = as_utc(request.due_at)
+    if now >= due:
+        return Reminder(OVERDUE, request.id, due)
+    moment = reminder_moment(rt, settings, due)
+    if now >= moment and as_utc(request.created_at) < moment:
+        return Reminder(BEFORE, request.id, due)
+    return None
+
+
+def _candidates(rt: Runtime, now: datetime) -> list[Request]:
+    with Session(rt.engine) as session:
+        rows = session.execute(select(Request).where(
+            Request.state.in_(OWED_STATES),  # type: ignore[attr-defined]
+            Request.assignee.is_not(None),  # type: ignore[union-attr]
+            Request.due_at.is_not(None),  # type: ignore[union-attr]
+            Request.due_at <= now + HORIZON,  # type: ignore[operator]
+        ).order_by(Request.id)).scalars().all()
+        session.expunge_all()
+        return list(rows)
+
+
+def send_reminders(rt: Runtime, settings: ScheduleSettings) -> int:
+    """Queue every reminder that is due and not yet sent; returns the number of letters."""
+    now = as_utc(rt.now())
+    due = [r for req in _candidates(rt, now) if (r := due_reminder(rt, settings, req, now))]
+    sent = 0
+    for job in (BEFORE, OVERDUE):
+        batch = [r for r in due if r.job == job]
+        done = claimed_periods(rt.engine, job, (r.period for r in batch))
+        for reminder in batch:
+            if reminder.period in done:
+                continue
+            try:
+                sent += run_once(rt.engine, job, reminder.period, now,
+                                 lambda s, r=reminder: _queue(s, rt, r))  # type: ignore[misc]
+            except Exception:
+                log.exception("schedule: %s for request %s failed", job, reminder.request_id)
+    return sent
+
+
+def _queue(session: Session, rt: Runtime, reminder: Reminder) -> int:
+    request = session.get(Request, reminder.request_id)
+    if request is None or request.state not in OWED_STATES:
+        return 0  # answered or closed meanwhile
+    member = rt.rules.staff.get(request.assignee or "")
+    if member is None:
+        log.warning("schedule: %s: accountant %r is not in the staff file, no reminder",
+                    request.number, request.assignee)
+        return 0
+    overdue = reminder.job == OVERDUE
+    rendered = rt.templates.render("reminder", **outbox.request_vars(
+        rt, request, overdue=overdue, due_at=reminder.due_at,
+        created_at=as_utc(request.created_at), now=as_utc(rt.now())))
+    # A notice token, so that the accountant's reply to the reminder answers the request (as a
+    # reply to the first notice does) instead of counting as the client's follow-up.
+    outbox.enqueue(session, rt, request=request, kind="notice", to=[member.email],
+                   rendered=rendered, auto="auto-generated", stored_kind="reminder")
+    return 1

@@ -1,0 +1,262 @@
+"""Retention under 152-ФЗ: destroy the personal data of requests closed long ago, keep the register.
+
+For each request closed more than ``older_than`` ago the raw messages are deleted, the message texts
+are cleared and the attachments are marked purged (their files deleted once no live attachment
+shares them). Letters that never became part of a request (automatic mail that was ignored,
+letters held and never requeued, service letters to the administrators) get the same once they
+are older than ``older_than``, a month of them at a time. Numbers, dates, states, addresses and
+the audit trail stay, so reports still add up. Each purged request or month gets an audit event,
+and the whole run a destruction act (CSV and XLSX) in Russian. Survey answers are never touched:
+they are not linked to requests.
+"""
+
+from __future__ import annotations
+
+import csv
+import json
+import logging
+from dataclasses import dataclass, field
+from datetime import UTC, datetime, timedelta, tzinfo
+from pathlib import Path
+from typing import Any
+
+from openpyxl import Workbook
+from openpyxl.styles import Alignment, Font
+from sqlalchemy import and_, delete, func, select, update
+from sqlalchemy.engine import Engine
+from sqlmodel import Session
+
+from buhdesk.store.blobs import BlobStore
+from buhdesk.store.models import Attachment, Event, Message, Raw, Request
+from buhdesk.store.moments import as_utc
+
+log = logging.getLogger(__name__)
+DEFAULT_DAYS = 1095
+ACT_COLUMNS = ("Номер обращения", "Дата закрытия", "Что уничтожено", "Когда уничтожено",
+               "По какому правилу")
+# Letters without a request that are done with: their data may go once they are old enough.
+UNLINKED_DONE = ("ignored", "held", "sent", "cancelled")
+
+
+class PurgeError(Exception):
+    """The purge could not be carried out (e.g. the act could not be written)."""
+
+
+@dataclass(frozen=True)
+class PurgeItem:
+    """One request, or one month of letters without a request (``request_id`` None), whose
+    personal data is (or would be) destroyed, with what is destroyed. ``closed_at`` is the
+    request's closure, or the month's last letter."""
+
+    request_id: int | None
+    number: str
+    closed_at: datetime
+    raws: int
+    bodies: int
+    attachments: int
+    rule: str
+    messages: Any = field(default=None, compare=False, repr=False)  # the SQL condition
+
+    def what(self) -> str:
+        """What is destroyed, in words for the act."""
+        return (f"исходные письма: {self.raws}; тексты сообщений: {self.bodies}; "
+                f"вложения: {self.attachments}")
+
+    def to_dict(self) -> dict[str, object]:
+        return {"request_id": self.request_id, "number": self.number,
+                "closed_at": self.closed_at.isoformat(), "raws": self.raws,
+                "bodies": self.bodies, "attachments": self.attachments, "rule": self.rule}
+
+
+@dataclass
+class PurgeAct:
+    """The result of a purge: what was destroyed, when, and where the act files are."""
+
+    at: datetime
+    items: list[PurgeItem] = field(default_factory=list)
+    files_deleted: int = 0
+    csv_path: Path | None = None
+    xlsx_path: Path | None = None
+
+
+def counted(items: list[PurgeItem]) -> str:
+    """«обращений: N» and, when there are any, «месяцев писем без обращения: M»."""
+    requests = sum(1 for i in items if i.request_id is not None)
+    months = len(items) - requests
+    return f"обращений: {requests}" + (f", месяцев писем без обращения: {months}" if months else "")
+
+
+def rule_text(older_than: timedelta) -> str:
+    return (f"152-ФЗ, ч. 7 ст. 5: цель обработки достигнута, обращение закрыто более "
+            f"{older_than.days} дн. назад")
+
+
+def unlinked_rule_text(older_than: timedelta) -> str:
+    return (f"152-ФЗ, ч. 7 ст. 5: письмо не стало обращением (автоматическое, задержанное или "
+            f"служебное) и получено более {older_than.days} дн. назад")
+
+
+def plan_purge(engine: Engine, older_than: timedelta, now: datetime) -> list[PurgeItem]:
+    """What a purge at ``now`` would destroy; changes nothing (the dry run)."""
+    cutoff = now - older_than
+    rule = rule_text(older_than)
+    with Session(engine) as session:
+        requests = session.execute(
+            select(Request.id, Request.number, Request.closed_at).where(
+                Request.state == "closed", Request.closed_at.is_not(None),  # type: ignore[union-attr]
+                Request.closed_at < cutoff)  # type: ignore[operator]
+            .order_by(Request.closed_at, Request.id)
+        ).all()
+        items = [_item(session, Message.request_id == rid, request_id=rid, number=number,
+                       closed=as_utc(closed), rule=rule) for rid, number, closed in requests]
+        items += _unlinked_items(session, cutoff, unlinked_rule_text(older_than))
+    return [i for i in items if i.raws or i.bodies or i.attachments]
+
+
+def _unlinked_items(session: Session, cutoff: datetime, rule: str) -> list[PurgeItem]:
+    """One item per month (UTC) of letters without a request, received before ``cutoff``."""
+    done = and_(Message.request_id.is_(None),  # type: ignore[union-attr]
+                Message.status.in_(UNLINKED_DONE),  # type: ignore[attr-defined]
+                Message.created_at < cutoff)  # type: ignore[operator]
+    last: dict[tuple[int, int], datetime] = {}
+    for (stored,) in session.execute(select(Message.created_at).where(done)):
+        at = as_utc(stored)
+        month = (at.year, at.month)
+        last[month] = max(last.get(month, at), at)
+    items = []
+    for year, month in sorted(last):
+        start = datetime(year, month, 1, tzinfo=UTC)
+        end = datetime(year + month // 12, month % 12 + 1, 1, tzinfo=UTC)
+        where = and_(done, Message.created_at >= start, Message.created_at < end)  # type: ignore[operator]
+        items.append(_item(session, where, request_id=None,
+                           number=f"письма без обращения за {month:02d}.{year}",
+                           closed=last[(year, month)], rule=rule))
+    return items
+
+
+def _item(session: Session, where: Any, *, request_id: int | None, number: str,
+          closed: datetime, rule: str) -> PurgeItem:
+    ids = select(Message.id).where(where)
+    raws = session.execute(
+        select(func.count()).select_from(Raw).where(Raw.message_pk.in_(ids))  # type: ignore[attr-defined]
+    ).scalar_one()
+    bodies = session.execute(
+        select(func.count()).select_from(Message).where(
+            where, Message.body_text.is_not(None))  # type: ignore[union-attr]
+    ).scalar_one()
+    files = session.execute(
+        select(func.count()).select_from(Attachment).where(
+            Attachment.message_pk.in_(ids), Attachment.purged.is_(False))  # type: ignore[attr-defined]
+    ).scalar_one()
+    return PurgeItem(request_id=request_id, number=number, closed_at=closed, raws=raws,
+                     bodies=bodies, attachments=files, rule=rule, messages=where)
+
+
+def purge(engine: Engine, blobs: BlobStore, older_than: timedelta, now: datetime,
+          act_dir: Path, *, tz: tzinfo = UTC, actor: str = "retention") -> PurgeAct:
+    """Destroy what ``plan_purge`` lists, one item per transaction, and write the act."""
+    act = PurgeAct(at=now)
+    for item in plan_purge(engine, older_than, now):
+        hashes = _purge_item(engine, item, now, actor)
+        act.files_deleted += _delete_unreferenced(engine, blobs, hashes)
+        act.items.append(item)
+        log.info("retention: %s purged (%s) by rule %r", item.number, item.what(), item.rule)
+    _compact(engine)
+    if act.items:
+        act.csv_path, act.xlsx_path = write_act(act, Path(act_dir), tz)
+    return act
+
+
+def _purge_item(engine: Engine, item: PurgeItem, now: datetime, actor: str) -> set[str]:
+    ids = select(Message.id).where(item.messages)
+    with Session(engine) as session:
+        if engine.dialect.name == "sqlite":  # overwrite freed pages: destroyed means gone
+            session.connection().exec_driver_sql("PRAGMA secure_delete=ON")
+        hashes = set(session.execute(
+            select(Attachment.sha256).where(Attachment.message_pk.in_(ids),  # type: ignore[attr-defined]
+                                            Attachment.purged.is_(False))  # type: ignore[attr-defined]
+        ).scalars())
+        session.execute(delete(Raw).where(Raw.message_pk.in_(ids)))  # type: ignore[attr-defined]
+        session.execute(update(Message).where(item.messages).values(body_text=None))
+        session.execute(update(Attachment).where(Attachment.message_pk.in_(ids))  # type: ignore[attr-defined]
+                        .values(purged=True))
+        session.add(Event(at=now, request_id=item.request_id, stage="schedule", action="purged",
+                          actor=actor, detail=json.dumps(
+                              {"rule": item.rule, "raws": item.raws, "bodies": item.bodies,
+                               "attachments": item.attachments,
+                               **({} if item.request_id else {"letters": item.number})},
+                              ensure_ascii=False)))
+        session.commit()
+    return hashes
+
+
+def _delete_unreferenced(engine: Engine, blobs: BlobStore, hashes: set[str]) -> int:
+    """Delete the files no live attachment refers to; a shared file stays while it is used."""
+    if not hashes:
+        return 0
+    with Session(engine) as session:
+        live = set(session.execute(
+            select(Attachment.sha256).where(Attachment.sha256.in_(hashes),  # type: ignore[attr-defined]
+                                            Attachment.purged.is_(False))  # type: ignore[attr-defined]
+        ).scalars())
+    return sum(blobs.delete(sha) for sha in sorted(hashes - live))
+
+
+def _compact(engine: Engine) -> None:
+    """Move the WAL into the database file so the destroyed pages leave the journal too."""
+    if engine.dialect.name != "sqlite":
+        return
+    conn = engine.raw_connection()  # outside any transaction: a checkpoint needs that
+    try:
+        busy, _log, _done = conn.cursor().execute("PRAGMA wal_checkpoint(TRUNCATE)").fetchone()
+        if busy:
+            log.warning("retention: WAL checkpoint incomplete (readers active); it completes later")
+    finally:
+        conn.close()
+
+
+def _act_rows(act: PurgeAct, tz: tzinfo) -> list[tuple[str, str, str, str, str]]:
+    when = act.at.astimezone(tz).strftime("%d.%m.%Y %H:%M")
+    return [(i.number, i.closed_at.astimezone(tz).strftime("%d.%m.%Y"), i.what(), when, i.rule)
+            for i in act.items]
+
+
+def write_act(act: PurgeAct, act_dir: Path, tz: tzinfo) -> tuple[Path, Path]:
+    """The destruction act as CSV (semicolons, UTF-8 with BOM for Excel) and as XLSX."""
+    stem = f"akt-unichtozheniya-{act.at.astimezone(tz):%Y%m%d-%H%M%S}"
+    rows = _act_rows(act, tz)
+    try:
+        act_dir.mkdir(parents=True, exist_ok=True)
+        csv_path = act_dir / f"{stem}.csv"
+        with open(csv_path, "w", encoding="utf-8-sig", newline="") as fh:
+            writer = csv.writer(fh, delimiter=";")
+            writer.writerow(ACT_COLUMNS)
+            writer.writerows(rows)
+        xlsx_path = act_dir / f"{stem}.xlsx"
+        _write_xlsx(xlsx_path, act, rows, tz)
+    except OSError as e:
+        raise PurgeError(f"не удалось записать акт в {act_dir}: {e}") from e
+    return csv_path, xlsx_path
+
+
+def _write_xlsx(path: Path, act: PurgeAct, rows: list[tuple[str, ...]], tz: tzinfo) -> None:
+    wb = Workbook()
+    ws = wb.active
+    ws.title = "Акт"
+    ws.append(["Акт об уничтожении персональных данных"])
+    ws["A1"].font = Font(bold=True, size=13)
+    summary = (f"Составлен {act.at.astimezone(tz):%d.%m.%Y %H:%M}; {counted(act.items)}; "
+               f"удалено файлов вложений: {act.files_deleted}")
+    ws.append([summary])
+    ws.append([])
+    ws.append(list(ACT_COLUMNS))
+    for cell in ws[4]:
+        cell.font = Font(bold=True)
+    for row in rows:
+        ws.append(list(row))
+    for letter, width in zip("ABCDE", (20, 14, 60, 18, 60)):
+        ws.column_dimensions[letter].width = width
+    for row_cells in ws.iter_rows(min_row=5):
+        for cell in row_cells:
+            cell.alignment = Alignment(wrap_text=True, vertical="top")
+    wb.save(path)

@@ -1,0 +1,1 @@
+"""The daemon process: runner, runtime wiring, reloads, health, metrics and systemd integration."""

@@ -1,0 +1,65 @@
+"""Starting the daemon from a configuration: the composition root that wires connectors in."""
+
+from __future__ import annotations
+
+import logging
+import signal
+import threading
+from collections.abc import Callable
+from datetime import datetime
+
+from buhdesk.reply.answer_packages import destination
+from buhdesk.config import Config, SourceConfig
+from buhdesk.service.runner import Daemon
+from buhdesk.service.runtime import Runtime, build_runtime
+from buhdesk.trust.settings import auth_settings, flood_settings
+from buhdesk_connectors.delopro import DeloproFolder
+from buhdesk_connectors.delopro_outbox import DeloproAnswerTransport
+from buhdesk_connectors.delopro_source import DeloproSource
+from buhdesk_connectors.factory import make_source, make_transport
+
+log = logging.getLogger(__name__)
+
+
+def _delopro(cfg: SourceConfig, rt: Runtime) -> tuple[DeloproSource, DeloproAnswerTransport]:
+    """A «ДелоПро» export folder: packages in, and answer packages back into its outgoing/."""
+    assert cfg.path is not None, "config requires a path for delopro sources"
+    source = DeloproSource(cfg.name, cfg.path, stable_interval=cfg.stable_interval)
+    return source, DeloproAnswerTransport(DeloproFolder(cfg.path), rt.blobs)
+
+
+def build_daemon(config: Config, *, stopping: threading.Event | None = None,
+                 clock: Callable[[], datetime] | None = None) -> Daemon:
+    """The daemon of ``config``; ``clock`` (tests) replaces the wall clock of the runtime."""
+    auth = auth_settings(config)  # a wrong [auth] or [floods] stops the start, not each letter
+    flood_settings(config)
+    if not auth.enabled:
+        log.warning("auth: no [auth] trusted_authserv_id: senders' addresses are not verified; "
+                    "see the admin guide, «Подлинность отправителя»")
+    rt = build_runtime(config, clock=clock) if clock else build_runtime(config)
+    for warning in rt.rules.calendar.warnings(rt.now().astimezone(config.service.tz).date()):
+        log.warning("calendar: %s", warning)
+    mail_sources = [s for s in config.sources if s.kind in ("imap", "maildir")]
+    sources = [make_source(s) for s in mail_sources]
+    edms = {s.name: _delopro(s, rt) for s in config.sources if s.kind == "delopro"}
+    intervals = {s.name: s.poll_interval for s in config.sources}
+    return Daemon(rt, sources, make_transport(config.outbox),
+                  poll_interval=lambda src: intervals.get(src.name, 60.0),
+                  package_sources=[source for source, _ in edms.values()],
+                  transports={destination(name): t for name, (_, t) in edms.items()},
+                  stopping=stopping)
+
+
+def run_daemon(config: Config, *, once: bool = False,
+               clock: Callable[[], datetime] | None = None) -> int:
+    # SIGTERM while rules and dictionaries load (a second or two) is a clean stop, not a kill.
+    stopping = threading.Event()
+    for sig in (signal.SIGTERM, signal.SIGINT):
+        signal.signal(sig, lambda *_: stopping.set())
+    daemon = build_daemon(config, stopping=stopping, clock=clock)
+    if once:
+        counters = daemon.drain()
+        log.info("run --once: %s", counters)
+        return 0
+    daemon.run()
+    return 0

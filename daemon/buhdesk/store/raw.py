@@ -1,0 +1,87 @@
+"""The stored bytes of messages (table ``raws``), written and read so that a big letter is held in
+memory once.
+
+A plain INSERT or SELECT copies a blob several times over: on SQLite the bound value and the
+record, the column value and the Python bytes; on PostgreSQL the parameter in libpq's buffer, and
+the value read back as hex text, twice its size, in libpq's buffer and result. Letters of ``BIG``
+bytes or more therefore take another way, in the same transaction. On SQLite the row is inserted
+with a zero-filled blob and the bytes written through SQLite's incremental blob I/O, which also
+reads them back straight into one ``bytes``. On PostgreSQL the bytes are sent by ``COPY`` in
+pieces and read back in pieces into one ``bytearray``.
+"""
+
+from __future__ import annotations
+
+import binascii
+import sqlite3
+from collections.abc import Sequence
+
+from sqlalchemy import func, insert, select
+from sqlmodel import Session
+
+from buhdesk.store.append_rows import insert_raws
+from buhdesk.store.models import Raw
+
+BIG = 1 << 20
+_PIECE = 1 << 20
+
+
+def _dbapi(session: Session) -> object:
+    return session.connection().connection.dbapi_connection
+
+
+def store_raws(session: Session, rows: Sequence[tuple[int, bytes]]) -> None:
+    """The bytes of message rows that are already flushed, ``(message id, bytes)`` each."""
+    big = [(pk, data) for pk, data in rows if len(data) >= BIG]
+    insert_raws(session, [row for row in rows if len(row[1]) < BIG] if big else rows)
+    if not big:
+        return
+    dbapi = _dbapi(session)
+    for pk, data in big:
+        if isinstance(dbapi, sqlite3.Connection):
+            _sqlite_write(session, dbapi, pk, data)
+        else:
+            _copy_in(dbapi, pk, data)
+
+
+def has_raw(session: Session, pk: int) -> bool:
+    """Whether message ``pk`` still has its stored bytes (the retention purge deletes them)."""
+    return session.execute(select(Raw.message_pk).where(Raw.message_pk == pk)).first() is not None
+
+
+def read_raw(session: Session, pk: int) -> bytes | bytearray:
+    """The stored bytes of message ``pk``: ``bytes``, or a ``bytearray`` for a big letter on
+    PostgreSQL."""
+    dbapi = _dbapi(session)
+    if isinstance(dbapi, sqlite3.Connection):
+        with dbapi.blobopen("raws", "data", pk, readonly=True) as blob:
+            return blob.read()
+    where = Raw.message_pk == pk
+    size = session.execute(select(func.length(Raw.data)).where(where)).scalar_one()
+    if size < BIG:
+        small: bytes = session.execute(select(Raw.data).where(where)).scalar_one()
+        return small
+    data = bytearray(size)
+    for offset in range(0, size, _PIECE):
+        piece = session.execute(select(func.substring(Raw.data, offset + 1, _PIECE))
+                                .where(where)).scalar_one()
+        data[offset:offset + len(piece)] = piece
+    return data
+
+
+def _sqlite_write(session: Session, conn: sqlite3.Connection, pk: int, data: bytes) -> None:
+    session.connection().execute(insert(Raw.__table__).values(  # type: ignore[attr-defined]
+        message_pk=pk, data=func.zeroblob(len(data))))
+    with conn.blobopen("raws", "data", pk) as blob:
+        blob.write(data)
+
+
+def _copy_in(conn: object, pk: int, data: bytes) -> None:
+    """One row by ``COPY … FROM STDIN`` (text format, the bytes as ``\\x`` hex), in pieces."""
+    view = memoryview(data)
+    with conn.cursor() as cur, cur.copy(  # type: ignore[attr-defined]
+            "COPY raws (message_pk, data) FROM STDIN") as copy:
+        copy.write(b"%d\t\\\\x" % pk)
+        for offset in range(0, len(data), _PIECE):
+            copy.write(binascii.hexlify(view[offset:offset + _PIECE]))
+        copy.write(b"\n")

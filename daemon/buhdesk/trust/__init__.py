@@ -1,0 +1,1 @@
+"""Who may do what: sender authentication, entitlement to answer, thread tokens, keys, flood caps."""

@@ -1,0 +1,1 @@
+"""Working time: the Russian production calendar, working hours and deadlines."""
