@@ -32,7 +32,8 @@ from buhdesk.textcheck import Finding
 
 log = logging.getLogger(__name__)
 
-_COMMAND = re.compile(r"^\s*#(закрыть|ожидание|передать|отправить-как-есть|статья|слово)\b\s*(.*)$",
+_COMMAND = re.compile(
+    r"^\s*#(закрыть|открыть|ожидание|передать|отправить-как-есть|статья|слово)\b\s*(.*)$",
                       re.IGNORECASE)
 _WORD = re.compile(r"[^\W\d_]{2,40}(?:-[^\W\d_]{1,40})?")
 
@@ -40,6 +41,7 @@ _WORD = re.compile(r"[^\W\d_]{2,40}(?:-[^\W\d_]{1,40})?")
 @dataclass
 class Commands:
     close: bool = False
+    reopen: bool = False
     wait: bool = False
     transfer_to: str | None = None
     force: bool = False
@@ -58,6 +60,8 @@ def parse_commands(text: str) -> tuple[str, Commands]:
         word, arg = m[1].lower(), m[2].strip()
         if word == "закрыть":
             commands.close = True
+        elif word == "открыть":
+            commands.reopen = True
         elif word == "ожидание":
             commands.wait = True
         elif word == "передать":
@@ -222,16 +226,27 @@ def _return_items(session: Session, rt: Runtime, request: Request, login: str,
 
 def _apply_state(session: Session, request: Request, commands: Commands, *, actor: str,
                  answered: bool, now: datetime) -> None:
+    """The request's state after the accountant's letter. An answer to a closed request (the
+    promised scan after «#закрыть») goes out and leaves it closed; «#открыть» reopens it."""
+    was = request.state
+    if was == "closed" and commands.reopen and not commands.close:
+        request.state = next_state(request.state, "reopen")
+        request.closed_at = None
     if answered:
         request.state = next_state(request.state, "answer")
         request.answered_at = request.answered_at or now
-    if commands.wait:
+    if commands.wait and request.state != "closed":
         request.state = next_state(request.state, "wait")
-    if commands.close:
+    if commands.close and request.state != "closed":
         request.state = next_state(request.state, "close")
         request.closed_at = now
     request.updated_at = now
-    if commands.wait or commands.close:
+    if was == "closed":
+        action = "answered-after-close" if request.state == "closed" else "reopened"
+        if answered or request.state != "closed":
+            session.add(Event(request_id=request.id, stage="reply", action=action, actor=actor,
+                              detail="{}"))
+    elif (commands.wait or commands.close) and request.state in ("waiting", "closed"):
         session.add(Event(request_id=request.id, stage="reply", action=request.state, actor=actor,
                           detail="{}"))
 

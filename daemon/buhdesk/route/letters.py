@@ -39,7 +39,9 @@ from buhdesk.service.runtime import Runtime
 from buhdesk.trust.keys import THREAD
 from buhdesk.trust.staff_letters import for_assignee, handle_staff_letter
 from buhdesk.store.engine import RequestIds, is_postgres, next_number
-from buhdesk.feedback.settings import closure_settings
+from buhdesk.feedback.settings import ClosureSettings, closure_settings
+from buhdesk.route.courtesy import is_courtesy
+from buhdesk.route.quoting import split_signature, strip_quoted
 from buhdesk.trust.tokens import Token, find_subject_tag, find_token
 from buhdesk.trust.holds import hold_if_flooding, hold_if_unauthentic
 
@@ -323,6 +325,16 @@ def _new_request(session: Session, rt: Runtime, msg: Message, parsed: ParsedMess
     ])
 
 
+def _is_courtesy(rt: Runtime, parsed: ParsedMessage, settings: ClosureSettings) -> bool:
+    """Thanks or a confirmation, nothing asked (see :mod:`buhdesk.route.courtesy`)."""
+    own, _signature = split_signature(strip_quoted(parsed.body_text))
+    if not own.strip() and parsed.attachments:
+        return False  # a file sent after closing is news for the accountant
+    need = rt.rules.ruleset.classifier.classify(letter_of(parsed)).need
+    return is_courtesy(own, thanks=settings.thanks,
+                       max_other_words=settings.thanks_max_other_words, need=need or "other")
+
+
 def _next_number(session: Session, rt: Runtime, load: Workload, year: int) -> str:
     """``next_number`` for the batch's first request of a year; after that the counter row is
     this transaction's (locked on PostgreSQL, the store written-locked on SQLite) and held in the
@@ -342,8 +354,15 @@ def _next_number(session: Session, rt: Runtime, load: Workload, year: int) -> st
 
 def _followup(session: Session, rt: Runtime, msg: Message, parsed: ParsedMessage,
               request: Request, thread: Thread, absences: Sequence[Any]) -> None:
-    reopen_days = closure_settings(rt.config).reopen_days
-    if followup_policy(request, rt.now(), reopen_days=reopen_days) == "new-linked":
+    settings = closure_settings(rt.config)
+    if request.state == "closed" and _is_courtesy(rt, parsed, settings):
+        msg.request_id, msg.kind, msg.status = request.id, "followup", "routed"
+        event(session, "route", "courtesy-after-close", request=request, message=msg,
+              joined_by=thread.how)
+        log.info("route: %s:%s thanks on closed %s, recorded without reopening", msg.source,
+                 msg.source_key, request.number)
+        return
+    if followup_policy(request, rt.now(), reopen_days=settings.reopen_days) == "new-linked":
         open_linked(session, rt, request, msg, subject=parsed.subject[:500],
                     text=parsed.body_text, client_name=parsed.from_name)
         return

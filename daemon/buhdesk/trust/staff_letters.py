@@ -47,7 +47,8 @@ def record_note(session: Session, rt: Runtime, msg: Message, parsed: ParsedMessa
     """The letter as an internal note on ``request``; the assignee hears of it (capped)."""
     own, _signature = split_signature(strip_quoted(parsed.body_text))
     _text, commands = parse_commands(own)
-    ignored = [name for name, on in (("#закрыть", commands.close), ("#ожидание", commands.wait),
+    ignored = [name for name, on in (("#закрыть", commands.close), ("#открыть", commands.reopen),
+                                     ("#ожидание", commands.wait),
                                      ("#передать", commands.transfer_to is not None),
                                      ("#отправить-как-есть", commands.force),
                                      ("#статья", bool(commands.articles))) if on]
