@@ -3,8 +3,25 @@ answer after «#закрыть», thanks after closing, reopening by the account
 
 from __future__ import annotations
 
+import email
+from email.message import EmailMessage
+from email.policy import SMTP
+from pathlib import Path
+
 import pytest
-from test_answers_integration import CLEAN, Desk, body_of, desk, wait_until  # noqa: F401
+from test_answers_integration import (  # noqa: F401
+    CLEAN,
+    CLIENT,
+    Desk,
+    body_of,
+    desk,
+    open_desk,
+    wait_until,
+)
+
+from buhdesk.cli.command import main
+
+MAX_PARTS = 500  # the parser's part limit (route.mime.parse_message)
 
 pytestmark = pytest.mark.integration
 
@@ -52,3 +69,40 @@ def test_thanks_after_closing_is_recorded_without_reopening(desk: Desk) -> None:
     reopened = desk.accountant.wait_for("Новое письмо клиента")
     assert "2024" in body_of(reopened)
     assert desk.request().state == "assigned"
+
+
+def letter_with_parts(big: int, small_parts: int) -> bytes:
+    msg = EmailMessage(policy=SMTP)
+    msg["From"] = f"Ковалева Мария Петровна <{CLIENT}>"
+    msg["To"] = "Бухгалтерия <buh@minfin.example>"
+    msg["Subject"] = "Авансовый отчёт со сканами"
+    msg["Message-ID"] = "<scans-1@culture.example>"
+    msg.set_content("Добрый день! Направляю авансовый отчёт по командировке и сканы чеков.")
+    msg.add_attachment(bytes(range(256)) * (big // 256), maintype="application",
+                       subtype="pdf", filename="скан-отчёта.pdf")
+    for n in range(small_parts):
+        msg.add_attachment(f"чек {n}".encode(), maintype="text", subtype="plain",
+                           filename=f"чек-{n}.txt")
+    return msg.as_bytes()
+
+
+def test_what_was_not_kept_is_named_in_the_notice_and_the_raw_letter_is_retrievable(
+        tmp_path: Path, fresh_dovecot, make_config, store_url: str, secret_env,  # type: ignore[no-untyped-def]
+        monkeypatch: pytest.MonkeyPatch) -> None:
+    sent = letter_with_parts(big=64 * 1024, small_parts=MAX_PARTS)
+    with open_desk(tmp_path, fresh_dovecot, make_config, store_url, monkeypatch,
+                   extra="[limits]\nmax_attachment_bytes = 20000\n", first=sent) as desk:
+        notice = desk.accountant.wait_for("Новое обращение")
+        text = body_of(notice)
+        number = desk.request().number
+        line = next(x for x in text.splitlines() if "скан-отчёта.pdf" in x)
+        assert "не сохранено: 66 КБ, больше предела 20 КБ" in line
+        assert f"buhdesk letters {number}" in line
+        assert "частей письма не разобраны" in text
+        out = tmp_path / "letters"
+        assert main(["--config", str(tmp_path / "buhdesk.toml"), "letters", number,
+                     "--out", str(out)]) == 0
+        [eml] = sorted(out.glob("*.eml"))
+        kept = email.message_from_bytes(eml.read_bytes(), policy=SMTP)
+        names = [p.get_filename() for p in kept.iter_attachments()]  # type: ignore[attr-defined]
+        assert "скан-отчёта.pdf" in names and len(names) == MAX_PARTS + 1

@@ -25,6 +25,7 @@ from buhdesk.kb.mail import (
     offered_event,
     public_url,
 )
+from buhdesk.reply.attachment_labels import attachment_labels
 from buhdesk.route.mime import ParsedMessage
 from buhdesk.store.models import Message, Request
 from buhdesk.rules.book import Decision
@@ -253,7 +254,8 @@ def acknowledge(session: Session, rt: Runtime, request: Request, msg: Message,
     letters = Letters()
     for values in events:
         letters.event(values)
-    attachments = [a.filename for a in parsed.attachments]
+    attachments = attachment_labels(parsed, max_bytes=rt.config.limits.max_attachment_bytes,
+                                    number=request.number)
     _ack_client(session, rt, letters, request,
                 [*parsed.references, *([msg.message_id] if msg.message_id else [])],
                 text=f"{parsed.subject}\n{parsed.body_text}")
@@ -325,7 +327,8 @@ def _notice(rt: Runtime, letters: Letters, request: Request, template: str, *,
 def notify_followup(session: Session, rt: Runtime, request: Request, msg: Message,
                     parsed: ParsedMessage, *, reopened: bool, login: str | None = None) -> None:
     notify(session, rt, request, "followup", login=login, body_text=parsed.body_text,
-           reopened=reopened, attachments=[a.filename for a in parsed.attachments])
+           reopened=reopened, attachments=attachment_labels(
+               parsed, max_bytes=rt.config.limits.max_attachment_bytes, number=request.number))
 
 
 def notify_admins(session: Session, rt: Runtime, topic: str, **variables: Any) -> None:

@@ -80,6 +80,7 @@ class ParsedMessage:
     forwarded: tuple[ParsedMessage, ...]
     headers: Mapping[str, str]
     defects: tuple[str, ...]
+    parts_ignored: int = 0  # MIME parts past the limit: not read at all (the raw letter has them)
 
 
 class MessageParseError(Exception):
@@ -593,6 +594,7 @@ def _build(msg: Message, budget: _Budget, depth: int) -> ParsedMessage:
             {n: " ".join(decode_header(heads[n]).split()) for n in KEPT_HEADERS if n in heads}
         ),
         defects=tuple(dict.fromkeys(walk.defects)),
+        parts_ignored=max(0, walk.budget.parts - walk.budget.max_parts),
     )
 
 
