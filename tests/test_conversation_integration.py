@@ -9,10 +9,13 @@ from email.policy import SMTP
 from pathlib import Path
 
 import pytest
+from sqlalchemy import func, select
+from sqlmodel import Session
 from test_answers_integration import (  # noqa: F401
     CLEAN,
     CLIENT,
     Desk,
+    Mailbox,
     body_of,
     desk,
     open_desk,
@@ -20,6 +23,7 @@ from test_answers_integration import (  # noqa: F401
 )
 
 from buhdesk.cli.command import main
+from buhdesk.store.models import Request
 
 MAX_PARTS = 500  # the parser's part limit (route.mime.parse_message)
 
@@ -106,3 +110,50 @@ def test_what_was_not_kept_is_named_in_the_notice_and_the_raw_letter_is_retrieva
         kept = email.message_from_bytes(eml.read_bytes(), policy=SMTP)
         names = [p.get_filename() for p in kept.iter_attachments()]  # type: ignore[attr-defined]
         assert "скан-отчёта.pdf" in names and len(names) == MAX_PARTS + 1
+
+
+HEAD = "head@culture.example"  # the client's head, copied on the first letter (an internal domain)
+PARTNER = "partner@bank.example"  # an outside address, also copied: gets no copy by default
+
+
+def copied_letter() -> bytes:
+    msg = EmailMessage(policy=SMTP)
+    msg["From"] = f"Ковалева Мария Петровна <{CLIENT}>"
+    msg["To"] = "Бухгалтерия <buh@minfin.example>"
+    msg["Cc"] = f"Руководитель <{HEAD}>, {PARTNER}"
+    msg["Subject"] = "Справка 2-НДФЛ"
+    msg["Message-ID"] = "<q-cc-1@culture.example>"
+    msg.set_content("Добрый день! Прошу выдать справку 2-НДФЛ за 2025 год.")
+    return msg.as_bytes()
+
+
+def test_people_the_client_copied_get_the_answer_and_their_replies_join_the_request(
+        tmp_path: Path, fresh_dovecot, make_config, store_url: str, secret_env,  # type: ignore[no-untyped-def]
+        monkeypatch: pytest.MonkeyPatch) -> None:
+    fresh_dovecot.dovecot.add_user("head", "pw-head")
+    domains = '[survey]\ninternal_domains = ["minfin.example", "culture.example"]\n'
+    with open_desk(tmp_path, fresh_dovecot, make_config, store_url, monkeypatch, extra=domains,
+                   first=copied_letter()) as desk:
+        head = Mailbox(desk.dovecot, "head")
+        notice = desk.accountant.wait_for("Новое обращение")
+        desk.accountant_replies(notice, CLEAN)
+        answer = desk.client.wait_for("Ответ на обращение")
+        assert HEAD in str(answer["Cc"]) and PARTNER not in str(answer["Cc"])
+        copy = head.wait_for("Ответ на обращение")
+        assert CLEAN in body_of(copy)
+        [sent] = desk.outgoing("answer")
+        assert PARTNER not in sent.to_addrs
+        # the head replies to the client's own letter (no token of ours in it): it joins
+        head_reply = EmailMessage(policy=SMTP)
+        head_reply["From"] = f"Руководитель <{HEAD}>"
+        head_reply["To"] = "buh@minfin.example"
+        head_reply["Subject"] = "Re: Справка 2-НДФЛ"
+        head_reply["Message-ID"] = "<head-1@culture.example>"
+        head_reply["In-Reply-To"] = "<q-cc-1@culture.example>"
+        head_reply["References"] = "<q-cc-1@culture.example>"
+        head_reply.set_content("Прошу подготовить справку в двух экземплярах.")
+        desk.deliver_to_buhdesk(head_reply.as_bytes())
+        followup = desk.accountant.wait_for("Новое письмо клиента")
+        assert "двух экземплярах" in body_of(followup)
+        with Session(desk.daemon.rt.engine) as s:
+            assert s.execute(select(func.count()).select_from(Request)).scalar_one() == 1

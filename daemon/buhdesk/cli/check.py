@@ -21,6 +21,7 @@ from buhdesk.rules.ruleset import RuleSetError
 from buhdesk.schedule.settings import ScheduleSettingsError, load_schedule_settings
 from buhdesk.feedback.survey import load_survey
 from buhdesk.feedback.settings import SurveySettingsError, closure_settings, survey_settings
+from buhdesk.route.participants import CopiesSettingsError, copies_settings
 from buhdesk.reply.templating import LETTERS, TemplateProblem, Templates
 from buhdesk.reports.touchpoints import load_touchpoints
 from buhdesk.trust.settings import TrustSettingsError, auth_settings, flood_settings
@@ -93,10 +94,12 @@ def _check_settings(cfg: Config) -> list[str]:
     """The optional tables of the configuration that their modules validate."""
     problems: list[str] = []
     for check in (lambda: load_schedule_settings(cfg.extra), lambda: survey_settings(cfg),
-                  lambda: closure_settings(cfg), lambda: min_share(cfg)):
+                  lambda: closure_settings(cfg), lambda: min_share(cfg),
+                  lambda: copies_settings(cfg)):
         try:
             check()
-        except (ScheduleSettingsError, SurveySettingsError, KbSettingsError) as e:
+        except (ScheduleSettingsError, SurveySettingsError, KbSettingsError,
+                CopiesSettingsError) as e:
             problems.append(f"{cfg.file}: {e}")
     for trust in (auth_settings, flood_settings):
         try:

@@ -25,6 +25,7 @@ from buhdesk.route.lifecycle import next_state
 from buhdesk.route.mime import ParsedMessage
 from buhdesk.store.models import Event, Message, Request
 from buhdesk.reply.outbox import client_thread, enqueue, notify, request_vars
+from buhdesk.route.participants import answer_copies, copies_settings
 from buhdesk.route.quoting import split_signature, strip_quoted
 from buhdesk.service.runtime import Runtime
 from buhdesk.reply.templating import Rendered
@@ -189,7 +190,8 @@ def _send(session: Session, rt: Runtime, request: Request, login: str, rendered:
         raise ValueError(f"{request.number}: the client has no e-mail address")
     if request.client_email:
         enqueue(session, rt, request=request, kind="answer", to=[request.client_email],
-                rendered=rendered, reply_to_ids=client_thread(session, request), files=files)
+                rendered=rendered, reply_to_ids=client_thread(session, request), files=files,
+                cc=answer_copies(request, copies_settings(rt.config)))
     if edms:  # the answer also goes back into the EDMS the document came from
         queue_answer_package(session, rt, request, login, rendered, files, closing=commands.close)
     detail = {"accountant": login,

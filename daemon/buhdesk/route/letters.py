@@ -41,6 +41,7 @@ from buhdesk.trust.staff_letters import for_assignee, handle_staff_letter
 from buhdesk.store.engine import RequestIds, is_postgres, next_number
 from buhdesk.feedback.settings import ClosureSettings, closure_settings
 from buhdesk.route.courtesy import is_courtesy
+from buhdesk.route.participants import copied, is_participant
 from buhdesk.route.quoting import split_signature, strip_quoted
 from buhdesk.trust.tokens import Token, find_subject_tag, find_token
 from buhdesk.trust.holds import hold_if_flooding, hold_if_unauthentic
@@ -257,6 +258,9 @@ def find_thread(session: Session, keys: Sequence[bytes], rules: RuleBook,
         request = session.get(Request, token.request_id)
         if request is not None:
             return Thread(request, token, "token")
+    request = _referenced_request(session, parsed)
+    if request is not None and _is_participant(rules, request, parsed.from_addr):
+        return Thread(request, None, "reference")
     number = find_subject_tag(parsed.subject)
     if number:
         request = session.exec(  # type: ignore[call-overload]
@@ -267,10 +271,24 @@ def find_thread(session: Session, keys: Sequence[bytes], rules: RuleBook,
     return Thread(None, None, "")
 
 
+def _referenced_request(session: Session, parsed: ParsedMessage) -> Request | None:
+    """The request of a letter this one replies to, found by Message-ID: a colleague the client
+    copied answers the client's own letter, which carries no token of ours."""
+    ids = [i.strip("<>") for i in (*parsed.in_reply_to, *parsed.references)][-20:]
+    if not ids:
+        return None
+    request_id = session.execute(
+        select(Message.request_id).where(Message.message_id.in_(ids),  # type: ignore[union-attr]
+                                         Message.request_id.is_not(None))  # type: ignore[union-attr]
+        .order_by(Message.id.desc()).limit(1)).scalar()  # type: ignore[union-attr]
+    return session.get(Request, request_id) if request_id is not None else None
+
+
 def _is_participant(rules: RuleBook, request: Request, address: str | None) -> bool:
     if not address:
         return False
-    return _is_client(request, address) or rules.staff_by_email(address) is not None
+    return (_is_client(request, address) or is_participant(request, address)
+            or rules.staff_by_email(address) is not None)
 
 
 def _ignore_automated(session: Session, msg: Message, thread: Thread, kind: str) -> None:
@@ -306,6 +324,8 @@ def _new_request(session: Session, rt: Runtime, msg: Message, parsed: ParsedMess
         client_email=parsed.from_addr, client_name=parsed.from_name, subject=parsed.subject[:500],
         process=decision.process, need=decision.need, assignee=decision.assignee,
         due_at=decision.due_at, due_rule=decision.due_rule, created_at=at,
+        participants=",".join(copied(parsed.to, parsed.cc, client=parsed.from_addr,
+                                     own=[rt.config.service.address])),
     )
     if decision.assignee:
         request.state = next_state(request.state, "assign")

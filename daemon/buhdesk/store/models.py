@@ -41,6 +41,9 @@ class Request(SQLModel, table=True):
     updated_at: datetime = Field(default_factory=utcnow)
     answered_at: datetime | None = None
     closed_at: datetime | None = None
+    # People the client copied (To/Cc besides the service), comma-separated: they get the answer
+    # as the copy policy allows, and their replies join the request.
+    participants: str = ""
 
 
 class Message(SQLModel, table=True):
@@ -71,6 +74,20 @@ class Message(SQLModel, table=True):
     reason: str | None = Field(default=None, sa_column=Column(Text))
     created_at: datetime = Field(default_factory=utcnow, index=True)
     done_at: datetime | None = None
+
+
+class Undeliverable(SQLModel, table=True):
+    """An address our letters bounced from (a delivery status notification joined to the letter
+    it reports), shown in ``buhdesk list`` until a letter reaches it again."""
+
+    __tablename__ = "undeliverable"
+
+    address: str = Field(primary_key=True)
+    reason: str = Field(default="", sa_column=Column(Text))
+    request_id: int | None = Field(default=None, foreign_key="requests.id")
+    first_at: datetime = Field(default_factory=utcnow)
+    last_at: datetime = Field(default_factory=utcnow)
+    bounces: int = 1
 
 
 class Raw(SQLModel, table=True):
