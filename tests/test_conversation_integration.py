@@ -4,6 +4,7 @@ answer after «#закрыть», thanks after closing, reopening by the account
 from __future__ import annotations
 
 import email
+import json
 from email.message import EmailMessage
 from email.policy import SMTP
 from pathlib import Path
@@ -157,3 +158,54 @@ def test_people_the_client_copied_get_the_answer_and_their_replies_join_the_requ
         assert "двух экземплярах" in body_of(followup)
         with Session(desk.daemon.rt.engine) as s:
             assert s.execute(select(func.count()).select_from(Request)).scalar_one() == 1
+
+
+def delivery_report(original_id: str, recipient: str) -> bytes:
+    """A bounce as Postfix writes it: multipart/report with the returned letter's headers."""
+    boundary = "dsn-boundary-1"
+    return (
+        "From: MAILER-DAEMON@mx.culture.example (Mail Delivery System)\r\n"
+        "To: buh@minfin.example\r\n"
+        "Subject: Undelivered Mail Returned to Sender\r\n"
+        "Message-ID: <dsn-1@mx.culture.example>\r\n"
+        "Auto-Submitted: auto-replied\r\n"
+        "MIME-Version: 1.0\r\n"
+        f'Content-Type: multipart/report; report-type=delivery-status; boundary="{boundary}"\r\n'
+        "\r\n"
+        f"--{boundary}\r\n"
+        "Content-Type: text/plain; charset=us-ascii\r\n\r\n"
+        "I'm sorry to have to inform you that your message could not be delivered.\r\n\r\n"
+        f"--{boundary}\r\n"
+        "Content-Type: message/delivery-status\r\n\r\n"
+        "Reporting-MTA: dns; mx.culture.example\r\n\r\n"
+        f"Final-Recipient: rfc822; {recipient}\r\n"
+        "Action: failed\r\n"
+        "Status: 5.1.1\r\n"
+        "Diagnostic-Code: smtp; 550 5.1.1 User unknown\r\n\r\n"
+        f"--{boundary}\r\n"
+        "Content-Type: text/rfc822-headers\r\n\r\n"
+        "From: buh@minfin.example\r\n"
+        f"To: {recipient}\r\n"
+        f"Message-ID: <{original_id}>\r\n"
+        "Subject: =?utf-8?q?registered?=\r\n\r\n"
+        f"--{boundary}--\r\n"
+    ).encode("ascii")
+
+
+def test_a_bounce_is_joined_to_its_request_the_accountant_told_and_the_address_marked(
+        desk: Desk, tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    desk.accountant.wait_for("Новое обращение")
+    desk.accountant_replies(desk.accountant.wait_for("Новое обращение"), CLEAN)
+    desk.client.wait_for("Ответ на обращение")
+    [answer] = desk.outgoing("answer")
+    desk.deliver_to_buhdesk(delivery_report(str(answer.message_id), CLIENT))
+    told = desk.accountant.wait_for("не доставлено")
+    assert CLIENT in body_of(told) and "User unknown" in body_of(told)
+    [bounced] = desk.events("bounced")
+    assert bounced.request_id == desk.request().id
+    assert not desk.client.with_subject("зарегистрировано")[1:]  # nobody answered the bounce
+    capsys.readouterr()
+    assert main(["--config", str(tmp_path / "buhdesk.toml"), "list", "--state", "answered",
+                 "--json"]) == 0
+    [listed] = [json.loads(line) for line in capsys.readouterr().out.splitlines()]
+    assert "User unknown" in listed["undeliverable"]

@@ -34,7 +34,7 @@ MONTHS_GENITIVE = (
 
 # The letter templates buhdesk renders, with example variables that `buhdesk check` renders them with.
 LETTERS = ("ack", "notice", "followup", "answer", "returned", "admin", "reminder", "note",
-           "flood")
+           "flood", "bounce")
 
 
 class TemplateProblem(Exception):

@@ -40,6 +40,7 @@ from buhdesk.trust.keys import THREAD
 from buhdesk.trust.staff_letters import for_assignee, handle_staff_letter
 from buhdesk.store.engine import RequestIds, is_postgres, next_number
 from buhdesk.feedback.settings import ClosureSettings, closure_settings
+from buhdesk.route.bounces import join_bounce
 from buhdesk.route.courtesy import is_courtesy
 from buhdesk.route.participants import copied, is_participant
 from buhdesk.route.quoting import split_signature, strip_quoted
@@ -193,6 +194,8 @@ def _route(session: Session, rt: Runtime, msg: Message, load: Workload) -> None:
     if automated:
         _fill_message(session, rt, msg, parsed)
         _ignore_automated(session, msg, thread, automated)
+        if automated == "bounce":
+            join_bounce(session, rt, msg, parsed, load.absences)
         return
     staff = rt.rules.staff_by_email(parsed.from_addr)
     request = thread.request
