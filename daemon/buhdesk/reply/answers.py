@@ -267,8 +267,13 @@ def transfer(session: Session, rt: Runtime, request: Request, login: str, *, act
     session.add(Event(request_id=request.id, stage="route", action="transferred", actor=actor,
                       detail=json.dumps({"from": previous, "to": login}, ensure_ascii=False)))
     body = next((m.body_text for m in _client_messages(session, request)), "") or ""
-    notify(session, rt, request, "notice", body_text=body, attachments=[],
-           reasons=[f"передано сотрудником {actor}"])
+    from buhdesk.route.absences import absences_from_store  # route imports this module
+    from buhdesk.trust.staff_letters import for_assignee
+
+    absences = [*rt.rules.ruleset.absences, *absences_from_store(session)]
+    for_assignee(rt, request, absences, lambda to: notify(
+        session, rt, request, "notice", login=to, body_text=body, attachments=[],
+        reasons=[f"передано сотрудником {actor}"]))
 
 
 def _client_messages(session: Session, request: Request) -> list[Message]:

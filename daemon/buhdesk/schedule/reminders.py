@@ -13,6 +13,8 @@ from sqlalchemy import select
 from sqlmodel import Session
 
 from buhdesk.reply import outbox
+from buhdesk.route.absences import absences_from_store
+from buhdesk.trust.entitlement import acting_deputy
 from buhdesk.store.models import Request
 from buhdesk.store.moments import as_utc
 from buhdesk.service.runtime import Runtime
@@ -105,7 +107,20 @@ def _queue(session: Session, rt: Runtime, reminder: Reminder) -> int:
         rt, request, overdue=overdue, due_at=reminder.due_at,
         created_at=as_utc(request.created_at), now=as_utc(rt.now())))
     # A notice token, so that the accountant's reply to the reminder answers the request (as a
-    # reply to the first notice does) instead of counting as the client's follow-up.
-    outbox.enqueue(session, rt, request=request, kind="notice", to=[member.email],
-                   rendered=rendered, auto="auto-generated", stored_kind="reminder")
-    return 1
+    # reply to the first notice does) instead of counting as the client's follow-up. While the
+    # accountant is absent their acting deputy gets it too (with a token of their own).
+    sent = 0
+    for login in (request.assignee, _acting_deputy(session, rt, request)):
+        person = rt.rules.staff.get(login or "")
+        if person is None:
+            continue
+        outbox.enqueue(session, rt, request=request, kind="notice", to=[person.email],
+                       rendered=rendered, auto="auto-generated", stored_kind="reminder")
+        sent += 1
+    return sent
+
+
+def _acting_deputy(session: Session, rt: Runtime, request: Request) -> str | None:
+    absences = [*rt.rules.ruleset.absences, *absences_from_store(session)]
+    day = rt.now().astimezone(rt.config.service.tz).date()
+    return acting_deputy(rt.rules.staff, absences, request.assignee, day)
