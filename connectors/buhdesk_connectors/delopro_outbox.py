@@ -1,5 +1,6 @@
 """Answer packages for «ДелоПро» as a buhdesk Transport: each outbox row's JSON description
-(see ``buhdesk.reply.answer_packages``) becomes ``outgoing/RPKG/`` with answer.xml, the files and READY.
+(see ``buhdesk.reply.answer_packages``) becomes ``outgoing/RPKG/`` with answer.xml, the files
+and READY.
 
 Writing is idempotent: a package already in outgoing/ (a crash after writing, before the row was
 marked sent) counts as sent.
@@ -14,8 +15,8 @@ from collections.abc import Sequence
 from datetime import date, datetime
 from typing import Any
 
-from buhdesk.store.blobs import BlobStore
 from buhdesk.interfaces import Envelope, PermanentDeliveryError, TransientDeliveryError
+from buhdesk.store.blobs import BlobStore
 
 from .delopro import AnswerPackage, DeloproFolder, DeloproUnavailable, InReplyTo, Person
 

@@ -136,7 +136,8 @@ class ImapSource:
     # -- connection -----------------------------------------------------------------------------
 
     def _run(self, what: str, operation: Callable[[], T]) -> T:
-        """Run ``operation`` on a live connection, reconnecting with back-off on transient errors."""
+        """Run ``operation`` on a live connection, reconnecting with back-off on transient
+        errors."""
         retrying = Retrying(
             stop=stop_after_attempt(self.reconnect_tries),
             wait=wait_exponential(multiplier=self.reconnect_wait, max=self.reconnect_wait_max),

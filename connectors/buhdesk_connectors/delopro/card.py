@@ -14,7 +14,8 @@ _DELO_INDEX = re.compile(r"\s*\[\d+\](?=\.[^.\[\]]*$|$)")
 
 
 def strip_delo_index(name: str) -> str:
-    """Return a display name without the «Дело» ``[N]`` index: ``Отчет[1].xlsx`` → ``Отчет.xlsx``."""
+    """Return a display name without the «Дело» ``[N]`` index:
+    ``Отчет[1].xlsx`` → ``Отчет.xlsx``."""
     stripped = _DELO_INDEX.sub("", name).strip()
     return name if not stripped or stripped.startswith(".") else stripped
 

@@ -37,7 +37,8 @@ def write_synced(path: Path, data: bytes) -> None:
 
 
 def write_json(path: Path, payload: dict[str, object]) -> None:
-    """Write JSON next to ``path`` and rename it over: a link named ``path`` is replaced, not followed."""
+    """Write JSON next to ``path`` and rename it over: a link named ``path`` is replaced, not
+    followed."""
     tmp = path.with_name(f".{path.name}.{os.getpid()}.tmp")
     if os.path.lexists(tmp):
         os.unlink(tmp)

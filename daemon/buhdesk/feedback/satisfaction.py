@@ -1,7 +1,7 @@
 """The satisfaction report: survey answers by period (quarter, half-year or year, as they were
-stored) and process, with small groups suppressed (see :mod:`buhdesk.feedback.suppression`); HTML with
-charts, CSV and XLSX. Answers carry no channel (it would narrow an answer to a few requests), so
-the channel column says «все каналы».
+stored) and process, with small groups suppressed (see :mod:`buhdesk.feedback.suppression`);
+HTML with charts, CSV and XLSX. Answers carry no channel (it would narrow an answer to a few
+requests), so the channel column says «все каналы».
 """
 
 from __future__ import annotations
@@ -20,11 +20,11 @@ from sqlalchemy import select
 from sqlalchemy.engine import Engine
 from sqlmodel import Session
 
-from buhdesk.reports.page import html_page, table_html
+from buhdesk.feedback.models import SurveyAnswer
 from buhdesk.feedback.suppression import Node, suppress
 from buhdesk.feedback.survey import Survey
-from buhdesk.feedback.models import SurveyAnswer
 from buhdesk.feedback.tokens import period_bounds, period_title
+from buhdesk.reports.page import html_page, table_html
 from buhdesk.reports.svgchart import bar_chart
 
 HIDDEN = "скрыто"

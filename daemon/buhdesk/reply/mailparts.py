@@ -1,5 +1,6 @@
-"""Letters with an HTML part (digests): multipart/alternative with the same loop-stopping headers as
-:mod:`buhdesk.reply.compose`, written into the outbox like :func:`buhdesk.reply.outbox.enqueue` does.
+"""Letters with an HTML part (digests): multipart/alternative with the same loop-stopping headers
+as :mod:`buhdesk.reply.compose`, written into the outbox like
+:func:`buhdesk.reply.outbox.enqueue` does.
 """
 
 from __future__ import annotations
@@ -15,10 +16,10 @@ from jinja2 import TemplateError
 from sqlmodel import Session
 
 from buhdesk.reply.compose import LOOP_HEADER, Outgoing
-from buhdesk.store.models import Event, Message, Raw
-from buhdesk.service.runtime import Runtime
-from buhdesk.trust.keys import THREAD
 from buhdesk.reply.templating import TemplateProblem
+from buhdesk.service.runtime import Runtime
+from buhdesk.store.models import Event, Message, Raw
+from buhdesk.trust.keys import THREAD
 from buhdesk.trust.tokens import make_message_id
 
 

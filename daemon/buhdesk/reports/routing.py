@@ -30,11 +30,11 @@ from buhdesk.cli.reports import (
     write_text,
 )
 from buhdesk.config import Config
+from buhdesk.reports.svgchart import bar_chart
 from buhdesk.route.corrections import annotate_hits, original_hits
+from buhdesk.rules.book import RuleBook
 from buhdesk.store.models import Event, Request
 from buhdesk.store.moments import as_utc, day_bounds
-from buhdesk.rules.book import RuleBook
-from buhdesk.reports.svgchart import bar_chart
 
 KIND_TEXT = {"correction": "исправление", "transfer": "передача"}
 CLASS_TEXT = {"process": "процесс", "need": "потребность"}
@@ -111,7 +111,8 @@ def _transfer(session: Session, ev: Event, request: Request, detail: dict[str, A
                     misleading=tuple(_misleading(hits, "process", process)))
 
 
-def _original_decisions(session: Session, ids: set[int]) -> dict[int, tuple[str | None, str | None]]:
+def _original_decisions(session: Session,
+                        ids: set[int]) -> dict[int, tuple[str | None, str | None]]:
     """The process and need the route stage decided, per request id."""
     found: dict[int, tuple[str | None, str | None]] = {}
     rows = session.exec(select(Event).where(  # type: ignore[call-overload]

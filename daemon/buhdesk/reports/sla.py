@@ -12,12 +12,12 @@ from sqlalchemy import func, select
 from sqlalchemy.engine import Engine
 from sqlmodel import Session
 
-from buhdesk.store.models import Message, Request
-from buhdesk.store.moments import as_utc, day_bounds
 from buhdesk.reply.outbox import CHANNEL_LABELS
-from buhdesk.rules.book import RuleBook
 from buhdesk.reports.sla_figures import DIMENSIONS, RequestTimes, SlaReport, figures, group_by
 from buhdesk.reports.sla_render import render_csv, render_html, render_xlsx
+from buhdesk.rules.book import RuleBook
+from buhdesk.store.models import Message, Request
+from buhdesk.store.moments import as_utc, day_bounds
 
 __all__ = ["BASES", "SlaReport", "render_csv", "render_html", "render_xlsx", "sla_report"]
 

@@ -63,7 +63,7 @@ def write_xlsx(sheets: Sequence[Sheet], path: Path) -> None:
     from openpyxl.utils import get_column_letter
 
     wb = Workbook()
-    wb.remove(wb.active)
+    wb.remove(wb.worksheets[0])  # the default sheet: every sheet here is named by the caller
     for sheet in sheets:
         ws = wb.create_sheet(sheet.title[:31])
         widths: dict[int, int] = {}

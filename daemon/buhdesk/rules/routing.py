@@ -171,7 +171,8 @@ class Router:
         while current in off:
             deputy = self.staff[current].deputy if current in self.staff else None
             if deputy is None or deputy in seen:
-                end = "заместитель не назначен" if deputy is None else "цепочка замещения замкнулась"
+                end = ("заместитель не назначен" if deputy is None
+                       else "цепочка замещения замкнулась")
                 reasons.append(f"{current} отсутствует ({off[current].describe()}), {end}")
                 return None
             reasons.append(

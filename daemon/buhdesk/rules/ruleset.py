@@ -17,15 +17,6 @@ from buhdesk.rules.classify import NEEDS, PROCESSES, Classifier
 from buhdesk.rules.classify_model import MODEL_FILE, Model, ModelError, load_model
 from buhdesk.rules.classify_rules import parse_classify
 from buhdesk.rules.lemmas import Lemmatizer
-from buhdesk.rules.routing import (
-    ANY_PROCESS,
-    GROUP_PREFIX,
-    Absence,
-    Router,
-    Segment,
-    StaffMember,
-    read_absences_csv,
-)
 from buhdesk.rules.problems import (
     Owner,
     Problem,
@@ -36,6 +27,15 @@ from buhdesk.rules.problems import (
     login_hint,
     read_toml,
     unknown_login,
+)
+from buhdesk.rules.routing import (
+    ANY_PROCESS,
+    GROUP_PREFIX,
+    Absence,
+    Router,
+    Segment,
+    StaffMember,
+    read_absences_csv,
 )
 from buhdesk.rules.tomlerrors import shown_name
 

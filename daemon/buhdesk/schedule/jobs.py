@@ -14,15 +14,15 @@ from datetime import date, datetime, timedelta
 
 from sqlmodel import Session
 
-from buhdesk.schedule.digest import Digest, collect_digest
 from buhdesk.reply.mailparts import enqueue_alternative, render_html
-from buhdesk.store.moments import as_utc
-from buhdesk.schedule.reminders import send_reminders
 from buhdesk.rules.ruleset import StaffMember
-from buhdesk.service.runtime import Runtime
 from buhdesk.schedule.claims import claimed_periods, run_once
+from buhdesk.schedule.digest import Digest, collect_digest
+from buhdesk.schedule.reminders import send_reminders
 from buhdesk.schedule.settings import ScheduleSettings, load_schedule_settings
 from buhdesk.schedule.weekly import collect_weekly, previous_week, week_key
+from buhdesk.service.runtime import Runtime
+from buhdesk.store.moments import as_utc
 
 log = logging.getLogger(__name__)
 DIGEST, WEEKLY = "digest", "weekly"

@@ -53,7 +53,8 @@ class Message(SQLModel, table=True):
 
     id: int | None = Field(default=None, primary_key=True)
     direction: str  # "in" | "out"
-    kind: str = ""  # in: request, followup, answer, automated; out: ack, notice, answer, return, ...
+    # in: request, followup, answer, automated; out: ack, notice, answer, return, ...
+    kind: str = ""
     status: str = ""  # in: received, routed, ignored, held; out: pending, sent, held, cancelled
     source: str | None = None
     source_key: str | None = None

@@ -16,12 +16,12 @@ import logging
 from sqlalchemy import select
 from sqlmodel import Session
 
-from buhdesk.store.append_rows import insert_event
-from buhdesk.trust.floods import bump
-from buhdesk.route.mime import ParsedMessage
-from buhdesk.store.models import Event, Message, Request
 from buhdesk.reply.outbox import notify_admins
+from buhdesk.route.mime import ParsedMessage
 from buhdesk.service.runtime import Runtime
+from buhdesk.store.append_rows import insert_event
+from buhdesk.store.models import Event, Message, Request
+from buhdesk.trust.floods import bump
 from buhdesk.trust.sender_auth import hold_reason
 from buhdesk.trust.settings import auth_settings, flood_settings
 

@@ -21,11 +21,11 @@ from starlette.requests import Request
 from starlette.responses import FileResponse, HTMLResponse, Response
 from starlette.routing import Route
 
-from buhdesk.rules.classify import PROCESSES
-from buhdesk.kb.library import KnowledgeBase
 from buhdesk.kb.article import Article
+from buhdesk.kb.library import KnowledgeBase
 from buhdesk.kb.markdown import to_html, to_text
 from buhdesk.reply.templating import MONTHS_GENITIVE
+from buhdesk.rules.classify import PROCESSES
 
 KbProvider = Callable[[], KnowledgeBase]
 Labeller = Callable[[str], str]
@@ -53,6 +53,7 @@ _TRANSLIT = dict(zip(
     "абвгдеёжзийклмнопрстуфхцчшщъыьэюя",
     ["a", "b", "v", "g", "d", "e", "e", "zh", "z", "i", "y", "k", "l", "m", "n", "o", "p", "r",
      "s", "t", "u", "f", "kh", "ts", "ch", "sh", "shch", "", "y", "", "e", "yu", "ya"],
+    strict=True,
 ))
 
 
