@@ -14,7 +14,7 @@ import json
 import logging
 
 from sqlalchemy import select
-from sqlmodel import Session
+from sqlmodel import Session, col
 
 from buhdesk.reply.outbox import notify_admins
 from buhdesk.route.mime import ParsedMessage
@@ -32,10 +32,10 @@ HELD_ACTION = "held-untrusted"
 
 def released(session: Session, msg: Message) -> bool:
     """Whether a human requeued this letter after it was last held by these checks."""
-    actions = session.execute(select(Event.action).where(  # type: ignore[call-overload]
-        Event.message_pk == msg.id,
-        Event.action.in_((HELD_ACTION, "requeued")),  # type: ignore[attr-defined]
-    ).order_by(Event.id)).scalars().all()
+    actions = session.execute(select(col(Event.action)).where(
+        col(Event.message_pk) == msg.id,
+        col(Event.action).in_((HELD_ACTION, "requeued")),
+    ).order_by(col(Event.id))).scalars().all()
     return HELD_ACTION in actions and actions[-1] == "requeued"
 
 
