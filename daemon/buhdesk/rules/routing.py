@@ -306,7 +306,7 @@ def _absence(
         errors.append("дата окончания раньше даты начала")
     for message in errors:
         problems.add(file, line, message)
-    if errors or start is None or end is None:
+    if errors or not login or start is None or end is None:
         return None
     code = cell("code").upper()
     reason = cell("reason") or ABSENCE_CODES.get(code, code.lower() or "отсутствие")

@@ -11,6 +11,7 @@ from __future__ import annotations
 import logging
 from collections.abc import Callable
 from datetime import date, datetime, timedelta
+from functools import partial
 
 from sqlmodel import Session
 
@@ -87,7 +88,7 @@ class Scheduler:
             return 0
         digest = collect_digest(self.rt, now)
         return sum(run_once(self.rt.engine, DIGEST, period, now,
-                            lambda s, m=head: self._send_digest(s, m, digest))  # type: ignore[misc]
+                            partial(self._send_digest, head=head, digest=digest))
                    for head, period in pending)
 
     def weekly(self, now: datetime) -> int:
@@ -99,7 +100,7 @@ class Scheduler:
             return 0
         summary = collect_weekly(self.rt, now)
         return sum(run_once(self.rt.engine, WEEKLY, period, now,
-                            lambda s, m=head: self._send(s, m, "weekly", summary=summary))  # type: ignore[misc]
+                            partial(self._send, head=head, name="weekly", summary=summary))
                    for head, period in pending)
 
     def _send_digest(self, session: Session, head: StaffMember, digest: Digest) -> int:

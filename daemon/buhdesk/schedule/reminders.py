@@ -8,6 +8,7 @@ from __future__ import annotations
 import logging
 from dataclasses import dataclass
 from datetime import datetime, timedelta
+from functools import partial
 
 from sqlalchemy import select
 from sqlmodel import Session, col
@@ -86,7 +87,7 @@ def send_reminders(rt: Runtime, settings: ScheduleSettings) -> int:
                 continue
             try:
                 sent += run_once(rt.engine, job, reminder.period, now,
-                                 lambda s, r=reminder: _queue(s, rt, r))  # type: ignore[misc]
+                                 partial(_queue, rt=rt, reminder=reminder))
             except Exception:
                 log.exception("schedule: %s for request %s failed", job, reminder.request_id)
     return sent
