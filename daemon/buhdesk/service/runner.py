@@ -267,7 +267,8 @@ class Daemon:
         deadline = time.monotonic() + 60  # within systemd's TimeoutStopSec
         for t in threads:
             t.join(timeout=max(0.0, deadline - time.monotonic()))
-        for s in [*self.sources, *self.package_sources]:
+        closing: list[Source | PackageSource] = [*self.sources, *self.package_sources]
+        for s in closing:
             s.close()
         for transport in [self.transport, *self.transports.values()]:
             transport.close()

@@ -170,7 +170,7 @@ class _SecureStarlette(Starlette):
     its own ServerErrorMiddleware carry them."""
 
     def build_middleware_stack(self) -> ASGIApp:
-        return SecurityHeaders(super().build_middleware_stack())  # type: ignore[return-value]
+        return SecurityHeaders(super().build_middleware_stack())
 
 
 def create_app(rt_or_config: Runtime | Config, *, extra_routes: Sequence[BaseRoute] = (),

@@ -95,11 +95,15 @@ class KbSite:
 
     async def index(self, request: Request) -> Response:
         kb = self.kb_provider()
-        sections = [{"code": code, "label": self.process_label(code),
-                     "articles": sorted((a for a in kb.articles if code in a.processes),
-                                        key=lambda a: a.title)} for code in PROCESSES]
+        sections: list[dict[str, object]] = []
+        for code in PROCESSES:
+            articles = sorted((a for a in kb.articles if code in a.processes),
+                              key=lambda a: a.title)
+            if articles:
+                sections.append({"code": code, "label": self.process_label(code),
+                                 "articles": articles})
         forms = [self.form_view(kb, a, name) for a in kb.articles for name in a.forms]
-        return self.page("index", sections=[s for s in sections if s["articles"]],
+        return self.page("index", sections=sections,
                          forms=sorted(forms, key=lambda f: f["name"]), query="")
 
     async def article(self, request: Request) -> Response:
