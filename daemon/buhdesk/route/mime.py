@@ -613,7 +613,8 @@ def _strip_envelope(raw: bytes | bytearray) -> bytes | bytearray:
     """The message without leading blank lines and an mbox ``From `` line; raise if not mail.
     A message without either is returned as it is, not copied (a big letter may be a
     ``bytearray``)."""
-    start = _LEADING_BLANKS.match(raw).end()  # type: ignore[union-attr]
+    blanks = _LEADING_BLANKS.match(raw)  # matches always, if only the empty string
+    start = blanks.end() if blanks else 0
     if raw.startswith((b"From ", b">From "), start):
         newline = raw.find(b"\n", start)
         start = len(raw) if newline < 0 else newline + 1
