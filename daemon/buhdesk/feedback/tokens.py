@@ -14,7 +14,7 @@ import random
 import secrets
 from collections.abc import Sequence
 from dataclasses import dataclass
-from datetime import date, datetime, timedelta
+from datetime import date, datetime, timedelta, tzinfo
 from typing import Any
 
 from sqlalchemy import delete, select
@@ -188,5 +188,5 @@ def _take(session: Session, item: SurveyPending) -> bool:
     return affected_rows(gone) == 1
 
 
-def today_local(now: datetime, tz: Any) -> date:
+def today_local(now: datetime, tz: tzinfo) -> date:
     return now.astimezone(tz).date()
