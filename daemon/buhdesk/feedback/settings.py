@@ -8,7 +8,6 @@ import re
 from collections.abc import Mapping
 from dataclasses import dataclass
 from datetime import time
-from typing import Any
 
 from buhdesk.config import Config
 from buhdesk.feedback.tokens import PERIOD_KINDS
@@ -48,7 +47,7 @@ class SurveySettings:
     answer_period: str = "half-year"  # quarter | half-year | year: the time label of an answer
 
 
-def _section(extra: Mapping[str, Any], name: str, keys: tuple[str, ...]) -> Mapping[str, Any]:
+def _section(extra: Mapping[str, object], name: str, keys: tuple[str, ...]) -> Mapping[str, object]:
     raw = extra.get(name, {})
     if not isinstance(raw, Mapping):
         raise SurveySettingsError(f"[{name}] должен быть таблицей TOML")
@@ -59,7 +58,7 @@ def _section(extra: Mapping[str, Any], name: str, keys: tuple[str, ...]) -> Mapp
     return raw
 
 
-def _int(section: str, raw: Mapping[str, Any], key: str, default: int, low: int) -> int:
+def _int(section: str, raw: Mapping[str, object], key: str, default: int, low: int) -> int:
     value = raw.get(key, default)
     if not isinstance(value, int) or isinstance(value, bool) or value < low:
         raise SurveySettingsError(f"[{section}] {key}: нужно целое число не меньше {low}, "
@@ -67,7 +66,7 @@ def _int(section: str, raw: Mapping[str, Any], key: str, default: int, low: int)
     return value
 
 
-def _time(raw: Mapping[str, Any], key: str, default: time) -> time:
+def _time(raw: Mapping[str, object], key: str, default: time) -> time:
     value = raw.get(key)
     if value is None:
         return default

@@ -9,7 +9,6 @@ from html import escape
 from pathlib import Path
 from typing import Any
 
-
 from buhdesk.reports.sla_figures import Dimension, GroupFigures, SlaReport
 from buhdesk.reports.svgchart import bar_chart
 

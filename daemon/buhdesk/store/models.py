@@ -7,6 +7,7 @@ Times are timezone-aware and stored in UTC; the code converts to the service's z
 from __future__ import annotations
 
 from datetime import UTC, date, datetime
+from typing import Protocol
 
 from sqlalchemy import Column, Index, LargeBinary, Text, UniqueConstraint
 from sqlmodel import Field, SQLModel
@@ -14,6 +15,18 @@ from sqlmodel import Field, SQLModel
 
 def utcnow() -> datetime:
     return datetime.now(UTC)
+
+
+class _Numbered(Protocol):
+    @property
+    def id(self) -> int | None: ...
+
+
+def flushed_id(row: _Numbered) -> int:
+    """The id of a row the session has written (flushed); a row not written yet has none."""
+    if row.id is None:
+        raise ValueError(f"{type(row).__name__} has no id yet: the session has not flushed it")
+    return row.id
 
 
 class Request(SQLModel, table=True):
@@ -56,7 +69,8 @@ class Message(SQLModel, table=True):
 
     id: int | None = Field(default=None, primary_key=True)
     direction: str  # "in" | "out"
-    kind: str = ""  # in: request, followup, answer, automated; out: ack, notice, answer, return, ...
+    # in: request, followup, answer, automated; out: ack, notice, answer, return, ...
+    kind: str = ""
     status: str = ""  # in: received, routed, ignored, held; out: pending, sent, held, cancelled
     source: str | None = None
     source_key: str | None = None

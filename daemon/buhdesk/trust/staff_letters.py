@@ -12,15 +12,15 @@ from collections.abc import Callable, Sequence
 from sqlmodel import Session
 
 from buhdesk.reply.answers import handle_answer, parse_commands
-from buhdesk.store.append_rows import insert_event
-from buhdesk.trust.entitlement import Authority, acting_deputy, token_authority
-from buhdesk.trust.floods import notify_capped
-from buhdesk.route.mime import ParsedMessage
-from buhdesk.store.models import Message, Request
 from buhdesk.reply.outbox import notify
+from buhdesk.route.mime import ParsedMessage
 from buhdesk.route.quoting import split_signature, strip_quoted
 from buhdesk.rules.routing import Absence, StaffMember
 from buhdesk.service.runtime import Runtime
+from buhdesk.store.append_rows import insert_event
+from buhdesk.store.models import Message, Request
+from buhdesk.trust.entitlement import Authority, acting_deputy, token_authority
+from buhdesk.trust.floods import notify_capped
 from buhdesk.trust.tokens import Token
 
 log = logging.getLogger(__name__)
