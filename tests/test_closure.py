@@ -10,6 +10,7 @@ import pytest
 from sqlalchemy import select
 from sqlmodel import Session
 
+from buhdesk.route.opening import Batch
 from buhdesk.reply.closure import (
     CloseError,
     auto_close,
@@ -96,8 +97,10 @@ def test_open_linked_creates_a_new_request_pointing_to_the_old(daemon: Daemon) -
                       source_key="k1", from_addr="a@minfin.example", created_at=rt.now())
         s.add(msg)
         s.flush()
-        new = open_linked(s, rt, parent, msg, subject="Снова о справке",  # type: ignore[arg-type]
+        batch = Batch(s, rt)
+        new = open_linked(batch, parent, msg, subject="Снова о справке",  # type: ignore[arg-type]
                           text="Справку так и не получила, прошу выдать справку 2-НДФЛ.")
+        batch.write()
         s.commit()
         assert new.parent_id == parent_id and new.number != parent.number  # type: ignore[union-attr]
         assert msg.request_id == new.id and msg.kind == "request"

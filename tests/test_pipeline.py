@@ -229,10 +229,10 @@ def test_a_failure_mid_routing_is_rolled_back_alone(daemon: Daemon,
 
     real = buhdesk.reply.outbox.acknowledge
 
-    def failing(session, rt, request, msg, parsed, decision, **kw):  # type: ignore[no-untyped-def]
+    def failing(session, rt, acks, request, msg, parsed, decision):  # type: ignore[no-untyped-def]
         if "СБОЙ" in parsed.subject:
             raise RuntimeError("template server on fire")
-        return real(session, rt, request, msg, parsed, decision, **kw)
+        return real(session, rt, acks, request, msg, parsed, decision)
 
     monkeypatch.setattr(buhdesk.reply.outbox, "acknowledge", failing)
     # One batch: the letters queued before and after the failure are all kept.

@@ -16,7 +16,7 @@ from sqlalchemy import or_, select
 from sqlalchemy.engine import Engine
 from sqlmodel import Session
 
-from buhdesk.store.append_rows import event_values, insert_events, new_row
+from buhdesk.store.append_rows import event_values, insert_events, insert_rows
 from buhdesk.interfaces import RawItem
 from buhdesk.store.models import Message
 from buhdesk.store.raw import store_raws
@@ -44,6 +44,9 @@ def _known(session: Session, source: str, keys: list[str], hashes: list[str]) ->
     return known
 
 
+Row = dict[str, object]  # an incoming ``messages`` row's values, inserted with Core
+
+
 def take_in(engine: Engine, items: Sequence[RawItem], *, max_bytes: int) -> IntakeResult:
     """Store ``items`` in one transaction; return what was stored, skipped and held."""
     result = IntakeResult()
@@ -51,7 +54,7 @@ def take_in(engine: Engine, items: Sequence[RawItem], *, max_bytes: int) -> Inta
     for item in items:
         by_source.setdefault(item.source, []).append(item)
     with Session(engine) as session:
-        new_rows: list[tuple[Message, RawItem, bool]] = []
+        new_rows: list[tuple[Row, RawItem, bool]] = []
         for source, group in by_source.items():
             hashes = {id(i): hashlib.sha256(i.data).hexdigest() for i in group}
             known = _known(session, source, [i.key for i in group], list(hashes.values()))
@@ -62,47 +65,44 @@ def take_in(engine: Engine, items: Sequence[RawItem], *, max_bytes: int) -> Inta
                     continue
                 known.update((f"k:{item.key}", f"h:{sha}"))
                 new_rows.append(_row(item, sha, max_bytes))
-        _store(session, new_rows)
-        ids = [(msg.id, too_big) for msg, _, too_big in new_rows]
+        ids = list(zip(_store(session, new_rows), (too_big for _, _, too_big in new_rows),
+                       strict=True))
         session.commit()
     for pk, too_big in ids:
-        (result.held if too_big else result.stored).append(pk)  # type: ignore[arg-type]
+        (result.held if too_big else result.stored).append(pk)
     for key in result.duplicates:
         log.info("intake: %s already stored, acknowledging again", key)
     return result
 
 
-def _row(item: RawItem, sha: str, max_bytes: int) -> tuple[Message, RawItem, bool]:
+def _row(item: RawItem, sha: str, max_bytes: int) -> tuple[Row, RawItem, bool]:
     too_big = len(item.data) > max_bytes
-    msg = new_row(
-        Message,
-        direction="in",
-        status="held" if too_big else "received",
-        source=item.source,
-        source_key=item.key,
-        raw_sha256=sha,
-        size=len(item.data),
-        reason=f"размер письма {len(item.data)} байт больше допустимого ({max_bytes})"
-        if too_big
-        else None,
-        created_at=item.received_at,
-    )
+    msg: Row = {
+        "direction": "in", "kind": "", "status": "held" if too_big else "received",
+        "source": item.source, "source_key": item.key, "request_id": None, "message_id": None,
+        "from_addr": None, "to_addrs": "", "subject": "", "body_text": None, "automated": None,
+        "raw_sha256": sha, "size": len(item.data), "attempts": 0, "next_attempt_at": None,
+        "reason": f"размер письма {len(item.data)} байт больше допустимого ({max_bytes})"
+        if too_big else None,
+        "created_at": item.received_at, "done_at": None,
+    }
     return msg, item, too_big
 
 
-def _store(session: Session, rows: list[tuple[Message, RawItem, bool]]) -> None:
-    """The rows in one flush, then their bytes and «stored»/«held» events in one insert each."""
+def _store(session: Session, rows: list[tuple[Row, RawItem, bool]]) -> list[int]:
+    """The rows in one insert, then their bytes and «stored»/«held» events in one insert each;
+    the rows' ids, in order."""
     if not rows:
-        return
-    session.add_all([msg for msg, _, _ in rows])
-    session.flush()
-    store_raws(session, [(msg.id, item.data) for msg, item, _ in rows])  # type: ignore[misc]
+        return []
+    ids = insert_rows(session, Message, [msg for msg, _, _ in rows])
+    store_raws(session, [(pk, item.data) for pk, (_, item, _) in zip(ids, rows, strict=True)])
     events = []
-    for msg, item, too_big in rows:
+    for pk, (msg, item, too_big) in zip(ids, rows, strict=True):
         detail = {"source": item.source, "key": item.key, "size": len(item.data), **item.meta}
-        events.append(event_values(message_pk=msg.id, stage="intake",
+        events.append(event_values(message_pk=pk, stage="intake",
                                    action="held" if too_big else "stored",
                                    detail=json.dumps(detail, ensure_ascii=False)))
         if too_big:
-            log.warning("intake: %s:%s held: %s", item.source, item.key, msg.reason)
+            log.warning("intake: %s:%s held: %s", item.source, item.key, msg["reason"])
     insert_events(session, events)
+    return ids

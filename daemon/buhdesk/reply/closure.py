@@ -14,7 +14,9 @@ from typing import Literal
 from sqlalchemy import func, select
 from sqlmodel import Session
 
-from buhdesk.route.channels import Intake, open_request
+from buhdesk.route.channels import Intake, open_from_intake
+from buhdesk.route.opening import Batch
+from buhdesk.store.append_rows import event_values
 from buhdesk.route.lifecycle import TransitionError, next_state
 from buhdesk.store.models import Event, Message, Request
 from buhdesk.store.moments import as_utc
@@ -101,16 +103,16 @@ def followup_policy(request: Request, now: datetime, *,
         days=reopen_days) else "new-linked"
 
 
-def open_linked(session: Session, rt: Runtime, parent: Request, msg: Message, *,
-                subject: str, text: str, client_name: str = "") -> Request:
+def open_linked(batch: Batch, parent: Request, msg: Message, *, subject: str, text: str,
+                client_name: str = "") -> Request:
     """A new request for a follow-up to ``parent`` that came after the reopening period; the
     incoming ``msg`` moves to it. The client is acknowledged with the new number."""
-    request, _ = open_request(session, rt, Intake(
+    request = open_from_intake(batch, Intake(
         channel=parent.channel, source=msg.source or parent.source,
         client_email=msg.from_addr or parent.client_email,
         client_name=client_name or parent.client_name, subject=subject, text=text,
         at=as_utc(msg.created_at), parent_id=parent.id), message=msg)
-    session.add(Event(request_id=parent.id, message_pk=msg.id, stage="route",
-                      action="followup-linked", detail=json.dumps({"new": request.number},
-                                                                  ensure_ascii=False)))
+    batch.event(event_values(request_id=parent.id, message_pk=msg.id, stage="route",
+                             action="followup-linked",
+                             detail=json.dumps({"new": request.number}, ensure_ascii=False)))
     return request

@@ -6,8 +6,7 @@ from __future__ import annotations
 
 import json
 import logging
-from collections.abc import Iterator, Sequence
-from contextlib import contextmanager
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from datetime import datetime, time
 from typing import Any
@@ -15,7 +14,7 @@ from typing import Any
 from sqlalchemy import func, select
 from sqlmodel import Session
 
-from buhdesk.store.append_rows import event_values, insert_events, insert_new, insert_raws, new_row
+from buhdesk.store.append_rows import event_values, insert_events, insert_raws, insert_rows
 from buhdesk.reply.compose import FileToSend, compose
 from buhdesk.kb.library import KbError
 from buhdesk.kb.mail import (
@@ -35,8 +34,6 @@ from buhdesk.reply.templating import Rendered
 
 log = logging.getLogger(__name__)
 
-_ACKS_TODAY = "buhdesk.acks-today"
-_DEFERRED = "buhdesk.deferred-letters"
 
 CHANNEL_LABELS = {
     "email": "электронная почта",
@@ -46,16 +43,20 @@ CHANNEL_LABELS = {
 }
 
 
+Row = dict[str, Any]  # an outgoing ``messages`` row's values, inserted with Core
+
+
 @dataclass
 class Letters:
     """Outgoing letters and audit-trail rows of one step, written together: one insert for the
-    rows, one for their bytes and one for the events (in the order they were added)."""
+    rows, one for their bytes and one for the events (in the order they were added). Composing
+    functions return them; the caller writes them (:meth:`write`) or hands them to its batch."""
 
-    rows: list[tuple[Message, bytes]] = field(default_factory=list)
-    events: list[tuple[Message | None, dict[str, Any]]] = field(default_factory=list)
+    rows: list[tuple[Row, bytes]] = field(default_factory=list)
+    events: list[tuple[Row | None, dict[str, Any]]] = field(default_factory=list)
 
-    def event(self, values: dict[str, Any], *, of: Message | None = None) -> None:
-        """An event; ``of`` is a letter of this batch whose id goes into ``message_pk``."""
+    def event(self, values: dict[str, Any], *, of: Row | None = None) -> None:
+        """An event; ``of`` is a letter of these whose id goes into ``message_pk``."""
         self.events.append((of, values))
 
     def extend(self, other: Letters) -> None:
@@ -63,71 +64,37 @@ class Letters:
         self.events.extend(other.events)
 
     def write(self, session: Session) -> None:
-        self._count_acks(session)
-        self.insert(session)
-
-    def write_or_defer(self, session: Session) -> None:
-        """Write now, or keep in the session's :func:`deferred_letters` when one is open."""
-        deferred = session.info.get(_DEFERRED)
-        if deferred is None:
-            self.write(session)
-        else:
-            self._count_acks(session)
-            deferred.extend(self)
-
-    def insert(self, session: Session) -> None:
-        """The rows, their bytes and the events, without counting acknowledgments again."""
+        """The rows, their bytes and the events, in the caller's transaction."""
         if self.rows:
-            insert_new(session, [row for row, _ in self.rows])
-            insert_raws(session, [(row.id, data) for row, data in self.rows])  # type: ignore[misc]
+            ids = insert_rows(session, Message, [row for row, _ in self.rows])
+            for (row, _), pk in zip(self.rows, ids, strict=True):
+                row["id"] = pk
+            insert_raws(session, [(row["id"], data) for row, data in self.rows])
         for row, values in self.events:
             if row is not None:
-                values["message_pk"] = row.id
+                values["message_pk"] = row["id"]
         if self.events:
             insert_events(session, [values for _, values in self.events])
         self.rows, self.events = [], []
 
-    def _count_acks(self, session: Session) -> None:
-        for row, _ in self.rows:
-            if row.kind == "ack":
-                _count_ack(session, row)
-
-
-@contextmanager
-def deferred_letters(session: Session) -> Iterator[Letters]:
-    """Acknowledgments and notices of new requests queued inside the block are kept in the
-    yielded :class:`Letters` instead of being inserted at once; the caller writes them, in one
-    go for many requests, before its transaction commits, or drops them with a rolled-back
-    savepoint. Safe because nobody reads a letter back before it is sent, and nobody can
-    answer a letter that is not sent yet."""
-    kept, outer = Letters(), session.info.get(_DEFERRED)
-    session.info[_DEFERRED] = kept
-    try:
-        yield kept
-    finally:
-        if outer is None:
-            session.info.pop(_DEFERRED, None)
-        else:
-            session.info[_DEFERRED] = outer
+    insert = write
 
 
 def enqueue(session: Session, rt: Runtime, *, request: Request | None, kind: str, to: Sequence[str],
             rendered: Rendered, reply_to_ids: Sequence[str] = (), auto: str | None = None,
             files: Sequence[FileToSend] = (), stored_kind: str | None = None,
-            cc: Sequence[str] = ()) -> Message:
+            cc: Sequence[str] = ()) -> None:
     """Write one outgoing letter into the outbox (committed by the caller's transaction)."""
     letters = Letters()
-    row = add_letter(letters, rt, request=request, kind=kind, to=to, rendered=rendered,
-                     reply_to_ids=reply_to_ids, auto=auto, files=files, stored_kind=stored_kind,
-                     cc=cc)
+    add_letter(letters, rt, request=request, kind=kind, to=to, rendered=rendered,
+               reply_to_ids=reply_to_ids, auto=auto, files=files, stored_kind=stored_kind, cc=cc)
     letters.write(session)
-    return row
 
 
 def add_letter(letters: Letters, rt: Runtime, *, request: Request | None, kind: str,
                to: Sequence[str], rendered: Rendered, reply_to_ids: Sequence[str] = (),
                auto: str | None = None, files: Sequence[FileToSend] = (),
-               stored_kind: str | None = None, cc: Sequence[str] = ()) -> Message:
+               stored_kind: str | None = None, cc: Sequence[str] = ()) -> Row:
     """Compose one outgoing letter into ``letters`` (written by ``letters.write``). ``kind``
     goes into the letter's token (what a reply to it means); ``stored_kind``, when given, is
     the row's kind instead of it."""
@@ -140,10 +107,9 @@ def add_letter(letters: Letters, rt: Runtime, *, request: Request | None, kind: 
         auto_submitted=auto, files=files, staff=_addressee(rt, kind, to), cc=cc,
     )
     request_id = request.id if request else None
-    row = new_row(Message, direction="out", kind=stored_kind or kind, status="pending", request_id=request_id,
-                  message_id=out.message_id, from_addr=svc.address, to_addrs=", ".join(out.to),
-                  subject=out.subject, body_text=rendered.body, size=len(out.data),
-                  created_at=rt.now())
+    row = outgoing_row(kind=stored_kind or kind, request_id=request_id, message_id=out.message_id,
+                       from_addr=svc.address, to_addrs=", ".join(out.to), subject=out.subject,
+                       body_text=rendered.body, size=len(out.data), created_at=rt.now())
     letters.rows.append((row, out.data))
     letters.event(event_values(request_id=request_id, stage="reply", action=f"queued-{kind}",
                                detail=json.dumps({"to": list(to), **({"cc": list(cc)} if cc else {})},
@@ -171,61 +137,50 @@ def client_thread(session: Session, request: Request) -> list[str]:
     return [r for r in rows if r]
 
 
+def outgoing_row(**values: Any) -> Row:
+    """An outgoing letter's row: pending, to be sent by the deliver stage."""
+    return {"direction": "out", "status": "pending", "source": None, "source_key": None,
+            "automated": None, "raw_sha256": "", "attempts": 0, "next_attempt_at": None,
+            "reason": None, "done_at": None, **values}
+
+
 @dataclass
 class AcksToday:
-    """Acknowledgments sent since ``midnight`` per address, for one routing batch: read in one
-    query when first asked (again when the day changes), then kept current by :func:`enqueue`."""
+    """Acknowledgments sent since ``midnight`` per address, for one batch: read in one query when
+    first asked (again when the day changes), then kept current as the batch adds letters."""
 
     midnight: datetime | None = None
     counts: dict[str, int] = field(default_factory=dict)
 
+    def copy(self) -> AcksToday:
+        return AcksToday(self.midnight, dict(self.counts))
 
-def count_acks_per_batch(session: Session) -> None:
-    """Let this session's :func:`auto_replies_today` use one :class:`AcksToday` (call again
-    after a rollback: the counts are read anew)."""
-    session.info[_ACKS_TODAY] = AcksToday()
+    def today(self, session: Session, rt: Runtime, address: str) -> int:
+        tz = rt.config.service.tz
+        midnight = datetime.combine(rt.now().astimezone(tz).date(), time(), tzinfo=tz)
+        if self.midnight != midnight:
+            self.midnight, self.counts = midnight, _acks_since_by_address(session, midnight)
+        return self.counts.get(address, 0)
 
-
-def auto_replies_today(session: Session, rt: Runtime, address: str) -> int:
-    tz = rt.config.service.tz
-    midnight = datetime.combine(rt.now().astimezone(tz).date(), time(), tzinfo=tz)
-    acks = session.info.get(_ACKS_TODAY)
-    if acks is None:
-        return _acks_since(session, midnight, address)
-    if acks.midnight != midnight:
-        acks.midnight, acks.counts = midnight, _acks_since_by_address(session, midnight)
-    return acks.counts.get(address, 0)
-
-
-def _acks_since(session: Session, midnight: datetime, address: str) -> int:
-    # Every ack row is flushed when queued, so nothing pending can change the count.
-    with session.no_autoflush:
-        return session.execute(
-            select(func.count()).select_from(Message).where(
-                Message.direction == "out", Message.kind == "ack", Message.to_addrs == address,
-                Message.created_at >= midnight,
-            )
-        ).scalar_one()
+    def count(self, letters: Letters) -> None:
+        """The acknowledgments among ``letters``, now part of the batch."""
+        for row, _ in letters.rows:
+            if row["kind"] != "ack" or self.midnight is None:
+                continue
+            at = row["created_at"]
+            if at.tzinfo is None:  # cannot tell the day here: read the counts anew
+                self.midnight = None
+            elif at >= self.midnight:
+                self.counts[row["to_addrs"]] = self.counts.get(row["to_addrs"], 0) + 1
 
 
 def _acks_since_by_address(session: Session, midnight: datetime) -> dict[str, int]:
-    with session.no_autoflush:
-        rows = session.execute(
-            select(Message.to_addrs, func.count()).where(
-                Message.direction == "out", Message.kind == "ack", Message.created_at >= midnight,
-            ).group_by(Message.to_addrs)
-        )
-        return {address: n for address, n in rows}
-
-
-def _count_ack(session: Session, row: Message) -> None:
-    acks = session.info.get(_ACKS_TODAY)
-    if acks is None or acks.midnight is None:
-        return
-    if row.created_at.tzinfo is None:  # cannot tell the day here: read the counts anew
-        acks.midnight = None
-    elif row.created_at >= acks.midnight:
-        acks.counts[row.to_addrs] = acks.counts.get(row.to_addrs, 0) + 1
+    rows = session.execute(
+        select(Message.to_addrs, func.count()).where(
+            Message.direction == "out", Message.kind == "ack", Message.created_at >= midnight,
+        ).group_by(Message.to_addrs)
+    )
+    return {address: n for address, n in rows}
 
 
 def accountant_view(rt: Runtime, login: str | None) -> dict[str, str] | None:
@@ -249,32 +204,30 @@ def request_vars(rt: Runtime, request: Request, **extra: Any) -> dict[str, Any]:
     }
 
 
-def acknowledge(session: Session, rt: Runtime, request: Request, msg: Message,
-                parsed: ParsedMessage, decision: Decision,
-                events: Sequence[dict[str, Any]] = ()) -> None:
-    """The acknowledgment to the client and the notice to the responsible accountant; the
-    ``events`` that led to them go into the trail first, in the same insert."""
+def acknowledge(session: Session, rt: Runtime, acks: AcksToday, request: Request, msg: Message,
+                parsed: ParsedMessage, decision: Decision) -> Letters:
+    """The acknowledgment to the client and the notice to the responsible accountant."""
     letters = Letters()
-    for values in events:
-        letters.event(values)
     attachments = attachment_labels(parsed, max_bytes=rt.config.limits.max_attachment_bytes,
                                     number=request.number)
-    _ack_client(session, rt, letters, request,
+    _ack_client(session, rt, acks, letters, request,
                 [*parsed.references, *([msg.message_id] if msg.message_id else [])],
                 text=f"{parsed.subject}\n{parsed.body_text}")
     _notice(rt, letters, request, "notice", body_text=parsed.body_text, attachments=attachments,
             reasons=list(decision.reasons))
-    letters.write_or_defer(session)
+    return letters
 
 
-def acknowledge_document(session: Session, rt: Runtime, request: Request, decision: Decision, *,
-                         body_text: str, attachments: Sequence[str]) -> None:
-    """The same for a document registered from the EDMS: the author hears only with an address."""
+def acknowledge_document(session: Session, rt: Runtime, acks: AcksToday, request: Request,
+                         decision: Decision, *, body_text: str,
+                         attachments: Sequence[str]) -> Letters:
+    """The same for a request opened from an EDMS document or by an accountant (phone, office):
+    the client hears only when there is an address."""
     letters = Letters()
-    _ack_client(session, rt, letters, request, [], text=f"{request.subject}\n{body_text}")
+    _ack_client(session, rt, acks, letters, request, [], text=f"{request.subject}\n{body_text}")
     _notice(rt, letters, request, "notice", body_text=body_text, attachments=list(attachments),
             reasons=list(decision.reasons))
-    letters.write_or_defer(session)
+    return letters
 
 
 def offered_articles(rt: Runtime, request: Request, text: str) -> list[dict[str, Any]]:
@@ -289,10 +242,10 @@ def offered_articles(rt: Runtime, request: Request, text: str) -> list[dict[str,
         return []
 
 
-def _ack_client(session: Session, rt: Runtime, letters: Letters, request: Request,
-                reply_to_ids: Sequence[str], *, text: str) -> None:
+def _ack_client(session: Session, rt: Runtime, acks: AcksToday, letters: Letters,
+                request: Request, reply_to_ids: Sequence[str], *, text: str) -> None:
     client = request.client_email
-    if client and auto_replies_today(session, rt, client) < rt.config.service.auto_reply_daily_cap:
+    if client and acks.today(session, rt, client) < rt.config.service.auto_reply_daily_cap:
         articles = offered_articles(rt, request, text)
         rendered = rt.templates.render("ack", **request_vars(rt, request, articles=articles))
         add_letter(letters, rt, request=request, kind="ack", to=[client], rendered=rendered,

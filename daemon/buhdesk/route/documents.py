@@ -33,11 +33,11 @@ from buhdesk.route.document_snapshot import (
 from buhdesk.interfaces import Document
 from buhdesk.route.lifecycle import TRANSITIONS, next_state
 from buhdesk.store.models import Attachment, Message, Raw, Request
-from buhdesk.route.letters import event, open_counts
+from buhdesk.route.letters import event, event_of
+from buhdesk.route.opening import Batch, Opening, open_request
 from buhdesk.rules.book import with_duty_accountant
 from buhdesk.service.runtime import Runtime
 from buhdesk.trust.staff_letters import for_assignee
-from buhdesk.store.engine import next_number
 
 log = logging.getLogger(__name__)
 
@@ -105,46 +105,41 @@ def _stored(session: Session, request: Request, key: str) -> bool:
 def _register(session: Session, rt: Runtime, doc: Document, key: str, digests: list[str],
               settings: DocumentSettings) -> Request:
     at = rt.now()
+    batch = Batch(session, rt)
     decision = with_duty_accountant(decide_document(
-        rt.rules, doc, at=at, settings=settings, open_counts=open_counts(session),
-        absences=[*rt.rules.ruleset.absences, *absences_from_store(session)],
+        rt.rules, doc, at=at, settings=settings, open_counts=batch.counts,
+        absences=batch.absences,
     ), rt.config.service.duty_accountant)
     author = doc.author
-    request = Request(
-        number=next_number(session, rt.config.service.number_prefix,
-                           at.astimezone(rt.config.service.tz).year),
+    msg = _store_message(session, rt, doc, None, "request", key)
+    request = open_request(batch, Opening(
         channel=CHANNEL, source=doc.source,
         client_email=(author.email or "").strip().lower() or None if author else None,
         client_name=author.name if author else (doc.correspondent or ""),
         client_department=author.department if author else "",
-        subject=(doc.summary or f"Документ № {doc.reg_number}")[:500],
-        process=decision.process, need=decision.need, assignee=decision.assignee,
-        due_at=decision.due_at, due_rule=decision.due_rule, external_uid=doc.key,
-        external_number=doc.reg_number, external_date=doc.reg_date, created_at=at,
-    )
-    if decision.assignee:
-        request.state = next_state(request.state, "assign")
-    session.add(request)
-    session.flush()
-    msg = _store_message(session, rt, doc, request, "request", key, digests)
-    event(session, "route", "registered", request=request, message=msg, number=request.number,
-          source=doc.source, key=doc.key, package=doc.package, reg_number=doc.reg_number,
-          reg_date=doc.reg_date)
-    event(session, "route", "decided", request=request, message=msg, rules=decision.rules)
+        subject=doc.summary or f"Документ № {doc.reg_number}", at=at, decision=decision,
+        external_uid=doc.key, external_number=doc.reg_number, external_date=doc.reg_date,
+        registered={"source": doc.source, "key": doc.key, "package": doc.package,
+                    "reg_number": doc.reg_number, "reg_date": doc.reg_date}), message=msg)
+    batch.event(event_of(SNAPSHOT_STAGE, SNAPSHOT_ACTION, request=request, message=msg,
+                         **snapshot_of(doc, digests)))
     log.info("intake: package %s (%s, № %s) registered as %s, %s/%s, assigned to %s",
              doc.package, doc.key, doc.reg_number, request.number, decision.process,
              decision.need, decision.assignee)
-    outbox.acknowledge_document(session, rt, request, decision, body_text=doc.text or doc.summary,
-                                attachments=[f.name for f in doc.files])
+    batch.add(outbox.acknowledge_document(session, rt, batch.acks, request, decision,
+                                          body_text=doc.text or doc.summary,
+                                          attachments=[f.name for f in doc.files]))
+    batch.write()
     return request
 
 
-def _store_message(session: Session, rt: Runtime, doc: Document, request: Request, kind: str,
-                   key: str, digests: list[str]) -> Message:
+def _store_message(session: Session, rt: Runtime, doc: Document, request: Request | None,
+                   kind: str, key: str) -> Message:
     """The card as an incoming message (raw = the card's bytes), with the card and the files."""
     author_mail = doc.author.email if doc.author else None
     msg = Message(direction="in", kind=kind, status="routed", source=doc.source, source_key=key,
-                  request_id=request.id, from_addr=(author_mail or "").lower() or None,
+                  request_id=request.id if request else None,
+                  from_addr=(author_mail or "").lower() or None,
                   subject=doc.summary[:500], body_text=doc.text,
                   raw_sha256=hashlib.sha256(doc.original).hexdigest(), size=len(doc.original),
                   created_at=rt.now())
@@ -156,8 +151,6 @@ def _store_message(session: Session, rt: Runtime, doc: Document, request: Reques
     for f in doc.files:
         data = f.read()
         _attach(session, msg, f.name, f.content_type, rt.blobs.put(data), len(data))
-    event(session, SNAPSHOT_STAGE, SNAPSHOT_ACTION, request=request, message=msg,
-          **snapshot_of(doc, digests))
     return msg
 
 
@@ -171,7 +164,9 @@ def _amend(session: Session, rt: Runtime, doc: Document, request: Request, key: 
            digests: list[str]) -> None:
     """A changed re-export: keep the new card, record what changed, tell the accountant."""
     found = changes(latest_snapshot(session, request.id), snapshot_of(doc, digests))  # type: ignore[arg-type]
-    msg = _store_message(session, rt, doc, request, "amendment", key, digests)
+    msg = _store_message(session, rt, doc, request, "amendment", key)
+    event(session, SNAPSHOT_STAGE, SNAPSHOT_ACTION, request=request, message=msg,
+          **snapshot_of(doc, digests))
     reopened = request.state == "closed"
     if (request.state, "followup") in TRANSITIONS:
         request.state = next_state(request.state, "followup")

@@ -36,7 +36,8 @@ from buhdesk.kb.library import MIN_SHARE, KnowledgeBase
 from buhdesk.kb.mail import articles_for
 from buhdesk.route.mime import MessageParseError, ParsedMessage, parse_message
 from buhdesk.store.models import Message, Request
-from buhdesk.route.letters import find_thread, letter_of, open_counts
+from buhdesk.route.letters import find_thread, letter_of
+from buhdesk.route.opening import open_counts
 from buhdesk.rules.routing import Absence
 from buhdesk.rules.book import RuleBook, with_duty_accountant
 from buhdesk.trust.sender_auth import hold_reason

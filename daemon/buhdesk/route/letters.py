@@ -11,34 +11,28 @@ import json
 import logging
 import threading
 from collections.abc import Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from typing import Any
 
-from sqlalchemy import func, select
-from sqlmodel import Session
+from sqlalchemy import select
+from sqlmodel import Session, col
 
 from buhdesk.reply import outbox
-from buhdesk.route.absences import absences_from_store
-from buhdesk.store.append_rows import (
-    event_values,
-    insert_before_flush,
-    insert_events,
-    insert_new,
-    new_row,
-)
+from buhdesk.store.append_rows import event_values, insert_events
 from buhdesk.route.automated import detect_automated
 from buhdesk.rules.classify import Letter
 from buhdesk.reply.closure import followup_policy, open_linked
 from buhdesk.trust.floods import notify_capped
-from buhdesk.route.lifecycle import OPEN_STATES, next_state
+from buhdesk.route.lifecycle import next_state
+from buhdesk.route.opening import Batch, Opening, open_request
 from buhdesk.route.mime import MessageParseError, ParsedMessage, parse_message
-from buhdesk.store.models import Attachment, Counter, Message, Raw, Request
+from buhdesk.store.models import Attachment, Message, Raw, Request
 from buhdesk.store.raw import has_raw, read_raw
 from buhdesk.rules.book import RuleBook, with_duty_accountant
 from buhdesk.service.runtime import Runtime
 from buhdesk.trust.keys import THREAD
 from buhdesk.trust.staff_letters import for_assignee, handle_staff_letter
-from buhdesk.store.engine import RequestIds, is_postgres, next_number
+from buhdesk.store.engine import is_postgres
 from buhdesk.feedback.settings import ClosureSettings, closure_settings
 from buhdesk.route.bounces import join_bounce
 from buhdesk.route.courtesy import is_courtesy
@@ -98,68 +92,43 @@ def _route_batch(rt: Runtime, limit: int, stop: threading.Event | None, *,
                 .order_by(Message.id).limit(limit))
         if is_postgres(rt.engine):
             stmt = stmt.with_for_update(skip_locked=True)
-        messages = session.exec(stmt).scalars().all()  # type: ignore[call-overload]
-        small = [m.id for m in messages if m.size <= PREFETCH_BYTES]
-        load = Workload.of(session, rt, small) if messages else None
-        if load is not None and not isolated:
-            load.request_ids = RequestIds(session, expected=len(messages))
-        outbox.count_acks_per_batch(session)
+        messages = list(session.execute(stmt).scalars())
+        raws = _raws(session, [m.id for m in messages if m.size <= PREFETCH_BYTES])
+        batch = Batch(session, rt)
         done = 0
-        # The batch's acknowledgments and notices, inserted in one go before the commit.
-        with outbox.deferred_letters(session) as kept:
-            for msg in messages:
-                if stop is not None and stop.is_set():
-                    break
-                if isolated:
-                    _route_isolated(session, rt, msg, load, kept)  # type: ignore[arg-type]
-                else:
-                    _route(session, rt, msg, load)  # type: ignore[arg-type]
-                done += 1
-        session.flush()  # the requests before the letters and events that refer to them
-        kept.insert(session)
+        for msg in messages:
+            if stop is not None and stop.is_set():
+                break
+            if isolated:
+                _route_isolated(batch, msg, raws)
+            else:
+                _route(batch, msg, raws)
+            done += 1
+        batch.write()
         session.commit()
     return done
 
 
-@dataclass
-class Workload:
-    """Open requests per accountant and absences, read once per batch and kept current; the
-    batch's raw bytes, read in one query and handed out once each; the request counters."""
-
-    counts: dict[str, int]
-    absences: list[Any]
-    raws: dict[int, bytes] = field(default_factory=dict)
-    counters: dict[tuple[str, int], Counter] = field(default_factory=dict)
-    # Ids of new requests taken in advance when the batch is routed in one go (no savepoints).
-    request_ids: RequestIds | None = None
-
-    @classmethod
-    def of(cls, session: Session, rt: Runtime, ids: Sequence[int] = ()) -> Workload:
-        return cls(open_counts(session),
-                   [*rt.rules.ruleset.absences, *absences_from_store(session)],
-                   _raws(session, ids))
-
-
-def _raws(session: Session, ids: Sequence[int]) -> dict[int, bytes]:
+def _raws(session: Session, ids: Sequence[int | None]) -> dict[int, bytes]:
+    """The batch's raw bytes, read in one query and handed out once each."""
     if not ids:
         return {}
-    rows = session.execute(select(Raw.message_pk, Raw.data).where(
-        Raw.message_pk.in_(ids)))  # type: ignore[attr-defined]
+    rows = session.execute(select(Raw.message_pk, Raw.data).where(col(Raw.message_pk).in_(ids)))
     return {pk: data for pk, data in rows}
 
 
-def _route_isolated(session: Session, rt: Runtime, msg: Message, load: Workload,
-                    kept: outbox.Letters) -> None:
+def _route_isolated(batch: Batch, msg: Message, raws: dict[int, bytes]) -> None:
+    session, rt = batch.session, batch.rt
     key = f"{msg.source}:{msg.source_key}"
+    part = batch.part()
     try:
-        with session.begin_nested(), outbox.deferred_letters(session) as letters:
-            _route(session, rt, msg, load)
-        kept.extend(letters)
+        with session.begin_nested():
+            _route(part, msg, raws)
+            part.write()
+        batch.adopt(part)
     except Exception as e:  # one bad message never stops the others
         log.exception("route: %s failed, holding it", key)
-        kept.insert(session)  # the letters kept so far are counted by the store from now on
-        outbox.count_acks_per_batch(session)  # the rolled-back letters are not counted
-        load.counters.clear()  # a rolled-back savepoint may have released the counter's lock
+        part.discard()
         msg.status, msg.reason = "held", f"ошибка обработки: {type(e).__name__}: {e}"
         _describe_held(session, rt, msg)
         event(session, "route", "held", message=msg, reason=msg.reason)
@@ -178,8 +147,9 @@ def _describe_held(session: Session, rt: Runtime, msg: Message) -> None:
     _describe(msg, parsed)
 
 
-def _route(session: Session, rt: Runtime, msg: Message, load: Workload) -> None:
-    data = load.raws.pop(msg.id, None)  # type: ignore[arg-type]
+def _route(batch: Batch, msg: Message, raws: dict[int, bytes]) -> None:
+    session, rt = batch.session, batch.rt
+    data = raws.pop(msg.id, None)  # type: ignore[arg-type]
     if data is None:  # read alone, not kept in the session: a big letter is held once
         data = read_raw(session, msg.id)  # type: ignore[arg-type]
     try:
@@ -195,7 +165,7 @@ def _route(session: Session, rt: Runtime, msg: Message, load: Workload) -> None:
         _fill_message(session, rt, msg, parsed)
         _ignore_automated(session, msg, thread, automated)
         if automated == "bounce":
-            join_bounce(session, rt, msg, parsed, load.absences)
+            join_bounce(session, rt, msg, parsed, batch.absences)
         return
     staff = rt.rules.staff_by_email(parsed.from_addr)
     request = thread.request
@@ -211,11 +181,11 @@ def _route(session: Session, rt: Runtime, msg: Message, load: Workload) -> None:
     _fill_message(session, rt, msg, parsed)
     if by_staff:
         handle_staff_letter(session, rt, msg, parsed, request,  # type: ignore[arg-type]
-                            thread.token, staff, load.absences)  # type: ignore[arg-type]
+                            thread.token, staff, batch.absences)
     elif request is not None:
-        _followup(session, rt, msg, parsed, request, thread, load.absences)
+        _followup(batch, msg, parsed, request, thread)
     else:
-        _new_request(session, rt, msg, parsed, load)
+        _new_request(batch, msg, parsed)
 
 
 def _opens_request(rt: Runtime, request: Request | None) -> bool:
@@ -301,51 +271,26 @@ def _ignore_automated(session: Session, msg: Message, thread: Thread, kind: str)
     log.info("route: %s:%s is automated mail (%s), no answer", msg.source, msg.source_key, kind)
 
 
-def open_counts(session: Session) -> dict[str, int]:
-    rows = session.execute(
-        select(Request.assignee, func.count()).where(
-            Request.state.in_(OPEN_STATES), Request.assignee.is_not(None)  # type: ignore[attr-defined]
-        ).group_by(Request.assignee)
-    )
-    return {login: n for login, n in rows}
-
-
 def letter_of(parsed: ParsedMessage, department: str | None = None) -> Letter:
     return Letter(subject=parsed.subject, body=parsed.body_text, sender=parsed.from_addr or "",
                   sender_name=parsed.from_name, department=department)
 
 
-def _new_request(session: Session, rt: Runtime, msg: Message, parsed: ParsedMessage,
-                 load: Workload) -> None:
+def _new_request(batch: Batch, msg: Message, parsed: ParsedMessage) -> None:
+    rt = batch.rt
     at = msg.created_at
-    decision = rt.rules.decide(letter=letter_of(parsed), at=at, open_counts=load.counts,
-                               absences=load.absences)
-    decision = with_duty_accountant(decision, rt.config.service.duty_accountant)
-    number = _next_number(session, rt, load, at.astimezone(rt.config.service.tz).year)
-    request = new_row(
-        Request, number=number, channel="email", source=msg.source or "",
-        client_email=parsed.from_addr, client_name=parsed.from_name, subject=parsed.subject[:500],
-        process=decision.process, need=decision.need, assignee=decision.assignee,
-        due_at=decision.due_at, due_rule=decision.due_rule, created_at=at,
+    decision = with_duty_accountant(rt.rules.decide(
+        letter=letter_of(parsed), at=at, open_counts=batch.counts, absences=batch.absences,
+    ), rt.config.service.duty_accountant)
+    request = open_request(batch, Opening(
+        channel="email", source=msg.source or "", client_email=parsed.from_addr,
+        client_name=parsed.from_name, subject=parsed.subject, at=at, decision=decision,
         participants=",".join(copied(parsed.to, parsed.cc, client=parsed.from_addr,
                                      own=[rt.config.service.address])),
-    )
-    if decision.assignee:
-        request.state = next_state(request.state, "assign")
-        load.counts[decision.assignee] = load.counts.get(decision.assignee, 0) + 1
-    if load.request_ids is None:
-        insert_new(session, [request])
-    else:  # inserted with the batch's other requests at the next flush
-        request.id = load.request_ids.take()
-        insert_before_flush(session, request)
-    msg.request_id, msg.kind, msg.status = request.id, "request", "routed"
+        registered={"source": msg.source, "key": msg.source_key}), message=msg)
     log.info("route: %s:%s registered as %s, %s/%s, assigned to %s", msg.source, msg.source_key,
              request.number, decision.process, decision.need, decision.assignee)
-    outbox.acknowledge(session, rt, request, msg, parsed, decision, events=[
-        event_of("route", "registered", request=request, message=msg, number=request.number,
-                 source=msg.source, key=msg.source_key),
-        event_of("route", "decided", request=request, message=msg, rules=decision.rules),
-    ])
+    batch.add(outbox.acknowledge(batch.session, rt, batch.acks, request, msg, parsed, decision))
 
 
 def _is_courtesy(rt: Runtime, parsed: ParsedMessage, settings: ClosureSettings) -> bool:
@@ -358,25 +303,9 @@ def _is_courtesy(rt: Runtime, parsed: ParsedMessage, settings: ClosureSettings) 
                        max_other_words=settings.thanks_max_other_words, need=need or "other")
 
 
-def _next_number(session: Session, rt: Runtime, load: Workload, year: int) -> str:
-    """``next_number`` for the batch's first request of a year; after that the counter row is
-    this transaction's (locked on PostgreSQL, the store written-locked on SQLite) and held in the
-    session, so the next number is its value plus one, as ``next_number`` would make it."""
-    prefix = rt.config.service.number_prefix
-    counter = load.counters.get((prefix, year))
-    if counter is None:
-        with session.no_autoflush:  # what is pending is written when the message is done
-            number = next_number(session, prefix, year)
-        held = session.get(Counter, f"{prefix}-{year}")  # in the session: no query
-        if held is not None:
-            load.counters[(prefix, year)] = held
-        return number
-    counter.value += 1
-    return f"{counter.name}-{counter.value:06d}"
-
-
-def _followup(session: Session, rt: Runtime, msg: Message, parsed: ParsedMessage,
-              request: Request, thread: Thread, absences: Sequence[Any]) -> None:
+def _followup(batch: Batch, msg: Message, parsed: ParsedMessage, request: Request,
+              thread: Thread) -> None:
+    session, rt = batch.session, batch.rt
     settings = closure_settings(rt.config)
     if request.state == "closed" and _is_courtesy(rt, parsed, settings):
         msg.request_id, msg.kind, msg.status = request.id, "followup", "routed"
@@ -386,8 +315,8 @@ def _followup(session: Session, rt: Runtime, msg: Message, parsed: ParsedMessage
                  msg.source_key, request.number)
         return
     if followup_policy(request, rt.now(), reopen_days=settings.reopen_days) == "new-linked":
-        open_linked(session, rt, request, msg, subject=parsed.subject[:500],
-                    text=parsed.body_text, client_name=parsed.from_name)
+        open_linked(batch, request, msg, subject=parsed.subject[:500], text=parsed.body_text,
+                    client_name=parsed.from_name)
         return
     reopened = request.state == "closed"
     request.state = next_state(request.state, "followup")
@@ -398,7 +327,7 @@ def _followup(session: Session, rt: Runtime, msg: Message, parsed: ParsedMessage
     event(session, "route", "followup", request=request, message=msg, joined_by=thread.how,
           reopened=reopened)
     notify_capped(session, rt, request, parsed.from_addr or "", lambda: for_assignee(
-        rt, request, absences, lambda login: outbox.notify_followup(
+        rt, request, batch.absences, lambda login: outbox.notify_followup(
             session, rt, request, msg, parsed, reopened=reopened, login=login)))
 
 

@@ -12,7 +12,7 @@ from pathlib import Path
 
 from alembic import command
 from alembic.config import Config as AlembicConfig
-from sqlalchemy import event, select, text
+from sqlalchemy import event, select
 from sqlalchemy.engine import Connection, CursorResult, Engine
 from sqlalchemy.exc import IntegrityError
 from sqlmodel import Session, col, create_engine
@@ -104,38 +104,3 @@ def next_number(session: Session, prefix: str, year: int) -> str:
     counter.value += 1
     session.add(counter)
     return f"{name}-{counter.value:06d}"
-
-
-class RequestIds:
-    """Ids for the new requests of one transaction, known before their rows are written, so
-    that the rows go in together at the next flush. On PostgreSQL they come from the table's
-    sequence; on SQLite the transaction holds the store's write lock (BEGIN IMMEDIATE), so the
-    ids after the highest one are free until it commits. The highest is read again after each
-    flush of the session: another path of the same transaction may have written a request."""
-
-    def __init__(self, session: Session, expected: int = 1) -> None:
-        self.session, self.expected = session, max(expected, 1)
-        self.postgres = is_postgres(session.get_bind())
-        self.last: int | None = None
-        self.ahead: list[int] = []  # PostgreSQL: taken from the sequence, not used yet
-        self.stale = True  # SQLite: the highest id must be read (again) before the next take
-        if not self.postgres:
-            event.listen(session, "after_flush", self._flushed)
-
-    def _flushed(self, *_args: object) -> None:
-        self.stale = True
-
-    def take(self) -> int:
-        conn = self.session.connection()  # no autoflush: the batch's own rows wait in the session
-        if self.postgres:
-            if not self.ahead:  # one round trip for the batch; unused ids are merely skipped
-                self.ahead = list(conn.execute(text(
-                    "SELECT nextval(pg_get_serial_sequence('requests', 'id')) "
-                    "FROM generate_series(1, :n)"), {"n": self.expected}).scalars())
-                self.ahead.reverse()
-            return int(self.ahead.pop())
-        if self.stale:
-            highest = conn.exec_driver_sql("SELECT max(id) FROM requests").scalar() or 0
-            self.last, self.stale = max(self.last or 0, highest), False
-        self.last = (self.last or 0) + 1
-        return self.last

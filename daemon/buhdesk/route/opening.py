@@ -1,0 +1,186 @@
+"""Opening a request, the one way: from a letter, a phone call or a visit, a «ДелоПро» document or
+a follow-up that came after the reopening period.
+
+Everything a transaction opens requests with lives in one :class:`Batch`, the unit of work: the
+numbering, the open requests per accountant and the absences the assignment reads, the automatic
+letters already sent to each address today, and the letters and audit events to write. The caller
+routes, registers or answers through the batch and calls :meth:`Batch.write` before it commits;
+after a rollback it simply drops the batch — nothing else remembers what the batch did.
+
+:func:`open_request` is the only function that creates ``Request`` rows.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from datetime import date, datetime
+from typing import Any
+
+from sqlalchemy import func, insert, select
+from sqlalchemy.orm import make_transient_to_detached
+from sqlmodel import Session, col
+
+from buhdesk.reply.outbox import AcksToday, Letters
+from buhdesk.route.absences import absences_from_store
+from buhdesk.route.lifecycle import OPEN_STATES, next_state
+from buhdesk.rules.book import Decision
+from buhdesk.rules.routing import Absence
+from buhdesk.service.runtime import Runtime
+from buhdesk.store.append_rows import event_values, insert_rows
+from buhdesk.store.engine import next_number
+from buhdesk.store.models import Counter, Message, Request
+
+
+def open_counts(session: Session) -> dict[str, int]:
+    """Open requests per accountant, for balancing the assignment."""
+    rows = session.execute(select(Request.assignee, func.count()).where(
+        col(Request.state).in_(OPEN_STATES), col(Request.assignee).is_not(None),
+    ).group_by(Request.assignee))
+    return {login: n for login, n in rows}
+
+
+@dataclass(frozen=True)
+class Opening:
+    """What a new request is made of, whatever the channel, and the decision on it."""
+
+    channel: str
+    source: str
+    client_email: str | None
+    client_name: str
+    subject: str
+    at: datetime
+    decision: Decision
+    client_department: str = ""
+    parent_id: int | None = None
+    participants: str = ""
+    external_uid: str | None = None
+    external_number: str | None = None
+    external_date: date | None = None
+    actor: str = "buhdesk"
+    registered: Mapping[str, Any] = field(default_factory=dict)  # more for the trail
+    first_text: str | None = None  # no stored message: the request's first one is made of this
+
+
+class Batch:
+    """The unit of work of one transaction that may open requests (see the module's text)."""
+
+    def __init__(self, session: Session, rt: Runtime) -> None:
+        self.session, self.rt = session, rt
+        self.letters = Letters()
+        self.acks = AcksToday()
+        self._counts: dict[str, int] | None = None
+        self._absences: list[Absence] | None = None
+        self._counters: dict[tuple[str, int], Counter] = {}
+        self.opened: list[Request] = []
+
+    @property
+    def counts(self) -> dict[str, int]:
+        """Open requests per accountant: read once, then kept current by the batch."""
+        if self._counts is None:
+            self._counts = open_counts(self.session)
+        return self._counts
+
+    @property
+    def absences(self) -> list[Absence]:
+        """Absences from the rules and from the store, read once per batch."""
+        if self._absences is None:
+            self._absences = [*self.rt.rules.ruleset.absences,
+                              *absences_from_store(self.session)]
+        return self._absences
+
+    def part(self) -> Batch:
+        """A batch for one step inside a savepoint: it starts from this batch's counts and is
+        :meth:`adopt`-ed when the step succeeds, or dropped with the savepoint."""
+        part = Batch(self.session, self.rt)
+        part._counts = dict(self.counts)
+        part._absences = self.absences
+        part.acks = self.acks.copy()
+        return part
+
+    def adopt(self, part: Batch) -> None:
+        """The counts of a step that succeeded (its rows are written: see :meth:`write`)."""
+        self._counts, self.acks = part._counts, part.acks
+        self._counters.clear()  # the savepoint may have released the counter's lock
+
+    def discard(self) -> None:
+        """After the savepoint of this batch rolled back: the requests it opened are gone."""
+        for request in self.opened:
+            if request in self.session:
+                self.session.expunge(request)
+        self.opened.clear()
+
+    def add(self, letters: Letters) -> None:
+        """Letters and events composed for this transaction; acknowledgments are counted."""
+        self.acks.count(letters)
+        self.letters.extend(letters)
+
+    def event(self, values: dict[str, Any]) -> None:
+        self.letters.event(values)
+
+    def number(self, year: int) -> str:
+        """The next request number. The first of a year reads (and locks) the counter row; the
+        row then stays this transaction's, so the next number is its value plus one."""
+        prefix = self.rt.config.service.number_prefix
+        counter = self._counters.get((prefix, year))
+        if counter is None:
+            with self.session.no_autoflush:
+                number = next_number(self.session, prefix, year)
+            held = self.session.get(Counter, f"{prefix}-{year}")  # in the session: no query
+            if held is not None:
+                self._counters[(prefix, year)] = held
+            return number
+        counter.value += 1
+        return f"{counter.name}-{counter.value:06d}"
+
+    def write(self) -> None:
+        """Everything the batch holds, before the caller commits: the session's changes, then
+        the letters, their bytes and the events, in one insert each."""
+        self.session.flush()
+        self.letters.insert(self.session)
+
+
+def open_request(batch: Batch, opening: Opening, message: Message | None = None) -> Request:
+    """Number, assign and store a request; its first incoming ``message`` joins it; the
+    «registered» and «decided» events go into the batch. The request row is written at once
+    with a Core insert (its id is known) and joins the session as if it had been loaded."""
+    decision = opening.decision
+    values: dict[str, Any] = dict(
+        number=batch.number(opening.at.astimezone(batch.rt.config.service.tz).year),
+        state="new", channel=opening.channel, source=opening.source,
+        client_email=opening.client_email, client_name=opening.client_name,
+        client_department=opening.client_department, subject=opening.subject[:500],
+        process=decision.process, need=decision.need, assignee=decision.assignee,
+        due_at=decision.due_at, due_rule=decision.due_rule, external_uid=opening.external_uid,
+        external_number=opening.external_number, external_date=opening.external_date,
+        parent_id=opening.parent_id, created_at=opening.at, updated_at=opening.at,
+        answered_at=None, closed_at=None, participants=opening.participants,
+    )
+    if decision.assignee:
+        values["state"] = next_state("new", "assign")
+        batch.counts[decision.assignee] = batch.counts.get(decision.assignee, 0) + 1
+    table = Request.__table__  # type: ignore[attr-defined]
+    values["id"] = batch.session.connection().execute(
+        insert(table).returning(table.c.id), values).scalar_one()
+    request = Request(**values)
+    make_transient_to_detached(request)  # as if loaded: the session tracks it from here on
+    batch.session.add(request)
+    batch.opened.append(request)
+    pk = message.id if message else None
+    if message is not None:
+        message.request_id, message.kind, message.status = request.id, "request", "routed"
+    elif opening.first_text is not None:
+        [pk] = insert_rows(batch.session, Message, [dict(
+            direction="in", kind="request", status="routed", source=opening.source,
+            source_key=f"{opening.source}:{request.number}", request_id=request.id,
+            message_id=None, from_addr=opening.client_email, to_addrs="",
+            subject=opening.subject[:500], body_text=opening.first_text, automated=None,
+            raw_sha256="", size=0, attempts=0, next_attempt_at=None, reason=None,
+            created_at=opening.at, done_at=None)])
+    registered = {"number": request.number, **opening.registered}
+    for action, detail in (("registered", registered), ("decided", {"rules": decision.rules})):
+        batch.event(event_values(request_id=request.id, message_pk=pk, stage="route",
+                                 action=action, actor=opening.actor,
+                                 detail=json.dumps(detail, ensure_ascii=False, default=str)))
+    return request
