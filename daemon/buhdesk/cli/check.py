@@ -10,7 +10,7 @@ from datetime import UTC, date, datetime, timedelta
 from pathlib import Path
 from typing import Any, TextIO
 
-from buhdesk.config import Config, ConfigError, load_config, package_data_dir
+from buhdesk.config import Config, ConfigError, config_error_at_line, load_config, package_data_dir
 from buhdesk.rules.documents import DocumentSettingsError, load_document_settings
 from buhdesk.kb.library import check_kb
 from buhdesk.kb.mail import KbSettingsError, min_share
@@ -102,7 +102,7 @@ def _check_settings(cfg: Config) -> list[str]:
         try:
             trust(cfg)
         except TrustSettingsError as e:  # its message names the file already
-            problems.append(str(e))
+            problems.append(str(config_error_at_line(e)))
     return problems
 
 
@@ -160,7 +160,7 @@ def run_checks(config_path: Path, *, out: TextIO, today: date | None = None) -> 
             try:
                 check()
             except ConfigError as e:
-                problems.append(e.problem)
+                problems.append(str(config_error_at_line(e)))
     for w in warnings:
         print(f"ВНИМАНИЕ: {w}", file=out)
     for p in problems:

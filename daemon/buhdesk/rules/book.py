@@ -16,6 +16,7 @@ from typing import Any
 from buhdesk.rules.classify import Letter
 from buhdesk.worktime.deadlines import DeadlinePolicy
 from buhdesk.rules.locatedtoml import RuleFileError
+from buhdesk.rules.tomlerrors import shown_name
 from buhdesk.rules.routing import Absence
 from buhdesk.rules.ruleset import Problem, RuleSet, RuleSetError, StaffMember, load_ruleset
 from buhdesk.textcheck import TextChecker, TextCheckRulesError
@@ -136,7 +137,7 @@ def load_rulebook(directory: Path) -> RuleBook:
     try:
         textcheck = TextChecker.load(directory)
     except TextCheckRulesError as e:
-        problems.append(Problem(str(directory), None, str(e)))
+        problems.append(Problem(shown_name(e.file), e.line, e.problem))
     if problems or ruleset is None or calendar is None or deadlines is None or textcheck is None:
         raise RuleBookError(problems)
     return RuleBook(directory, ruleset, calendar, deadlines, textcheck, fingerprint(directory))
