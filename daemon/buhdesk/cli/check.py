@@ -145,7 +145,8 @@ def run_checks(config_path: Path, *, out: TextIO, today: date | None = None) -> 
         problems.extend(str(e).splitlines())
     if book is not None:
         warnings.extend(book.calendar.warnings(today or date.today()))
-        kb_problems, kb_warnings = check_kb(rules_dir, today or date.today(), _kb_review_days(cfg))
+        kb_problems, kb_warnings = check_kb(rules_dir, today or date.today(), _kb_review_days(cfg),
+                                             staff=book.staff)
         problems.extend(kb_problems)
         warnings.extend(kb_warnings)
         problems.extend(_check_other_rules(rules_dir, set(book.ruleset.process_labels)))

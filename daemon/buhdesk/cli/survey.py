@@ -98,7 +98,7 @@ def cmd_web(args: argparse.Namespace, config: Config) -> int:
     proxy = uvicorn_proxy_options(config)
     with _runtime(config, keys=config.web_keyring()) as rt:
         forget_secrets(config)
-        kb = rt.kb or KnowledgeBaseCache(config.rules_dir)
+        kb = rt.kb or KnowledgeBaseCache(config.rules_dir, staff=lambda: rt.rules.staff)
         routes = kb_routes(kb.get, templates_dir=config.templates_dir,
                            process_label=rt.rules.process_label)
         port = args.port if args.port is not None else default_web_port(config)

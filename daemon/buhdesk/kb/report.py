@@ -278,7 +278,7 @@ def cmd_kb(args: argparse.Namespace, config: Config) -> int:
         raise ReportArgumentError(f"конец периода ({args.end:%d.%m.%Y}) раньше начала "
                                   f"({args.start:%d.%m.%Y})")
     rules = load_rulebook(config.rules_dir)
-    kb = KnowledgeBase.load(config.rules_dir)
+    kb = KnowledgeBase.load(config.rules_dir, staff=rules.staff)
     engine = open_store(config.store.url)
     try:
         report = kb_report(engine, kb, rules, args.start, args.end,
