@@ -14,7 +14,12 @@ from pathlib import Path
 from typing import Any
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
-from buhdesk.rules.locatedtoml import RuleFileError, key_line, read_admin_text, read_located_toml
+from buhdesk.rules.locatedtoml import (
+    RuleFileError,
+    key_line,
+    read_admin_text,
+    read_located_toml,
+)
 from buhdesk.rules.tomlerrors import located
 from buhdesk.trust.keys import (
     PURPOSES,

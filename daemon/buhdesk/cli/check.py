@@ -10,10 +10,17 @@ from datetime import UTC, date, datetime, timedelta
 from pathlib import Path
 from typing import Any, TextIO
 
-from buhdesk.config import Config, ConfigError, config_error_at_line, load_config, package_data_dir
+from buhdesk.config import (
+    Config,
+    ConfigError,
+    config_error_at_line,
+    load_config,
+    package_data_dir,
+)
 from buhdesk.rules.documents import DocumentSettingsError, load_document_settings
 from buhdesk.kb.library import check_kb
 from buhdesk.kb.mail import KbSettingsError, min_share
+from buhdesk.rules.classify import PROCESSES
 from buhdesk.store.models import Request
 from buhdesk.feedback.painmap import PainMapError, load_measures
 from buhdesk.rules.book import RuleBook, RuleBookError, load_rulebook
@@ -145,11 +152,15 @@ def run_checks(config_path: Path, *, out: TextIO, today: date | None = None) -> 
         problems.extend(str(e).splitlines())
     if book is not None:
         warnings.extend(book.calendar.warnings(today or date.today()))
-        kb_problems, kb_warnings = check_kb(rules_dir, today or date.today(), _kb_review_days(cfg),
-                                             staff=book.staff)
-        problems.extend(kb_problems)
-        warnings.extend(kb_warnings)
-        problems.extend(_check_other_rules(rules_dir, set(book.ruleset.process_labels)))
+    # the other files are checked even when the rule set is refused, so one run names every
+    # problem; without a rule set the KB reads the logins from staff.toml itself
+    kb_problems, kb_warnings = check_kb(rules_dir, today or date.today(), _kb_review_days(cfg),
+                                         staff=book.staff if book is not None else None)
+    problems.extend(kb_problems)
+    warnings.extend(kb_warnings)
+    processes = set(book.ruleset.process_labels) if book is not None else set(PROCESSES)
+    problems.extend(_check_other_rules(rules_dir, processes))
+    if book is not None:
         template_problems = _check_templates(templates_dir, book, cfg)
         problems.extend(template_problems)
         if not template_problems:
@@ -162,6 +173,7 @@ def run_checks(config_path: Path, *, out: TextIO, today: date | None = None) -> 
                 check()
             except ConfigError as e:
                 problems.append(str(config_error_at_line(e)))
+    problems = list(dict.fromkeys(problems))  # a file two checks read is named once
     for w in warnings:
         print(f"ВНИМАНИЕ: {w}", file=out)
     for p in problems:

@@ -108,8 +108,9 @@ def _tables_by_line(lines: list[str]) -> list[tuple[tuple[str, ...], bool]]:
             names = tuple(_unquote(p) for p in _split_key(match.group(2)))
             if match.group(1) == "[[":
                 counters[names] = counters.get(names, -1) + 1
-                for deeper in [c for c in counters if len(c) > len(names) and c[:len(names)] == names]:
-                    del counters[deeper]
+                for deeper in [c for c in counters if len(c) > len(names)]:
+                    if deeper[:len(names)] == names:  # a new parent: its sub-arrays count anew
+                        del counters[deeper]
             current = tuple(f"{name}[{counters[names[:i + 1]]}]" if names[:i + 1] in counters
                             else name for i, name in enumerate(names))
         found.append((current, bool(match)))
@@ -158,10 +159,10 @@ def decode_admin_text(path: Path | str, raw: bytes) -> str:
         offset = skipped + e.start
         line_start = raw.rfind(b"\n", 0, offset) + 1
         line = raw.count(b"\n", 0, offset) + 1
-        raise RuleFileError(
-            path, "", f"файл не в кодировке UTF-8: байт 0x{raw[offset]:02X} ({offset - line_start + 1}-й "
-                      f"байт строки, {offset + 1}-й байт файла) не читается; сохраните файл в "
-                      "кодировке UTF-8", line) from e
+        problem = (f"файл не в кодировке UTF-8: байт 0x{raw[offset]:02X} "
+                   f"({offset - line_start + 1}-й байт строки, {offset + 1}-й байт файла) не "
+                   "читается; сохраните файл в кодировке UTF-8")
+        raise RuleFileError(path, "", problem, line) from e
 
 
 def read_located_toml(path: Path) -> LocatedToml:

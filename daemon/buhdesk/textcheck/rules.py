@@ -109,7 +109,8 @@ def load_style(path: Path) -> StyleRules:
     data = doc.data
     entries = data.get("colloquialism", [])
     if not isinstance(entries, list):
-        raise _at(doc, "colloquialism").error("«colloquialism» должен быть списком [[colloquialism]]")
+        raise _at(doc, "colloquialism").error(
+            "«colloquialism» должен быть списком [[colloquialism]]")
     rules = tuple(_colloquialism(e, _at(doc, f"colloquialism[{i}]")) for i, e in enumerate(entries))
     phrases = data.get("phrase", [])
     if not isinstance(phrases, list):
