@@ -29,6 +29,7 @@ from buhdesk.schedule.settings import ScheduleSettingsError, load_schedule_setti
 from buhdesk.feedback.survey import load_survey
 from buhdesk.feedback.settings import SurveySettingsError, closure_settings, survey_settings
 from buhdesk.reply.templating import LETTERS, TemplateProblem, Templates
+from buhdesk.reports.frame import check_report_templates
 from buhdesk.reports.touchpoints import load_touchpoints
 from buhdesk.trust.settings import TrustSettingsError, auth_settings, flood_settings
 from buhdesk.web.security import trusted_proxies
@@ -162,6 +163,7 @@ def run_checks(config_path: Path, *, out: TextIO, today: date | None = None) -> 
     problems.extend(_check_other_rules(rules_dir, processes))
     if book is not None:
         template_problems = _check_templates(templates_dir, book, cfg)
+        template_problems += check_report_templates(templates_dir)
         problems.extend(template_problems)
         if not template_problems:
             print(f"Шаблоны: {templates_dir} — в порядке.", file=out)
