@@ -21,15 +21,15 @@ from sqlalchemy import select
 from sqlalchemy.engine import Engine
 from sqlmodel import Session
 
-from buhdesk.rules.lemmas import Lemmatizer
-from buhdesk.store.models import Request
-from buhdesk.store.moments import as_utc
-from buhdesk.reports.frame import chart, render_report, table
-from buhdesk.rules.problems import Problems, TomlDoc, check_keys, read_toml
+from buhdesk.feedback.models import SurveyAnswer
 from buhdesk.feedback.satisfaction import answers_between
 from buhdesk.feedback.survey import Survey
-from buhdesk.feedback.models import SurveyAnswer
+from buhdesk.reports.frame import chart, render_report, table
 from buhdesk.reports.svgchart import bar_chart
+from buhdesk.rules.lemmas import Lemmatizer
+from buhdesk.rules.problems import Problems, TomlDoc, check_keys, read_toml
+from buhdesk.store.models import Request
+from buhdesk.store.moments import as_utc
 
 STATUSES = ("запланировано", "в работе", "выполнено", "отменено")
 MEASURE_KEYS = ("process", "problem", "measure", "owner", "deadline", "status", "source")

@@ -19,11 +19,11 @@ from sqlalchemy import select
 from sqlalchemy.engine import Engine
 from sqlmodel import Session
 
-from buhdesk.reports.frame import chart, render_report, table
+from buhdesk.feedback.models import SurveyAnswer
 from buhdesk.feedback.suppression import Node, suppress
 from buhdesk.feedback.survey import Survey
-from buhdesk.feedback.models import SurveyAnswer
 from buhdesk.feedback.tokens import period_bounds, period_title
+from buhdesk.reports.frame import chart, render_report, table
 from buhdesk.reports.svgchart import bar_chart
 
 HIDDEN = "скрыто"

@@ -29,12 +29,12 @@ from buhdesk.cli.reports import (
     write_text,
 )
 from buhdesk.config import Config
-from buhdesk.route.corrections import annotate_hits, original_hits
-from buhdesk.store.models import Event, Request
-from buhdesk.store.moments import as_utc, day_bounds
-from buhdesk.rules.book import RuleBook
 from buhdesk.reports.frame import chart, render_report, table
 from buhdesk.reports.svgchart import bar_chart
+from buhdesk.route.corrections import annotate_hits, original_hits
+from buhdesk.rules.book import RuleBook
+from buhdesk.store.models import Event, Request
+from buhdesk.store.moments import as_utc, day_bounds
 
 KIND_TEXT = {"correction": "исправление", "transfer": "передача"}
 CLASS_TEXT = {"process": "процесс", "need": "потребность"}

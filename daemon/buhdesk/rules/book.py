@@ -14,13 +14,13 @@ from pathlib import Path
 from typing import Any
 
 from buhdesk.rules.classify import Letter
-from buhdesk.worktime.deadlines import DeadlinePolicy
 from buhdesk.rules.locatedtoml import RuleFileError
-from buhdesk.rules.tomlerrors import shown_name
 from buhdesk.rules.routing import Absence
 from buhdesk.rules.ruleset import Problem, RuleSet, RuleSetError, StaffMember, load_ruleset
+from buhdesk.rules.tomlerrors import shown_name
 from buhdesk.textcheck import TextChecker, TextCheckRulesError
 from buhdesk.worktime.calendar import WorkCalendar
+from buhdesk.worktime.deadlines import DeadlinePolicy
 
 
 class RuleBookError(Exception):

@@ -21,7 +21,6 @@ from typing import Any
 from buhdesk.rules.tomlerrors import explain_toml_error, located, shown_name
 
 
-
 @dataclass(frozen=True)
 class FileProblem:
     """One finding for ``buhdesk check``: the file, the line if known, a Russian message."""

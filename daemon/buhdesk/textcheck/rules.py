@@ -135,12 +135,12 @@ def _phrases(entry: dict[str, object], where: _Where) -> list[Phrase]:
                                   f"{', '.join(_PHRASE_KINDS)}; записано {kind!r}")
     blocking = entry.get("blocking")
     if blocking is not None and not isinstance(blocking, bool):
-        raise where.error(f"«blocking» должен быть true или false")
+        raise where.error("«blocking» должен быть true или false")
     out = []
     for phrase in phrases:
         message = entry.get("message") or _phrase_message(phrase, replacement)
         if not isinstance(message, str):
-            raise where.error(f"«message» должен быть строкой")
+            raise where.error("«message» должен быть строкой")
         slots = tuple(tuple(a for a in slot.lower().split("|") if a)
                       for slot in phrase.split())
         if not all(slots) or any(a.strip("*") == "" for slot in slots for a in slot):
@@ -220,7 +220,7 @@ def _entry(entry: dict[str, object], key: str, other_keys: set[str],
         raise where.error(f"список «{key}» не должен быть пустым")
     replacement = entry.get("replacement")
     if not isinstance(replacement, str):
-        raise where.error(f"нужен ключ «replacement» (строка)")
+        raise where.error("нужен ключ «replacement» (строка)")
     return values, replacement
 
 
@@ -233,7 +233,7 @@ def _colloquialism(entry: dict[str, object], where: _Where) -> Colloquialism:
         )
     message = entry.get("message") or _default_message(words[0], replacement)
     if not isinstance(message, str):
-        raise where.error(f"«message» должен быть строкой")
+        raise where.error("«message» должен быть строкой")
     skip = tuple(frozenset(s.split()) for s in _str_list(entry.get("skip_after", []),
                                                            "skip_after", where))
     return Colloquialism(tuple(w.lower() for w in words), replacement, message, str(context), skip)
