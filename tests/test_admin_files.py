@@ -207,3 +207,15 @@ def test_check_reports_every_broken_file_with_file_and_line(root: Path) -> None:
     report = out.getvalue()
     for file, line in (("staff.toml", 3), ("survey.toml", 2), ("style.toml", 1)):
         assert _located(file, line).search(report), (file, report)
+
+
+def test_check_names_the_line_of_a_wrong_value_in_a_table_of_the_configuration(root: Path) -> None:
+    """Tables the scheduler and the survey validate themselves are located like the rest."""
+    config = root / "buhdesk.toml"
+    config.write_text(CONFIG + '\n[schedule]\nweekly_day = 3\ndigest_time = "8.30"\n',
+                      encoding="utf-8")
+    line = CONFIG.count("\n") + 4
+    out = io.StringIO()
+    assert run_checks(config, out=out, today=date(2026, 11, 2)) == 1
+    assert _located("buhdesk.toml", line).search(out.getvalue()), out.getvalue()
+    assert "digest_time: нужно время" in out.getvalue()

@@ -7,6 +7,7 @@ configuration is validated once, at load, and passed explicitly; nothing here ru
 from __future__ import annotations
 
 import os
+import re
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from datetime import date, datetime
@@ -55,6 +56,22 @@ class ConfigError(Exception):
         if self.line is not None or self.written_at in ("", WHOLE_FILE):
             return self
         return type(self)(self.file, self.key, self.problem, key_line(text, self.written_at))
+
+
+_TABLE_KEY = re.compile(r"^\[(\w+)\]:?(?: ([a-z_][a-z0-9_]*):)?")
+
+
+def config_problem_at_line(file: Path, message: str) -> str:
+    """``file:line: message`` for a message of a module that validates its own table
+    (``[schedule] digest_time: …``): the line of that key, or of the table."""
+    found = _TABLE_KEY.match(message)
+    line = None
+    if found:
+        try:
+            line = key_line(read_admin_text(file), ".".join(p for p in found.groups() if p))
+        except RuleFileError:
+            line = None
+    return f"{located(str(file), line)}: {message}"
 
 
 def config_error_at_line(error: ConfigError) -> ConfigError:

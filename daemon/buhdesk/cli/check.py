@@ -14,6 +14,7 @@ from buhdesk.config import (
     Config,
     ConfigError,
     config_error_at_line,
+    config_problem_at_line,
     load_config,
     package_data_dir,
 )
@@ -105,7 +106,7 @@ def _check_settings(cfg: Config) -> list[str]:
         try:
             check()
         except (ScheduleSettingsError, SurveySettingsError, KbSettingsError) as e:
-            problems.append(f"{cfg.file}: {e}")
+            problems.append(config_problem_at_line(cfg.file, str(e)))
     for trust in (auth_settings, flood_settings):
         try:
             trust(cfg)
