@@ -13,6 +13,7 @@ import itertools
 import json
 import threading
 from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass
 from email.message import EmailMessage
 from email.policy import SMTP
@@ -158,7 +159,8 @@ class Desk:
                 Message.direction == "out", Message.kind == kind)).scalars())
 
 
-def _config(folder: Path, make_config, store: str, user, sink: SmtpSink) -> Path:  # type: ignore[no-untyped-def]
+def _config(folder: Path, make_config, store: str, user, sink: SmtpSink,  # type: ignore[no-untyped-def]
+            extra: str = "") -> Path:
     outbox = f"""
 [outbox]
 kind = "smtp"
@@ -168,19 +170,20 @@ security = "none"
 retry_base = 0.3
 lease = 2
 """
-    return make_config(folder, imap_section(user), outbox=outbox, store=store)  # type: ignore[no-any-return]
+    return make_config(folder, imap_section(user) + extra, outbox=outbox, store=store)  # type: ignore[no-any-return]
 
 
-@pytest.fixture
-def desk(tmp_path, fresh_dovecot, make_config, store_url: str, secret_env,  # type: ignore[no-untyped-def]
-         monkeypatch: pytest.MonkeyPatch) -> Iterator[Desk]:
-    """The employee's letter registered and the notice in the accountant's mailbox (on SQLite
-    and on PostgreSQL)."""
+@contextmanager
+def open_desk(tmp_path: Path, fresh_dovecot, make_config, store_url: str,  # type: ignore[no-untyped-def]
+              monkeypatch: pytest.MonkeyPatch, *, extra: str = "",
+              first: bytes | None = None) -> Iterator[Desk]:
+    """The employee's letter (``first``, by default a 2-НДФЛ request) registered and the
+    notice in the accountant's mailbox; ``extra`` is added to the configuration."""
     dovecot = fresh_dovecot.dovecot
     monkeypatch.setenv("TEST_IMAP_PASSWORD", fresh_dovecot.password)
     sink = SmtpSink(relay=dovecot)
     sink.start()
-    config = load_config(_config(tmp_path, make_config, store_url, fresh_dovecot, sink))
+    config = load_config(_config(tmp_path, make_config, store_url, fresh_dovecot, sink, extra))
     staff = load_rulebook(config.rules_dir).staff
     # every accountant and the employee have a mailbox; the relay delivers by local part
     for login in [*staff, CLIENT_USER, "admin"]:
@@ -189,7 +192,7 @@ def desk(tmp_path, fresh_dovecot, make_config, store_url: str, secret_env,  # ty
     thread = threading.Thread(target=daemon.run, daemon=True)
     thread.start()
     try:
-        dovecot.append(fresh_dovecot.name, "INBOX", [first_letter()])
+        dovecot.append(fresh_dovecot.name, "INBOX", [first or first_letter()])
         client = Mailbox(dovecot, CLIENT_USER)
         client.wait_for("зарегистрировано")
         with Session(daemon.rt.engine) as s:
@@ -203,6 +206,15 @@ def desk(tmp_path, fresh_dovecot, make_config, store_url: str, secret_env,  # ty
         thread.join(timeout=30)
         daemon.rt.engine.dispose()
         sink.stop()
+
+
+@pytest.fixture
+def desk(tmp_path, fresh_dovecot, make_config, store_url: str, secret_env,  # type: ignore[no-untyped-def]
+         monkeypatch: pytest.MonkeyPatch) -> Iterator[Desk]:
+    """The employee's letter registered and the notice in the accountant's mailbox (on SQLite
+    and on PostgreSQL)."""
+    with open_desk(tmp_path, fresh_dovecot, make_config, store_url, monkeypatch) as opened:
+        yield opened
 
 
 def test_answer_reaches_the_employee_in_their_thread(desk: Desk) -> None:

@@ -203,3 +203,12 @@ def test_a_big_letter_parses_as_its_whole_text_does(
     expected = _values(whole_text_parse(raw, max_attachment_bytes=limit))
     assert _values(parse_message(raw, max_attachment_bytes=limit)) == expected
     assert _values(parse_message(bytearray(raw), max_attachment_bytes=limit)) == expected
+
+
+def test_one_morphological_analyser_serves_classification_text_check_and_addressing() -> None:
+    """About 20 MB each: the daemon loads the dictionary once, whoever asks first."""
+    from buhdesk.reply.addressing import _morph
+    from buhdesk.rules.lemmas import Lemmatizer
+    from buhdesk.textcheck.lexicon import Lexicon
+
+    assert Lexicon.build([]).morph is Lemmatizer()._morph is _morph()

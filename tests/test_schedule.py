@@ -447,3 +447,24 @@ def test_a_reply_to_a_reminder_threads_as_an_answer(make_rt: RuntimeFactory) -> 
     assert sent.kind == "reminder" and sent.status == "pending"
     token = read_token(rt.keys.keys(THREAD), sent.message_id or "")
     assert token is not None and (token.kind, token.request_id) == ("notice", rid)
+
+
+def test_reminder_reaches_the_acting_deputy_while_the_accountant_is_away(
+        make_rt: RuntimeFactory) -> None:
+    from datetime import date
+
+    from buhdesk.store.models import Absence
+
+    clock = Clock(msk(2026, 11, 25, 9, 10))
+    rt = make_rt(clock)
+    login = accountants(rt)[0]
+    deputy = rt.rules.staff[login].deputy
+    assert deputy, "the shipped staff file names deputies"
+    with Session(rt.engine) as s:
+        s.add(Absence(login=login, start=date(2026, 11, 23), end=date(2026, 11, 27),
+                      reason="отпуск"))
+        s.commit()
+    add_request(rt, "БУХ-2026-000050", assignee=login, due=msk(2026, 11, 26, 18, 0))
+    run_due_jobs(rt)
+    sent = sorted(m.to_addrs for m in reminders_for(rt, "БУХ-2026-000050"))
+    assert sent == sorted([rt.rules.staff[login].email, rt.rules.staff[deputy].email])

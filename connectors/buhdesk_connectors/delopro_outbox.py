@@ -1,5 +1,6 @@
 """Answer packages for «ДелоПро» as a buhdesk Transport: each outbox row's JSON description
-(see ``buhdesk.reply.answer_packages``) becomes ``outgoing/RPKG/`` with answer.xml, the files and READY.
+(see ``buhdesk.reply.answer_packages``) becomes ``outgoing/RPKG/`` with answer.xml, the files
+and READY.
 
 Writing is idempotent: a package already in outgoing/ (a crash after writing, before the row was
 marked sent) counts as sent.
@@ -12,17 +13,17 @@ import logging
 import uuid
 from collections.abc import Sequence
 from datetime import date, datetime
-from typing import Any
 
-from buhdesk.store.blobs import BlobStore
 from buhdesk.interfaces import Envelope, PermanentDeliveryError, TransientDeliveryError
+from buhdesk.reply.package_format import AnswerPackageData, PersonData
+from buhdesk.store.blobs import BlobStore
 
 from .delopro import AnswerPackage, DeloproFolder, DeloproUnavailable, InReplyTo, Person
 
 log = logging.getLogger(__name__)
 
 
-def _person(data: dict[str, Any]) -> Person:
+def _person(data: PersonData) -> Person:
     return Person(fio=data.get("fio") or "", post=data.get("post") or "",
                   department=data.get("department") or "", email=data.get("email") or None,
                   phone=data.get("phone") or None)
@@ -32,7 +33,7 @@ def _day(value: str | None) -> date | None:
     return date.fromisoformat(value) if value else None
 
 
-def answer_from_payload(payload: dict[str, Any], blobs: BlobStore) -> AnswerPackage:
+def answer_from_payload(payload: AnswerPackageData, blobs: BlobStore) -> AnswerPackage:
     """The AnswerPackage an outbox row describes; file bytes come from the blob store."""
     ref = payload["in_reply_to"]
     name = payload["package"]

@@ -20,7 +20,6 @@ import time
 from collections.abc import Callable, Sequence
 from datetime import UTC, date, datetime
 from pathlib import Path
-from typing import Any
 
 from buhdesk.interfaces import (
     AnswerReceipt,
@@ -115,24 +114,25 @@ class DeloproSource:
             self._in_hand[pkg.path] = pkg
         self._recovered = True
 
-    def fetch(self, limit: int) -> Sequence[tuple[Any, Document | PackageProblem]]:
+    def fetch(self, limit: int) -> Sequence[tuple[ClaimedPackage, Document | PackageProblem]]:
         self._recover()
-        taken: list[tuple[Any, Document | PackageProblem]] = []
+        taken: list[tuple[ClaimedPackage, Document | PackageProblem]] = []
         for pkg in list(self._in_hand.values())[:limit]:
             self._take(pkg, taken)
         if len(taken) >= limit:
             return taken
         for ref in self.folder.scan():
-            pkg = self.folder.claim(ref)
-            if pkg is None:
+            claimed = self.folder.claim(ref)
+            if claimed is None:
                 continue  # another instance was quicker
-            self._in_hand[pkg.path] = pkg
-            self._take(pkg, taken)
+            self._in_hand[claimed.path] = claimed
+            self._take(claimed, taken)
             if len(taken) >= limit:
                 break
         return taken
 
-    def _take(self, pkg: ClaimedPackage, taken: list[tuple[Any, Document | PackageProblem]]) -> None:
+    def _take(self, pkg: ClaimedPackage,
+              taken: list[tuple[ClaimedPackage, Document | PackageProblem]]) -> None:
         loaded = self._load(pkg)
         if loaded is None:
             log.info("%s: package %s left work/ (settled by another instance)", self.name, pkg.name)
@@ -165,8 +165,7 @@ class DeloproSource:
         self._in_hand.pop(pkg.path, None)
         self._tries.pop(pkg.path, None)
 
-    def ack(self, handle: Any, request_number: str) -> None:
-        pkg: ClaimedPackage = handle
+    def ack(self, pkg: ClaimedPackage, request_number: str) -> None:
         try:
             self.folder.finish(pkg, request_number=request_number, at=datetime.now(UTC))
         except OSError as e:
@@ -175,9 +174,8 @@ class DeloproSource:
             log.info("%s: package %s was settled by another instance", self.name, pkg.name)
         self._settled(pkg)
 
-    def fail(self, handle: Any, code: str, message: str, file: str | None = None,
+    def fail(self, pkg: ClaimedPackage, code: str, message: str, file: str | None = None,
              first_seen: datetime | None = None) -> None:
-        pkg: ClaimedPackage = handle
         try:
             self.folder.fail(pkg, PackageError(code, message, file),
                              first_seen=first_seen or datetime.now(UTC))

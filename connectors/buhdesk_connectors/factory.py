@@ -1,4 +1,5 @@
-"""Wiring: the configuration names an implementation, this builds it (no registration, no scanning)."""
+"""Wiring: the configuration names an implementation, this builds it (no registration, no
+scanning)."""
 
 from __future__ import annotations
 

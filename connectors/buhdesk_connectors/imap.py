@@ -10,6 +10,7 @@ failed login is reported at once.
 from __future__ import annotations
 
 import imaplib
+import io
 import logging
 import re
 import select
@@ -136,7 +137,8 @@ class ImapSource:
     # -- connection -----------------------------------------------------------------------------
 
     def _run(self, what: str, operation: Callable[[], T]) -> T:
-        """Run ``operation`` on a live connection, reconnecting with back-off on transient errors."""
+        """Run ``operation`` on a live connection, reconnecting with back-off on transient
+        errors."""
         retrying = Retrying(
             stop=stop_after_attempt(self.reconnect_tries),
             wait=wait_exponential(multiplier=self.reconnect_wait, max=self.reconnect_wait_max),
@@ -220,7 +222,7 @@ class ImapSource:
         if typ != "OK":
             raise SourceError(f"{self.name}: cannot open IMAP folder {self.folder!r}: {data!r}")
         _typ, values = box.client.response("UIDVALIDITY")
-        if not values or values[0] is None:
+        if not values or not isinstance(values[0], bytes):
             raise _Unusable("server sent no UIDVALIDITY")
         return values[0].decode("ascii")
 
@@ -314,7 +316,8 @@ class ImapSource:
         typ, data = client.list('""', _quote(self.processed_folder))
         if not (typ == "OK" and data and data[0]):
             typ, data = client.create(_quote(self.processed_folder))
-            if typ != "OK" and b"ALREADYEXISTS" not in b" ".join(d or b"" for d in data):
+            if typ != "OK" and b"ALREADYEXISTS" not in b" ".join(
+                    d for d in data if isinstance(d, bytes)):
                 raise SourceError(f"{self.name}: cannot create folder "
                                   f"{self.processed_folder!r}: {data!r}")
             log.info("%s: created folder %r", self.name, self.processed_folder)
@@ -378,8 +381,11 @@ def _buffered(client: imaplib.IMAP4) -> bool:
     sock = client.sock
     previous = sock.gettimeout()
     sock.settimeout(0)
+    file = client.file
+    if not isinstance(file, io.BufferedReader):  # imaplib reads through sock.makefile("rb")
+        return False
     try:
-        return bool(client.file.peek(1))
+        return bool(file.peek(1))
     except (BlockingIOError, ssl.SSLWantReadError):
         return False
     finally:
@@ -438,10 +444,11 @@ def _uid_set(uids: Sequence[int]) -> str:
     return ",".join(ranges)
 
 
-def _quote(folder: str) -> bytes:
-    """Quote a folder name for the wire, in IMAP's modified UTF-7 (RFC 3501 5.1.3)."""
-    encoded = utf7_encode(folder)
-    return b'"' + encoded.replace(b"\\", b"\\\\").replace(b'"', b'\\"') + b'"'
+def _quote(folder: str) -> str:
+    """Quote a folder name for the wire, in IMAP's modified UTF-7 (RFC 3501 5.1.3), which is
+    ASCII, so imaplib sends the same bytes for it as it would for the encoded form."""
+    encoded = utf7_encode(folder).decode("ascii")
+    return '"' + encoded.replace("\\", "\\\\").replace('"', '\\"') + '"'
 
 
 def _check(typ: str, data: list[object], command: str) -> None:

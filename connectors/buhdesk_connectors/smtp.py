@@ -201,7 +201,7 @@ async def _closed(protocol: SMTPProtocol) -> None:
     deadline = loop.time() + CLOSE_GRACE
     while protocol.transport is not None and loop.time() < deadline:
         await asyncio.sleep(0.005)
-    if protocol.transport is not None:
+    if isinstance(protocol.transport, asyncio.WriteTransport):  # every stream transport is one
         protocol.transport.abort()
         for _ in range(10):  # the transports' connection_lost callbacks run
             if protocol.transport is None:

@@ -35,7 +35,7 @@ SOURCE_KINDS = ("imap", "maildir", "delopro")
 OUTBOX_KINDS = ("smtp", "files")
 SECURITY_MODES = ("ssl", "starttls", "none")
 # Tables validated by the modules that use them (scheduler, web, closure, survey, trust, kb).
-EXTRA_TABLES = ("schedule", "web", "closure", "survey", "auth", "floods", "kb")
+EXTRA_TABLES = ("schedule", "web", "closure", "survey", "auth", "floods", "kb", "copies")
 WHOLE_FILE = "-"  # the key of an error about the file itself (missing, encoding, syntax)
 WEB_KEYS_ENV = "BUHDESK_WEB_KEYS"  # default name of the web process's own (derived) keys
 

@@ -4,6 +4,7 @@ and renamed into outgoing/ only when complete and fsynced."""
 from __future__ import annotations
 
 import hashlib
+import io
 import os
 import re
 import uuid
@@ -105,7 +106,9 @@ def render_answer(answer: AnswerPackage, files: list[dict[str, str]]) -> bytes:
     for attrs in files:
         ET.SubElement(listing, "File", attrs)
     ET.indent(root)
-    return ET.tostring(root, encoding="utf-8", xml_declaration=True)
+    out = io.BytesIO()  # what ET.tostring does, with the result typed as bytes
+    ET.ElementTree(root).write(out, encoding="utf-8", xml_declaration=True)
+    return out.getvalue()
 
 
 def _write_files(folder: Path, answer: AnswerPackage) -> list[dict[str, str]]:

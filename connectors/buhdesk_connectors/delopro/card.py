@@ -2,9 +2,9 @@
 
 from __future__ import annotations
 
+import datetime as dt
 import re
 from dataclasses import dataclass, field
-from datetime import date
 from pathlib import Path
 
 ROLES = ("main", "attachment", "signature")
@@ -14,7 +14,8 @@ _DELO_INDEX = re.compile(r"\s*\[\d+\](?=\.[^.\[\]]*$|$)")
 
 
 def strip_delo_index(name: str) -> str:
-    """Return a display name without the «Дело» ``[N]`` index: ``Отчет[1].xlsx`` → ``Отчет.xlsx``."""
+    """Return a display name without the «Дело» ``[N]`` index:
+    ``Отчет[1].xlsx`` → ``Отчет.xlsx``."""
     stripped = _DELO_INDEX.sub("", name).strip()
     return name if not stripped or stripped.startswith(".") else stripped
 
@@ -43,19 +44,19 @@ class CardFile:
 @dataclass(frozen=True)
 class Resolution:
     id: str
-    date: date | None
+    date: dt.date | None
     author: Person | None
     text: str
     executors: tuple[Person, ...]
     responsible: Person | None
-    deadline: date | None
+    deadline: dt.date | None
 
 
 @dataclass(frozen=True)
 class Link:
     type: str
     number: str
-    date: date | None
+    date: dt.date | None
     doc_uid: str | None
 
 
@@ -64,7 +65,7 @@ class Card:
     format: str
     doc_uid: str
     reg_number: str
-    reg_date: date | None
+    reg_date: dt.date | None
     journal: str
     doc_kind: str
     channel: str
@@ -74,7 +75,7 @@ class Card:
     summary: str
     text: str
     resolutions: tuple[Resolution, ...]
-    deadline: date | None
+    deadline: dt.date | None
     files: tuple[CardFile, ...]
     links: tuple[Link, ...]
     original_name: str

@@ -8,7 +8,7 @@ import logging
 import os
 import stat
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from datetime import datetime
 from pathlib import Path
@@ -185,7 +185,8 @@ class DeloproFolder:
 
     # --- finishing -----------------------------------------------------------------------------
 
-    def _settle(self, pkg: ClaimedPackage, parent: Path, note: str, payload: dict) -> Path:
+    def _settle(self, pkg: ClaimedPackage, parent: Path, note: str,
+                payload: Mapping[str, object]) -> Path:
         parent.mkdir(parents=True, exist_ok=True)
         dest = free_name(parent, pkg.name)
         if pkg.kind == "zip":

@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 import os
 import shutil
+from collections.abc import Mapping
 from pathlib import Path
 
 
@@ -36,8 +37,9 @@ def write_synced(path: Path, data: bytes) -> None:
         os.fsync(fh.fileno())
 
 
-def write_json(path: Path, payload: dict[str, object]) -> None:
-    """Write JSON next to ``path`` and rename it over: a link named ``path`` is replaced, not followed."""
+def write_json(path: Path, payload: Mapping[str, object]) -> None:
+    """Write JSON next to ``path`` and rename it over: a link named ``path`` is replaced, not
+    followed."""
     tmp = path.with_name(f".{path.name}.{os.getpid()}.tmp")
     if os.path.lexists(tmp):
         os.unlink(tmp)

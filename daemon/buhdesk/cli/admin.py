@@ -8,7 +8,7 @@ from __future__ import annotations
 import argparse
 import json
 import sys
-from collections.abc import Callable, Iterator, Sequence
+from collections.abc import Callable, Iterator, Mapping, Sequence
 from contextlib import contextmanager
 from dataclasses import asdict, dataclass
 from datetime import UTC, datetime
@@ -24,7 +24,7 @@ from buhdesk.trust.printsafe import safe_json, safe_line
 if TYPE_CHECKING:  # the commands import what they use: `buhdesk --help` starts fast
     from sqlalchemy.engine import Engine
 
-    from buhdesk.store.models import Request
+    from buhdesk.store.models import Request, Undeliverable
     from buhdesk.rules.book import RuleBook
 
 LoadConfig = Callable[[argparse.Namespace], Config]
@@ -169,6 +169,7 @@ class ListedRequest:
     due_at: str | None  # ISO 8601 in the service's zone
     due_text: str  # ДД.ММ.ГГГГ ЧЧ:ММ in the service's zone, or «срок не установлен»
     overdue: bool
+    undeliverable: str | None = None  # the server's reason when our letters to the client bounce
 
 
 def list_requests(engine: Engine, rules: RuleBook, tz: ZoneInfo, *,
@@ -178,6 +179,7 @@ def list_requests(engine: Engine, rules: RuleBook, tz: ZoneInfo, *,
     from sqlalchemy import select
     from sqlmodel import Session
 
+    from buhdesk.route.bounces import undeliverable
     from buhdesk.store.models import Request
 
     now = now or datetime.now(UTC)
@@ -186,13 +188,16 @@ def list_requests(engine: Engine, rules: RuleBook, tz: ZoneInfo, *,
         stmt = stmt.where(Request.assignee == assignee)
     with Session(engine) as session:
         rows = list(session.exec(stmt.order_by(Request.id)).scalars())  # type: ignore[call-overload]
+        bounced = undeliverable(session, [r.client_email or "" for r in rows])
     rows.sort(key=lambda r: (r.due_at is None, as_utc(r.due_at) if r.due_at else now, r.number))
-    items = [_listed(rules, tz, r, now) for r in rows]
+    items = [_listed(rules, tz, r, now, bounced) for r in rows]
     return [i for i in items if i.overdue] if overdue else items
 
 
-def _listed(rules: RuleBook, tz: ZoneInfo, r: Request, now: datetime) -> ListedRequest:
+def _listed(rules: RuleBook, tz: ZoneInfo, r: Request, now: datetime,
+            bounced: Mapping[str, Undeliverable]) -> ListedRequest:
     due = as_utc(r.due_at).astimezone(tz) if r.due_at else None
+    mark = bounced.get((r.client_email or "").lower())
     late = due is not None and r.state in OWED_STATES and due < now
     member = rules.staff.get(r.assignee) if r.assignee else None
     return ListedRequest(
@@ -203,6 +208,7 @@ def _listed(rules: RuleBook, tz: ZoneInfo, r: Request, now: datetime) -> ListedR
         assignee=r.assignee, assignee_name=member.name if member else "",
         due_at=due.isoformat() if due else None,
         due_text=f"{due:%d.%m.%Y %H:%M}" if due else "срок не установлен", overdue=late,
+        undeliverable=(mark.reason or "отчёт о недоставке") if mark else None,
     )
 
 
@@ -215,6 +221,8 @@ def _print_listed(i: ListedRequest) -> None:
     print(f"{i.number}\tсрок: {i.due_text}{late}\t{i.state_label}\t{who}\n"
           f"\tклиент: {client}; «{safe_line(i.subject)}»\n"
           f"\tпроцесс: {i.process_label}; потребность: {i.need_label}")
+    if i.undeliverable:
+        print(f"\tписьма клиенту не доставляются: {safe_line(i.undeliverable)}")
 
 
 def cmd_list(args: argparse.Namespace, load: LoadConfig) -> int:

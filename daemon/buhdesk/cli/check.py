@@ -18,20 +18,21 @@ from buhdesk.config import (
     load_config,
     package_data_dir,
 )
-from buhdesk.rules.documents import DocumentSettingsError, load_document_settings
+from buhdesk.feedback.painmap import PainMapError, load_measures
+from buhdesk.feedback.settings import SurveySettingsError, closure_settings, survey_settings
+from buhdesk.feedback.survey import load_survey
 from buhdesk.kb.library import check_kb
 from buhdesk.kb.mail import KbSettingsError, min_share
-from buhdesk.rules.classify import PROCESSES
-from buhdesk.store.models import Request
-from buhdesk.feedback.painmap import PainMapError, load_measures
-from buhdesk.rules.book import RuleBook, RuleBookError, load_rulebook
-from buhdesk.rules.ruleset import RuleSetError
-from buhdesk.schedule.settings import ScheduleSettingsError, load_schedule_settings
-from buhdesk.feedback.survey import load_survey
-from buhdesk.feedback.settings import SurveySettingsError, closure_settings, survey_settings
 from buhdesk.reply.templating import LETTERS, TemplateProblem, Templates
 from buhdesk.reports.frame import check_report_templates
 from buhdesk.reports.touchpoints import load_touchpoints
+from buhdesk.route.participants import CopiesSettingsError, copies_settings
+from buhdesk.rules.book import RuleBook, RuleBookError, load_rulebook
+from buhdesk.rules.classify import PROCESSES
+from buhdesk.rules.documents import DocumentSettingsError, load_document_settings
+from buhdesk.rules.ruleset import RuleSetError
+from buhdesk.schedule.settings import ScheduleSettingsError, load_schedule_settings
+from buhdesk.store.models import Request
 from buhdesk.trust.settings import TrustSettingsError, auth_settings, flood_settings
 from buhdesk.web.security import trusted_proxies
 
@@ -60,6 +61,8 @@ def sample_variables(book: RuleBook, service_name: str) -> dict[str, Any]:
         "note_author": "Петрова Анна Игоревна <petrova@minfin.example>", "until": now,
         "why": "Петрова Анна Игоревна — не исполнитель обращения",
         "sender": "client@example.org", "cap": 20,
+        "addresses": ["employee@example.org"], "bounce_reason": "5.1.1 User unknown",
+        "bounced_subject": "Ответ на обращение БУХ-2026-000001",
     }
 
 
@@ -102,10 +105,12 @@ def _check_settings(cfg: Config) -> list[str]:
     """The optional tables of the configuration that their modules validate."""
     problems: list[str] = []
     for check in (lambda: load_schedule_settings(cfg.extra), lambda: survey_settings(cfg),
-                  lambda: closure_settings(cfg), lambda: min_share(cfg)):
+                  lambda: closure_settings(cfg), lambda: min_share(cfg),
+                  lambda: copies_settings(cfg)):
         try:
             check()
-        except (ScheduleSettingsError, SurveySettingsError, KbSettingsError) as e:
+        except (ScheduleSettingsError, SurveySettingsError, KbSettingsError,
+                CopiesSettingsError) as e:
             problems.append(config_problem_at_line(cfg.file, str(e)))
     for trust in (auth_settings, flood_settings):
         try:

@@ -18,6 +18,7 @@ from pathlib import Path
 from buhdesk.cli import admin as cli_admin
 from buhdesk.cli import answers as cli_answers
 from buhdesk.cli import learn as cli_learn
+from buhdesk.cli import letters as cli_letters
 from buhdesk.cli import ops as cli_ops
 from buhdesk.cli import reports as cli_reports
 from buhdesk.cli import survey as cli_survey
@@ -150,6 +151,7 @@ def build_parser(*, report_kinds: bool = True) -> argparse.ArgumentParser:
     cli_ops.register(sub, _load)
     cli_admin.register(sub, _load)
     cli_learn.register(sub, _load)
+    cli_letters.register(sub, _load)
     cli_survey.register(sub, _load)
     reports = cli_reports.register(sub, _load)
     if report_kinds:

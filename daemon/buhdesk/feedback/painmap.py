@@ -10,22 +10,22 @@ from __future__ import annotations
 
 import json
 from collections import Counter
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import date, datetime, time
 from pathlib import Path
-from typing import Any
 from zoneinfo import ZoneInfo
 
 from sqlalchemy import select
 from sqlalchemy.engine import Engine
-from sqlmodel import Session
+from sqlmodel import Session, col
 
 from buhdesk.feedback.models import SurveyAnswer
 from buhdesk.feedback.satisfaction import answers_between
 from buhdesk.feedback.survey import Survey
 from buhdesk.reports.frame import chart, render_report, table
 from buhdesk.reports.svgchart import bar_chart
+from buhdesk.reports.tables import Chart, Sheet
 from buhdesk.rules.lemmas import Lemmatizer
 from buhdesk.rules.problems import Problems, TomlDoc, check_keys, read_toml
 from buhdesk.store.models import Request
@@ -140,7 +140,7 @@ def collect_painmap(engine: Engine, survey: Survey, labels: Mapping[str, str],
         lo = datetime.combine(start, time(), tzinfo=tz)
         hi = datetime.combine(end, time(23, 59, 59), tzinfo=tz)
         requests = session.execute(select(Request).where(
-            Request.created_at >= lo, Request.created_at <= hi)).scalars().all()  # type: ignore[operator]
+            col(Request.created_at) >= lo, col(Request.created_at) <= hi)).scalars().all()
     by_process: dict[str, list[SurveyAnswer]] = {}
     for a in answers:
         by_process.setdefault(a.process, []).append(a)
@@ -178,11 +178,10 @@ def _survey_figures(p: ProcessPains, survey: Survey, rows: list[SurveyAnswer], t
 
 
 def _overdue_share(requests: list[Request], now: datetime) -> float | None:
-    due = [r for r in requests if r.due_at is not None]
+    due = [(r, r.due_at) for r in requests if r.due_at is not None]
     if not due:
         return None
-    late = sum(as_utc(r.answered_at or r.closed_at or now) > as_utc(r.due_at)  # type: ignore[arg-type]
-               for r in due)
+    late = sum(as_utc(r.answered_at or r.closed_at or now) > as_utc(due_at) for r, due_at in due)
     return round(100.0 * late / len(due), 1)
 
 
@@ -211,24 +210,23 @@ def _low_overall(p: ProcessPains) -> float | None:
     return next(iter(p.low_shares.values()), None) if p.shown else None
 
 
-def xlsx_sheets(pains: list[ProcessPains]) -> list[Any]:
+def xlsx_sheets(pains: list[ProcessPains]) -> list[Sheet]:
     """The map with its measures, and one row per process with the overdue chart."""
-    from buhdesk.reports.tables import Chart, Sheet
-
-    summary = [["Процесс", "Обращений", "Жалоб", "Просрочено, %"],
-               *([p.label, p.requests, p.complaints, p.overdue_share] for p in pains)]
+    summary: list[Sequence[object]] = [["Процесс", "Обращений", "Жалоб", "Просрочено, %"],
+                                       *([p.label, p.requests, p.complaints, p.overdue_share]
+                                         for p in pains)]
     return [Sheet("Карта болей", flat_rows(pains)),
             Sheet("По процессам", summary,
                   Chart("Доля обращений с нарушением срока, %", 1, (4,), "%"))]
 
 
-def flat_rows(pains: list[ProcessPains]) -> list[list[Any]]:
-    head = ["Процесс", "Обращений", "Жалоб", "Просрочено, %", "Выявленные проблемы",
-            "Мероприятие", "Ответственный", "Срок", "Состояние"]
-    out: list[list[Any]] = [head]
+def flat_rows(pains: list[ProcessPains]) -> list[list[object]]:
+    head: list[object] = ["Процесс", "Обращений", "Жалоб", "Просрочено, %", "Выявленные проблемы",
+                          "Мероприятие", "Ответственный", "Срок", "Состояние"]
+    out = [head]
     for p in pains:
         base = [p.label, p.requests, p.complaints, p.overdue_share, "; ".join(p.problems())]
-        for m in p.measures or [None]:
-            out.append([*base, *(("", "", "", "") if m is None else
-                                 (m.measure, m.owner, m.deadline, m.status))])
+        measured: list[tuple[object, ...]] = [(m.measure, m.owner, m.deadline, m.status)
+                                              for m in p.measures] or [("", "", "", "")]
+        out.extend([*base, *cells] for cells in measured)
     return out

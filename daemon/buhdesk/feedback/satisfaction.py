@@ -1,7 +1,7 @@
 """The satisfaction report: survey answers by period (quarter, half-year or year, as they were
-stored) and process, with small groups suppressed (see :mod:`buhdesk.feedback.suppression`); HTML with
-charts, CSV and XLSX. Answers carry no channel (it would narrow an answer to a few requests), so
-the channel column says «все каналы».
+stored) and process, with small groups suppressed (see :mod:`buhdesk.feedback.suppression`);
+HTML with charts, CSV and XLSX. Answers carry no channel (it would narrow an answer to a few
+requests), so the channel column says «все каналы».
 """
 
 from __future__ import annotations
@@ -47,7 +47,7 @@ class Figures:
             return None
         if kind == "yesno":
             return round(100.0 * sum(1 for v in got if v is True) / len(got), 1)
-        return round(sum(got) / len(got), 2)
+        return round(float(sum(got)) / len(got), 2)
 
 
 @dataclass
@@ -94,9 +94,9 @@ def build_tree(period: str, rows: Sequence[SurveyAnswer], labels: Callable[[str]
         proc = processes.setdefault(row.process, Group(label=labels(row.process), n=0,
                                                        level="process"))
         for group in (root, proc):
-            group.figures.add(answers)  # type: ignore[attr-defined]
+            group.figures.add(answers)
             group.n += 1
-    root.children = sorted(processes.values(), key=lambda g: g.label)  # type: ignore[arg-type]
+    root.children = sorted(processes.values(), key=lambda g: g.label)
     return root
 
 
@@ -118,9 +118,9 @@ def rows(report: SatisfactionReport) -> list[tuple[str, str, str, list[Any]]]:
     for q in report.periods:
         out.append((q.label, "Все процессы", "все каналы", row_values(q, report.survey)))
         for p in q.children:
-            out.append((q.label, p.label, "все каналы", row_values(p, report.survey)))  # type: ignore[arg-type]
+            out.append((q.label, p.label, "все каналы", row_values(p, report.survey)))
             for c in p.children:
-                out.append((q.label, p.label, c.label, row_values(c, report.survey)))  # type: ignore[arg-type]
+                out.append((q.label, p.label, c.label, row_values(c, report.survey)))
     return out
 
 
@@ -155,7 +155,7 @@ def render_html(report: SatisfactionReport, templates_dir: Path | None = None) -
         if not q.n:
             periods.append({"label": q.label, "answered": False, "chart": None, "table": None})
             continue
-        overall = [(p.label, None if p.hidden else p.figures.figure("overall", "scale"))  # type: ignore[attr-defined]
+        overall = [(p.label, None if p.hidden else p.figures.figure("overall", "scale"))
                    for p in q.children]
         body = [[p_label if c_label == "все каналы" else f"— {c_label}", *values]
                 for _, p_label, c_label, values in rows(report) if _ == q.label][1:]

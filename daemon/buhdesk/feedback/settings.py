@@ -8,11 +8,15 @@ import re
 from collections.abc import Mapping
 from dataclasses import dataclass
 from datetime import time
-from typing import Any
 
 from buhdesk.config import Config
 from buhdesk.feedback.tokens import PERIOD_KINDS
 
+DEFAULT_THANKS = (
+    "спасибо", "благодарю", "благодарим", "благодарна", "благодарен", "ок", "окей", "ok",
+    "хорошо", "понятно", "ясно", "понял", "поняла", "поняли", "получил", "получила", "получили",
+    "получено", "принято", "принял", "приняла", "отлично", "договорились", "всё в порядке",
+)
 _TIME = re.compile(r"^([01]?\d|2[0-3]):([0-5]\d)$")
 MIN_GROUP_FLOOR = 3
 
@@ -25,6 +29,9 @@ class SurveySettingsError(ValueError):
 class ClosureSettings:
     auto_close_days: int = 5  # working days after the last answer without a reply from the client
     reopen_days: int = 10  # calendar days after closure in which a follow-up reopens the request
+    # A reply after closure made only of these (and greetings) is recorded without reopening.
+    thanks: tuple[str, ...] = DEFAULT_THANKS
+    thanks_max_other_words: int = 3
 
 
 @dataclass(frozen=True)
@@ -40,7 +47,7 @@ class SurveySettings:
     answer_period: str = "half-year"  # quarter | half-year | year: the time label of an answer
 
 
-def _section(extra: Mapping[str, Any], name: str, keys: tuple[str, ...]) -> Mapping[str, Any]:
+def _section(extra: Mapping[str, object], name: str, keys: tuple[str, ...]) -> Mapping[str, object]:
     raw = extra.get(name, {})
     if not isinstance(raw, Mapping):
         raise SurveySettingsError(f"[{name}] должен быть таблицей TOML")
@@ -51,7 +58,7 @@ def _section(extra: Mapping[str, Any], name: str, keys: tuple[str, ...]) -> Mapp
     return raw
 
 
-def _int(section: str, raw: Mapping[str, Any], key: str, default: int, low: int) -> int:
+def _int(section: str, raw: Mapping[str, object], key: str, default: int, low: int) -> int:
     value = raw.get(key, default)
     if not isinstance(value, int) or isinstance(value, bool) or value < low:
         raise SurveySettingsError(f"[{section}] {key}: нужно целое число не меньше {low}, "
@@ -59,7 +66,7 @@ def _int(section: str, raw: Mapping[str, Any], key: str, default: int, low: int)
     return value
 
 
-def _time(raw: Mapping[str, Any], key: str, default: time) -> time:
+def _time(raw: Mapping[str, object], key: str, default: time) -> time:
     value = raw.get(key)
     if value is None:
         return default
@@ -70,10 +77,18 @@ def _time(raw: Mapping[str, Any], key: str, default: time) -> time:
 
 
 def closure_settings(config: Config) -> ClosureSettings:
-    raw = _section(config.extra, "closure", ("auto_close_days", "reopen_days"))
+    raw = _section(config.extra, "closure", ("auto_close_days", "reopen_days", "thanks",
+                                             "thanks_max_other_words"))
+    thanks = raw.get("thanks", list(DEFAULT_THANKS))
+    if not isinstance(thanks, list) or not all(isinstance(t, str) and t.strip() for t in thanks):
+        raise SurveySettingsError("[closure] thanks: нужен список слов и фраз, например "
+                                  "[\"спасибо\", \"получила\"]")
     return ClosureSettings(
         auto_close_days=_int("closure", raw, "auto_close_days", ClosureSettings.auto_close_days, 1),
         reopen_days=_int("closure", raw, "reopen_days", ClosureSettings.reopen_days, 0),
+        thanks=tuple(t.strip() for t in thanks),
+        thanks_max_other_words=_int("closure", raw, "thanks_max_other_words",
+                                    ClosureSettings.thanks_max_other_words, 0),
     )
 
 

@@ -7,6 +7,7 @@ from __future__ import annotations
 
 from collections.abc import Iterator
 from dataclasses import dataclass, field
+from typing import Self
 
 
 @dataclass
@@ -15,11 +16,11 @@ class Node:
 
     label: str
     n: int
-    children: list[Node] = field(default_factory=list)
+    children: list[Self] = field(default_factory=list)  # groups of the same kind
     hidden: bool = False
     primary: bool = False  # hidden because it is small (not only to protect another group)
 
-    def walk(self) -> Iterator[Node]:
+    def walk(self) -> Iterator[Self]:
         yield self
         for child in self.children:
             yield from child.walk()

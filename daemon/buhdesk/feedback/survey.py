@@ -70,10 +70,12 @@ class Survey:
 def load_survey(rules_dir: Path) -> Survey:
     """Read ``survey.toml``; raise RuleSetError listing every problem."""
     problems = Problems()
-    doc = read_toml(Path(rules_dir) / "survey.toml", problems)
+    path = Path(rules_dir) / "survey.toml"
+    doc = read_toml(path, problems)
     survey = _parse(doc, problems) if doc is not None else None
     problems.raise_if_any()
-    assert survey is not None
+    if survey is None:  # reading and parsing record why they give nothing
+        raise RuntimeError(f"{path}: no survey read and no problem recorded")
     return survey
 
 

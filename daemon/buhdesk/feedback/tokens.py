@@ -14,13 +14,14 @@ import random
 import secrets
 from collections.abc import Sequence
 from dataclasses import dataclass
-from datetime import date, datetime, timedelta
+from datetime import date, datetime, timedelta, tzinfo
 from typing import Any
 
 from sqlalchemy import delete, select
-from sqlmodel import Session
+from sqlmodel import Session, col
 
 from buhdesk.feedback.models import SurveyAnswer, SurveyPending, SurveySpent, SurveyToken
+from buhdesk.store.engine import affected_rows
 
 TOKEN_BYTES = 24  # 192 bits
 PERIOD_KINDS = ("quarter", "half-year", "year")
@@ -131,8 +132,8 @@ def record_answer(session: Session, token_hash: str, submission: Submission, *,
         return False
     labels = TokenLabels(row.process, row.period)
     gone = session.execute(delete(SurveyToken).where(
-        SurveyToken.token_hash == token_hash))  # type: ignore[arg-type]
-    if gone.rowcount != 1:  # type: ignore[attr-defined]
+        col(SurveyToken.token_hash) == token_hash))
+    if affected_rows(gone) != 1:
         return False
     session.add(SurveySpent(token_hash=token_hash))
     session.add(SurveyPending(id=secrets.token_hex(16), sealed=seal(group_keys[0], labels),
@@ -164,7 +165,7 @@ def release_group(session: Session, labels: TokenLabels, *, group_keys: Sequence
     them: all at once, in random order, under fresh random keys. Returns how many moved."""
     seals = [seal(key, labels) for key in group_keys]
     waiting = list(session.execute(select(SurveyPending).where(
-        SurveyPending.sealed.in_(seals))).scalars())  # type: ignore[attr-defined]
+        col(SurveyPending.sealed).in_(seals))).scalars())
     if len(waiting) < min_group:
         return 0
     _RANDOM.shuffle(waiting)
@@ -183,9 +184,9 @@ def release_group(session: Session, labels: TokenLabels, *, group_keys: Sequence
 def _take(session: Session, item: SurveyPending) -> bool:
     """Delete a waiting answer's row; False if a concurrent submission moved it first."""
     gone = session.execute(delete(SurveyPending).where(
-        SurveyPending.id == item.id))  # type: ignore[arg-type]
-    return bool(gone.rowcount == 1)  # type: ignore[attr-defined]
+        col(SurveyPending.id) == item.id))
+    return affected_rows(gone) == 1
 
 
-def today_local(now: datetime, tz: Any) -> date:
+def today_local(now: datetime, tz: tzinfo) -> date:
     return now.astimezone(tz).date()

@@ -8,7 +8,7 @@ from datetime import datetime
 
 from sqlalchemy import select
 from sqlalchemy.engine import Engine
-from sqlmodel import Session
+from sqlmodel import Session, col
 
 from buhdesk.store.models import Event, Message
 from buhdesk.store.raw import has_raw
@@ -38,8 +38,8 @@ class RequeueError(Exception):
 
 def held_items(engine: Engine) -> list[HeldItem]:
     with Session(engine) as session:
-        rows = session.exec(  # type: ignore[call-overload]
-            select(Message).where(Message.status == "held").order_by(Message.id)
+        rows = session.execute(
+            select(Message).where(col(Message.status) == "held").order_by(col(Message.id))
         ).scalars().all()
         return [
             HeldItem(id=r.id, direction=r.direction, source=r.source or "",

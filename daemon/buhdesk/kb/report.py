@@ -31,10 +31,10 @@ from buhdesk.cli.reports import (
 )
 from buhdesk.config import Config
 from buhdesk.kb.library import KnowledgeBase
-from buhdesk.store.models import Event, Request
-from buhdesk.rules.book import RuleBook
 from buhdesk.reports.frame import chart, render_report, table
 from buhdesk.reports.svgchart import bar_chart
+from buhdesk.rules.book import RuleBook
+from buhdesk.store.models import Event, Request
 
 KB_ACTIONS = ("kb-offered", "kb-inserted")
 MIN_GAP_REQUESTS = 3

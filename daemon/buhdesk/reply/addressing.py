@@ -9,7 +9,6 @@ from __future__ import annotations
 
 import re
 from dataclasses import dataclass
-from functools import cache
 from itertools import pairwise
 from typing import TYPE_CHECKING
 
@@ -31,11 +30,10 @@ class Addressee:
         return f"{self.first_name} {self.patronymic}"
 
 
-@cache
 def _morph() -> pymorphy3.MorphAnalyzer:
-    import pymorphy3
+    from buhdesk.rules.lemmas import morph_analyzer  # loaded when a letter first needs it
 
-    return pymorphy3.MorphAnalyzer()
+    return morph_analyzer()
 
 
 def addressee(full_name: str | None) -> Addressee | None:

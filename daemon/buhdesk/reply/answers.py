@@ -25,6 +25,7 @@ from buhdesk.route.lifecycle import next_state
 from buhdesk.route.mime import ParsedMessage
 from buhdesk.store.models import Event, Message, Request
 from buhdesk.reply.outbox import client_thread, enqueue, notify, request_vars
+from buhdesk.route.participants import answer_copies, copies_settings
 from buhdesk.route.quoting import split_signature, strip_quoted
 from buhdesk.service.runtime import Runtime
 from buhdesk.reply.templating import Rendered
@@ -32,7 +33,8 @@ from buhdesk.textcheck import Finding
 
 log = logging.getLogger(__name__)
 
-_COMMAND = re.compile(r"^\s*#(закрыть|ожидание|передать|отправить-как-есть|статья|слово)\b\s*(.*)$",
+_COMMAND = re.compile(
+    r"^\s*#(закрыть|открыть|ожидание|передать|отправить-как-есть|статья|слово)\b\s*(.*)$",
                       re.IGNORECASE)
 _WORD = re.compile(r"[^\W\d_]{2,40}(?:-[^\W\d_]{1,40})?")
 
@@ -40,6 +42,7 @@ _WORD = re.compile(r"[^\W\d_]{2,40}(?:-[^\W\d_]{1,40})?")
 @dataclass
 class Commands:
     close: bool = False
+    reopen: bool = False
     wait: bool = False
     transfer_to: str | None = None
     force: bool = False
@@ -58,6 +61,8 @@ def parse_commands(text: str) -> tuple[str, Commands]:
         word, arg = m[1].lower(), m[2].strip()
         if word == "закрыть":
             commands.close = True
+        elif word == "открыть":
+            commands.reopen = True
         elif word == "ожидание":
             commands.wait = True
         elif word == "передать":
@@ -185,7 +190,8 @@ def _send(session: Session, rt: Runtime, request: Request, login: str, rendered:
         raise ValueError(f"{request.number}: the client has no e-mail address")
     if request.client_email:
         enqueue(session, rt, request=request, kind="answer", to=[request.client_email],
-                rendered=rendered, reply_to_ids=client_thread(session, request), files=files)
+                rendered=rendered, reply_to_ids=client_thread(session, request), files=files,
+                cc=answer_copies(request, copies_settings(rt.config)))
     if edms:  # the answer also goes back into the EDMS the document came from
         queue_answer_package(session, rt, request, login, rendered, files, closing=commands.close)
     detail = {"accountant": login,
@@ -222,16 +228,27 @@ def _return_items(session: Session, rt: Runtime, request: Request, login: str,
 
 def _apply_state(session: Session, request: Request, commands: Commands, *, actor: str,
                  answered: bool, now: datetime) -> None:
+    """The request's state after the accountant's letter. An answer to a closed request (the
+    promised scan after «#закрыть») goes out and leaves it closed; «#открыть» reopens it."""
+    was = request.state
+    if was == "closed" and commands.reopen and not commands.close:
+        request.state = next_state(request.state, "reopen")
+        request.closed_at = None
     if answered:
         request.state = next_state(request.state, "answer")
         request.answered_at = request.answered_at or now
-    if commands.wait:
+    if commands.wait and request.state != "closed":
         request.state = next_state(request.state, "wait")
-    if commands.close:
+    if commands.close and request.state != "closed":
         request.state = next_state(request.state, "close")
         request.closed_at = now
     request.updated_at = now
-    if commands.wait or commands.close:
+    if was == "closed":
+        action = "answered-after-close" if request.state == "closed" else "reopened"
+        if answered or request.state != "closed":
+            session.add(Event(request_id=request.id, stage="reply", action=action, actor=actor,
+                              detail="{}"))
+    elif (commands.wait or commands.close) and request.state in ("waiting", "closed"):
         session.add(Event(request_id=request.id, stage="reply", action=request.state, actor=actor,
                           detail="{}"))
 
@@ -250,8 +267,13 @@ def transfer(session: Session, rt: Runtime, request: Request, login: str, *, act
     session.add(Event(request_id=request.id, stage="route", action="transferred", actor=actor,
                       detail=json.dumps({"from": previous, "to": login}, ensure_ascii=False)))
     body = next((m.body_text for m in _client_messages(session, request)), "") or ""
-    notify(session, rt, request, "notice", body_text=body, attachments=[],
-           reasons=[f"передано сотрудником {actor}"])
+    from buhdesk.route.absences import absences_from_store  # route imports this module
+    from buhdesk.trust.staff_letters import for_assignee
+
+    absences = [*rt.rules.ruleset.absences, *absences_from_store(session)]
+    for_assignee(rt, request, absences, lambda to: notify(
+        session, rt, request, "notice", login=to, body_text=body, attachments=[],
+        reasons=[f"передано сотрудником {actor}"]))
 
 
 def _client_messages(session: Session, request: Request) -> list[Message]:

@@ -123,17 +123,18 @@ def compose(
     auto_submitted: str | None = None,
     files: Sequence[FileToSend] = (),
     staff: str = "",
+    cc: Sequence[str] = (),
 ) -> Outgoing:
     """Build one letter; ``reply_to_ids`` is the thread (oldest first) it continues; ``staff``
     is the login of the staff member the letter's token is issued to."""
     message_id = make_message_id(secret, kind, request_id, domain, staff=staff)
     letter = _letter(message_id=message_id, sender_name=sender_name, sender=sender,
                      domain=domain, to=to, subject=subject, body=body, now=now,
-                     reply_to_ids=reply_to_ids, auto_submitted=auto_submitted)
+                     reply_to_ids=reply_to_ids, auto_submitted=auto_submitted, cc=cc)
     data = None if files else _plain_bytes(letter)
     if data is None:
         data = _mime_bytes(letter, files)
-    return Outgoing(message_id=message_id, to=tuple(to), subject=subject, data=data)
+    return Outgoing(message_id=message_id, to=(*to, *cc), subject=subject, data=data)
 
 
 @dataclass(frozen=True, slots=True)
@@ -150,8 +151,10 @@ class _Letter:
 
 def _letter(*, message_id: str, sender_name: str, sender: str, domain: str, to: Sequence[str],
             subject: str, body: str, now: datetime, reply_to_ids: Sequence[str] = (),
-            auto_submitted: str | None = None) -> _Letter:
+            auto_submitted: str | None = None, cc: Sequence[str] = ()) -> _Letter:
     fields = [("Date", format_datetime(now)), ("Message-ID", f"<{message_id}>")]
+    if cc:
+        fields.insert(0, ("Cc", ", ".join(cc)))
     if reply_to_ids:
         fields.append(("In-Reply-To", f"<{reply_to_ids[-1]}>"))
         fields.append(("References", " ".join(f"<{i}>" for i in reply_to_ids[-20:])))

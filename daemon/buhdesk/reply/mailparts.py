@@ -1,5 +1,6 @@
-"""Letters with an HTML part (digests): multipart/alternative with the same loop-stopping headers as
-:mod:`buhdesk.reply.compose`, written into the outbox like :func:`buhdesk.reply.outbox.enqueue` does.
+"""Letters with an HTML part (digests): multipart/alternative with the same loop-stopping headers
+as :mod:`buhdesk.reply.compose`, written into the outbox like
+:func:`buhdesk.reply.outbox.enqueue` does.
 """
 
 from __future__ import annotations
@@ -15,10 +16,10 @@ from jinja2 import TemplateError
 from sqlmodel import Session
 
 from buhdesk.reply.compose import LOOP_HEADER, Outgoing
-from buhdesk.store.models import Event, Message, Raw
-from buhdesk.service.runtime import Runtime
-from buhdesk.trust.keys import THREAD
 from buhdesk.reply.templating import TemplateProblem
+from buhdesk.service.runtime import Runtime
+from buhdesk.store.models import Event, Message, Raw, flushed_id
+from buhdesk.trust.keys import THREAD
 from buhdesk.trust.tokens import make_message_id
 
 
@@ -54,7 +55,7 @@ def enqueue_alternative(session: Session, rt: Runtime, *, to: Sequence[str], sub
                   body_text=text, size=len(out.data), created_at=rt.now())
     session.add(row)
     session.flush()
-    session.add(Raw(message_pk=row.id, data=out.data))  # type: ignore[arg-type]
+    session.add(Raw(message_pk=flushed_id(row), data=out.data))
     session.add(Event(message_pk=row.id, stage=stage, action="queued-info",
                       detail=json.dumps({"to": list(to), "subject": subject}, ensure_ascii=False)))
     return row

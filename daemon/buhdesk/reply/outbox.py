@@ -25,6 +25,7 @@ from buhdesk.kb.mail import (
     offered_event,
     public_url,
 )
+from buhdesk.reply.attachment_labels import attachment_labels
 from buhdesk.route.mime import ParsedMessage
 from buhdesk.store.models import Message, Request
 from buhdesk.rules.book import Decision
@@ -112,11 +113,13 @@ def deferred_letters(session: Session) -> Iterator[Letters]:
 
 def enqueue(session: Session, rt: Runtime, *, request: Request | None, kind: str, to: Sequence[str],
             rendered: Rendered, reply_to_ids: Sequence[str] = (), auto: str | None = None,
-            files: Sequence[FileToSend] = (), stored_kind: str | None = None) -> Message:
+            files: Sequence[FileToSend] = (), stored_kind: str | None = None,
+            cc: Sequence[str] = ()) -> Message:
     """Write one outgoing letter into the outbox (committed by the caller's transaction)."""
     letters = Letters()
     row = add_letter(letters, rt, request=request, kind=kind, to=to, rendered=rendered,
-                     reply_to_ids=reply_to_ids, auto=auto, files=files, stored_kind=stored_kind)
+                     reply_to_ids=reply_to_ids, auto=auto, files=files, stored_kind=stored_kind,
+                     cc=cc)
     letters.write(session)
     return row
 
@@ -124,7 +127,7 @@ def enqueue(session: Session, rt: Runtime, *, request: Request | None, kind: str
 def add_letter(letters: Letters, rt: Runtime, *, request: Request | None, kind: str,
                to: Sequence[str], rendered: Rendered, reply_to_ids: Sequence[str] = (),
                auto: str | None = None, files: Sequence[FileToSend] = (),
-               stored_kind: str | None = None) -> Message:
+               stored_kind: str | None = None, cc: Sequence[str] = ()) -> Message:
     """Compose one outgoing letter into ``letters`` (written by ``letters.write``). ``kind``
     goes into the letter's token (what a reply to it means); ``stored_kind``, when given, is
     the row's kind instead of it."""
@@ -134,16 +137,17 @@ def add_letter(letters: Letters, rt: Runtime, *, request: Request | None, kind: 
         request_id=request.id if request else 0,  # type: ignore[arg-type]
         sender_name=svc.name, sender=svc.address, domain=svc.domain, to=to,
         subject=rendered.subject, body=rendered.body, now=rt.now(), reply_to_ids=reply_to_ids,
-        auto_submitted=auto, files=files, staff=_addressee(rt, kind, to),
+        auto_submitted=auto, files=files, staff=_addressee(rt, kind, to), cc=cc,
     )
     request_id = request.id if request else None
     row = new_row(Message, direction="out", kind=stored_kind or kind, status="pending", request_id=request_id,
-                  message_id=out.message_id, from_addr=svc.address, to_addrs=", ".join(to),
+                  message_id=out.message_id, from_addr=svc.address, to_addrs=", ".join(out.to),
                   subject=out.subject, body_text=rendered.body, size=len(out.data),
                   created_at=rt.now())
     letters.rows.append((row, out.data))
     letters.event(event_values(request_id=request_id, stage="reply", action=f"queued-{kind}",
-                               detail=json.dumps({"to": list(to)}, ensure_ascii=False)), of=row)
+                               detail=json.dumps({"to": list(to), **({"cc": list(cc)} if cc else {})},
+                                                 ensure_ascii=False)), of=row)
     return row
 
 
@@ -253,7 +257,8 @@ def acknowledge(session: Session, rt: Runtime, request: Request, msg: Message,
     letters = Letters()
     for values in events:
         letters.event(values)
-    attachments = [a.filename for a in parsed.attachments]
+    attachments = attachment_labels(parsed, max_bytes=rt.config.limits.max_attachment_bytes,
+                                    number=request.number)
     _ack_client(session, rt, letters, request,
                 [*parsed.references, *([msg.message_id] if msg.message_id else [])],
                 text=f"{parsed.subject}\n{parsed.body_text}")
@@ -325,7 +330,8 @@ def _notice(rt: Runtime, letters: Letters, request: Request, template: str, *,
 def notify_followup(session: Session, rt: Runtime, request: Request, msg: Message,
                     parsed: ParsedMessage, *, reopened: bool, login: str | None = None) -> None:
     notify(session, rt, request, "followup", login=login, body_text=parsed.body_text,
-           reopened=reopened, attachments=[a.filename for a in parsed.attachments])
+           reopened=reopened, attachments=attachment_labels(
+               parsed, max_bytes=rt.config.limits.max_attachment_bytes, number=request.number))
 
 
 def notify_admins(session: Session, rt: Runtime, topic: str, **variables: Any) -> None:

@@ -32,9 +32,10 @@ MONTHS_GENITIVE = (
     "июля", "августа", "сентября", "октября", "ноября", "декабря",
 )  # fmt: skip
 
-# The letter templates buhdesk renders, with example variables that `buhdesk check` renders them with.
+# The letter templates buhdesk renders, with example variables that `buhdesk check` renders them
+# with.
 LETTERS = ("ack", "notice", "followup", "answer", "returned", "admin", "reminder", "note",
-           "flood")
+           "flood", "bounce")
 
 
 class TemplateProblem(Exception):
@@ -96,7 +97,8 @@ class Templates:
         except UndefinedError as e:
             raise TemplateProblem(_undefined(filename, template, e)) from e
         except TemplateSyntaxError as e:
-            raise TemplateProblem(f"{filename}:{e.lineno}: ошибка синтаксиса шаблона: {e.message}") from e
+            raise TemplateProblem(
+                f"{filename}:{e.lineno}: ошибка синтаксиса шаблона: {e.message}") from e
         except TemplateError as e:
             raise TemplateProblem(f"{filename}: ошибка шаблона: {e}") from e
         return Rendered(subject=" ".join(subject.split()), body=body)

@@ -19,7 +19,7 @@ from zoneinfo import ZoneInfo
 
 from sqlalchemy import select
 from sqlalchemy.engine import Engine
-from sqlmodel import Session
+from sqlmodel import Session, col
 
 from buhdesk.cli.reports import (
     ReportArgumentError,
@@ -31,6 +31,7 @@ from buhdesk.cli.reports import (
 from buhdesk.config import Config
 from buhdesk.reports.frame import chart, render_report, table
 from buhdesk.reports.svgchart import bar_chart
+from buhdesk.reports.tables import Chart, Sheet
 from buhdesk.route.corrections import annotate_hits, original_hits
 from buhdesk.rules.book import RuleBook
 from buhdesk.store.models import Event, Request
@@ -111,15 +112,17 @@ def _transfer(session: Session, ev: Event, request: Request, detail: dict[str, A
                     misleading=tuple(_misleading(hits, "process", process)))
 
 
-def _original_decisions(session: Session, ids: set[int]) -> dict[int, tuple[str | None, str | None]]:
+def _original_decisions(session: Session,
+                        ids: set[int]) -> dict[int, tuple[str | None, str | None]]:
     """The process and need the route stage decided, per request id."""
     found: dict[int, tuple[str | None, str | None]] = {}
-    rows = session.exec(select(Event).where(  # type: ignore[call-overload]
-        Event.request_id.in_(ids), Event.stage == "route",  # type: ignore[union-attr]
-        Event.action == "decided").order_by(Event.id)).scalars()
+    rows = session.execute(select(Event).where(
+        col(Event.request_id).in_(ids), col(Event.stage) == "route",
+        col(Event.action) == "decided").order_by(col(Event.id))).scalars()
     for ev in rows:
         for rule in json.loads(ev.detail or "{}").get("rules", []):
-            if isinstance(rule, dict) and rule.get("stage") == "classify":
+            if (isinstance(rule, dict) and rule.get("stage") == "classify"
+                    and ev.request_id is not None):
                 found.setdefault(ev.request_id, (rule.get("process"), rule.get("need")))
     return found
 
@@ -127,14 +130,14 @@ def _original_decisions(session: Session, ids: set[int]) -> dict[int, tuple[str 
 def routing_report(engine: Engine, rules: RuleBook, start: date | None, end: date | None,
                    tz: ZoneInfo) -> RoutingReport:
     """Misroutes recorded between ``start`` and ``end`` (days in ``tz``, inclusive; open ends)."""
-    stmt = select(Event, Request).join(Request, Event.request_id == Request.id).where(  # type: ignore[arg-type]
-        Event.stage == "route", Event.action.in_(("corrected", "transferred")))  # type: ignore[attr-defined]
+    stmt = select(Event, Request).join(Request, col(Event.request_id) == col(Request.id)).where(
+        col(Event.stage) == "route", col(Event.action).in_(("corrected", "transferred")))
     if start is not None:
-        stmt = stmt.where(Event.at >= day_bounds(start, start, tz)[0])  # type: ignore[arg-type]
+        stmt = stmt.where(col(Event.at) >= day_bounds(start, start, tz)[0])
     if end is not None:
-        stmt = stmt.where(Event.at < day_bounds(end, end, tz)[1])  # type: ignore[arg-type]
+        stmt = stmt.where(col(Event.at) < day_bounds(end, end, tz)[1])
     with Session(engine) as session:
-        rows = list(session.execute(stmt.order_by(Event.at, Event.id)).all())  # type: ignore[arg-type]
+        rows = list(session.execute(stmt.order_by(col(Event.at), col(Event.id))).all())
         original = _original_decisions(session, {r.id for _, r in rows if r.id is not None})
         misroutes = []
         for ev, request in rows:
@@ -266,14 +269,18 @@ def render_html(report: RoutingReport, rules: RuleBook, tz: ZoneInfo,
         misroute_count=len(misroutes))
 
 
-def xlsx_sheets(report: RoutingReport, rules: RuleBook, tz: ZoneInfo) -> list[Any]:
-    """The terms with a chart of the requests each misled, and the corrections with real times."""
-    from buhdesk.reports.tables import Chart, Sheet
+def _misroute_xlsx_row(rules: RuleBook, m: Misroute, tz: ZoneInfo) -> list[str | datetime]:
+    """The CSV row with the real moment (an Excel date) in place of its text."""
+    return [m.at.astimezone(tz), *_misroute_row(rules, m, tz)[1:]]
 
-    terms = [list(TERM_COLUMNS), *(_term_row(rules, t) for t in report.terms)]
-    misroutes = [list(MISROUTE_COLUMNS),
-                 *([m.at.astimezone(tz), *_misroute_row(rules, m, tz)[1:]]
-                   for m in report.misroutes)]
+
+def xlsx_sheets(report: RoutingReport, rules: RuleBook, tz: ZoneInfo) -> list[Sheet]:
+    """The terms with a chart of the requests each misled, and the corrections with real times."""
+    terms: list[list[str | int]] = [list(TERM_COLUMNS),
+                                    *(_term_row(rules, t) for t in report.terms)]
+    misroutes: list[list[str | datetime]] = [list(MISROUTE_COLUMNS),
+                                             *(_misroute_xlsx_row(rules, m, tz)
+                                               for m in report.misroutes)]
     return [Sheet("Термины", terms, Chart("Обращений с неверным решением", 1, (5,))),
             Sheet("Исправления", misroutes)]
 

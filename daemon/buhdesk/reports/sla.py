@@ -10,14 +10,14 @@ from zoneinfo import ZoneInfo
 
 from sqlalchemy import func, select
 from sqlalchemy.engine import Engine
-from sqlmodel import Session
+from sqlmodel import Session, col
 
-from buhdesk.store.models import Message, Request
-from buhdesk.store.moments import as_utc, day_bounds
 from buhdesk.reply.outbox import CHANNEL_LABELS
-from buhdesk.rules.book import RuleBook
 from buhdesk.reports.sla_figures import DIMENSIONS, RequestTimes, SlaReport, figures, group_by
 from buhdesk.reports.sla_render import render_csv, render_html, render_xlsx
+from buhdesk.rules.book import RuleBook
+from buhdesk.store.models import Message, Request
+from buhdesk.store.moments import as_utc, day_bounds
 
 __all__ = ["BASES", "SlaReport", "render_csv", "render_html", "render_xlsx", "sla_report"]
 
@@ -28,10 +28,10 @@ def _first_answers(session: Session, ids: list[int]) -> dict[int, datetime]:
     found: dict[int, datetime] = {}
     for i in range(0, len(ids), 500):
         rows = session.execute(
-            select(Message.request_id, func.min(Message.created_at)).where(
-                Message.direction == "out", Message.kind == "answer",
-                Message.request_id.in_(ids[i:i + 500]),  # type: ignore[union-attr]
-            ).group_by(Message.request_id))
+            select(col(Message.request_id), func.min(col(Message.created_at))).where(
+                col(Message.direction) == "out", col(Message.kind) == "answer",
+                col(Message.request_id).in_(ids[i:i + 500]),
+            ).group_by(col(Message.request_id)))
         found.update({rid: as_utc(at) for rid, at in rows})
     return found
 
@@ -47,16 +47,17 @@ def load_times(engine: Engine, start: date, end: date, tz: ZoneInfo,
     if basis not in BASES:
         raise ValueError(f"basis must be one of {BASES}, got {basis!r}")
     lo, hi = day_bounds(start, end, tz)
-    column = Request.created_at if basis == "created" else Request.due_at
+    column = col(Request.created_at) if basis == "created" else col(Request.due_at)
     with Session(engine) as session:
         rows = session.execute(select(Request).where(
-            column >= lo, column < hi).order_by(Request.id)).scalars().all()  # type: ignore[operator]
+            column >= lo, column < hi).order_by(col(Request.id))).scalars().all()
         answers = _first_answers(session, [r.id for r in rows if r.id is not None])
         return [RequestTimes(
             number=r.number, process=r.process, need=r.need, channel=r.channel, state=r.state,
             assignee=r.assignee, created_at=as_utc(r.created_at),
             due_at=as_utc(r.due_at) if r.due_at else None,
-            first_answer_at=_earliest(r.answered_at, answers.get(r.id)),  # type: ignore[arg-type]
+            first_answer_at=_earliest(r.answered_at,
+                                      None if r.id is None else answers.get(r.id)),
             closed_at=as_utc(r.closed_at) if r.closed_at else None,
         ) for r in rows]
 

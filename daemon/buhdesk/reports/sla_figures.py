@@ -1,5 +1,6 @@
 """SLA figures from request times: on-time share, median and 90th percentile of the time to the
-first answer and to closure, per group. Pure computation; :mod:`buhdesk.reports.sla` reads the store.
+first answer and to closure, per group. Pure computation; :mod:`buhdesk.reports.sla` reads the
+store.
 
 A request counts as answered on time when its first answer (or, without an answer, its closure)
 came no later than its deadline; late when it came later, or nothing came and the deadline has

@@ -10,14 +10,17 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import date, datetime
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:
+    from openpyxl.worksheet.worksheet import Worksheet
 
 DATE_FORMAT = "DD.MM.YYYY"
 DATETIME_FORMAT = "DD.MM.YYYY HH:MM"
 MAX_WIDTH = 60
 
 
-def write_rows_csv(rows: Sequence[Sequence[Any]]) -> str:
+def write_rows_csv(rows: Sequence[Sequence[object]]) -> str:
     out = io.StringIO()
     writer = csv.writer(out, lineterminator="\r\n")
     for row in rows:
@@ -40,18 +43,18 @@ class Sheet:
     """One worksheet: ``rows[0]`` is the heading."""
 
     title: str
-    rows: Sequence[Sequence[Any]]
+    rows: Sequence[Sequence[object]]
     chart: Chart | None = None
     notes: Sequence[str] = ()  # lines under the table (the period, what was counted)
 
 
-def write_rows_xlsx(rows: Sequence[Sequence[Any]], path: Path, title: str,
+def write_rows_xlsx(rows: Sequence[Sequence[object]], path: Path, title: str,
                     chart: Chart | None = None) -> None:
     """One table on one sheet (see :func:`write_xlsx`)."""
     write_xlsx([Sheet(title, rows, chart)], path)
 
 
-def _cell_value(value: Any) -> Any:
+def _cell_value(value: object) -> object:
     if isinstance(value, datetime) and value.tzinfo is not None:
         return value.replace(tzinfo=None)  # Excel has no time zones: the caller gives local time
     return value
@@ -63,7 +66,7 @@ def write_xlsx(sheets: Sequence[Sheet], path: Path) -> None:
     from openpyxl.utils import get_column_letter
 
     wb = Workbook()
-    wb.remove(wb.active)
+    wb.remove(wb.worksheets[0])  # the default sheet: every sheet here is named by the caller
     for sheet in sheets:
         ws = wb.create_sheet(sheet.title[:31])
         widths: dict[int, int] = {}
@@ -96,7 +99,7 @@ def write_xlsx(sheets: Sequence[Sheet], path: Path) -> None:
     wb.save(Path(path))
 
 
-def _add_chart(ws: Any, chart: Chart, rows: int, columns: int) -> None:
+def _add_chart(ws: Worksheet, chart: Chart, rows: int, columns: int) -> None:
     from openpyxl.chart import BarChart, Reference
     from openpyxl.utils import get_column_letter
 

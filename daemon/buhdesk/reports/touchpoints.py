@@ -116,8 +116,8 @@ def render_xlsx(items: list[Touchpoint], path: Path) -> None:
     from buhdesk.reports.tables import Chart, Sheet, write_xlsx
 
     per_process = Counter(t.process for t in items)
-    write_xlsx([Sheet("Точки взаимодействия", [[h for _, h in COLUMNS],
-                                               *([getattr(t, k) for k, _ in COLUMNS] for t in items)]),
+    listed = [[h for _, h in COLUMNS], *([getattr(t, k) for k, _ in COLUMNS] for t in items)]
+    write_xlsx([Sheet("Точки взаимодействия", listed),
                 Sheet("По процессам", [["Процесс", "Точек взаимодействия"],
                                        *([p, n] for p, n in per_process.items())],
                       Chart("Точек взаимодействия по процессам", 1, (2,)))], path)

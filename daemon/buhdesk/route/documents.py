@@ -36,6 +36,7 @@ from buhdesk.store.models import Attachment, Message, Raw, Request
 from buhdesk.route.letters import event, open_counts
 from buhdesk.rules.book import with_duty_accountant
 from buhdesk.service.runtime import Runtime
+from buhdesk.trust.staff_letters import for_assignee
 from buhdesk.store.engine import next_number
 
 log = logging.getLogger(__name__)
@@ -188,7 +189,9 @@ def _amend(session: Session, rt: Runtime, doc: Document, request: Request, key: 
           changes=found, reopened=reopened)
     summary = describe_changes(found)
     log.info("intake: package %s amends %s: %s", doc.package, request.number, summary)
-    outbox.notify(session, rt, request, "followup", reopened=reopened,
-                  attachments=[f.name for f in doc.files],
-                  body_text=f"Карточка документа в СЭД «ДелоПро» выгружена повторно с изменениями: "
-                            f"{summary}.\n\n{doc.text or doc.summary}")
+    absences = [*rt.rules.ruleset.absences, *absences_from_store(session)]
+    for_assignee(rt, request, absences, lambda login: outbox.notify(
+        session, rt, request, "followup", login=login, reopened=reopened,
+        attachments=[f.name for f in doc.files],
+        body_text=f"Карточка документа в СЭД «ДелоПро» выгружена повторно с изменениями: "
+                  f"{summary}.\n\n{doc.text or doc.summary}"))

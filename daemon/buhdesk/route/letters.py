@@ -39,7 +39,11 @@ from buhdesk.service.runtime import Runtime
 from buhdesk.trust.keys import THREAD
 from buhdesk.trust.staff_letters import for_assignee, handle_staff_letter
 from buhdesk.store.engine import RequestIds, is_postgres, next_number
-from buhdesk.feedback.settings import closure_settings
+from buhdesk.feedback.settings import ClosureSettings, closure_settings
+from buhdesk.route.bounces import join_bounce
+from buhdesk.route.courtesy import is_courtesy
+from buhdesk.route.participants import copied, is_participant
+from buhdesk.route.quoting import split_signature, strip_quoted
 from buhdesk.trust.tokens import Token, find_subject_tag, find_token
 from buhdesk.trust.holds import hold_if_flooding, hold_if_unauthentic
 
@@ -190,6 +194,8 @@ def _route(session: Session, rt: Runtime, msg: Message, load: Workload) -> None:
     if automated:
         _fill_message(session, rt, msg, parsed)
         _ignore_automated(session, msg, thread, automated)
+        if automated == "bounce":
+            join_bounce(session, rt, msg, parsed, load.absences)
         return
     staff = rt.rules.staff_by_email(parsed.from_addr)
     request = thread.request
@@ -255,6 +261,9 @@ def find_thread(session: Session, keys: Sequence[bytes], rules: RuleBook,
         request = session.get(Request, token.request_id)
         if request is not None:
             return Thread(request, token, "token")
+    request = _referenced_request(session, parsed)
+    if request is not None and _is_participant(rules, request, parsed.from_addr):
+        return Thread(request, None, "reference")
     number = find_subject_tag(parsed.subject)
     if number:
         request = session.exec(  # type: ignore[call-overload]
@@ -265,10 +274,24 @@ def find_thread(session: Session, keys: Sequence[bytes], rules: RuleBook,
     return Thread(None, None, "")
 
 
+def _referenced_request(session: Session, parsed: ParsedMessage) -> Request | None:
+    """The request of a letter this one replies to, found by Message-ID: a colleague the client
+    copied answers the client's own letter, which carries no token of ours."""
+    ids = [i.strip("<>") for i in (*parsed.in_reply_to, *parsed.references)][-20:]
+    if not ids:
+        return None
+    request_id = session.execute(
+        select(Message.request_id).where(Message.message_id.in_(ids),  # type: ignore[union-attr]
+                                         Message.request_id.is_not(None))  # type: ignore[union-attr]
+        .order_by(Message.id.desc()).limit(1)).scalar()  # type: ignore[union-attr]
+    return session.get(Request, request_id) if request_id is not None else None
+
+
 def _is_participant(rules: RuleBook, request: Request, address: str | None) -> bool:
     if not address:
         return False
-    return _is_client(request, address) or rules.staff_by_email(address) is not None
+    return (_is_client(request, address) or is_participant(request, address)
+            or rules.staff_by_email(address) is not None)
 
 
 def _ignore_automated(session: Session, msg: Message, thread: Thread, kind: str) -> None:
@@ -304,6 +327,8 @@ def _new_request(session: Session, rt: Runtime, msg: Message, parsed: ParsedMess
         client_email=parsed.from_addr, client_name=parsed.from_name, subject=parsed.subject[:500],
         process=decision.process, need=decision.need, assignee=decision.assignee,
         due_at=decision.due_at, due_rule=decision.due_rule, created_at=at,
+        participants=",".join(copied(parsed.to, parsed.cc, client=parsed.from_addr,
+                                     own=[rt.config.service.address])),
     )
     if decision.assignee:
         request.state = next_state(request.state, "assign")
@@ -321,6 +346,16 @@ def _new_request(session: Session, rt: Runtime, msg: Message, parsed: ParsedMess
                  source=msg.source, key=msg.source_key),
         event_of("route", "decided", request=request, message=msg, rules=decision.rules),
     ])
+
+
+def _is_courtesy(rt: Runtime, parsed: ParsedMessage, settings: ClosureSettings) -> bool:
+    """Thanks or a confirmation, nothing asked (see :mod:`buhdesk.route.courtesy`)."""
+    own, _signature = split_signature(strip_quoted(parsed.body_text))
+    if not own.strip() and parsed.attachments:
+        return False  # a file sent after closing is news for the accountant
+    need = rt.rules.ruleset.classifier.classify(letter_of(parsed)).need
+    return is_courtesy(own, thanks=settings.thanks,
+                       max_other_words=settings.thanks_max_other_words, need=need or "other")
 
 
 def _next_number(session: Session, rt: Runtime, load: Workload, year: int) -> str:
@@ -342,8 +377,15 @@ def _next_number(session: Session, rt: Runtime, load: Workload, year: int) -> st
 
 def _followup(session: Session, rt: Runtime, msg: Message, parsed: ParsedMessage,
               request: Request, thread: Thread, absences: Sequence[Any]) -> None:
-    reopen_days = closure_settings(rt.config).reopen_days
-    if followup_policy(request, rt.now(), reopen_days=reopen_days) == "new-linked":
+    settings = closure_settings(rt.config)
+    if request.state == "closed" and _is_courtesy(rt, parsed, settings):
+        msg.request_id, msg.kind, msg.status = request.id, "followup", "routed"
+        event(session, "route", "courtesy-after-close", request=request, message=msg,
+              joined_by=thread.how)
+        log.info("route: %s:%s thanks on closed %s, recorded without reopening", msg.source,
+                 msg.source_key, request.number)
+        return
+    if followup_policy(request, rt.now(), reopen_days=settings.reopen_days) == "new-linked":
         open_linked(session, rt, request, msg, subject=parsed.subject[:500],
                     text=parsed.body_text, client_name=parsed.from_name)
         return

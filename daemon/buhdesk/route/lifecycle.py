@@ -25,6 +25,8 @@ TRANSITIONS: dict[tuple[str, str], str] = {
     ("waiting", "close"): "closed",
     ("waiting", "assign"): "waiting",
     ("closed", "followup"): "assigned",
+    ("closed", "answer"): "closed",  # a late answer (the promised scan) goes out; still closed
+    ("closed", "reopen"): "assigned",  # ... unless the accountant reopens with «#открыть»
     ("held", "release"): "assigned",
     ("held", "assign"): "assigned",
     ("held", "close"): "closed",

@@ -80,6 +80,7 @@ class ParsedMessage:
     forwarded: tuple[ParsedMessage, ...]
     headers: Mapping[str, str]
     defects: tuple[str, ...]
+    parts_ignored: int = 0  # MIME parts past the limit: not read at all (the raw letter has them)
 
 
 class MessageParseError(Exception):
@@ -401,7 +402,7 @@ class _Walk:
         elif ctype == "message/delivery-status":
             self._attach(ctype, "", "attachment", heads, _status_bytes(part, self.budget.cut))
         elif part.is_multipart():
-            for sub in part.get_payload():
+            for sub in _subparts(part):
                 self.visit(sub)
         elif ctype.startswith("multipart/"):
             self._recover_multipart(part, ctype, cparams)
@@ -457,9 +458,9 @@ class _Walk:
             self.defects.append(f"forwarded message nested over {MAX_FORWARD_DEPTH} deep, skipped")
             return
         if part.is_multipart():  # the parser made the enclosed message a sub-tree
-            inner = part.get_payload()[0]
-            if not inner.keys() and isinstance(inner.get_payload(), str):
-                text = inner.get_payload()
+            inner = _subparts(part)[0]
+            text = inner.get_payload()
+            if not inner.keys() and isinstance(text, str):
                 inner = _reparse_encoded(self.budget.cut.restore(text) if self.budget.cut
                                          else text, part)
         else:
@@ -475,11 +476,17 @@ class _Walk:
             rebuilt = BytesParser(policy=compat32).parsebytes(head + data)
             if rebuilt.is_multipart():
                 self.defects.append(f"{ctype} boundary missing or wrong, recovered from the body")
-                for sub in rebuilt.get_payload():
+                for sub in _subparts(rebuilt):
                     self.visit(sub)
                 return
         self.defects.append(f"{ctype} without usable boundary, read as text")
         self.plain.append(decode_text(data, cparams.get("charset"))[0])
+
+
+def _subparts(part: Message) -> list[Message]:
+    """The parts of a multipart part (its payload is a list of them)."""
+    payload = part.get_payload()
+    return [p for p in payload if isinstance(p, Message)] if isinstance(payload, list) else []
 
 
 def _content_type(heads: dict[str, str], part: Message) -> tuple[str, dict[str, str]]:
@@ -515,7 +522,7 @@ def _payload_bytes(part: Message, cut: Cut | None = None) -> bytes:
 def _status_bytes(part: Message, cut: Cut | None) -> bytes:
     if not part.is_multipart():
         return _payload_bytes(part, cut)
-    blocks = ("\n".join(f"{k}: {v}" for k, v in b.raw_items()) for b in part.get_payload())
+    blocks = ("\n".join(f"{k}: {v}" for k, v in b.raw_items()) for b in _subparts(part))
     return _to_bytes("\n\n".join(blocks) + "\n")
 
 
@@ -593,6 +600,7 @@ def _build(msg: Message, budget: _Budget, depth: int) -> ParsedMessage:
             {n: " ".join(decode_header(heads[n]).split()) for n in KEPT_HEADERS if n in heads}
         ),
         defects=tuple(dict.fromkeys(walk.defects)),
+        parts_ignored=max(0, walk.budget.parts - walk.budget.max_parts),
     )
 
 
@@ -607,7 +615,8 @@ def _strip_envelope(raw: bytes | bytearray) -> bytes | bytearray:
     """The message without leading blank lines and an mbox ``From `` line; raise if not mail.
     A message without either is returned as it is, not copied (a big letter may be a
     ``bytearray``)."""
-    start = _LEADING_BLANKS.match(raw).end()  # type: ignore[union-attr]
+    blanks = _LEADING_BLANKS.match(raw)  # matches always, if only the empty string
+    start = blanks.end() if blanks else 0
     if raw.startswith((b"From ", b">From "), start):
         newline = raw.find(b"\n", start)
         start = len(raw) if newline < 0 else newline + 1

@@ -94,6 +94,8 @@ class RuleBook:
         """Classify, assign and set the deadline; every step says which rule decided."""
         c = self.ruleset.classifier.classify(letter)
         rules: list[dict[str, Any]] = [{"stage": "classify", **c.to_dict()}]
+        login: str | None
+        reasons: tuple[str, ...]
         if preassigned and preassigned in self.staff:
             login, reasons = preassigned, (f"исполнитель указан в карточке: {preassigned}",)
             rules.append({"stage": "assign", "rule": "card-executor", "login": login})
@@ -133,7 +135,7 @@ def load_rulebook(directory: Path) -> RuleBook:
         calendar = WorkCalendar.load(directory)
         deadlines = DeadlinePolicy.load(directory, calendar)
     except RuleFileError as e:
-        problems.extend(e.problems)
+        problems.extend(Problem(p.file, p.line, p.message) for p in e.problems)
     try:
         textcheck = TextChecker.load(directory)
     except TextCheckRulesError as e:

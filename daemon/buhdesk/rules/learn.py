@@ -172,17 +172,18 @@ def corrected_samples(engine: object) -> list[Sample]:
     A transfer alone changes who answers, not the process or need, so it teaches nothing here;
     a transfer followed by a correction is learnt through the correction.
     """
-    from sqlmodel import Session, select
+    from sqlalchemy import select
+    from sqlmodel import Session
 
     from buhdesk.store.models import Event, Message, Request
 
     samples = []
     with Session(engine) as session:  # type: ignore[arg-type]
-        ids = set(session.exec(select(Event.request_id).where(  # type: ignore[call-overload]
+        ids = set(session.execute(select(Event.request_id).where(
             Event.stage == "route", Event.action == "corrected")).scalars())
-        for request in session.exec(select(Request).where(  # type: ignore[call-overload]
+        for request in session.execute(select(Request).where(
                 Request.id.in_(ids)).order_by(Request.id)).scalars():  # type: ignore[union-attr]
-            first = session.exec(select(Message).where(  # type: ignore[call-overload]
+            first = session.execute(select(Message).where(
                 Message.request_id == request.id, Message.direction == "in",
                 Message.kind == "request").order_by(Message.id)).scalars().first()
             if first is None:

@@ -90,7 +90,8 @@ class TomlDoc:
         return found or self.table_line(owner)
 
     def _search(self, owner: Owner, test: Any) -> int | None:
-        for number, (line, line_owner) in enumerate(zip(self._lines, self._owners), start=1):
+        pairs = zip(self._lines, self._owners, strict=True)
+        for number, (line, line_owner) in enumerate(pairs, start=1):
             if line_owner == owner and test(line):
                 return number
         return None

@@ -11,9 +11,9 @@ from pathlib import Path
 
 from sqlmodel import Session
 
-from buhdesk.service.config_reload import apply, reload_config
 from buhdesk.reply.outbox import notify_admins
 from buhdesk.rules.book import RuleBookError, fingerprint, load_rulebook
+from buhdesk.service.config_reload import apply, reload_config
 from buhdesk.service.runtime import Runtime
 
 log = logging.getLogger(__name__)

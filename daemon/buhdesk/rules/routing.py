@@ -171,7 +171,8 @@ class Router:
         while current in off:
             deputy = self.staff[current].deputy if current in self.staff else None
             if deputy is None or deputy in seen:
-                end = "заместитель не назначен" if deputy is None else "цепочка замещения замкнулась"
+                end = ("заместитель не назначен" if deputy is None
+                       else "цепочка замещения замкнулась")
                 reasons.append(f"{current} отсутствует ({off[current].describe()}), {end}")
                 return None
             reasons.append(
@@ -305,7 +306,7 @@ def _absence(
         errors.append("дата окончания раньше даты начала")
     for message in errors:
         problems.add(file, line, message)
-    if errors or start is None or end is None:
+    if errors or not login or start is None or end is None:
         return None
     code = cell("code").upper()
     reason = cell("reason") or ABSENCE_CODES.get(code, code.lower() or "отсутствие")

@@ -17,15 +17,6 @@ from buhdesk.rules.classify import NEEDS, PROCESSES, Classifier
 from buhdesk.rules.classify_model import MODEL_FILE, Model, ModelError, load_model
 from buhdesk.rules.classify_rules import parse_classify
 from buhdesk.rules.lemmas import Lemmatizer
-from buhdesk.rules.routing import (
-    ANY_PROCESS,
-    GROUP_PREFIX,
-    Absence,
-    Router,
-    Segment,
-    StaffMember,
-    read_absences_csv,
-)
 from buhdesk.rules.problems import (
     Owner,
     Problem,
@@ -36,6 +27,15 @@ from buhdesk.rules.problems import (
     login_hint,
     read_toml,
     unknown_login,
+)
+from buhdesk.rules.routing import (
+    ANY_PROCESS,
+    GROUP_PREFIX,
+    Absence,
+    Router,
+    Segment,
+    StaffMember,
+    read_absences_csv,
 )
 from buhdesk.rules.tomlerrors import shown_name
 
@@ -71,19 +71,21 @@ def load_ruleset(rules_dir: Path, *, lemmatizer: Lemmatizer | None = None) -> Ru
     rules_dir = Path(rules_dir)
     lemmatizer = lemmatizer or Lemmatizer()
     problems = Problems()
-    docs = {n: read_toml(rules_dir / n, problems) for n in (CLASSIFY_FILE, STAFF_FILE,
-                                                            SEGMENTS_FILE)}
-    staff = _staff(docs[STAFF_FILE], problems) if docs[STAFF_FILE] else {}
-    config = parse_classify(docs[CLASSIFY_FILE], lemmatizer, problems) if docs[
-        CLASSIFY_FILE] else None
+    classify_doc, staff_doc, segments_doc = (
+        read_toml(rules_dir / n, problems) for n in (CLASSIFY_FILE, STAFF_FILE, SEGMENTS_FILE))
+    staff = _staff(staff_doc, problems) if staff_doc is not None else {}
+    config = (parse_classify(classify_doc, lemmatizer, problems) if classify_doc is not None
+              else None)
     if config and config.unsorted_queue and staff and config.unsorted_queue not in staff:
         problems.add(shown_name(rules_dir / CLASSIFY_FILE), config.unsorted_line,
                      f"unsorted_queue: {unknown_login(config.unsorted_queue, staff)}")
-    router_parts = _segments(docs[SEGMENTS_FILE], staff, problems) if docs[SEGMENTS_FILE] else None
+    router_parts = (_segments(segments_doc, staff, problems) if segments_doc is not None
+                    else None)
     absences = _absences(rules_dir / ABSENCES_FILE, staff, problems)
     model = _model(rules_dir / MODEL_FILE, problems)
     problems.raise_if_any()
-    assert config is not None and router_parts is not None  # no problems means both parsed
+    if config is None or router_parts is None:  # a file that was not parsed is a problem above
+        raise RuntimeError(f"{rules_dir}: rule files left unparsed without a recorded problem")
     segments, groups, duty = router_parts
     frozen_staff = MappingProxyType(staff)
     router = Router(segments=segments, groups=groups, staff=frozen_staff,

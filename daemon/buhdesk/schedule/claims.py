@@ -1,5 +1,5 @@
-"""Claiming a scheduled run: the unique ``scheduled_runs`` row and the letters it causes commit in one
-transaction, so after a crash either both exist or neither; a second instance gets an
+"""Claiming a scheduled run: the unique ``scheduled_runs`` row and the letters it causes commit in
+one transaction, so after a crash either both exist or neither; a second instance gets an
 IntegrityError on the row and skips the run.
 """
 
@@ -12,7 +12,7 @@ from datetime import datetime
 from sqlalchemy import select
 from sqlalchemy.engine import Engine
 from sqlalchemy.exc import IntegrityError
-from sqlmodel import Session
+from sqlmodel import Session, col
 
 from buhdesk.schedule.models import ScheduledRun
 
@@ -25,9 +25,9 @@ def claimed_periods(engine: Engine, job: str, periods: Iterable[str]) -> set[str
     found: set[str] = set()
     with Session(engine) as session:
         for i in range(0, len(wanted), 500):
-            rows = session.execute(select(ScheduledRun.period).where(
-                ScheduledRun.job == job,
-                ScheduledRun.period.in_(wanted[i:i + 500]),  # type: ignore[attr-defined]
+            rows = session.execute(select(col(ScheduledRun.period)).where(
+                col(ScheduledRun.job) == job,
+                col(ScheduledRun.period).in_(wanted[i:i + 500]),
             )).scalars()
             found.update(rows)
     return found
@@ -40,8 +40,8 @@ def run_once(engine: Engine, job: str, period: str, now: datetime,
     Returns the number of letters queued, 0 when the period has already been claimed.
     """
     with Session(engine) as session:
-        exists = session.execute(select(ScheduledRun.id).where(
-            ScheduledRun.job == job, ScheduledRun.period == period)).first()
+        exists = session.execute(select(col(ScheduledRun.id)).where(
+            col(ScheduledRun.job) == job, col(ScheduledRun.period) == period)).first()
         if exists is not None:
             return 0
         run = ScheduledRun(job=job, period=period, ran_at=now)

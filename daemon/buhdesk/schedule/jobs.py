@@ -11,18 +11,19 @@ from __future__ import annotations
 import logging
 from collections.abc import Callable
 from datetime import date, datetime, timedelta
+from functools import partial
 
 from sqlmodel import Session
 
-from buhdesk.schedule.digest import Digest, collect_digest
 from buhdesk.reply.mailparts import enqueue_alternative, render_html
-from buhdesk.store.moments import as_utc
-from buhdesk.schedule.reminders import send_reminders
 from buhdesk.rules.ruleset import StaffMember
-from buhdesk.service.runtime import Runtime
 from buhdesk.schedule.claims import claimed_periods, run_once
+from buhdesk.schedule.digest import Digest, collect_digest
+from buhdesk.schedule.reminders import send_reminders
 from buhdesk.schedule.settings import ScheduleSettings, load_schedule_settings
 from buhdesk.schedule.weekly import collect_weekly, previous_week, week_key
+from buhdesk.service.runtime import Runtime
+from buhdesk.store.moments import as_utc
 
 log = logging.getLogger(__name__)
 DIGEST, WEEKLY = "digest", "weekly"
@@ -87,7 +88,7 @@ class Scheduler:
             return 0
         digest = collect_digest(self.rt, now)
         return sum(run_once(self.rt.engine, DIGEST, period, now,
-                            lambda s, m=head: self._send_digest(s, m, digest))  # type: ignore[misc]
+                            partial(self._send_digest, head=head, digest=digest))
                    for head, period in pending)
 
     def weekly(self, now: datetime) -> int:
@@ -99,7 +100,7 @@ class Scheduler:
             return 0
         summary = collect_weekly(self.rt, now)
         return sum(run_once(self.rt.engine, WEEKLY, period, now,
-                            lambda s, m=head: self._send(s, m, "weekly", summary=summary))  # type: ignore[misc]
+                            partial(self._send, head=head, name="weekly", summary=summary))
                    for head, period in pending)
 
     def _send_digest(self, session: Session, head: StaffMember, digest: Digest) -> int:

@@ -8,16 +8,19 @@ from __future__ import annotations
 import logging
 from dataclasses import dataclass
 from datetime import datetime, timedelta
+from functools import partial
 
 from sqlalchemy import select
-from sqlmodel import Session
+from sqlmodel import Session, col
 
 from buhdesk.reply import outbox
-from buhdesk.store.models import Request
-from buhdesk.store.moments import as_utc
-from buhdesk.service.runtime import Runtime
+from buhdesk.route.absences import absences_from_store
 from buhdesk.schedule.claims import claimed_periods, run_once
 from buhdesk.schedule.settings import ScheduleSettings
+from buhdesk.service.runtime import Runtime
+from buhdesk.store.models import Request
+from buhdesk.store.moments import as_utc
+from buhdesk.trust.entitlement import acting_deputy
 
 log = logging.getLogger(__name__)
 
@@ -40,7 +43,8 @@ class Reminder:
 
 
 def reminder_moment(rt: Runtime, settings: ScheduleSettings, due_at: datetime) -> datetime:
-    """When the advance reminder goes: the working day before the deadline's day, at the set time."""
+    """When the advance reminder goes: the working day before the deadline's day, at the set
+    time."""
     tz = rt.config.service.tz
     day = rt.rules.calendar.previous_working_day(as_utc(due_at).astimezone(tz).date())
     return datetime.combine(day, settings.reminder_time, tzinfo=tz)
@@ -63,11 +67,11 @@ def due_reminder(rt: Runtime, settings: ScheduleSettings, request: Request,
 def _candidates(rt: Runtime, now: datetime) -> list[Request]:
     with Session(rt.engine) as session:
         rows = session.execute(select(Request).where(
-            Request.state.in_(OWED_STATES),  # type: ignore[attr-defined]
-            Request.assignee.is_not(None),  # type: ignore[union-attr]
-            Request.due_at.is_not(None),  # type: ignore[union-attr]
-            Request.due_at <= now + HORIZON,  # type: ignore[operator]
-        ).order_by(Request.id)).scalars().all()
+            col(Request.state).in_(OWED_STATES),
+            col(Request.assignee).is_not(None),
+            col(Request.due_at).is_not(None),
+            col(Request.due_at) <= now + HORIZON,
+        ).order_by(col(Request.id))).scalars().all()
         session.expunge_all()
         return list(rows)
 
@@ -85,7 +89,7 @@ def send_reminders(rt: Runtime, settings: ScheduleSettings) -> int:
                 continue
             try:
                 sent += run_once(rt.engine, job, reminder.period, now,
-                                 lambda s, r=reminder: _queue(s, rt, r))  # type: ignore[misc]
+                                 partial(_queue, rt=rt, reminder=reminder))
             except Exception:
                 log.exception("schedule: %s for request %s failed", job, reminder.request_id)
     return sent
@@ -105,7 +109,20 @@ def _queue(session: Session, rt: Runtime, reminder: Reminder) -> int:
         rt, request, overdue=overdue, due_at=reminder.due_at,
         created_at=as_utc(request.created_at), now=as_utc(rt.now())))
     # A notice token, so that the accountant's reply to the reminder answers the request (as a
-    # reply to the first notice does) instead of counting as the client's follow-up.
-    outbox.enqueue(session, rt, request=request, kind="notice", to=[member.email],
-                   rendered=rendered, auto="auto-generated", stored_kind="reminder")
-    return 1
+    # reply to the first notice does) instead of counting as the client's follow-up. While the
+    # accountant is absent their acting deputy gets it too (with a token of their own).
+    sent = 0
+    for login in (request.assignee, _acting_deputy(session, rt, request)):
+        person = rt.rules.staff.get(login or "")
+        if person is None:
+            continue
+        outbox.enqueue(session, rt, request=request, kind="notice", to=[person.email],
+                       rendered=rendered, auto="auto-generated", stored_kind="reminder")
+        sent += 1
+    return sent
+
+
+def _acting_deputy(session: Session, rt: Runtime, request: Request) -> str | None:
+    absences = [*rt.rules.ruleset.absences, *absences_from_store(session)]
+    day = rt.now().astimezone(rt.config.service.tz).date()
+    return acting_deputy(rt.rules.staff, absences, request.assignee, day)

@@ -15,16 +15,17 @@ from __future__ import annotations
 import csv
 import json
 import logging
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta, tzinfo
 from pathlib import Path
-from typing import Any
 
 from openpyxl import Workbook
 from openpyxl.styles import Alignment, Font
-from sqlalchemy import and_, delete, func, select, update
+from openpyxl.worksheet.worksheet import Worksheet
+from sqlalchemy import ColumnElement, and_, delete, func, select, update
 from sqlalchemy.engine import Engine
-from sqlmodel import Session
+from sqlmodel import Session, col
 
 from buhdesk.store.blobs import BlobStore
 from buhdesk.store.models import Attachment, Event, Message, Raw, Request
@@ -55,7 +56,8 @@ class PurgeItem:
     bodies: int
     attachments: int
     rule: str
-    messages: Any = field(default=None, compare=False, repr=False)  # the SQL condition
+    # the SQL condition that picks the item's messages
+    messages: ColumnElement[bool] | None = field(default=None, compare=False, repr=False)
 
     def what(self) -> str:
         """What is destroyed, in words for the act."""
@@ -102,12 +104,12 @@ def plan_purge(engine: Engine, older_than: timedelta, now: datetime) -> list[Pur
     rule = rule_text(older_than)
     with Session(engine) as session:
         requests = session.execute(
-            select(Request.id, Request.number, Request.closed_at).where(
-                Request.state == "closed", Request.closed_at.is_not(None),  # type: ignore[union-attr]
-                Request.closed_at < cutoff)  # type: ignore[operator]
-            .order_by(Request.closed_at, Request.id)
+            select(col(Request.id), col(Request.number), col(Request.closed_at)).where(
+                col(Request.state) == "closed", col(Request.closed_at).is_not(None),
+                col(Request.closed_at) < cutoff)
+            .order_by(col(Request.closed_at), col(Request.id))
         ).all()
-        items = [_item(session, Message.request_id == rid, request_id=rid, number=number,
+        items = [_item(session, col(Message.request_id) == rid, request_id=rid, number=number,
                        closed=as_utc(closed), rule=rule) for rid, number, closed in requests]
         items += _unlinked_items(session, cutoff, unlinked_rule_text(older_than))
     return [i for i in items if i.raws or i.bodies or i.attachments]
@@ -115,38 +117,38 @@ def plan_purge(engine: Engine, older_than: timedelta, now: datetime) -> list[Pur
 
 def _unlinked_items(session: Session, cutoff: datetime, rule: str) -> list[PurgeItem]:
     """One item per month (UTC) of letters without a request, received before ``cutoff``."""
-    done = and_(Message.request_id.is_(None),  # type: ignore[union-attr]
-                Message.status.in_(UNLINKED_DONE),  # type: ignore[attr-defined]
-                Message.created_at < cutoff)  # type: ignore[operator]
+    done = and_(col(Message.request_id).is_(None),
+                col(Message.status).in_(UNLINKED_DONE),
+                col(Message.created_at) < cutoff)
     last: dict[tuple[int, int], datetime] = {}
-    for (stored,) in session.execute(select(Message.created_at).where(done)):
+    for (stored,) in session.execute(select(col(Message.created_at)).where(done)):
         at = as_utc(stored)
         month = (at.year, at.month)
         last[month] = max(last.get(month, at), at)
     items = []
-    for year, month in sorted(last):
-        start = datetime(year, month, 1, tzinfo=UTC)
-        end = datetime(year + month // 12, month % 12 + 1, 1, tzinfo=UTC)
-        where = and_(done, Message.created_at >= start, Message.created_at < end)  # type: ignore[operator]
+    for year, mon in sorted(last):
+        start = datetime(year, mon, 1, tzinfo=UTC)
+        end = datetime(year + mon // 12, mon % 12 + 1, 1, tzinfo=UTC)
+        where = and_(done, col(Message.created_at) >= start, col(Message.created_at) < end)
         items.append(_item(session, where, request_id=None,
-                           number=f"письма без обращения за {month:02d}.{year}",
-                           closed=last[(year, month)], rule=rule))
+                           number=f"письма без обращения за {mon:02d}.{year}",
+                           closed=last[(year, mon)], rule=rule))
     return items
 
 
-def _item(session: Session, where: Any, *, request_id: int | None, number: str,
+def _item(session: Session, where: ColumnElement[bool], *, request_id: int | None, number: str,
           closed: datetime, rule: str) -> PurgeItem:
-    ids = select(Message.id).where(where)
+    ids = select(col(Message.id)).where(where)
     raws = session.execute(
-        select(func.count()).select_from(Raw).where(Raw.message_pk.in_(ids))  # type: ignore[attr-defined]
+        select(func.count()).select_from(Raw).where(col(Raw.message_pk).in_(ids))
     ).scalar_one()
     bodies = session.execute(
         select(func.count()).select_from(Message).where(
-            where, Message.body_text.is_not(None))  # type: ignore[union-attr]
+            where, col(Message.body_text).is_not(None))
     ).scalar_one()
     files = session.execute(
         select(func.count()).select_from(Attachment).where(
-            Attachment.message_pk.in_(ids), Attachment.purged.is_(False))  # type: ignore[attr-defined]
+            col(Attachment.message_pk).in_(ids), col(Attachment.purged).is_(False))
     ).scalar_one()
     return PurgeItem(request_id=request_id, number=number, closed_at=closed, raws=raws,
                      bodies=bodies, attachments=files, rule=rule, messages=where)
@@ -168,17 +170,19 @@ def purge(engine: Engine, blobs: BlobStore, older_than: timedelta, now: datetime
 
 
 def _purge_item(engine: Engine, item: PurgeItem, now: datetime, actor: str) -> set[str]:
-    ids = select(Message.id).where(item.messages)
+    if item.messages is None:
+        raise ValueError(f"purge item {item.number!r} has no condition for its messages")
+    ids = select(col(Message.id)).where(item.messages)
     with Session(engine) as session:
         if engine.dialect.name == "sqlite":  # overwrite freed pages: destroyed means gone
             session.connection().exec_driver_sql("PRAGMA secure_delete=ON")
         hashes = set(session.execute(
-            select(Attachment.sha256).where(Attachment.message_pk.in_(ids),  # type: ignore[attr-defined]
-                                            Attachment.purged.is_(False))  # type: ignore[attr-defined]
+            select(col(Attachment.sha256)).where(col(Attachment.message_pk).in_(ids),
+                                                 col(Attachment.purged).is_(False))
         ).scalars())
-        session.execute(delete(Raw).where(Raw.message_pk.in_(ids)))  # type: ignore[attr-defined]
+        session.execute(delete(Raw).where(col(Raw.message_pk).in_(ids)))
         session.execute(update(Message).where(item.messages).values(body_text=None))
-        session.execute(update(Attachment).where(Attachment.message_pk.in_(ids))  # type: ignore[attr-defined]
+        session.execute(update(Attachment).where(col(Attachment.message_pk).in_(ids))
                         .values(purged=True))
         session.add(Event(at=now, request_id=item.request_id, stage="schedule", action="purged",
                           actor=actor, detail=json.dumps(
@@ -196,8 +200,8 @@ def _delete_unreferenced(engine: Engine, blobs: BlobStore, hashes: set[str]) -> 
         return 0
     with Session(engine) as session:
         live = set(session.execute(
-            select(Attachment.sha256).where(Attachment.sha256.in_(hashes),  # type: ignore[attr-defined]
-                                            Attachment.purged.is_(False))  # type: ignore[attr-defined]
+            select(col(Attachment.sha256)).where(col(Attachment.sha256).in_(hashes),
+                                                 col(Attachment.purged).is_(False))
         ).scalars())
     return sum(blobs.delete(sha) for sha in sorted(hashes - live))
 
@@ -239,10 +243,10 @@ def write_act(act: PurgeAct, act_dir: Path, tz: tzinfo) -> tuple[Path, Path]:
     return csv_path, xlsx_path
 
 
-def _write_xlsx(path: Path, act: PurgeAct, rows: list[tuple[str, ...]], tz: tzinfo) -> None:
+def _write_xlsx(path: Path, act: PurgeAct, rows: Sequence[tuple[str, ...]], tz: tzinfo) -> None:
     wb = Workbook()
-    ws = wb.active
-    ws.title = "Акт"
+    wb.remove(wb.worksheets[0])  # the default sheet; the act gets its own, named one
+    ws: Worksheet = wb.create_sheet("Акт")
     ws.append(["Акт об уничтожении персональных данных"])
     ws["A1"].font = Font(bold=True, size=13)
     summary = (f"Составлен {act.at.astimezone(tz):%d.%m.%Y %H:%M}; {counted(act.items)}; "
@@ -254,7 +258,7 @@ def _write_xlsx(path: Path, act: PurgeAct, rows: list[tuple[str, ...]], tz: tzin
         cell.font = Font(bold=True)
     for row in rows:
         ws.append(list(row))
-    for letter, width in zip("ABCDE", (20, 14, 60, 18, 60)):
+    for letter, width in zip("ABCDE", (20, 14, 60, 18, 60), strict=True):
         ws.column_dimensions[letter].width = width
     for row_cells in ws.iter_rows(min_row=5):
         for cell in row_cells:

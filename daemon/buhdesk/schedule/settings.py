@@ -6,7 +6,6 @@ import re
 from collections.abc import Mapping
 from dataclasses import dataclass
 from datetime import time
-from typing import Any
 
 WEEKDAYS = {
     "monday": 0, "tuesday": 1, "wednesday": 2, "thursday": 3, "friday": 4,
@@ -29,7 +28,7 @@ class ScheduleSettings:
     weekly_day: int = 0  # weekday of the weekly summary, Monday = 0
 
 
-def _time(key: str, value: Any, default: time) -> time:
+def _time(key: str, value: object, default: time) -> time:
     if value is None:
         return default
     m = _TIME.match(value) if isinstance(value, str) else None
@@ -39,7 +38,7 @@ def _time(key: str, value: Any, default: time) -> time:
     return time(int(m[1]), int(m[2]))
 
 
-def _weekday(value: Any) -> int:
+def _weekday(value: object) -> int:
     if value is None:
         return ScheduleSettings.weekly_day
     if isinstance(value, int) and not isinstance(value, bool) and 1 <= value <= 7:
@@ -51,7 +50,7 @@ def _weekday(value: Any) -> int:
         f"например \"monday\" или \"понедельник\"), а указано {value!r}")
 
 
-def load_schedule_settings(extra: Mapping[str, Any]) -> ScheduleSettings:
+def load_schedule_settings(extra: Mapping[str, object]) -> ScheduleSettings:
     """Read ``extra["schedule"]``; unknown keys and malformed values raise ScheduleSettingsError."""
     raw = extra.get("schedule", {})
     if not isinstance(raw, Mapping):

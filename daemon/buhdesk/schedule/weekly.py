@@ -7,9 +7,9 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import date, datetime, timedelta
 
-from buhdesk.service.runtime import Runtime
 from buhdesk.reports.sla import sla_report
 from buhdesk.reports.sla_figures import GroupFigures, SlaReport
+from buhdesk.service.runtime import Runtime
 
 
 @dataclass(frozen=True)

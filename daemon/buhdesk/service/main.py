@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import gc
 import logging
 import signal
 import threading
@@ -57,6 +58,9 @@ def run_daemon(config: Config, *, once: bool = False,
     for sig in (signal.SIGTERM, signal.SIGINT):
         signal.signal(sig, lambda *_: stopping.set())
     daemon = build_daemon(config, stopping=stopping, clock=clock)
+    # Rules, dictionaries and templates stay for the process's life: kept out of the collector's
+    # full passes, which would otherwise walk them again and again as letters come and go.
+    gc.freeze()
     if once:
         counters = daemon.drain()
         log.info("run --once: %s", counters)

@@ -15,7 +15,7 @@ from datetime import UTC, datetime
 
 from sqlalchemy import func, select
 from sqlalchemy.engine import Engine
-from sqlmodel import Session
+from sqlmodel import Session, col
 
 from buhdesk.route.lifecycle import STATES
 from buhdesk.store.models import Message, Request
@@ -88,23 +88,24 @@ def collect(engine: Engine, *, now: datetime | None = None,
     now = now or _utcnow()
     with Session(engine) as session:
         taken = session.execute(
-            select(Message.source, func.count()).where(Message.direction == "in")
-            .group_by(Message.source)
+            select(col(Message.source), func.count()).where(col(Message.direction) == "in")
+            .group_by(col(Message.source))
         ).all()
-        states = session.execute(select(Request.state, func.count()).group_by(Request.state)).all()
+        states = session.execute(
+            select(col(Request.state), func.count()).group_by(col(Request.state))).all()
         pending, oldest = session.execute(
-            select(func.count(), func.min(Message.created_at)).where(
-                Message.direction == "out", Message.status == "pending")
+            select(func.count(), func.min(col(Message.created_at))).where(
+                col(Message.direction) == "out", col(Message.status) == "pending")
         ).one()
         held = session.execute(
-            select(Message.direction, func.count()).where(Message.status == "held")
-            .group_by(Message.direction)
+            select(col(Message.direction), func.count()).where(col(Message.status) == "held")
+            .group_by(col(Message.direction))
         ).all()
         missed = session.execute(
             select(func.count()).select_from(Request).where(
-                Request.state.in_(OWED_STATES),  # type: ignore[attr-defined]
-                Request.due_at.is_not(None),  # type: ignore[union-attr]
-                Request.due_at < now)  # type: ignore[operator]
+                col(Request.state).in_(OWED_STATES),
+                col(Request.due_at).is_not(None),
+                col(Request.due_at) < now)
         ).scalar_one()
     requests = dict.fromkeys(STATES, 0)
     requests.update({state: count for state, count in states})
@@ -164,7 +165,8 @@ def render(snap: Snapshot) -> str:
         *_family("buhdesk_held_messages", "gauge", "Messages held for a human, by direction.",
                  {(("direction", d),): n for d, n in sorted(snap.held.items())}),
         *_family("buhdesk_deadlines_missed", "gauge",
-                 "Requests still owed an answer whose deadline has passed.", {(): snap.deadlines_missed}),
+                 "Requests still owed an answer whose deadline has passed.",
+                 {(): snap.deadlines_missed}),
         *_family("buhdesk_source_last_poll_timestamp_seconds", "gauge",
                  "Unix time of the last successful poll of each source (this process).",
                  {(("source", s),): round(at.timestamp(), 3) for s, at in sorted(polled.items())}),

@@ -16,24 +16,24 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from functools import partial
 
-from buhdesk.reply.closure import auto_close
 from buhdesk.deliver.send import deliver_pending
-from buhdesk.rules.documents import DocumentSettingsError, load_document_settings
-from buhdesk.service.faults import CrashPoints
-from buhdesk.trust.floods import purge_counts
-from buhdesk.service.health import HealthServer, start_health_server
-from buhdesk.intake.take import take_in
-from buhdesk.interfaces import PackageSource, Source, SourceError, Transport
 from buhdesk.feedback.invitations import scrub_sent_invitations, send_invitations
 from buhdesk.intake.leases import LeaseKeeper, new_holder_id
-from buhdesk.service.metrics import PollRecorder
 from buhdesk.intake.packages import take_package, take_receipts
-from buhdesk.service.queues import queue_sizes
-from buhdesk.rules.reload import RuleWatcher
+from buhdesk.intake.take import take_in
+from buhdesk.interfaces import PackageSource, Source, SourceError, Transport
+from buhdesk.reply.closure import auto_close
 from buhdesk.route.letters import route_pending
-from buhdesk.service.runtime import Runtime
+from buhdesk.rules.documents import DocumentSettingsError, load_document_settings
+from buhdesk.rules.reload import RuleWatcher
 from buhdesk.schedule.jobs import Scheduler
+from buhdesk.service.faults import CrashPoints
+from buhdesk.service.health import HealthServer, start_health_server
+from buhdesk.service.metrics import PollRecorder
+from buhdesk.service.queues import queue_sizes
+from buhdesk.service.runtime import Runtime
 from buhdesk.service.sdnotify import Notifier
+from buhdesk.trust.floods import purge_counts
 
 log = logging.getLogger(__name__)
 
@@ -267,7 +267,8 @@ class Daemon:
         deadline = time.monotonic() + 60  # within systemd's TimeoutStopSec
         for t in threads:
             t.join(timeout=max(0.0, deadline - time.monotonic()))
-        for s in [*self.sources, *self.package_sources]:
+        closing: list[Source | PackageSource] = [*self.sources, *self.package_sources]
+        for s in closing:
             s.close()
         for transport in [self.transport, *self.transports.values()]:
             transport.close()

@@ -9,13 +9,13 @@ from datetime import UTC, date, datetime
 
 from sqlalchemy.engine import Engine
 
-from buhdesk.store.blobs import BlobStore
 from buhdesk.config import Config
 from buhdesk.kb.library import KnowledgeBaseCache
-from buhdesk.rules.book import RuleBook, load_rulebook
-from buhdesk.trust.keys import PURPOSES, KeyRing
-from buhdesk.store.engine import open_store
 from buhdesk.reply.templating import Templates
+from buhdesk.rules.book import RuleBook, load_rulebook
+from buhdesk.store.blobs import BlobStore
+from buhdesk.store.engine import open_store
+from buhdesk.trust.keys import PURPOSES, KeyRing
 
 
 def _utcnow() -> datetime:

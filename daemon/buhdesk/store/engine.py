@@ -5,6 +5,7 @@ and the request-number sequence.
 from __future__ import annotations
 
 import logging
+import sqlite3
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
@@ -12,9 +13,9 @@ from pathlib import Path
 from alembic import command
 from alembic.config import Config as AlembicConfig
 from sqlalchemy import event, select, text
-from sqlalchemy.engine import Engine
+from sqlalchemy.engine import Connection, CursorResult, Engine
 from sqlalchemy.exc import IntegrityError
-from sqlmodel import Session, create_engine
+from sqlmodel import Session, col, create_engine
 
 from buhdesk.store.models import Counter
 
@@ -23,7 +24,8 @@ MIGRATIONS = Path(__file__).resolve().parent / "migrations"
 
 
 def make_engine(url: str) -> Engine:
-    """An engine for ``url``; SQLite gets WAL, full sync, foreign keys and immediate transactions."""
+    """An engine for ``url``; SQLite gets WAL, full sync, foreign keys and immediate
+    transactions."""
     if url.startswith("postgresql://"):
         url = "postgresql+psycopg://" + url.removeprefix("postgresql://")
     # Bound values are letters' addresses and texts: kept out of error messages, hence logs.
@@ -34,7 +36,7 @@ def make_engine(url: str) -> Engine:
                            hide_parameters=True)
 
     @event.listens_for(engine, "connect")
-    def _on_connect(dbapi_conn, _record):  # type: ignore[no-untyped-def]
+    def _on_connect(dbapi_conn: sqlite3.Connection, _record: object) -> None:
         dbapi_conn.isolation_level = None  # we issue BEGIN ourselves, below
         cur = dbapi_conn.cursor()
         cur.execute("PRAGMA journal_mode=WAL")
@@ -44,14 +46,21 @@ def make_engine(url: str) -> Engine:
         cur.close()
 
     @event.listens_for(engine, "begin")
-    def _on_begin(conn):  # type: ignore[no-untyped-def]
+    def _on_begin(conn: Connection) -> None:
         # IMMEDIATE takes the write lock up front: no deadlock when a reader later writes.
         conn.exec_driver_sql("BEGIN IMMEDIATE")
 
     return engine
 
 
-def is_postgres(engine: Engine) -> bool:
+def affected_rows(result: object) -> int:
+    """How many rows an UPDATE or DELETE changed (``session.execute`` types its result loosely)."""
+    if not isinstance(result, CursorResult):
+        raise TypeError(f"not the result of an UPDATE or DELETE: {type(result).__name__}")
+    return result.rowcount
+
+
+def is_postgres(engine: Engine | Connection) -> bool:
     return engine.dialect.name == "postgresql"
 
 
@@ -83,15 +92,15 @@ def opened_store(url: str) -> Iterator[Engine]:
 def next_number(session: Session, prefix: str, year: int) -> str:
     """The next request number, e.g. ``БУХ-2026-000123``; gap-free within a committed history."""
     name = f"{prefix}-{year}"
-    stmt = select(Counter).where(Counter.name == name).with_for_update()
-    counter = session.exec(stmt).scalars().first()  # type: ignore[call-overload]
+    stmt = select(Counter).where(col(Counter.name) == name).with_for_update()
+    counter = session.execute(stmt).scalars().first()
     if counter is None:
         counter = Counter(name=name, value=0)
         try:
             with session.begin_nested():
                 session.add(counter)
         except IntegrityError:
-            counter = session.exec(stmt).scalars().one()  # type: ignore[call-overload]
+            counter = session.execute(stmt).scalars().one()
     counter.value += 1
     session.add(counter)
     return f"{name}-{counter.value:06d}"
@@ -106,7 +115,7 @@ class RequestIds:
 
     def __init__(self, session: Session, expected: int = 1) -> None:
         self.session, self.expected = session, max(expected, 1)
-        self.postgres = is_postgres(session.get_bind())  # type: ignore[arg-type]
+        self.postgres = is_postgres(session.get_bind())
         self.last: int | None = None
         self.ahead: list[int] = []  # PostgreSQL: taken from the sequence, not used yet
         self.stale = True  # SQLite: the highest id must be read (again) before the next take

@@ -7,6 +7,7 @@ Times are timezone-aware and stored in UTC; the code converts to the service's z
 from __future__ import annotations
 
 from datetime import UTC, date, datetime
+from typing import Protocol
 
 from sqlalchemy import Column, Index, LargeBinary, Text, UniqueConstraint
 from sqlmodel import Field, SQLModel
@@ -14,6 +15,18 @@ from sqlmodel import Field, SQLModel
 
 def utcnow() -> datetime:
     return datetime.now(UTC)
+
+
+class _Numbered(Protocol):
+    @property
+    def id(self) -> int | None: ...
+
+
+def flushed_id(row: _Numbered) -> int:
+    """The id of a row the session has written (flushed); a row not written yet has none."""
+    if row.id is None:
+        raise ValueError(f"{type(row).__name__} has no id yet: the session has not flushed it")
+    return row.id
 
 
 class Request(SQLModel, table=True):
@@ -41,6 +54,9 @@ class Request(SQLModel, table=True):
     updated_at: datetime = Field(default_factory=utcnow)
     answered_at: datetime | None = None
     closed_at: datetime | None = None
+    # People the client copied (To/Cc besides the service), comma-separated: they get the answer
+    # as the copy policy allows, and their replies join the request.
+    participants: str = ""
 
 
 class Message(SQLModel, table=True):
@@ -53,7 +69,8 @@ class Message(SQLModel, table=True):
 
     id: int | None = Field(default=None, primary_key=True)
     direction: str  # "in" | "out"
-    kind: str = ""  # in: request, followup, answer, automated; out: ack, notice, answer, return, ...
+    # in: request, followup, answer, automated; out: ack, notice, answer, return, ...
+    kind: str = ""
     status: str = ""  # in: received, routed, ignored, held; out: pending, sent, held, cancelled
     source: str | None = None
     source_key: str | None = None
@@ -71,6 +88,20 @@ class Message(SQLModel, table=True):
     reason: str | None = Field(default=None, sa_column=Column(Text))
     created_at: datetime = Field(default_factory=utcnow, index=True)
     done_at: datetime | None = None
+
+
+class Undeliverable(SQLModel, table=True):
+    """An address our letters bounced from (a delivery status notification joined to the letter
+    it reports), shown in ``buhdesk list`` until a letter reaches it again."""
+
+    __tablename__ = "undeliverable"
+
+    address: str = Field(primary_key=True)
+    reason: str = Field(default="", sa_column=Column(Text))
+    request_id: int | None = Field(default=None, foreign_key="requests.id")
+    first_at: datetime = Field(default_factory=utcnow)
+    last_at: datetime = Field(default_factory=utcnow)
+    bounces: int = 1
 
 
 class Raw(SQLModel, table=True):

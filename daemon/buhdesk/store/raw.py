@@ -15,12 +15,16 @@ from __future__ import annotations
 import binascii
 import sqlite3
 from collections.abc import Sequence
+from typing import TYPE_CHECKING, Any
 
 from sqlalchemy import func, insert, select
-from sqlmodel import Session
+from sqlmodel import Session, col
 
 from buhdesk.store.append_rows import insert_raws
 from buhdesk.store.models import Raw
+
+if TYPE_CHECKING:
+    import psycopg
 
 BIG = 1 << 20
 _PIECE = 1 << 20
@@ -28,6 +32,16 @@ _PIECE = 1 << 20
 
 def _dbapi(session: Session) -> object:
     return session.connection().connection.dbapi_connection
+
+
+def _psycopg(dbapi: object) -> psycopg.Connection[Any]:
+    """The driver's connection when the store is PostgreSQL (the only other kind of store)."""
+    import psycopg  # loaded with the PostgreSQL dialect anyway; SQLite stores never need it
+
+    if not isinstance(dbapi, psycopg.Connection):
+        raise TypeError(f"the store's driver connection is neither SQLite nor psycopg: "
+                        f"{type(dbapi).__name__}")
+    return dbapi
 
 
 def store_raws(session: Session, rows: Sequence[tuple[int, bytes]]) -> None:
@@ -41,12 +55,13 @@ def store_raws(session: Session, rows: Sequence[tuple[int, bytes]]) -> None:
         if isinstance(dbapi, sqlite3.Connection):
             _sqlite_write(session, dbapi, pk, data)
         else:
-            _copy_in(dbapi, pk, data)
+            _copy_in(_psycopg(dbapi), pk, data)
 
 
 def has_raw(session: Session, pk: int) -> bool:
     """Whether message ``pk`` still has its stored bytes (the retention purge deletes them)."""
-    return session.execute(select(Raw.message_pk).where(Raw.message_pk == pk)).first() is not None
+    found = session.execute(select(col(Raw.message_pk)).where(col(Raw.message_pk) == pk))
+    return found.first() is not None
 
 
 def read_raw(session: Session, pk: int) -> bytes | bytearray:
@@ -56,30 +71,30 @@ def read_raw(session: Session, pk: int) -> bytes | bytearray:
     if isinstance(dbapi, sqlite3.Connection):
         with dbapi.blobopen("raws", "data", pk, readonly=True) as blob:
             return blob.read()
-    where = Raw.message_pk == pk
-    size = session.execute(select(func.length(Raw.data)).where(where)).scalar_one()
+    where = col(Raw.message_pk) == pk
+    size = session.execute(select(func.length(col(Raw.data))).where(where)).scalar_one()
     if size < BIG:
-        small: bytes = session.execute(select(Raw.data).where(where)).scalar_one()
+        small: bytes = session.execute(select(col(Raw.data)).where(where)).scalar_one()
         return small
     data = bytearray(size)
     for offset in range(0, size, _PIECE):
-        piece = session.execute(select(func.substring(Raw.data, offset + 1, _PIECE))
+        piece = session.execute(select(func.substring(col(Raw.data), offset + 1, _PIECE))
                                 .where(where)).scalar_one()
         data[offset:offset + len(piece)] = piece
     return data
 
 
 def _sqlite_write(session: Session, conn: sqlite3.Connection, pk: int, data: bytes) -> None:
-    session.connection().execute(insert(Raw.__table__).values(  # type: ignore[attr-defined]
+    session.connection().execute(insert(Raw).values(
         message_pk=pk, data=func.zeroblob(len(data))))
     with conn.blobopen("raws", "data", pk) as blob:
         blob.write(data)
 
 
-def _copy_in(conn: object, pk: int, data: bytes) -> None:
+def _copy_in(conn: psycopg.Connection[Any], pk: int, data: bytes) -> None:
     """One row by ``COPY … FROM STDIN`` (text format, the bytes as ``\\x`` hex), in pieces."""
     view = memoryview(data)
-    with conn.cursor() as cur, cur.copy(  # type: ignore[attr-defined]
+    with conn.cursor() as cur, cur.copy(
             "COPY raws (message_pk, data) FROM STDIN") as copy:
         copy.write(b"%d\t\\\\x" % pk)
         for offset in range(0, len(data), _PIECE):

@@ -13,7 +13,8 @@ from pathlib import Path
 
 import dawg_python
 import pymorphy3
-import pymorphy3_dicts_ru
+
+from buhdesk.rules.lemmas import morph_analyzer
 
 from buhdesk.textcheck import suggest
 from buhdesk.textcheck.tokens import is_cyrillic
@@ -45,9 +46,7 @@ class Lexicon:
 
     @classmethod
     def build(cls, glossary: Iterable[str]) -> Lexicon:
-        # the path given: pymorphy3 would otherwise scan every installed package's entry
-        # points for dictionaries (about 0.1 s of the start-up)
-        morph = pymorphy3.MorphAnalyzer(path=pymorphy3_dicts_ru.get_path())
+        morph = morph_analyzer()  # shared with classification (rules.lemmas)
         terms = tuple(glossary)
         exact = frozenset(t for t in terms if t != t.lower())
         folded = frozenset(_term_forms(morph, [t for t in terms if t == t.lower()]))

@@ -14,14 +14,14 @@ import json
 import logging
 
 from sqlalchemy import select
-from sqlmodel import Session
+from sqlmodel import Session, col
 
-from buhdesk.store.append_rows import insert_event
-from buhdesk.trust.floods import bump
-from buhdesk.route.mime import ParsedMessage
-from buhdesk.store.models import Event, Message, Request
 from buhdesk.reply.outbox import notify_admins
+from buhdesk.route.mime import ParsedMessage
 from buhdesk.service.runtime import Runtime
+from buhdesk.store.append_rows import insert_event
+from buhdesk.store.models import Event, Message, Request
+from buhdesk.trust.floods import bump
 from buhdesk.trust.sender_auth import hold_reason
 from buhdesk.trust.settings import auth_settings, flood_settings
 
@@ -32,10 +32,10 @@ HELD_ACTION = "held-untrusted"
 
 def released(session: Session, msg: Message) -> bool:
     """Whether a human requeued this letter after it was last held by these checks."""
-    actions = session.execute(select(Event.action).where(  # type: ignore[call-overload]
-        Event.message_pk == msg.id,
-        Event.action.in_((HELD_ACTION, "requeued")),  # type: ignore[attr-defined]
-    ).order_by(Event.id)).scalars().all()
+    actions = session.execute(select(col(Event.action)).where(
+        col(Event.message_pk) == msg.id,
+        col(Event.action).in_((HELD_ACTION, "requeued")),
+    ).order_by(col(Event.id))).scalars().all()
     return HELD_ACTION in actions and actions[-1] == "requeued"
 
 

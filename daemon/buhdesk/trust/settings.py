@@ -14,7 +14,6 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 from dataclasses import dataclass
-from typing import Any
 
 from buhdesk.config import Config, ConfigError
 
@@ -43,7 +42,7 @@ class FloodSettings:
     registrations_per_hour: int = 20
 
 
-def _table(config: Config, name: str, keys: tuple[str, ...]) -> Mapping[str, Any]:
+def _table(config: Config, name: str, keys: tuple[str, ...]) -> Mapping[str, object]:
     raw = config.extra.get(name, {})
     if not isinstance(raw, Mapping):
         raise TrustSettingsError(config.file, name, "должен быть таблицей TOML")

@@ -12,15 +12,15 @@ from collections.abc import Callable, Sequence
 from sqlmodel import Session
 
 from buhdesk.reply.answers import handle_answer, parse_commands
-from buhdesk.store.append_rows import insert_event
-from buhdesk.trust.entitlement import Authority, acting_deputy, token_authority
-from buhdesk.trust.floods import notify_capped
-from buhdesk.route.mime import ParsedMessage
-from buhdesk.store.models import Message, Request
 from buhdesk.reply.outbox import notify
+from buhdesk.route.mime import ParsedMessage
 from buhdesk.route.quoting import split_signature, strip_quoted
 from buhdesk.rules.routing import Absence, StaffMember
 from buhdesk.service.runtime import Runtime
+from buhdesk.store.append_rows import insert_event
+from buhdesk.store.models import Message, Request
+from buhdesk.trust.entitlement import Authority, acting_deputy, token_authority
+from buhdesk.trust.floods import notify_capped
 from buhdesk.trust.tokens import Token
 
 log = logging.getLogger(__name__)
@@ -47,7 +47,8 @@ def record_note(session: Session, rt: Runtime, msg: Message, parsed: ParsedMessa
     """The letter as an internal note on ``request``; the assignee hears of it (capped)."""
     own, _signature = split_signature(strip_quoted(parsed.body_text))
     _text, commands = parse_commands(own)
-    ignored = [name for name, on in (("#закрыть", commands.close), ("#ожидание", commands.wait),
+    ignored = [name for name, on in (("#закрыть", commands.close), ("#открыть", commands.reopen),
+                                     ("#ожидание", commands.wait),
                                      ("#передать", commands.transfer_to is not None),
                                      ("#отправить-как-есть", commands.force),
                                      ("#статья", bool(commands.articles))) if on]

@@ -27,11 +27,11 @@ from starlette.routing import BaseRoute, Route
 from starlette.types import ASGIApp
 
 from buhdesk.config import Config
+from buhdesk.feedback.settings import survey_settings
+from buhdesk.feedback.survey import Survey, load_survey
+from buhdesk.feedback.tokens import Submission, TokenState, record_answer, token_state
 from buhdesk.service.runtime import Runtime, build_runtime
 from buhdesk.trust.keys import SURVEY_FORM, SURVEY_GROUP
-from buhdesk.feedback.survey import Survey, load_survey
-from buhdesk.feedback.settings import survey_settings
-from buhdesk.feedback.tokens import Submission, TokenState, record_answer, token_state
 from buhdesk.web.guards import (
     COOKIE,
     RateLimiter,
@@ -170,7 +170,7 @@ class _SecureStarlette(Starlette):
     its own ServerErrorMiddleware carry them."""
 
     def build_middleware_stack(self) -> ASGIApp:
-        return SecurityHeaders(super().build_middleware_stack())  # type: ignore[return-value]
+        return SecurityHeaders(super().build_middleware_stack())
 
 
 def create_app(rt_or_config: Runtime | Config, *, extra_routes: Sequence[BaseRoute] = (),

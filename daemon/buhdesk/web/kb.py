@@ -21,11 +21,11 @@ from starlette.requests import Request
 from starlette.responses import FileResponse, HTMLResponse, Response
 from starlette.routing import Route
 
-from buhdesk.rules.classify import PROCESSES
-from buhdesk.kb.library import KnowledgeBase
 from buhdesk.kb.article import Article
+from buhdesk.kb.library import KnowledgeBase
 from buhdesk.kb.markdown import to_html, to_text
 from buhdesk.reply.templating import MONTHS_GENITIVE
+from buhdesk.rules.classify import PROCESSES
 
 KbProvider = Callable[[], KnowledgeBase]
 Labeller = Callable[[str], str]
@@ -53,6 +53,7 @@ _TRANSLIT = dict(zip(
     "абвгдеёжзийклмнопрстуфхцчшщъыьэюя",
     ["a", "b", "v", "g", "d", "e", "e", "zh", "z", "i", "y", "k", "l", "m", "n", "o", "p", "r",
      "s", "t", "u", "f", "kh", "ts", "ch", "sh", "shch", "", "y", "", "e", "yu", "ya"],
+    strict=True,
 ))
 
 
@@ -94,11 +95,15 @@ class KbSite:
 
     async def index(self, request: Request) -> Response:
         kb = self.kb_provider()
-        sections = [{"code": code, "label": self.process_label(code),
-                     "articles": sorted((a for a in kb.articles if code in a.processes),
-                                        key=lambda a: a.title)} for code in PROCESSES]
+        sections: list[dict[str, object]] = []
+        for code in PROCESSES:
+            articles = sorted((a for a in kb.articles if code in a.processes),
+                              key=lambda a: a.title)
+            if articles:
+                sections.append({"code": code, "label": self.process_label(code),
+                                 "articles": articles})
         forms = [self.form_view(kb, a, name) for a in kb.articles for name in a.forms]
-        return self.page("index", sections=[s for s in sections if s["articles"]],
+        return self.page("index", sections=sections,
                          forms=sorted(forms, key=lambda f: f["name"]), query="")
 
     async def article(self, request: Request) -> Response:

@@ -6,16 +6,11 @@ whom uvicorn believes about the client's address (``[web] trusted_proxies``, non
 from __future__ import annotations
 
 import ipaddress
-from collections.abc import Awaitable, Callable, MutableMapping
 from typing import Any
 
-from buhdesk.config import Config, ConfigError
+from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
-Scope = MutableMapping[str, Any]
-Message = MutableMapping[str, Any]
-Receive = Callable[[], Awaitable[Message]]
-Send = Callable[[Message], Awaitable[None]]
-ASGIApp = Callable[[Scope, Receive, Send], Awaitable[None]]
+from buhdesk.config import Config, ConfigError
 
 HEADERS = {
     "content-security-policy": ("default-src 'none'; style-src 'unsafe-inline'; img-src 'self'; "
