@@ -164,3 +164,28 @@ def test_config_tables_are_checked(setup: tuple[Path, Path, Path],
                       encoding="utf-8")
     status, out = check(config, capsys)
     assert status == 1 and "digest_time" in out and "ЧЧ:ММ" in out
+
+
+def test_report_templates_are_checked_with_file_and_line(
+        setup: tuple[Path, Path, Path], capsys: pytest.CaptureFixture[str]) -> None:
+    """The HTML report pages are templates too: a misspelt variable or broken syntax in them is
+    named like a letter template's."""
+    config, _, templates = setup
+    misspelt = edit(templates / "reports" / "kb.html.j2", "{{ period }}.", "{{ periodd }}.")
+    status, out = check(config, capsys)
+    assert status == 1
+    assert f"reports/kb.html.j2:{misspelt}: переменная «periodd» не определена" in out, out
+    broken = edit(templates / "reports" / "base.html.j2", "{% block content %}",
+                  "{% block content %")
+    status, out = check(config, capsys)
+    assert status == 1
+    assert f"reports/base.html.j2:{broken}: ошибка синтаксиса шаблона" in out, out
+
+
+def test_a_templates_folder_without_report_templates_uses_the_shipped_ones(
+        setup: tuple[Path, Path, Path], capsys: pytest.CaptureFixture[str]) -> None:
+    """A templates folder copied before the reports had templates keeps working."""
+    config, _, templates = setup
+    shutil.rmtree(templates / "reports")
+    status, out = check(config, capsys)
+    assert status == 0, out

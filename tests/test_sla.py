@@ -165,7 +165,7 @@ def test_html_has_russian_headings_and_charts(report: SlaReport, rules: RuleBook
     assert html.count("<svg") == 4 and "<script" not in html
     for heading in ("Процесс", "Потребность", "Канал поступления", "Сотрудник",
                     "Первый ответ: медиана, ч", "Закрытие: 90-й процентиль, ч"):
-        assert f"<th>{heading}</th>" in html
+        assert f"<th scope=\"col\">{heading}</th>" in html
     assert rules.process_label("travel") in html and "60,0" in html and "69,0" in html
     assert "СЭД «ДелоПро»" in html
 

@@ -162,7 +162,7 @@ def _rules_dir(tmp_path: Path, glossary: str, style: str) -> Path:
 
 def test_glossary_line_with_two_terms_names_file_and_line(tmp_path: Path) -> None:
     rules = _rules_dir(tmp_path, "# термины\nНДФЛ\nОКТМО, КБК\n", "")
-    with pytest.raises(TextCheckRulesError, match=r"glossary\.txt, строка 3"):
+    with pytest.raises(TextCheckRulesError, match=r"glossary\.txt:3: "):
         TextChecker.load(rules)
 
 
@@ -170,15 +170,15 @@ def test_style_entry_without_replacement_names_file_and_line(tmp_path: Path) -> 
     style = '[[colloquialism]]\nwords = ["щас"]\nreplacement = "сейчас"\n\n' \
             '[[colloquialism]]\nwords = ["норм"]\n'
     rules = _rules_dir(tmp_path, "НДФЛ\n", style)
-    with pytest.raises(TextCheckRulesError, match=r"style\.toml, строка 5: нужен ключ"):
+    with pytest.raises(TextCheckRulesError, match=r"style\.toml:5: нужен ключ"):
         TextChecker.load(rules)
 
 
 def test_style_syntax_error_and_missing_file_are_clear(tmp_path: Path) -> None:
     rules = _rules_dir(tmp_path, "НДФЛ\n", "[[colloquialism]\n")
-    with pytest.raises(TextCheckRulesError, match=r"style\.toml: ошибка синтаксиса TOML"):
+    with pytest.raises(TextCheckRulesError, match=r"style\.toml:1: ошибка синтаксиса TOML"):
         TextChecker.load(rules)
-    with pytest.raises(TextCheckRulesError, match=r"glossary\.txt: не удалось прочитать"):
+    with pytest.raises(TextCheckRulesError, match=r"glossary\.txt: файл не найден"):
         TextChecker.load(tmp_path / "absent")
 
 

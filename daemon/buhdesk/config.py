@@ -7,7 +7,7 @@ configuration is validated once, at load, and passed explicitly; nothing here ru
 from __future__ import annotations
 
 import os
-import tomllib
+import re
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from datetime import date, datetime
@@ -15,6 +15,13 @@ from pathlib import Path
 from typing import Any
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
+from buhdesk.rules.locatedtoml import (
+    RuleFileError,
+    key_line,
+    read_admin_text,
+    read_located_toml,
+)
+from buhdesk.rules.tomlerrors import located
 from buhdesk.trust.keys import (
     PURPOSES,
     WEB_PURPOSES,
@@ -29,15 +36,51 @@ OUTBOX_KINDS = ("smtp", "files")
 SECURITY_MODES = ("ssl", "starttls", "none")
 # Tables validated by the modules that use them (scheduler, web, closure, survey, trust, kb).
 EXTRA_TABLES = ("schedule", "web", "closure", "survey", "auth", "floods", "kb", "copies")
+WHOLE_FILE = "-"  # the key of an error about the file itself (missing, encoding, syntax)
 WEB_KEYS_ENV = "BUHDESK_WEB_KEYS"  # default name of the web process's own (derived) keys
 
 
 class ConfigError(Exception):
-    """The configuration cannot be used; the (Russian) message names the file and the key."""
+    """The configuration cannot be used; the (Russian) message names the file, the line where
+    it is known and the key (``/etc/buhdesk/buhdesk.toml:12: [outbox.port] …``)."""
 
-    def __init__(self, file: Path | str, key: str, problem: str) -> None:
-        self.file, self.key, self.problem = str(file), key, problem
-        super().__init__(f"{file}: [{key}] {problem}")
+    def __init__(self, file: Path | str, key: str, problem: str, line: int | None = None, *,
+                 written_at: str | None = None) -> None:
+        self.file, self.key, self.problem, self.line = str(file), key, problem, line
+        self.written_at = written_at or key  # the dotted key whose line is shown
+        where = f"[{key}] " if key and key != WHOLE_FILE else ""
+        super().__init__(f"{located(str(file), line)}: {where}{problem}")
+
+    def at_line(self, text: str) -> ConfigError:
+        """The same error with the line of its key in the configuration's ``text``."""
+        if self.line is not None or self.written_at in ("", WHOLE_FILE):
+            return self
+        return type(self)(self.file, self.key, self.problem, key_line(text, self.written_at))
+
+
+_TABLE_KEY = re.compile(r"^\[(\w+)\]:?(?: ([a-z_][a-z0-9_]*):)?")
+
+
+def config_problem_at_line(file: Path, message: str) -> str:
+    """``file:line: message`` for a message of a module that validates its own table
+    (``[schedule] digest_time: …``): the line of that key, or of the table."""
+    found = _TABLE_KEY.match(message)
+    line = None
+    if found:
+        try:
+            line = key_line(read_admin_text(file), ".".join(p for p in found.groups() if p))
+        except RuleFileError:
+            line = None
+    return f"{located(str(file), line)}: {message}"
+
+
+def config_error_at_line(error: ConfigError) -> ConfigError:
+    """``error`` with its line, looked up in the configuration file it names (for errors raised
+    by the modules that validate their own tables after loading)."""
+    try:
+        return error.at_line(read_admin_text(Path(error.file)))
+    except RuleFileError:
+        return error
 
 
 def package_data_dir(name: str) -> Path:
@@ -268,7 +311,9 @@ class _Section:
     def finish(self) -> None:
         unknown = sorted(set(self.data) - self.used)
         if unknown:
-            raise ConfigError(self.file, self.name, f"неизвестные ключи: {', '.join(unknown)}")
+            first = f"{self.name}.{unknown[0]}" if self.name else unknown[0]
+            raise ConfigError(self.file, self.name, f"неизвестные ключи: {', '.join(unknown)}",
+                              written_at=first)
 
 
 def _service(file: Path, data: Any) -> ServiceConfig:
@@ -357,11 +402,19 @@ def load_config(file: Path) -> Config:
     """Read and validate the whole configuration file."""
     file = Path(file).resolve()
     try:
-        data = tomllib.loads(file.read_text(encoding="utf-8"))
-    except FileNotFoundError as e:
-        raise ConfigError(file, "-", "файл не найден") from e
-    except (tomllib.TOMLDecodeError, UnicodeDecodeError) as e:
-        raise ConfigError(file, "-", f"ошибка синтаксиса TOML: {e}") from e
+        source = read_located_toml(file)
+    except RuleFileError as e:
+        raise ConfigError(file, WHOLE_FILE, e.problem, e.line) from e
+    try:
+        return _config(file, source.data)
+    except ConfigError as e:
+        located_error = e.at_line(source.text)
+        if located_error is e:
+            raise
+        raise located_error from e
+
+
+def _config(file: Path, data: dict[str, Any]) -> Config:
     top = _Section(file, "", data)
     store = _Section(file, "store", top.get("store", dict, {}))
     store_cfg = StoreConfig(

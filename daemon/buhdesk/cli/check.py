@@ -10,20 +10,29 @@ from datetime import UTC, date, datetime, timedelta
 from pathlib import Path
 from typing import Any, TextIO
 
-from buhdesk.config import Config, ConfigError, load_config, package_data_dir
-from buhdesk.rules.documents import DocumentSettingsError, load_document_settings
+from buhdesk.config import (
+    Config,
+    ConfigError,
+    config_error_at_line,
+    config_problem_at_line,
+    load_config,
+    package_data_dir,
+)
+from buhdesk.feedback.painmap import PainMapError, load_measures
+from buhdesk.feedback.settings import SurveySettingsError, closure_settings, survey_settings
+from buhdesk.feedback.survey import load_survey
 from buhdesk.kb.library import check_kb
 from buhdesk.kb.mail import KbSettingsError, min_share
-from buhdesk.store.models import Request
-from buhdesk.feedback.painmap import PainMapError, load_measures
+from buhdesk.reply.templating import LETTERS, TemplateProblem, Templates
+from buhdesk.reports.frame import check_report_templates
+from buhdesk.reports.touchpoints import load_touchpoints
+from buhdesk.route.participants import CopiesSettingsError, copies_settings
 from buhdesk.rules.book import RuleBook, RuleBookError, load_rulebook
+from buhdesk.rules.classify import PROCESSES
+from buhdesk.rules.documents import DocumentSettingsError, load_document_settings
 from buhdesk.rules.ruleset import RuleSetError
 from buhdesk.schedule.settings import ScheduleSettingsError, load_schedule_settings
-from buhdesk.feedback.survey import load_survey
-from buhdesk.feedback.settings import SurveySettingsError, closure_settings, survey_settings
-from buhdesk.route.participants import CopiesSettingsError, copies_settings
-from buhdesk.reply.templating import LETTERS, TemplateProblem, Templates
-from buhdesk.reports.touchpoints import load_touchpoints
+from buhdesk.store.models import Request
 from buhdesk.trust.settings import TrustSettingsError, auth_settings, flood_settings
 from buhdesk.web.security import trusted_proxies
 
@@ -102,12 +111,12 @@ def _check_settings(cfg: Config) -> list[str]:
             check()
         except (ScheduleSettingsError, SurveySettingsError, KbSettingsError,
                 CopiesSettingsError) as e:
-            problems.append(f"{cfg.file}: {e}")
+            problems.append(config_problem_at_line(cfg.file, str(e)))
     for trust in (auth_settings, flood_settings):
         try:
             trust(cfg)
         except TrustSettingsError as e:  # its message names the file already
-            problems.append(str(e))
+            problems.append(str(config_error_at_line(e)))
     return problems
 
 
@@ -150,11 +159,17 @@ def run_checks(config_path: Path, *, out: TextIO, today: date | None = None) -> 
         problems.extend(str(e).splitlines())
     if book is not None:
         warnings.extend(book.calendar.warnings(today or date.today()))
-        kb_problems, kb_warnings = check_kb(rules_dir, today or date.today(), _kb_review_days(cfg))
-        problems.extend(kb_problems)
-        warnings.extend(kb_warnings)
-        problems.extend(_check_other_rules(rules_dir, set(book.ruleset.process_labels)))
+    # the other files are checked even when the rule set is refused, so one run names every
+    # problem; without a rule set the KB reads the logins from staff.toml itself
+    kb_problems, kb_warnings = check_kb(rules_dir, today or date.today(), _kb_review_days(cfg),
+                                         staff=book.staff if book is not None else None)
+    problems.extend(kb_problems)
+    warnings.extend(kb_warnings)
+    processes = set(book.ruleset.process_labels) if book is not None else set(PROCESSES)
+    problems.extend(_check_other_rules(rules_dir, processes))
+    if book is not None:
         template_problems = _check_templates(templates_dir, book, cfg)
+        template_problems += check_report_templates(templates_dir)
         problems.extend(template_problems)
         if not template_problems:
             print(f"Шаблоны: {templates_dir} — в порядке.", file=out)
@@ -165,7 +180,8 @@ def run_checks(config_path: Path, *, out: TextIO, today: date | None = None) -> 
             try:
                 check()
             except ConfigError as e:
-                problems.append(e.problem)
+                problems.append(str(config_error_at_line(e)))
+    problems = list(dict.fromkeys(problems))  # a file two checks read is named once
     for w in warnings:
         print(f"ВНИМАНИЕ: {w}", file=out)
     for p in problems:

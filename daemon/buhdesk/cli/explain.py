@@ -35,7 +35,8 @@ ACTIONS = {
 
 
 def _kb(rules_dir: Path, rules: RuleBook) -> KnowledgeBase:
-    return KnowledgeBase.load(rules_dir, lemmatizer=rules.ruleset.classifier.lemmatizer)
+    return KnowledgeBase.load(rules_dir, lemmatizer=rules.ruleset.classifier.lemmatizer,
+                              staff=rules.staff)
 
 
 def _context(config: Path | None) -> ExplainContext:

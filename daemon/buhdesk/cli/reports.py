@@ -97,7 +97,8 @@ def cmd_sla(args: argparse.Namespace, config: Config) -> int:
         render_xlsx(report, output)
         print(f"Отчёт записан в {output}", file=sys.stderr)
     else:
-        write_text(render_html(report) if args.format == "html" else render_csv(report),
+        write_text(render_html(report, config.templates_dir) if args.format == "html"
+                   else render_csv(report),
                    args.output)
     return 0
 

@@ -98,7 +98,7 @@ def cmd_web(args: argparse.Namespace, config: Config) -> int:
     proxy = uvicorn_proxy_options(config)
     with _runtime(config, keys=config.web_keyring()) as rt:
         forget_secrets(config)
-        kb = rt.kb or KnowledgeBaseCache(config.rules_dir)
+        kb = rt.kb or KnowledgeBaseCache(config.rules_dir, staff=lambda: rt.rules.staff)
         routes = kb_routes(kb.get, templates_dir=config.templates_dir,
                            process_label=rt.rules.process_label)
         port = args.port if args.port is not None else default_web_port(config)
@@ -180,7 +180,7 @@ def cmd_satisfaction(args: argparse.Namespace, config: Config) -> int:
         report = s.satisfaction_report(engine, load_survey(config.rules_dir),
                                        rules.process_label, args.start, args.end,
                                        threshold=survey_settings(config).min_group)
-    return _write(args, f"satisfaction_{args.start}_{args.end}", lambda: s.render_html(report),
+    return _write(args, f"satisfaction_{args.start}_{args.end}", lambda: s.render_html(report, config.templates_dir),
                   lambda: s.render_csv(report), lambda p: s.render_xlsx(report, p))
 
 
@@ -202,7 +202,8 @@ def cmd_painmap(args: argparse.Namespace, config: Config) -> int:
             pm.load_measures(config.rules_dir, set(labels)), args.start, args.end,
             now=datetime.now(UTC), tz=config.service.tz, threshold=threshold)
     return _write(args, f"painmap_{args.start}_{args.end}",
-                  lambda: pm.render_html(pains, args.start, args.end, threshold),
+                  lambda: pm.render_html(pains, args.start, args.end, threshold,
+                                         config.templates_dir),
                   lambda: write_rows_csv(pm.flat_rows(pains)),
                   lambda p: write_xlsx(pm.xlsx_sheets(pains), p))
 
@@ -213,7 +214,7 @@ def cmd_touchpoints(args: argparse.Namespace, config: Config) -> int:
 
     codes = set(load_rulebook(config.rules_dir).ruleset.process_labels)
     items = tp.load_touchpoints(config.rules_dir, codes)
-    return _write(args, "touchpoints", lambda: tp.render_html(items),
+    return _write(args, "touchpoints", lambda: tp.render_html(items, config.templates_dir),
                   lambda: tp.render_csv(items), lambda p: tp.render_xlsx(items, p))
 
 

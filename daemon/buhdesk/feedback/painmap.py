@@ -13,7 +13,6 @@ from collections import Counter
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import date, datetime, time
-from html import escape
 from pathlib import Path
 from zoneinfo import ZoneInfo
 
@@ -24,7 +23,7 @@ from sqlmodel import Session, col
 from buhdesk.feedback.models import SurveyAnswer
 from buhdesk.feedback.satisfaction import answers_between
 from buhdesk.feedback.survey import Survey
-from buhdesk.reports.page import html_page, table_html
+from buhdesk.reports.frame import chart, render_report, table
 from buhdesk.reports.svgchart import bar_chart
 from buhdesk.reports.tables import Chart, Sheet
 from buhdesk.rules.lemmas import Lemmatizer
@@ -186,30 +185,25 @@ def _overdue_share(requests: list[Request], now: datetime) -> float | None:
     return round(100.0 * late / len(due), 1)
 
 
-def render_html(pains: list[ProcessPains], start: date, end: date, threshold: int) -> str:
-    title = f"«Карта болей» внутренних клиентов: {start:%d.%m.%Y} — {end:%d.%m.%Y}"
-    parts = [(f"<p>По каждому процессу: проблемы, найденные по опросу (оценки 1–{LOW_SCORE} из 5, "
-             "ответ «нет» о сроке), по частым словам в замечаниях, по жалобам и просрочкам, — и "
-             f"меры по их устранению. Ответы опроса показаны, только если их не меньше "
-             f"{threshold}.</p>"),
-             bar_chart([(p.label, p.overdue_share) for p in pains],
-                       title="Доля обращений с нарушением срока, %", scale="lower-better"),
-             bar_chart([(p.label, _low_overall(p)) for p in pains],
-                       title="Доля низких общих оценок, %", scale="lower-better")]
-    for p in pains:
-        parts.append(f"<h2>{escape(p.label)}</h2>")
-        parts.append(f"<p>Обращений: {p.requests}; ответов на опрос: "
-                     f"{p.answers if p.shown else 'меньше ' + str(threshold)}.</p>")
-        found = p.problems()
-        parts.append("<h3>Выявленные проблемы</h3>" + (
-            "<ul>" + "".join(f"<li>{escape(x)}</li>" for x in found) + "</ul>" if found
-            else "<p>Не выявлено.</p>"))
-        parts.append("<h3>Мероприятия</h3>")
-        parts.append(table_html(("Проблема", "Мероприятие", "Ответственный", "Срок", "Состояние"),
-                                [(m.problem, m.measure, m.owner, f"{m.deadline:%d.%m.%Y}",
-                                  m.status) for m in p.measures]) if p.measures
-                     else "<p>Мероприятия не назначены.</p>")
-    return html_page(title, parts)
+def render_html(pains: list[ProcessPains], start: date, end: date, threshold: int,
+                templates_dir: Path | None = None) -> str:
+    """The map as a page (``templates/reports/painmap.html.j2``)."""
+    charts = [chart(bar_chart([(p.label, p.overdue_share) for p in pains],
+                              title="Доля обращений с нарушением срока, %", scale="lower-better")),
+              chart(bar_chart([(p.label, _low_overall(p)) for p in pains],
+                              title="Доля низких общих оценок, %", scale="lower-better"))]
+    processes = [{
+        "label": p.label, "requests": p.requests,
+        "answers": str(p.answers) if p.shown else f"меньше {threshold}",
+        "problems": p.problems(),
+        "measures": table(("Проблема", "Мероприятие", "Ответственный", "Срок", "Состояние"),
+                          [(m.problem, m.measure, m.owner, f"{m.deadline:%d.%m.%Y}", m.status)
+                           for m in p.measures]) if p.measures else None,
+    } for p in pains]
+    return render_report(
+        "painmap", templates_dir,
+        title=f"«Карта болей» внутренних клиентов: {start:%d.%m.%Y} — {end:%d.%m.%Y}",
+        low_score=LOW_SCORE, threshold=threshold, charts=charts, processes=processes)
 
 
 def _low_overall(p: ProcessPains) -> float | None:

@@ -12,7 +12,6 @@ import json
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from datetime import date
-from html import escape
 from pathlib import Path
 from typing import Any
 
@@ -24,7 +23,7 @@ from buhdesk.feedback.models import SurveyAnswer
 from buhdesk.feedback.suppression import Node, suppress
 from buhdesk.feedback.survey import Survey
 from buhdesk.feedback.tokens import period_bounds, period_title
-from buhdesk.reports.page import html_page, table_html
+from buhdesk.reports.frame import chart, render_report, table
 from buhdesk.reports.svgchart import bar_chart
 
 HIDDEN = "скрыто"
@@ -148,27 +147,26 @@ def render_xlsx(report: SatisfactionReport, path: Path) -> None:
                             (5 if len(table[0]) > 4 else 4,)))], path)
 
 
-def render_html(report: SatisfactionReport) -> str:
-    title = (f"Удовлетворённость внутренних клиентов: {report.start:%d.%m.%Y} — "
-             f"{report.end:%d.%m.%Y}")
-    parts = [(f"<p>Средние оценки по шкале от 1 до 5 и доля ответов «да». Группы, в которых меньше "
-             f"{report.threshold} ответов, скрыты, как и группы, по которым скрытую можно было бы "
-             "вычислить из итогов: опрос анонимный. Ответы попадают в хранилище только целыми "
-             f"группами (процесс и период) не меньше {report.threshold}; канал обращения "
-             "в ответах не хранится, чтобы ответ нельзя было связать с обращением.</p>")]
-    if not report.periods:
-        parts.append("<p>За этот период опубликованных ответов нет.</p>")
+def render_html(report: SatisfactionReport, templates_dir: Path | None = None) -> str:
+    """The page of ``templates/reports/satisfaction.html.j2``: per period a chart of the overall
+    rating by process and the table by process and channel."""
+    periods = []
     for q in report.periods:
-        parts.append(f"<h2>{escape(q.label)}</h2>")
         if not q.n:
-            parts.append("<p>Ответов нет.</p>")
+            periods.append({"label": q.label, "answered": False, "chart": None, "table": None})
             continue
-        chart = [(p.label, None if p.hidden else p.figures.figure("overall", "scale"))
-                 for p in q.children]
-        parts.append(bar_chart(chart, title="Общая удовлетворённость по процессам (из 5)",
-                               max_value=5.0, unit=""))
+        overall = [(p.label, None if p.hidden else p.figures.figure("overall", "scale"))
+                   for p in q.children]
         body = [[p_label if c_label == "все каналы" else f"— {c_label}", *values]
                 for _, p_label, c_label, values in rows(report) if _ == q.label][1:]
         total = [["Итого за период", *row_values(q, report.survey)]]
-        parts.append(table_html(["Процесс / канал", *headings(report)[3:]], total + body))
-    return html_page(title, parts)
+        periods.append({
+            "label": q.label, "answered": True,
+            "chart": chart(bar_chart(overall, title="Общая удовлетворённость по процессам (из 5)",
+                                     max_value=5.0, unit="")),
+            "table": table(["Процесс / канал", *headings(report)[3:]], total + body)})
+    return render_report(
+        "satisfaction", templates_dir,
+        title=(f"Удовлетворённость внутренних клиентов: {report.start:%d.%m.%Y} — "
+               f"{report.end:%d.%m.%Y}"),
+        threshold=report.threshold, periods=periods)

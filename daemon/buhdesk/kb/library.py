@@ -11,7 +11,6 @@ import logging
 import os
 import threading
 import time
-import tomllib
 from collections.abc import Callable, Collection
 from dataclasses import dataclass, field
 from datetime import date, timedelta
@@ -21,7 +20,8 @@ from buhdesk.kb.article import Article, parse_article
 from buhdesk.kb.markdown import SLUG_RE, links
 from buhdesk.kb.search import SearchIndex
 from buhdesk.rules.lemmas import Lemmatizer
-from buhdesk.rules.problems import Problem
+from buhdesk.rules.locatedtoml import RuleFileError, read_admin_text
+from buhdesk.rules.problems import Problem, Problems, read_toml
 
 log = logging.getLogger(__name__)
 
@@ -57,11 +57,16 @@ class KnowledgeBase:
     @classmethod
     def load(cls, rules_dir: Path, *, lemmatizer: Lemmatizer | None = None,
              staff: Collection[str] | None = None) -> KnowledgeBase:
-        """Read ``rules_dir/kb``; raise KbError with all problems. No folder: an empty base."""
+        """Read ``rules_dir/kb``; raise KbError with all problems. No folder: an empty base.
+
+        ``staff`` are the logins of the loaded rule set (articles name their owner by login);
+        without it the logins are read from ``staff.toml`` by the one admin-file loader, and a
+        file that cannot be read is one of the problems."""
         directory = Path(rules_dir) / KB_DIR
         problems: list[Problem] = []
         articles = _read_articles(directory, problems)
-        known_staff = staff if staff is not None else _staff_logins(Path(rules_dir))
+        known_staff = staff if staff is not None or not articles else _staff_logins(
+            Path(rules_dir), problems)
         _validate(directory, articles, known_staff, problems)
         if problems:
             raise KbError(problems)
@@ -123,9 +128,9 @@ def _read_articles(directory: Path, problems: list[Problem]) -> list[Article]:
         if path.name.lower() == "readme.md":
             continue
         try:
-            text = path.read_text(encoding="utf-8")
-        except (OSError, UnicodeDecodeError) as e:
-            problems.append(Problem(str(path), None, f"файл не читается как UTF-8: {e}"))
+            text = read_admin_text(path)
+        except RuleFileError as e:
+            problems.append(Problem(str(path), e.line, e.problem))
             continue
 
         def report(line: int | None, message: str, path: Path = path) -> None:
@@ -137,13 +142,17 @@ def _read_articles(directory: Path, problems: list[Problem]) -> list[Article]:
     return articles
 
 
-def _staff_logins(rules_dir: Path) -> Collection[str] | None:
-    """Logins from staff.toml, or None when it cannot be read (its own check reports that)."""
-    try:
-        data = tomllib.loads((rules_dir / "staff.toml").read_text(encoding="utf-8"))
-    except (OSError, UnicodeDecodeError, tomllib.TOMLDecodeError):
+def _staff_logins(rules_dir: Path, problems: list[Problem]) -> Collection[str] | None:
+    """Logins from staff.toml (for a caller without a loaded rule set); a file that cannot be
+    read adds its problem and gives None (the owners are then not checked)."""
+    found = Problems()
+    doc = read_toml(rules_dir / "staff.toml", found)
+    problems.extend(found.items)
+    if doc is None:
         return None
-    return {str(s.get("login")) for s in data.get("staff", []) if isinstance(s, dict)}
+    entries = doc.data.get("staff", [])
+    return {str(s.get("login")) for s in entries if isinstance(s, dict)} if isinstance(
+        entries, list) else set()
 
 
 def _validate(directory: Path, articles: list[Article], staff: Collection[str] | None,
@@ -181,10 +190,12 @@ def _unused_forms(directory: Path, articles: list[Article]) -> list[str]:
             for p in sorted(forms.iterdir()) if p.is_file() and p.name not in listed]
 
 
-def check_kb(rules_dir: Path, today: date, max_age_days: int) -> tuple[list[str], list[str]]:
-    """For `buhdesk check`: problems (errors) and warnings, including articles due for review."""
+def check_kb(rules_dir: Path, today: date, max_age_days: int,
+             staff: Collection[str] | None = None) -> tuple[list[str], list[str]]:
+    """For `buhdesk check`: problems (errors) and warnings, including articles due for review.
+    ``staff``: the logins of the rule set `check` has loaded."""
     try:
-        kb = KnowledgeBase.load(rules_dir)
+        kb = KnowledgeBase.load(rules_dir, staff=staff)
     except KbError as e:
         return [str(p) for p in e.problems], []
     warnings = list(kb.warnings)
@@ -203,9 +214,11 @@ class KnowledgeBaseCache:
     edit is in use a second or so after it is saved; ``refresh()`` makes the next call look."""
 
     def __init__(self, rules_dir: Path, *, lemmatizer: Lemmatizer | None = None,
+                 staff: Callable[[], Collection[str]] | None = None,
                  interval: float = CHECK_INTERVAL,
                  clock: Callable[[], float] = time.monotonic) -> None:
         self.rules_dir = Path(rules_dir)
+        self._staff = staff  # the logins of the rule set in use (it may be reloaded)
         self.interval = interval
         self._clock = clock
         self._lemmatizer = lemmatizer or Lemmatizer()
@@ -223,7 +236,9 @@ class KnowledgeBaseCache:
             signature = _signature(self.rules_dir / KB_DIR)
             if self._kb is None or signature != self._signature:
                 try:
-                    self._kb = KnowledgeBase.load(self.rules_dir, lemmatizer=self._lemmatizer)
+                    self._kb = KnowledgeBase.load(
+                        self.rules_dir, lemmatizer=self._lemmatizer,
+                        staff=self._staff() if self._staff else None)
                 except KbError as e:
                     if self._kb is None:
                         raise

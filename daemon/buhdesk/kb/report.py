@@ -15,7 +15,6 @@ import json
 from collections import Counter, defaultdict
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime, time, timedelta
-from html import escape
 from pathlib import Path
 from typing import Any
 
@@ -32,9 +31,10 @@ from buhdesk.cli.reports import (
 )
 from buhdesk.config import Config
 from buhdesk.kb.library import KnowledgeBase
-from buhdesk.store.models import Event, Request
-from buhdesk.rules.book import RuleBook
+from buhdesk.reports.frame import chart, render_report, table
 from buhdesk.reports.svgchart import bar_chart
+from buhdesk.rules.book import RuleBook
+from buhdesk.store.models import Event, Request
 
 KB_ACTIONS = ("kb-offered", "kb-inserted")
 MIN_GAP_REQUESTS = 3
@@ -194,65 +194,36 @@ def render_csv(report: KbReport) -> str:
     return out.getvalue()
 
 
-def _cell(value: object) -> str:
+def _shown(value: object) -> str:
     if isinstance(value, float):
         return f"{value:.1f}".replace(".", ",")
-    return escape(str(value))
+    return str(value)
 
 
-def _table(caption: str, headers: list[str], rows: list[list[object]]) -> str:
-    head = "".join(f'<th scope="col">{escape(h)}</th>' for h in headers)
-    body = "\n".join("<tr>" + "".join(f"<td>{_cell(c)}</td>" for c in row) + "</tr>"
-                     for row in rows)
-    return (f"<table>\n<caption>{escape(caption)}</caption>\n<thead><tr>{head}</tr></thead>\n"
-            f"<tbody>\n{body}\n</tbody>\n</table>")
-
-
-def render_html(report: KbReport) -> str:
-    """A self-contained page: a chart of the articles' success, then the two tables."""
+def render_html(report: KbReport, templates_dir: Path | None = None) -> str:
+    """A self-contained page (``templates/reports/kb.html.j2``): a chart of the articles'
+    success, then the tables."""
     period = f"{report.start:%d.%m.%Y} — {report.end:%d.%m.%Y}"
     used = [a for a in report.articles if a.requests]
-    chart = bar_chart([(a.title, a.success) for a in used],
-                      title="Закрыто без повторного обращения, % обращений со статьёй",
-                      scale="neutral") if used \
-        else "<p>За период статьи не предлагались и не вставлялись в ответы.</p>"
-    articles = _table("Статьи базы знаний", ["Статья", "Предложена", "Вставлена в ответ",
-                      "Обращений", "Закрыто", "Закрыто без повторного обращения", "Доля, %"],
-                      [[a.title, a.offered, a.inserted, a.requests, a.closed,
-                        a.closed_without_followup, "—" if a.success is None else a.success]
-                       for a in report.articles])
-    gaps = _table(f"Частые вопросы без статьи (от {report.min_gap_requests} обращений)",
-                  ["Процесс", "Потребность", "Обращений"],
-                  [[q.process_label, q.need_label, q.requests] for q in report.gaps]) \
-        if report.gaps else "<p>Частых вопросов без статьи за период нет.</p>"
-    questions = _table("Обращения по процессам и потребностям",
-                       ["Процесс", "Потребность", "Обращений", "Получили статью", "Статей по теме"],
-                       [[q.process_label, q.need_label, q.requests, q.with_article,
-                         len(q.covering)] for q in report.questions])
-    return f"""<!DOCTYPE html>
-<html lang="ru">
-<head>
-<meta charset="utf-8">
-<meta name="viewport" content="width=device-width, initial-scale=1">
-<title>База знаний: отчёт за {escape(period)}</title>
-<style>
-body {{ font-family: Arial, sans-serif; margin: 1rem; }}
-table {{ border-collapse: collapse; margin: 1rem 0; }}
-th, td {{ border: 1px solid #999999; padding: .25rem .5rem; text-align: left; }}
-caption {{ font-weight: bold; text-align: left; padding: .25rem 0; }}
-svg {{ max-width: 100%; height: auto; }}
-</style>
-</head>
-<body>
-<h1>База знаний: какие статьи помогают</h1>
-<p>Период: {escape(period)}.</p>
-{chart}
-{articles}
-{gaps}
-{questions}
-</body>
-</html>
-"""
+    success = chart(bar_chart([(a.title, a.success) for a in used],
+                              title="Закрыто без повторного обращения, % обращений со статьёй",
+                              scale="neutral")) if used else None
+    articles = table(["Статья", "Предложена", "Вставлена в ответ", "Обращений", "Закрыто",
+                      "Закрыто без повторного обращения", "Доля, %"],
+                     [[a.title, a.offered, a.inserted, a.requests, a.closed,
+                       a.closed_without_followup, "—" if a.success is None else a.success]
+                      for a in report.articles], caption="Статьи базы знаний", show=_shown)
+    gaps = table(["Процесс", "Потребность", "Обращений"],
+                 [[q.process_label, q.need_label, q.requests] for q in report.gaps],
+                 caption=f"Частые вопросы без статьи (от {report.min_gap_requests} обращений)",
+                 show=_shown) if report.gaps else None
+    questions = table(["Процесс", "Потребность", "Обращений", "Получили статью", "Статей по теме"],
+                      [[q.process_label, q.need_label, q.requests, q.with_article,
+                        len(q.covering)] for q in report.questions],
+                      caption="Обращения по процессам и потребностям", show=_shown)
+    return render_report("kb", templates_dir, title="База знаний: какие статьи помогают",
+                         period=period, chart=success, articles=articles, gaps=gaps,
+                         min_gap_requests=report.min_gap_requests, questions=questions)
 
 
 def xlsx_sheets(report: KbReport) -> list[Any]:
@@ -278,7 +249,7 @@ def cmd_kb(args: argparse.Namespace, config: Config) -> int:
         raise ReportArgumentError(f"конец периода ({args.end:%d.%m.%Y}) раньше начала "
                                   f"({args.start:%d.%m.%Y})")
     rules = load_rulebook(config.rules_dir)
-    kb = KnowledgeBase.load(config.rules_dir)
+    kb = KnowledgeBase.load(config.rules_dir, staff=rules.staff)
     engine = open_store(config.store.url)
     try:
         report = kb_report(engine, kb, rules, args.start, args.end,
@@ -289,7 +260,8 @@ def cmd_kb(args: argparse.Namespace, config: Config) -> int:
         write_report_xlsx(xlsx_sheets(report), args.output
                           or Path(f"kb_{args.start}_{args.end}.xlsx"))
         return 0
-    write_text(render_html(report) if args.format == "html" else render_csv(report), args.output)
+    write_text(render_html(report, config.templates_dir) if args.format == "html"
+               else render_csv(report), args.output)
     return 0
 
 

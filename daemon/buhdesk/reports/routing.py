@@ -13,7 +13,6 @@ import io
 import json
 from dataclasses import dataclass, field
 from datetime import date, datetime
-from html import escape
 from pathlib import Path
 from typing import Any
 from zoneinfo import ZoneInfo
@@ -30,6 +29,7 @@ from buhdesk.cli.reports import (
     write_text,
 )
 from buhdesk.config import Config
+from buhdesk.reports.frame import chart, render_report, table
 from buhdesk.reports.svgchart import bar_chart
 from buhdesk.reports.tables import Chart, Sheet
 from buhdesk.route.corrections import annotate_hits, original_hits
@@ -246,37 +246,27 @@ def render_csv(report: RoutingReport, rules: RuleBook, tz: ZoneInfo) -> str:
     return buf.getvalue()
 
 
-def _table(head: tuple[str, ...], rows: list[list[Any]]) -> str:
-    th = "".join(f"<th>{escape(h)}</th>" for h in head)
-    body = "".join("<tr>" + "".join(f"<td>{escape(str(c))}</td>" for c in r) + "</tr>"
-                   for r in rows)
-    return f"<table><thead><tr>{th}</tr></thead><tbody>{body}</tbody></table>"
-
-
 def _terms_chart(report: RoutingReport) -> str:
     """Requests each term misled (the ten most frequent), in one neutral colour."""
     top = report.terms[:10]
     if not top:
         return ""
-    return bar_chart([(t.term, float(t.requests)) for t in top],
-                     title="Обращений с неверным решением по термину",
-                     max_value=float(max(t.requests for t in top)), unit="", scale="neutral")
+    return chart(bar_chart([(t.term, float(t.requests)) for t in top],
+                           title="Обращений с неверным решением по термину",
+                           max_value=float(max(t.requests for t in top)), unit="",
+                           scale="neutral"))
 
 
-def render_html(report: RoutingReport, rules: RuleBook, tz: ZoneInfo) -> str:
-    title = f"Ошибки маршрутизации {_period(report)}"
+def render_html(report: RoutingReport, rules: RuleBook, tz: ZoneInfo,
+                templates_dir: Path | None = None) -> str:
+    """The page of ``templates/reports/routing.html.j2``: the chart and the two tables."""
     terms = [_term_row(rules, t) for t in report.terms]
     misroutes = [_misroute_row(rules, m, tz) for m in report.misroutes]
-    return ("<!DOCTYPE html>\n<html lang=\"ru\"><head><meta charset=\"utf-8\">"
-            f"<title>{escape(title)}</title><style>table{{border-collapse:collapse}}"
-            "td,th{border:1px solid #999;padding:2px 6px;text-align:left}</style></head><body>"
-            f"<h1>{escape(title)}</h1>"
-            f"{_terms_chart(report)}"
-            "<h2>Термины, чаще всего приводившие к неверному решению</h2>"
-            f"{_table(TERM_COLUMNS, terms) if terms else '<p>Нет.</p>'}"
-            f"<h2>Исправления и передачи ({len(misroutes)})</h2>"
-            f"{_table(MISROUTE_COLUMNS, misroutes) if misroutes else '<p>Нет.</p>'}"
-            "</body></html>\n")
+    return render_report(
+        "routing", templates_dir, title=f"Ошибки маршрутизации {_period(report)}",
+        chart=_terms_chart(report), terms=table(TERM_COLUMNS, terms) if terms else None,
+        misroutes=table(MISROUTE_COLUMNS, misroutes) if misroutes else None,
+        misroute_count=len(misroutes))
 
 
 def _misroute_xlsx_row(rules: RuleBook, m: Misroute, tz: ZoneInfo) -> list[str | datetime]:
@@ -312,7 +302,10 @@ def cmd_routing(args: argparse.Namespace, config: Config) -> int:
         write_report_xlsx(xlsx_sheets(report, rules, tz), args.output or Path(
             f"routing_{args.start or 'начало'}_{args.end or 'конец'}.xlsx"))
         return 0
-    render = {"text": render_text, "csv": render_csv, "html": render_html}[args.format]
+    if args.format == "html":
+        write_text(render_html(report, rules, tz, config.templates_dir), args.output)
+        return 0
+    render = {"text": render_text, "csv": render_csv}[args.format]
     write_text(render(report, rules, tz), args.output)
     return 0
 

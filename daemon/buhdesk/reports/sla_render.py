@@ -5,11 +5,11 @@ from __future__ import annotations
 import csv
 import io
 from collections.abc import Callable
-from html import escape
 from pathlib import Path
 from typing import Any
 
-from buhdesk.reports.sla_figures import Dimension, GroupFigures, SlaReport
+from buhdesk.reports.frame import Cell, Table, chart, render_report
+from buhdesk.reports.sla_figures import GroupFigures, SlaReport
 from buhdesk.reports.svgchart import bar_chart
 
 Value = int | float | None
@@ -54,45 +54,25 @@ def _cell(value: Value) -> str:
     return f"{value:.1f}".replace(".", ",") if isinstance(value, float) else str(value)
 
 
-def _html_table(first: str, rows: tuple[GroupFigures, ...]) -> str:
-    head = "".join(f"<th>{escape(h)}</th>" for h in (first, *(c for c, _ in COLUMNS)))
-    body = "".join(
-        "<tr><td>" + escape(g.label) + "</td>"
-        + "".join(f"<td class=\"n\">{_cell(get(g))}</td>" for _, get in COLUMNS) + "</tr>"
-        for g in rows)
-    return f"<table><thead><tr>{head}</tr></thead><tbody>{body}</tbody></table>"
+def _table(first: str, rows: tuple[GroupFigures, ...]) -> Table:
+    return Table((first, *(c for c, _ in COLUMNS)), tuple(
+        (Cell(g.label), *(Cell(_cell(get(g)), num=True) for _, get in COLUMNS)) for g in rows))
 
 
-def _html_dimension(d: Dimension) -> str:
-    chart = bar_chart([(g.label, _pct(g)) for g in d.rows],
-                      title=f"Доля ответов в срок — {d.title.lower()}")
-    return f"<h2>{escape(d.title)}</h2>\n<figure>{chart}</figure>\n{_html_table(d.title, d.rows)}"
-
-
-STYLE = """body { font-family: Arial, sans-serif; font-size: 14px; color: #222; margin: 24px; }
-table { border-collapse: collapse; margin: 8px 0 24px; }
-th, td { border: 1px solid #bbb; padding: 4px 8px; text-align: left; vertical-align: top; }
-th { background: #eee; } td.n { text-align: right; white-space: nowrap; }
-figure { margin: 8px 0; }"""
-
-
-def render_html(report: SlaReport) -> str:
-    """A standalone HTML page: totals, then a chart and a table per grouping."""
-    heading = escape(title(report))
+def render_html(report: SlaReport, templates_dir: Path | None = None) -> str:
+    """A standalone HTML page (``templates/reports/sla.html.j2``): totals, then a chart and a
+    table per grouping."""
     generated = report.generated_at.strftime("%d.%m.%Y %H:%M")
-    parts = [
-        (f'<!DOCTYPE html>\n<html lang="ru">\n<head>\n<meta charset="utf-8">\n<title>{heading}'
-        f"</title>\n<style>\n{STYLE}\n</style>\n</head>\n<body>"),
-        f"<h1>{heading}</h1>",
-        (f"<p>Учтены {escape(BASIS_TEXT[report.basis])}. Отчёт составлен {generated}. Ответ в "
-        "срок — первый ответ клиенту (или закрытие обращения без ответа) не позднее срока; с "
-        "нарушением — позже срока или ещё не отправлен, хотя срок истёк; пока обращение ждёт "
-        "сведений от заявителя, срок не считается. Время — в часах от поступления обращения.</p>"),
-        _html_table("Итого", (report.total,)),
-        *(_html_dimension(d) for d in report.dimensions),
-        "</body>\n</html>\n",
-    ]
-    return "\n".join(parts)
+    intro = (f"Учтены {BASIS_TEXT[report.basis]}. Отчёт составлен {generated}. Ответ в "
+             "срок — первый ответ клиенту (или закрытие обращения без ответа) не позднее срока; с "
+             "нарушением — позже срока или ещё не отправлен, хотя срок истёк; пока обращение ждёт "
+             "сведений от заявителя, срок не считается. Время — в часах от поступления обращения.")
+    dimensions = [{"title": d.title, "table": _table(d.title, d.rows),
+                   "chart": chart(bar_chart([(g.label, _pct(g)) for g in d.rows],
+                                            title=f"Доля ответов в срок — {d.title.lower()}"))}
+                  for d in report.dimensions]
+    return render_report("sla", templates_dir, title=title(report), intro=intro,
+                         total=_table("Итого", (report.total,)), dimensions=dimensions)
 
 
 def _rows(report: SlaReport) -> list[tuple[str, GroupFigures]]:

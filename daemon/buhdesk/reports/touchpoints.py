@@ -7,10 +7,9 @@ from __future__ import annotations
 import csv
 import io
 from dataclasses import dataclass
-from html import escape
 from pathlib import Path
 
-from buhdesk.reports.page import html_page
+from buhdesk.reports.frame import Cell, Table, render_report
 from buhdesk.rules.problems import Problems, TomlDoc, check_keys, read_toml
 
 TITLE = ("Перечень точек взаимодействия с внутренним клиентом по вопросам ведения бухгалтерского "
@@ -70,22 +69,22 @@ def _parse(doc: TomlDoc, problems: Problems, codes: set[str] | None) -> list[Tou
     return out
 
 
-def render_html(items: list[Touchpoint]) -> str:
-    """The table as on the official site: repeated direction and process cells are merged."""
-    head = "".join(f'<th scope="col">{escape(h)}</th>' for _, h in COLUMNS)
-    body = []
+def render_html(items: list[Touchpoint], templates_dir: Path | None = None) -> str:
+    """The table as on the official site (``templates/reports/touchpoints.html.j2``): repeated
+    direction and process cells are merged."""
+    rows = []
     for i, t in enumerate(items):
-        cells = [f"<td>{escape(t.number)}</td>"]
+        cells = [Cell(t.number)]
         for key in ("direction", "process"):
             span = _span(items, i, key)
             if span:
-                cells.append(f'<td rowspan="{span}">{escape(getattr(t, key))}</td>')
-        cells += [f"<td>{escape(getattr(t, k))}</td>" for k in ("point", "interaction", "feature")]
-        body.append("<tr>" + "".join(cells) + "</tr>")
-    table = (f"<table><caption>Приложение к Порядку взаимодействия с внутренним клиентом по "
-             f"вопросам ведения бухгалтерского учета</caption><thead><tr>{head}</tr></thead>"
-             f"<tbody>{''.join(body)}</tbody></table>")
-    return html_page(TITLE, [table])
+                cells.append(Cell(getattr(t, key), rowspan=span))
+        cells += [Cell(getattr(t, k)) for k in ("point", "interaction", "feature")]
+        rows.append(tuple(cells))
+    caption = ("Приложение к Порядку взаимодействия с внутренним клиентом по вопросам ведения "
+               "бухгалтерского учета")
+    return render_report("touchpoints", templates_dir, title=TITLE,
+                         table=Table(tuple(h for _, h in COLUMNS), tuple(rows), caption))
 
 
 def _span(items: list[Touchpoint], i: int, key: str) -> int:

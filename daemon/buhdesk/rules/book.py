@@ -17,6 +17,7 @@ from buhdesk.rules.classify import Letter
 from buhdesk.rules.locatedtoml import RuleFileError
 from buhdesk.rules.routing import Absence
 from buhdesk.rules.ruleset import Problem, RuleSet, RuleSetError, StaffMember, load_ruleset
+from buhdesk.rules.tomlerrors import shown_name
 from buhdesk.textcheck import TextChecker, TextCheckRulesError
 from buhdesk.worktime.calendar import WorkCalendar
 from buhdesk.worktime.deadlines import DeadlinePolicy
@@ -138,7 +139,7 @@ def load_rulebook(directory: Path) -> RuleBook:
     try:
         textcheck = TextChecker.load(directory)
     except TextCheckRulesError as e:
-        problems.append(Problem(str(directory), None, str(e)))
+        problems.append(Problem(shown_name(e.file), e.line, e.problem))
     if problems or ruleset is None or calendar is None or deadlines is None or textcheck is None:
         raise RuleBookError(problems)
     return RuleBook(directory, ruleset, calendar, deadlines, textcheck, fingerprint(directory))

@@ -9,13 +9,13 @@ from __future__ import annotations
 
 import difflib
 import re
-import tomllib
 from collections.abc import Iterable
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from buhdesk.rules.tomlerrors import explain_toml_error, located, shown_name
+from buhdesk.rules.locatedtoml import RuleFileError, read_located_toml
+from buhdesk.rules.tomlerrors import located, shown_name
 
 _HEADER = re.compile(r"^\s*(\[\[?)\s*([^\]]+?)\s*\]\]?\s*(?:#.*)?$")
 
@@ -98,26 +98,15 @@ class TomlDoc:
 
 
 def read_toml(path: Path, problems: Problems) -> TomlDoc | None:
-    """Parse ``path``; on failure record a problem and return None."""
-    name = shown_name(path)
+    """Parse ``path`` with the one admin-file loader; on failure record its problem (file and
+    line) and return None."""
     try:
-        text = path.read_text(encoding="utf-8-sig")
-    except FileNotFoundError:
-        problems.add(name, None, "файл не найден")
+        located = read_located_toml(path)
+    except RuleFileError as e:
+        problems.items.extend(Problem(p.file and shown_name(p.file), p.line, p.message)
+                              for p in e.problems)
         return None
-    except UnicodeDecodeError:
-        problems.add(name, None, "файл должен быть в кодировке UTF-8")
-        return None
-    except OSError as e:
-        problems.add(name, None, f"файл не читается: {e.strerror or e}")
-        return None
-    try:
-        data = tomllib.loads(text)
-    except tomllib.TOMLDecodeError as e:
-        syntax = explain_toml_error(e)
-        problems.add(name, syntax.line, syntax.message)
-        return None
-    return TomlDoc(path, text, data)
+    return TomlDoc(path, located.text, located.data)
 
 
 def _owners_by_line(lines: list[str]) -> list[Owner]:

@@ -49,7 +49,7 @@ def build_runtime(config: Config, *, clock: Callable[[], datetime] = _utcnow,
     The runtime holds the given ``keys``, or those of ``purposes`` derived from the secret."""
     book = rules or load_rulebook(config.rules_dir)
     keys = keys or config.keyring(today=lambda: _local_day(clock, config), purposes=purposes)
-    return Runtime(
+    rt = Runtime(
         config=config,
         engine=open_store(config.store.url),
         keys=keys,
@@ -57,5 +57,8 @@ def build_runtime(config: Config, *, clock: Callable[[], datetime] = _utcnow,
         templates=Templates(config.templates_dir, config.service.tz),
         rules=book,
         clock=clock,
-        kb=KnowledgeBaseCache(config.rules_dir, lemmatizer=book.ruleset.classifier.lemmatizer),
     )
+    # the articles' owners are checked against the staff of the rule set in use (it may reload)
+    rt.kb = KnowledgeBaseCache(config.rules_dir, lemmatizer=book.ruleset.classifier.lemmatizer,
+                               staff=lambda: rt.rules.staff)
+    return rt
