@@ -10,9 +10,14 @@ from collections.abc import Iterator
 from email.message import EmailMessage
 from email.policy import SMTP
 from email.utils import make_msgid
+from pathlib import Path
 
 import pytest
-from test_answers_integration import CLEAN, ORIGINAL_ID, Desk, body_of, open_desk, wait_until
+from sqlalchemy import select
+from sqlmodel import Session
+from test_answers_integration import CLEAN, CLIENT, ORIGINAL_ID, Desk, body_of, open_desk, wait_until
+
+from buhdesk.store.models import Message, Request
 
 pytestmark = pytest.mark.integration
 _numbers = itertools.count(1)
@@ -112,3 +117,42 @@ def test_a_later_answer_does_not_thread_the_first_answer_s_internal_ids(desk: De
     assert ORIGINAL_ID in refs
 
 
+
+
+ARF = Path(__file__).parent / "corpus" / "mail" / "arf_feedback_report.eml"
+
+
+def test_an_abuse_report_is_recorded_as_automated_and_answered_by_nobody(desk: Desk) -> None:
+    desk.deliver_to_buhdesk(ARF.read_bytes())
+    wait_until(lambda: bool(desk.events("automated")), what="the report recorded")
+    with Session(desk.daemon.rt.engine) as s:
+        row = s.exec(select(Message).where(  # type: ignore[call-overload]
+            Message.direction == "in", Message.automated.is_not(None))).scalars().one()
+    assert row.automated == "feedback-report" and row.status == "ignored"
+    assert not [m for m in desk.outgoing("ack") if "feedback" in (m.to_addrs or "")]
+    with Session(desk.daemon.rt.engine) as s:
+        assert len(s.exec(select(Request)).scalars().all()) == 1  # type: ignore[call-overload]
+
+
+def _foreign_letter() -> bytes:
+    """A Chinese mailer's raw 8-bit GBK subject and a Japanese body labelled ISO-2022-JP but
+    sent as Shift_JIS: both used to reach the accountant as cp1251 mojibake."""
+    head = ("From: =?utf-8?B?0JrQvtCy0LDQu9C10LLQsCDQnNCw0YDQuNGPINCf0LXRgtGA0L7QstC90LA=?= "
+            f"<{CLIENT}>\r\nTo: buh@minfin.example\r\nMessage-ID: <foreign-1@culture.example>\r\n"
+            "Date: Fri, 04 Dec 2026 09:30:00 +0300\r\nMIME-Version: 1.0\r\n"
+            "Content-Type: text/plain; charset=iso-2022-jp\r\n"
+            "Content-Transfer-Encoding: 8bit\r\nSubject: ").encode("ascii")
+    return (head + "会议纪要（朱镕基）".encode("gbk") + b"\r\n\r\n"
+            + "給与の支払いについてのお知らせです。".encode("shift_jis") + b"\r\n")
+
+
+def test_foreign_mail_reaches_the_accountant_legible(tmp_path, fresh_dovecot, make_config,  # type: ignore[no-untyped-def]
+                                                     store_url: str, secret_env,
+                                                     monkeypatch: pytest.MonkeyPatch) -> None:
+    with open_desk(tmp_path, fresh_dovecot, make_config, store_url, monkeypatch,
+                   first=_foreign_letter()) as opened:
+        ack = opened.client.wait_for("зарегистрировано")
+        assert "会议纪要（朱镕基）" in str(ack["Subject"])
+        notice = opened.accountant.wait_for("Новое обращение")
+        assert "会议纪要（朱镕基）" in str(notice["Subject"])
+        assert "給与の支払いについてのお知らせです。" in body_of(notice)
