@@ -24,7 +24,8 @@ def test_greeting_is_dropped(text: str, left: str) -> None:
 
 @pytest.mark.parametrize(
     "text",
-    ["Справка готова. Добрый день", "Мария Петровна, справка готова.", "Добрые вести: справка готова."],
+    ["Справка готова. Добрый день", "Мария Петровна, справка готова.",
+     "Добрые вести: справка готова."],
 )
 def test_text_without_a_greeting_stays(text: str) -> None:
     assert drop_greeting(text) == text

@@ -15,7 +15,9 @@ from pathlib import Path
 import pytest
 from sqlalchemy import select
 from sqlmodel import Session
-from test_answers_integration import CLEAN, CLIENT, ORIGINAL_ID, Desk, body_of, open_desk, wait_until
+from test_answers_integration import (
+    CLEAN, CLIENT, ORIGINAL_ID, Desk, body_of, open_desk, wait_until,
+)
 
 from buhdesk.store.models import Message, Request
 
