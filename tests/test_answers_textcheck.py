@@ -86,8 +86,9 @@ def test_answer_greets_once_by_name_and_patronymic(daemon: Daemon) -> None:
     send(daemon, reply(notice, accountant, "Добрый день, Мария Петровна!\n\n" + CLEAN))
     [answer] = _answers(daemon)
     body = _body(answer)
-    assert body.startswith("Добрый день, Мария Петровна!")
-    assert "Уважаемая" not in body
+    assert body.startswith("Уважаемая Мария Петровна!")  # the form's greeting, not the accountant's
+    assert "Добрый день" not in body and body.count("Мария Петровна") == 1
+    assert CLEAN in body
 
 
 def _ack_for(daemon: Daemon, display_name: str, address: str) -> str:

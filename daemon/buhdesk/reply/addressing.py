@@ -62,3 +62,26 @@ def formal_greeting(full_name: str | None) -> str:
 def starts_with_greeting(text: str) -> bool:
     """The text opens with its own greeting («Уважаемая…», «Здравствуйте», «Добрый день»)."""
     return bool(_GREETING.match(text))
+
+
+_NAME_WORDS = r"[А-ЯЁ][а-яё]+(?:-[А-ЯЁ][а-яё]+)?(?:\s+[А-ЯЁ][а-яё]+(?:-[А-ЯЁ][а-яё]+)?){0,2}"
+_SALUTATION = (r"(?i:уважаем[а-яё]*|здравствуй(?:те)?|добр(?:ый|ое|ого)\s+(?:день|утро|вечер|дня)"
+               r"|доброго\s+времени\s+суток|приветствую)")
+_OPENING = re.compile(
+    rf"^\s*(?:{_SALUTATION}(?:\s*,?\s*(?:{_NAME_WORDS}|(?i:коллеги)))?"
+    rf"|{_NAME_WORDS}\s*,\s*(?i:здравствуй(?:те)?|добр(?:ый|ое|ого)\s+(?:день|утро|вечер|дня)))"
+    r"\s*[!.,]?[ \t]*")
+
+
+def drop_greeting(text: str) -> str:
+    """``text`` without the greeting it opens with («Добрый день, Мария Петровна!», «Мария
+    Петровна, здравствуйте!»): the letter's form adds its own. The rest of the first line stays."""
+    lead = len(text) - len(text.lstrip())
+    match = _OPENING.match(text, lead)
+    if not match:
+        return text
+    rest = text[match.end():]
+    line, newline, after = rest.partition("\n")
+    if line.strip():
+        return (line[:1].upper() + line[1:] + newline + after).strip()
+    return after.strip()

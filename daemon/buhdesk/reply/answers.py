@@ -5,6 +5,7 @@ out, or returned to the accountant with the findings.
 
 from __future__ import annotations
 
+import difflib
 import json
 import logging
 import re
@@ -15,7 +16,7 @@ from datetime import datetime
 from sqlalchemy import select
 from sqlmodel import Session
 
-from buhdesk.reply.addressing import formal_greeting, starts_with_greeting
+from buhdesk.reply.addressing import addressee, drop_greeting, formal_greeting, starts_with_greeting
 from buhdesk.reply.answer_packages import CHANNEL, queue_answer_package
 from buhdesk.reply.compose import FileToSend
 from buhdesk.kb.mail import insert_articles, missing_articles_message, public_url, record_inserted
@@ -26,16 +27,17 @@ from buhdesk.route.mime import ParsedMessage
 from buhdesk.store.models import Event, Message, Request
 from buhdesk.reply.outbox import client_thread, enqueue, notify, request_vars
 from buhdesk.route.participants import answer_copies, copies_settings
-from buhdesk.route.quoting import split_signature, strip_quoted
+from buhdesk.route.quoting import new_text
 from buhdesk.service.runtime import Runtime
 from buhdesk.reply.templating import Rendered
 from buhdesk.textcheck import Finding
 
 log = logging.getLogger(__name__)
 
-_COMMAND = re.compile(
-    r"^\s*#(закрыть|открыть|ожидание|передать|отправить-как-есть|статья|слово)\b\s*(.*)$",
-                      re.IGNORECASE)
+COMMAND_WORDS = ("закрыть", "открыть", "ожидание", "передать", "отправить-как-есть", "статья",
+                 "слово")
+_COMMAND = re.compile(rf"^\s*#({'|'.join(COMMAND_WORDS)})(?![\w-])\s*(.*)$", re.IGNORECASE)
+_COMMAND_LIKE = re.compile(r"^\s*#([^\W\d_][\w-]*)(.*)$")
 _WORD = re.compile(r"[^\W\d_]{2,40}(?:-[^\W\d_]{1,40})?")
 
 
@@ -48,15 +50,26 @@ class Commands:
     force: bool = False
     articles: list[str] = field(default_factory=list)
     words: list[str] = field(default_factory=list)
+    problems: list[dict[str, object]] = field(default_factory=list)  # lines that did not parse
 
 
 def parse_commands(text: str) -> tuple[str, Commands]:
-    """Split the accountant's text into the answer and the commands written on their own lines."""
+    """Split the accountant's text into the answer and the commands written on their own lines.
+
+    ``text`` is the new text of the letter only (:func:`buhdesk.route.quoting.new_text`): a
+    command is never read from quoted history. A line that looks like a command but is none, or
+    a command without what it needs, goes to ``problems``: it is reported back, not run."""
     commands, kept = Commands(), []
-    for line in text.splitlines():
+    for number, line in enumerate(text.splitlines(), 1):
         m = _COMMAND.match(line)
         if not m:
+            if _COMMAND_LIKE.match(line):
+                commands.problems.append(_unknown_command(number, line))
+                continue
             kept.append(line)
+            continue
+        if problem := _missing_argument(number, line, m[1].lower(), m[2].strip()):
+            commands.problems.append(problem)
             continue
         word, arg = m[1].lower(), m[2].strip()
         if word == "закрыть":
@@ -77,6 +90,26 @@ def parse_commands(text: str) -> tuple[str, Commands]:
     return "\n".join(kept).strip(), commands
 
 
+def _unknown_command(number: int, line: str) -> dict[str, object]:
+    word = line.strip().split()[0].lstrip("#").lower()
+    close = difflib.get_close_matches(word, COMMAND_WORDS, n=3, cutoff=0.6)
+    return {"line": number, "text": line.strip(),
+            "message": f"неизвестная команда «#{word}»; команды: "
+                       + ", ".join(f"#{w}" for w in COMMAND_WORDS),
+            "suggestions": [f"#{w}" for w in close]}
+
+
+def _missing_argument(number: int, line: str, word: str, arg: str) -> dict[str, object] | None:
+    needs = {"передать": "логин сотрудника, например «#передать petrova»",
+             "статья": "имя статьи базы знаний, например «#статья spravka-2ndfl»",
+             "слово": "слово, которое написано верно, например «#слово Буханцевой»"}
+    if word not in needs or (arg and (word != "слово" or any(
+            _WORD.fullmatch(w.strip(",;.«»\"")) for w in arg.split()))):
+        return None
+    return {"line": number, "text": line.strip(),
+            "message": f"после команды «#{word}» нужно указать {needs[word]}", "suggestions": []}
+
+
 def greeting(client_name: str) -> str:
     """«Уважаемая Мария Петровна!» when the first name and patronymic are known, a neutral
     greeting otherwise."""
@@ -87,10 +120,12 @@ def render_answer(rt: Runtime, request: Request, accountant: str, text: str) -> 
     member = rt.rules.staff[accountant]
     author = {"login": member.login, "name": member.name, "position": member.position,
               "phone": member.phone, "email": member.email}
-    own = starts_with_greeting(text)  # the accountant greeted the client already
+    if addressee(request.client_name) is not None:  # the form greets the client by name
+        text, salutation = drop_greeting(text) or text, greeting(request.client_name)
+    else:  # the form could only say «Добрый день!»: the accountant's own greeting stays
+        salutation = "" if starts_with_greeting(text) else greeting(request.client_name)
     return rt.templates.render("answer", **request_vars(
-        rt, request, greeting="" if own else greeting(request.client_name), text=text,
-        author=author))
+        rt, request, greeting=salutation, text=text, author=author))
 
 
 def check_letter(rt: Runtime, request: Request, rendered: Rendered,
@@ -133,8 +168,7 @@ def handle_answer(session: Session, rt: Runtime, msg: Message, parsed: ParsedMes
     """The route stage's handler for a staff reply to a notice or to a returned answer."""
     member = rt.rules.staff_by_email(parsed.from_addr)
     assert member is not None, "route calls this only for staff addresses"
-    own, _signature = split_signature(strip_quoted(parsed.body_text))
-    text, commands = parse_commands(own)
+    text, commands = parse_commands(new_text(parsed.body_text))
     msg.kind, msg.status = "answer", "routed"
     process_answer(session, rt, request, member.login, text, commands,
                    files=_attachments(rt, parsed), source_message=msg)
@@ -143,7 +177,11 @@ def handle_answer(session: Session, rt: Runtime, msg: Message, parsed: ParsedMes
 def process_answer(session: Session, rt: Runtime, request: Request, login: str, text: str,
                    commands: Commands, *, files: Sequence[FileToSend] = (),
                    source_message: Message | None = None) -> list[Finding]:
-    """Apply commands, check and send (or return) the answer; return the findings."""
+    """Apply commands, check and send (or return) the answer; return the findings. A command
+    line that did not parse returns the letter unsent, and no command of it is run."""
+    if commands.problems:
+        _return_items(session, rt, request, login, commands.problems, "", source_message)
+        return []
     if commands.transfer_to is not None:
         try:
             transfer(session, rt, request, commands.transfer_to, actor=login)

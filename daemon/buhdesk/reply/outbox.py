@@ -11,8 +11,8 @@ from dataclasses import dataclass, field
 from datetime import datetime, time
 from typing import Any
 
-from sqlalchemy import func, select
-from sqlmodel import Session
+from sqlalchemy import and_, func, or_, select
+from sqlmodel import Session, col
 
 from buhdesk.store.append_rows import event_values, insert_events, insert_raws, insert_rows
 from buhdesk.reply.compose import FileToSend, compose
@@ -126,12 +126,14 @@ def _addressee(rt: Runtime, kind: str, to: Sequence[str]) -> str:
 
 
 def client_thread(session: Session, request: Request) -> list[str]:
-    """Message-IDs of the client's side of the request, oldest first, for threading."""
+    """Message-IDs of the client's side of the request, oldest first, for threading: the
+    client's letters and buhdesk's own to them, never an accountant's (internal) letter."""
     rows = session.exec(  # type: ignore[call-overload]
         select(Message.message_id).where(
             Message.request_id == request.id,
             Message.message_id.is_not(None),  # type: ignore[union-attr]
-            Message.kind.in_(("request", "followup", "ack", "answer")),  # type: ignore[attr-defined]
+            or_(and_(Message.direction == "in", col(Message.kind).in_(("request", "followup"))),
+                and_(Message.direction == "out", col(Message.kind).in_(("ack", "answer")))),
         ).order_by(Message.id)
     ).scalars().all()
     return [r for r in rows if r]

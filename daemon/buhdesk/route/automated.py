@@ -1,7 +1,9 @@
 """Which incoming mail was written by a machine, so nothing ever auto-replies to it (RFC 3834).
 
 The checks run in a fixed order, written once in :data:`CHECKS`; the first that fires names the
-kind: ``loop``, ``own``, ``bounce``, ``auto-reply``, ``auto-generated``, ``bulk``, ``list``.
+kind: ``loop``, ``own``, ``bounce``, ``feedback-report``, ``auto-reply``, ``auto-generated``,
+``bulk``, ``list``. A ``feedback-report`` is an abuse/feedback report (ARF, RFC 5965): a mail
+provider telling that someone marked a letter as spam, not a delivery failure.
 """
 
 from __future__ import annotations
@@ -68,6 +70,16 @@ def _is_bounce(f: _Facts) -> bool:
     )
 
 
+def _is_feedback_report(f: _Facts) -> bool:
+    """RFC 5965: multipart/report; report-type=feedback-report, with a message/feedback-report
+    part (also when the report-type parameter is missing)."""
+    ctype = f.header("content-type")
+    return ctype.startswith("multipart/report") and (
+        "feedback-report" in ctype
+        or any(a.content_type == "message/feedback-report" for a in f.msg.attachments)
+        or "feedback-type:" in f.msg.body_text.lower())
+
+
 def _is_auto_reply(f: _Facts) -> bool:
     return (
         f.header("auto-submitted").startswith("auto-replied")
@@ -105,6 +117,7 @@ def _is_list(f: _Facts) -> bool:
 CHECKS: tuple[tuple[str, Callable[[_Facts], bool]], ...] = (
     ("loop", _is_loop),
     ("own", _is_own),
+    ("feedback-report", _is_feedback_report),
     ("bounce", _is_bounce),
     ("auto-reply", _is_auto_reply),
     ("bounce", _is_null_sender),

@@ -51,7 +51,7 @@ class _TextExtractor(HTMLParser):
             self._cells += 1
         elif tag in _BLOCK:
             self._pre_depth += tag == "pre"
-            self.out.append("\n\n" if tag in ("p", "h1", "h2", "h3", "blockquote") else "\n")
+            self._break(2 if tag in ("p", "h1", "h2", "h3", "blockquote") else 1)
 
     def handle_startendtag(self, tag: str, attrs: list[tuple[str, str | None]]) -> None:
         if tag not in _SKIP:
@@ -62,7 +62,19 @@ class _TextExtractor(HTMLParser):
             self._skip_depth = max(0, self._skip_depth - 1)
         elif tag in _BLOCK:
             self._pre_depth = max(0, self._pre_depth - (tag == "pre"))
-            self.out.append("\n\n" if tag in ("p", "h1", "h2", "h3", "blockquote") else "\n")
+            self._break(2 if tag in ("p", "h1", "h2", "h3", "blockquote") else 1)
+
+    def _break(self, lines: int) -> None:
+        """End the line at a block's edge: ``</div><div>`` is one line break, as a browser shows
+        it, not two; a ``<br>`` already there counts."""
+        have = 0
+        for chunk in reversed(self.out):
+            text = chunk.rstrip(" ")
+            body = text.rstrip("\n")
+            have += len(text) - len(body)
+            if body:
+                break
+        self.out.append("\n" * max(0, lines - have))
 
     def handle_data(self, data: str) -> None:
         if self._skip_depth:

@@ -29,6 +29,8 @@ from functools import lru_cache
 from types import MappingProxyType
 from urllib.parse import unquote_to_bytes
 
+import charset_normalizer
+
 from buhdesk.route.bigparts import Cut, Decoded, Spooled, cut
 from buhdesk.route.htmltext import html_to_text, sanitize_html
 
@@ -110,6 +112,9 @@ _SINGLE_BYTE = frozenset({"cp1251", "koi8-r", "koi8-u", "cp866", "cp1252", "iso8
                           "mac-cyrillic", "iso8859-2", "iso8859-15", "iso8859-1"})
 _LATIN = frozenset({"cp1252", "iso8859-1", "iso8859-2", "iso8859-15"})
 _CYRILLIC_GUESSES = ("cp1251", "koi8_r", "cp866")
+# What a mailer means by a narrower label than its bytes need.
+_SUPERSETS = {"big5": "big5hkscs", "cp950": "big5hkscs", "shift_jis": "cp932", "euc_kr": "cp949",
+              "iso2022_jp": "iso2022_jp_2", "euc_jp": "euc_jis_2004", "gbk": "gb18030"}
 # cp1251 is by far the commonest in Russian mail: it wins near-ties (e.g. text in capitals).
 _PRIOR = {"cp1251": 0.4}
 # Frequencies of Russian letters (per mille), for a plausibility score of decoded text.
@@ -154,15 +159,67 @@ def cyrillic_score(text: str) -> float:
 
 
 def guess_decode(data: bytes) -> tuple[str, str]:
-    """Decode bytes of unknown charset: ASCII, UTF-8, else the likeliest Cyrillic code page."""
+    """Decode bytes of unknown charset: ASCII (or 7-bit ISO-2022 Japanese/Korean), UTF-8; else
+    Cyrillic when the text reads as Russian, else what a detector (charset-normalizer) finds
+    (CJK code pages), else Latin (windows-1252, the superset of ISO-8859-1)."""
     if data.isascii():
-        return data.decode("ascii"), "ascii"
+        escaped = _iso2022(data)
+        return (data.decode(escaped, "replace"), escaped) if escaped else (data.decode("ascii"),
+                                                                           "ascii")
     try:
         return data.decode("utf-8"), "utf-8"
     except UnicodeDecodeError:
         pass
-    best, _ = _best_cyrillic(data[:_SAMPLE])
+    sample = data[:_SAMPLE]
+    best, score = _best_cyrillic(sample)
+    mixed = _mixed_script(sample.decode(best, "replace"))
+    if score >= _CYRILLIC_MIN and mixed < _MIXED_MAX:
+        return data.decode(best, "replace"), best
+    detected = _detect(sample)
+    if detected:
+        return data.decode(detected, "replace"), detected
+    if mixed >= _MIXED_MAX:
+        return data.decode("cp1252", "replace"), "cp1252"
     return data.decode(best, "replace"), best
+
+
+_ISO2022 = ((b"\x1b$)C", "iso2022_kr"), (b"\x1b$B", "iso2022_jp_2"), (b"\x1b$@", "iso2022_jp_2"),
+            (b"\x1b$(D", "iso2022_jp_2"), (b"\x1b(J", "iso2022_jp_2"))
+# Below this mean score the text is not Russian (Russian prose scores about -3; CJK text read
+# in a Cyrillic code page about -5).
+_CYRILLIC_MIN = -4.3
+# Above this share of words mixing Latin and non-ASCII letters the text is Latin («Müller» read
+# in cp1251 is «Mьller»; Russian words are never mixed).
+_MIXED_MAX = 0.3
+_CJK = frozenset({"gb18030", "gbk", "gb2312", "hz", "big5", "big5hkscs", "cp950", "shift_jis",
+                  "shift_jis_2004", "shift_jisx0213", "cp932", "euc_jp", "euc_jis_2004",
+                  "euc_jisx0213", "euc_kr", "cp949", "johab"})
+_WORDS = re.compile(r"[^\W\d_]+")
+
+
+def _iso2022(data: bytes) -> str | None:
+    """The ISO-2022 code a 7-bit text switches into by its escape sequences, if any."""
+    if b"\x1b" not in data:
+        return None
+    return next((codec for escape, codec in _ISO2022 if escape in data), None)
+
+
+def _mixed_script(text: str) -> float:
+    """Share of the words with non-ASCII letters that also have ASCII letters."""
+    words = [w for w in _WORDS.findall(text) if not w.isascii()]
+    if not words:
+        return 0.0
+    return sum(1 for w in words if any(ch.isascii() for ch in w)) / len(words)
+
+
+def _detect(sample: bytes) -> str | None:
+    """A CJK code page charset-normalizer finds for the bytes, or None (it is not trusted to tell
+    Russian or Latin code pages apart on short mail text: those are decided here)."""
+    best = charset_normalizer.from_bytes(sample).best()
+    if best is None:
+        return None
+    codec = _codec(best.encoding)
+    return codec if codec in _CJK else None
 
 
 def _best_cyrillic(sample: bytes) -> tuple[str, float]:
@@ -181,6 +238,8 @@ def _looks_miscoded(data: bytes, codec: str) -> str | None:
         return None
     declared = cyrillic_score(sample.decode(codec, "replace"))
     best, score = _best_cyrillic(sample)
+    if _mixed_script(sample.decode(best, "replace")) >= _MIXED_MAX:
+        return None  # Latin text with its accents: «Müller» is not «Mьller»
     return best if score > declared + 0.7 else None
 
 
@@ -197,6 +256,12 @@ def decode_text(data: bytes, declared: str | None) -> tuple[str, str | None]:
     try:
         text = data.decode(codec)
     except UnicodeDecodeError:
+        wider = _SUPERSETS.get(codec)
+        if wider:  # a GB2312 label on GBK text, Big5 with HKSCS characters …
+            try:
+                return data.decode(wider), None
+            except UnicodeDecodeError:
+                pass
         text, used = guess_decode(data)
         return text, f"charset {declared!r} does not fit the bytes, decoded as {used}"
     better = _looks_miscoded(data, codec) if codec in _SINGLE_BYTE else None
@@ -508,7 +573,8 @@ def _reparse_encoded(text: str, part: Message) -> Message:
 
 
 def _payload_bytes(part: Message, cut: Cut | None = None) -> bytes:
-    """The decoded body of a leaf part; base64 cut off mid-quantum is decoded as far as it goes."""
+    """The decoded body of a leaf part; base64 cut off mid-quantum is decoded as far as it goes,
+    and so is a body whose transfer encoding is spelled oddly («"base64"», «base64; x»)."""
     if cut is not None:
         cut.restore_part(part)
     data = part.get_payload(decode=True)
@@ -516,7 +582,31 @@ def _payload_bytes(part: Message, cut: Cut | None = None) -> bytes:
         return b""
     if part.defects and isinstance(part.defects[-1], InvalidBase64LengthDefect):
         data = lenient_b64decode(data)[0]  # the stdlib returned the undecoded text
+    cte = str(part.get("content-transfer-encoding", "")).lower()
+    token = _CTE_TOKEN.match(cte)
+    if token and token[1] != cte:  # the stdlib compares the whole value and did not decode
+        if token[1] == "base64":
+            data = lenient_b64decode(data)[0]
+        elif token[1] == "quoted-printable":
+            data = binascii.a2b_qp(data)
+    elif not cte and part.get_content_maintype() == "text" and _BARE_BASE64.match(data):
+        decoded, clean = lenient_b64decode(data)
+        if clean and _reads_as_text(decoded):
+            data = decoded  # a mailer that base64-encoded the text and forgot to say so
     return data
+
+
+_CTE_TOKEN = re.compile(r"^[\s\"']*(base64|quoted-printable)\b")
+_BARE_BASE64 = re.compile(rb"\A\s*(?:[A-Za-z0-9+/]{16,}={0,2}[ \t]*\r?\n)+"
+                          rb"(?:[A-Za-z0-9+/]*={0,2}\s*)?\Z")
+
+
+def _reads_as_text(data: bytes) -> bool:
+    """Decoded bytes that are text: UTF-8 or 8-bit, without control characters."""
+    if not data:
+        return False
+    controls = sum(b < 9 or 13 < b < 32 for b in data)
+    return controls == 0 and (data.isascii() or bool(re.search(rb"[\x80-\xff]", data)))
 
 
 def _status_bytes(part: Message, cut: Cut | None) -> bytes:
@@ -548,8 +638,14 @@ def _addresses(value: str | None) -> list[tuple[str, str]]:
     if not value:
         return []
     pairs = getaddresses([_FOLD.sub("", value)])
-    out = [(decode_header(name).strip(), decode_header(addr).strip().lower())
-           for name, addr in pairs]
+    out: list[tuple[str, str]] = []
+    for name, addr in pairs:
+        name, addr = decode_header(name).strip(), decode_header(addr).strip()
+        if " " in addr or "<" in addr:  # a whole mailbox in one encoded word
+            inner = getaddresses([addr])
+            out.extend((decode_header(n).strip() or name, a.strip().lower()) for n, a in inner)
+        else:
+            out.append((name, addr.lower()))
     return [(name, addr) for name, addr in out if addr]
 
 
@@ -567,11 +663,22 @@ def _clean_text(text: str) -> str:
     return text.replace("\r\n", "\n").replace("\r", "\n").replace("\x00", "").lstrip("\ufeff")
 
 
+_INVISIBLE = re.compile("[\\s\u00a0\u00ad\u034f\u115f\u1160\u180e\u200b-\u200f\u2028-\u202f"
+                        "\u205f-\u2064\u3000\u3164\ufeff\ufffc]*")
+
+
+def _visible(text: str) -> bool:
+    return not _INVISIBLE.fullmatch(text)
+
+
 def _body(walk: _Walk) -> tuple[str, str | None]:
-    plain = "\n\n".join(t for t in walk.plain if t.strip())
+    """The letter's text: its plain parts, else its HTML as text; "" when nothing in it shows
+    (blank lines, non-breaking and zero-width spaces, an HTML body of ``<br>`` and images)."""
+    plain = "\n\n".join(t for t in walk.plain if _visible(t))
     html = "\n".join(walk.html) if walk.html else None
-    text = plain if plain.strip() or html is None else html_to_text(html)
-    return _clean_text(text).strip("\n"), sanitize_html(_clean_text(html)) if html else None
+    text = plain if plain or html is None else html_to_text(html)
+    text = _clean_text(text).strip("\n") if _visible(text) else ""
+    return text, sanitize_html(_clean_text(html)) if html else None
 
 
 def _build(msg: Message, budget: _Budget, depth: int) -> ParsedMessage:

@@ -10,6 +10,9 @@ from __future__ import annotations
 
 import re
 from dataclasses import dataclass
+from functools import cache, lru_cache
+
+import pymorphy3
 
 _REPLY_SEPARATOR = re.compile(
     r"^\s*-{2,}\s*(?:original message|исходное сообщение|оригинальное сообщение)\s*-{2,}\s*$",
@@ -29,6 +32,14 @@ _ATTRIBUTION = re.compile(
 _ATTRIBUTION_DATED = re.compile(
     r"^\s*(?:\w{2,3},\s*)?\d{1,2}[. ]\S+[. ]\d{2,4}.{0,30}\d{1,2}:\d{2}.{0,160}:\s*$"
 )
+# A line that introduces a quote in any client's words: «… wrote:», «… пишет:», «… написал(а):»
+_ATTRIBUTION_VERB = re.compile(
+    r"(?:пишет|написала?|написал\(а\)|wrote|writes)\s*:\s*$", re.IGNORECASE
+)
+_HAS_DATE = re.compile(r"\b(?:19|20)\d{2}\b|\b\d{1,2}:\d{2}\b")
+_HAS_ADDRESS = re.compile(r"<?[^\s<>@]+@[^\s<>@]+\.[^\s<>@]+>?")
+_ATTRIBUTION_MAX = 250
+_QUOTED = re.compile(r"^(?:\s*>|\t)")
 _HEADER_FROM = re.compile(r"^\s*\**(?:от|from)\s*:\**\s*\S", re.IGNORECASE)
 _HEADER_FIELD = re.compile(
     r"^\s*\**(?:от|from|кому|to|копия|cc|дата|date|отправлено|sent|тема|subject|важность|"
@@ -56,6 +67,7 @@ _DISCLAIMER = re.compile(
 _PHONE = re.compile(r"(?:тел|моб|факс|phone|e-?mail)\b|\+?\d[\d\s()\-]{6,}\d", re.IGNORECASE)
 _NAME_INITIALS = re.compile(r"^\s*[А-ЯЁ][а-яё]+(?:-[А-ЯЁ][а-яё]+)?\s+[А-ЯЁ]\.\s?[А-ЯЁ]\.?\s*,?")
 _INITIALS_NAME = re.compile(r"^\s*[А-ЯЁ]\.\s?(?:[А-ЯЁ]\.\s?)?[А-ЯЁ][а-яё]+\s*$")
+_ONE_WORD = re.compile(r"^\s*([А-ЯЁ][а-яё]+)\s*$")
 _FULL_NAME = re.compile(r"^\s*[А-ЯЁ][а-яё]+(?:\s+[А-ЯЁ][а-яё]+){1,2}\s*$")
 _POSITION = re.compile(
     r"^\s*(?:главный|ведущий|старший|начальник|заместитель|консультант|специалист|референт|"
@@ -109,9 +121,45 @@ def _find_cut(lines: list[str]) -> tuple[int, bool]:
             return i, True
         if any(p.match(line) for p in (_REPLY_SEPARATOR, _ATTRIBUTION, _ATTRIBUTION_DATED)):
             return i, False
+        if _is_attribution(lines, i):
+            return i, False
         if _HEADER_FROM.match(line) and _is_header_block(lines, i):
             return i, False
     return len(lines), False
+
+
+def _is_attribution(lines: list[str], i: int) -> bool:
+    """«On Fri, Dec 04, 2026 at 10:15AM, X wrote:» (mutt), «X <x@y.ru> wrote:» with a tab-indented
+    quote below (s-nail), «04.12.2026, 10:15, "X" <x@y.ru>:» (Yandex) — also when the client
+    wrapped it over two lines («… X <» / «x@y.ru> wrote:», as Gmail does)."""
+    line = lines[i].strip()
+    if not line or line.startswith(">"):
+        return False
+    if _attribution_line(line, _next_is_quote(lines, i + 1)):
+        return True
+    if i + 1 < len(lines) and not line.endswith(":"):
+        following = lines[i + 1].strip()
+        if following.endswith(":") and len(following) <= 80:
+            return _attribution_line(f"{line} {following}".replace("< ", "<"),
+                                     _next_is_quote(lines, i + 2))
+    return False
+
+
+def _attribution_line(line: str, quote_follows: bool) -> bool:
+    if not line.endswith(":") or len(line) > _ATTRIBUTION_MAX:
+        return False
+    dated, addressed = bool(_HAS_DATE.search(line)), bool(_HAS_ADDRESS.search(line))
+    if _ATTRIBUTION_VERB.search(line):
+        return dated or addressed or quote_follows
+    return dated and addressed and quote_follows
+
+
+def _next_is_quote(lines: list[str], start: int) -> bool:
+    """The next line with text, within two lines, is quoted («>» or a tab, as s-nail quotes)."""
+    for line in lines[start : start + 3]:
+        if line.strip():
+            return bool(_QUOTED.match(line))
+    return False
 
 
 def _is_header_block(lines: list[str], start: int) -> bool:
@@ -161,9 +209,27 @@ def _trailing_signature(lines: list[str], end: int) -> int:
         if not _looks_like_signature_line(lines[start - 1]):
             break
         start -= 1
+    if start == last and last >= 3 and not lines[last - 2].strip() and (
+            _is_first_name_line(lines[last - 1])):
+        start = last - 1  # a letter signed with the first name alone: «…\n\nОльга»
     if start == 0 or start == last:
         return last
     return start
+
+
+def _is_first_name_line(line: str) -> bool:
+    match = _ONE_WORD.match(line)
+    return bool(match) and _is_first_name(match[1])
+
+
+@cache
+def _morph() -> pymorphy3.MorphAnalyzer:
+    return pymorphy3.MorphAnalyzer()
+
+
+@lru_cache(maxsize=1024)
+def _is_first_name(word: str) -> bool:
+    return any("Name" in p.tag and "nomn" in p.tag for p in _morph().parse(word))
 
 
 def _looks_like_signature_line(line: str) -> bool:
@@ -180,3 +246,9 @@ def _looks_like_signature_line(line: str) -> bool:
         or _FULL_NAME.match(stripped)
         or _POSITION.match(stripped)
     )
+
+
+def new_text(text: str) -> str:
+    """What a reply adds: the writer's own words without quoted history, a forwarded letter or
+    the signature. Commands are read from this text only."""
+    return split_signature(split_quoted(text).own)[0]

@@ -145,7 +145,7 @@ class Router:
         if target and target.startswith(GROUP_PREFIX):
             if present:
                 chosen = min(present, key=lambda m: (open_counts.get(m, 0), m))
-                reasons.append(_balance_reason(target, chosen, present, open_counts))
+                reasons.append(_balance_reason(chosen, present, open_counts))
                 return chosen
         elif present:
             reasons.append(f"ответственный {present[0]}")
@@ -199,11 +199,12 @@ def _absent_map(absences: Sequence[Absence], day: date) -> dict[str, Absence]:
 
 
 def _balance_reason(
-    target: str, chosen: str, present: list[str], open_counts: Mapping[str, int]
+    chosen: str, present: list[str], open_counts: Mapping[str, int]
 ) -> str:
+    """The reason as letters show it: the group's members, not its internal name (a notice's
+    text may reach a client quoted in an answer)."""
     loads = ", ".join(f"{m}: {open_counts.get(m, 0)}" for m in sorted(present))
-    group = target[len(GROUP_PREFIX) :]
-    return f"группа «{group}»: назначен {chosen} — меньше всего открытых обращений ({loads})"
+    return f"назначен {chosen} — меньше всего открытых обращений среди сотрудников ({loads})"
 
 
 def _norm(text: str) -> str:

@@ -14,7 +14,7 @@ from sqlmodel import Session
 from buhdesk.reply.answers import handle_answer, parse_commands
 from buhdesk.reply.outbox import notify
 from buhdesk.route.mime import ParsedMessage
-from buhdesk.route.quoting import split_signature, strip_quoted
+from buhdesk.route.quoting import new_text
 from buhdesk.rules.routing import Absence, StaffMember
 from buhdesk.service.runtime import Runtime
 from buhdesk.store.append_rows import insert_event
@@ -45,8 +45,7 @@ def record_note(session: Session, rt: Runtime, msg: Message, parsed: ParsedMessa
                 request: Request, member: StaffMember, authority: Authority,
                 token: Token | None, absences: Sequence[Absence]) -> None:
     """The letter as an internal note on ``request``; the assignee hears of it (capped)."""
-    own, _signature = split_signature(strip_quoted(parsed.body_text))
-    _text, commands = parse_commands(own)
+    _text, commands = parse_commands(new_text(parsed.body_text))
     ignored = [name for name, on in (("#закрыть", commands.close), ("#открыть", commands.reopen),
                                      ("#ожидание", commands.wait),
                                      ("#передать", commands.transfer_to is not None),

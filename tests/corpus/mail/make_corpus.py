@@ -1159,6 +1159,149 @@ Content-Type: multipart/mixed; boundary="h"
     )
 
 
+CHARSET_HEAD = ("MIME-Version: 1.0\nDate: Fri, 04 Dec 2026 09:30:00 +0300\n"
+                "To: buh@minfin.example")
+
+
+def charset_case(name: str, charset: str | None, subject: str, subject_field: bytes | str,
+                 body: str, body_bytes: bytes, cte: str = "8bit", from_field: str | None = None,
+                 **expected: object) -> None:
+    """One letter of a charset family: the subject as written in the header (an encoded word or
+    raw bytes) and the body's bytes as the mailer sent them; expectations written by hand."""
+    ctype = f'text/plain; charset="{charset}"' if charset else "text/plain"
+    sender = from_field or f"sender@{name.replace('_', '-')}.example"
+    head = (f"From: {sender}\nMessage-ID: <{name}@corpus.example>\n{CHARSET_HEAD}\n"
+            f"Content-Type: {ctype}\nContent-Transfer-Encoding: {cte}\n").encode("ascii")
+    subject_line = (subject_field.encode("ascii") if isinstance(subject_field, str)
+                    else subject_field)
+    raw = (head.replace(b"\n", b"\r\n") + b"Subject: " + subject_line + b"\r\n\r\n" + body_bytes)
+    expected.setdefault("body_text", body)
+    case(name, raw, subject=subject, **expected)
+
+
+def charset_cases() -> None:
+    """One letter per charset family the service meets (issue 17, item 8)."""
+    ru = "Добрый день!\nПрошу выдать справку о доходах за 2026 год.\nСмирнова О. В."
+    charset_case("charset_cp1251", "windows-1251", "Справка о доходах",
+                 ew("Справка о доходах", "windows-1251"), ru, qp(ru, "cp1251"),
+                 "quoted-printable")
+    charset_case("charset_koi8r", "koi8-r", "Справка о доходах", ew("Справка о доходах", "koi8-r"),
+                 ru, ru.encode("koi8-r"))
+    utf = "Добрый день! Отчёт «0503127» готов ✅ — 5 000 ₽."
+    charset_case("charset_utf8", "utf-8", "Отчёт «0503127» ✅", ew("Отчёт «0503127» ✅"), utf,
+                 b64(utf), "base64")
+    de = "Sehr geehrte Damen und Herren,\nanbei die Rechnung für Jürgen Müller (Köln).\nGrüße"
+    charset_case("charset_iso8859_1", "iso-8859-1", "Rechnung für Jürgen Müller",
+                 ew("Rechnung für Jürgen Müller", "iso-8859-1", "Q"), de, qp(de, "latin-1"),
+                 "quoted-printable")
+    euro = "Facture n° 12 : 1 250 € à régler avant le 15 décembre."
+    charset_case("charset_iso8859_15", "iso-8859-15", "Facture n° 12 — 1 250 €",
+                 ew("Facture n° 12 — 1 250 €", "utf-8"), euro, euro.encode("iso8859_15"))
+    zh = "您好！\n关于二零二六年度工资发放的通知，请查收附件。"
+    charset_case("charset_gb2312", "gb2312", "关于工资发放的通知", ew("关于工资发放的通知", "gb2312"),
+                 zh, b64(zh, "gb2312"), "base64")
+    # GBK characters (镕, 喆) under a GB2312 label, and a raw 8-bit GBK subject: no label at all
+    gbk = "朱镕基同志与张喆的会议纪要。"
+    charset_case("charset_gbk_raw_subject", "gb2312", "会议纪要（朱镕基）",
+                 "会议纪要（朱镕基）".encode("gbk"), gbk, gbk.encode("gbk"))
+    tw = "您好：\n關於工資發放的通知，請查收附件。"
+    charset_case("charset_big5", "big5", "關於工資發放的通知", ew("關於工資發放的通知", "big5"), tw,
+                 b64(tw, "big5"), "base64")
+    ja = "お世話になっております。\n給与の支払いについてのお知らせです。"
+    charset_case("charset_iso2022jp", "iso-2022-jp", "給与のお知らせ",
+                 ew("給与のお知らせ", "iso-2022-jp"), ja, ja.encode("iso2022_jp"), "7bit")
+    # no charset declared: only the ISO-2022 escape sequences say it is Japanese
+    charset_case("charset_iso2022jp_undeclared", None, "給与のお知らせ",
+                 ew("給与のお知らせ", "iso-2022-jp"), ja, ja.encode("iso2022_jp"), "7bit")
+    # labelled ISO-2022-JP, sent as raw Shift_JIS bytes (some Japanese web mailers)
+    charset_case("charset_iso2022jp_8bit_sjis", "iso-2022-jp", "給与のお知らせ",
+                 ew("給与のお知らせ", "iso-2022-jp"), ja, ja.encode("shift_jis"))
+    sj = "添付ファイル①と②をご確認ください。"  # ① ② are Windows (cp932) characters
+    charset_case("charset_shift_jis", "shift_jis", "添付ファイルのご確認",
+                 ew("添付ファイルのご確認", "shift_jis"), sj, b64(sj, "cp932"), "base64")
+    ko = "안녕하세요.\n급여 지급에 관한 안내입니다. 첨부 파일을 확인하십시오."
+    charset_case("charset_euc_kr", "euc-kr", "급여 지급 안내",
+                 "=?ks_c_5601-1987?B?" + base64.b64encode("급여 지급 안내".encode("cp949")).decode()
+                 + "?=", ko, ko.encode("euc_kr"))
+    # nothing declared: raw 8-bit cp1251 in the subject, the sender's name and the body
+    charset_case("charset_undeclared_cyrillic", None, "Справка о доходах",
+                 "Справка о доходах".encode("cp1251"), ru, ru.encode("cp1251"),
+                 from_field="Smirnova <smirnova@rayon.example>")
+    # nothing declared: raw 8-bit ISO-8859-1 in the subject and the body
+    charset_case("charset_undeclared_latin1", None, "Grüße aus München",
+                 "Grüße aus München".encode("latin-1"), de, de.encode("latin-1"))
+
+
+def parse_fix_cases() -> None:
+    """An address inside an encoded word, base64 bodies a mailer mislabelled, letters with
+    nothing visible in them."""
+    mailbox = base64.b64encode("Иван Петров <Ivan.Petrov@rayon.example>".encode()).decode()
+    case("address_in_encoded_word",
+         msg(f"From: =?utf-8?B?{mailbox}?=\nTo: buh@minfin.example\nSubject: test\n{STD}\n"
+             "Content-Type: text/plain; charset=utf-8", "text"),
+         from_addr="ivan.petrov@rayon.example", from_name="Иван Петров", body_text="text")
+    text = "Добрый день! Справка во вложении не нужна, спасибо."
+    case("base64_quoted_cte",
+         msg(f"From: a@rayon.example\nSubject: cte\n{STD}\n"
+             'Content-Type: text/plain; charset=utf-8\nContent-Transfer-Encoding: "Base64"',
+             b64(text)),
+         body_text=text)
+    case("base64_without_cte",
+         msg(f"From: a@rayon.example\nSubject: no cte\n{STD}\n"
+             "Content-Type: text/plain; charset=utf-8", b64(text + " " + text) + b"\r\n"),
+         body_text=text + " " + text)
+    case("no_visible_content_plain",
+         msg(f"From: a@rayon.example\nSubject: scan\n{STD}\n"
+             "Content-Type: multipart/alternative; boundary=nv",
+             "--nv\r\nContent-Type: text/plain; charset=utf-8\r\n\r\n\u00a0\r\n\u200b\r\n \r\n"
+             "--nv\r\nContent-Type: text/html; charset=utf-8\r\n\r\n"
+             "<html><body><div>&nbsp;</div><div><br></div></body></html>\r\n--nv--\r\n", "utf-8"),
+         body_text="")
+    case("no_visible_content_html",
+         msg(f"From: a@rayon.example\nSubject: image\n{STD}\n"
+             "Content-Type: text/html; charset=utf-8",
+             '<html><body><p>&nbsp;</p><img src="cid:scan1"><p>\u200b</p></body></html>', "utf-8"),
+         body_text="")
+
+
+def arf_case() -> None:
+    """An abuse/feedback report (RFC 5965) from a mail provider's feedback loop about one of our
+    answers: automated mail, not a person's letter and not a delivery failure."""
+    original = (f"From: {ew('Бухгалтерская служба')} <buh@minfin.example>\r\n"
+                "To: smirnova@mail.example\r\nSubject: =?utf-8?B?"
+                + base64.b64encode("[БУХ-2026-000123] Ответ на обращение".encode()).decode()
+                + "?=\r\nMessage-ID: <a.BUH-2026-000123.51bd02@minfin.example>\r\n"
+                "Date: Fri, 04 Dec 2026 10:15:00 +0300\r\n\r\n"
+                "=D0=A3=D0=B2=D0=B0=D0=B6=D0=B0=D0=B5=D0=BC=D0=B0=D1=8F\r\n")
+    raw = msg(
+        "From: <fbl@feedback.mail.example>\nDate: Fri, 04 Dec 2026 12:01:13 +0300\n"
+        "Subject: FW: =?utf-8?B?" + base64.b64encode(
+            "[БУХ-2026-000123] Ответ на обращение".encode()).decode() + "?=\n"
+        "To: abuse@minfin.example\nMessage-ID: <433689.81121.example@feedback.mail.example>\n"
+        "MIME-Version: 1.0\n"
+        'Content-Type: multipart/report; report-type=feedback-report;\n\tboundary="part1_13d.2e68ed54_boundary"',
+        "--part1_13d.2e68ed54_boundary\r\nContent-Type: text/plain; charset=\"US-ASCII\"\r\n"
+        "Content-Transfer-Encoding: 7bit\r\n\r\n"
+        "This is an email abuse report for an email message received from IP\r\n"
+        "192.0.2.25 on Fri, 04 Dec 2026 10:15:02 +0300.\r\n"
+        "For more information about this format please see\r\n"
+        "http://www.mipassoc.org/arf/.\r\n\r\n"
+        "--part1_13d.2e68ed54_boundary\r\nContent-Type: message/feedback-report\r\n\r\n"
+        "Feedback-Type: abuse\r\nUser-Agent: SomeGenerator/1.0\r\nVersion: 1\r\n"
+        "Original-Mail-From: <buh@minfin.example>\r\nOriginal-Rcpt-To: <smirnova@mail.example>\r\n"
+        "Arrival-Date: Fri, 04 Dec 2026 10:15:02 +0300\r\nReporting-MTA: dns; mail.example\r\n"
+        "Source-IP: 192.0.2.25\r\nAuthentication-Results: mail.example;\r\n spf=pass "
+        "smtp.mail=buh@minfin.example\r\nReported-Domain: minfin.example\r\n\r\n"
+        "--part1_13d.2e68ed54_boundary\r\nContent-Type: message/rfc822\r\n"
+        "Content-Disposition: inline\r\n\r\n" + original +
+        "\r\n--part1_13d.2e68ed54_boundary--\r\n")
+    case("arf_feedback_report", raw, automated="feedback-report",
+         from_addr="fbl@feedback.mail.example",
+         body_contains=["This is an email abuse report"],
+         forwarded=[{"message_id": "a.BUH-2026-000123.51bd02@minfin.example",
+                     "subject": "[БУХ-2026-000123] Ответ на обращение"}])
+
+
 def main() -> None:
     for build in (
         outlook_cases,
@@ -1169,6 +1312,9 @@ def main() -> None:
         automated_cases,
         broken_cases,
         hostile_names_case,
+        charset_cases,
+        parse_fix_cases,
+        arf_case,
     ):
         build()
     for name, (raw, expected) in CASES.items():
