@@ -15,6 +15,7 @@ from datetime import datetime
 from sqlalchemy import select
 from sqlmodel import Session
 
+from buhdesk.agent.notes import record_notes
 from buhdesk.reply.addressing import formal_greeting, starts_with_greeting
 from buhdesk.reply.answer_packages import CHANNEL, queue_answer_package
 from buhdesk.reply.compose import FileToSend
@@ -34,7 +35,8 @@ from buhdesk.textcheck import Finding
 log = logging.getLogger(__name__)
 
 _COMMAND = re.compile(
-    r"^\s*#(закрыть|открыть|ожидание|передать|отправить-как-есть|статья|слово)\b\s*(.*)$",
+    r"^\s*#(закрыть|открыть|ожидание|передать|отправить-как-есть|статья|слово|заметка"
+    r"|история|мои|найти)\b\s*(.*)$",
                       re.IGNORECASE)
 _WORD = re.compile(r"[^\W\d_]{2,40}(?:-[^\W\d_]{1,40})?")
 
@@ -48,6 +50,7 @@ class Commands:
     force: bool = False
     articles: list[str] = field(default_factory=list)
     words: list[str] = field(default_factory=list)
+    notes: list[str] = field(default_factory=list)  # «#заметка …»: kept, never sent
 
 
 def parse_commands(text: str) -> tuple[str, Commands]:
@@ -71,6 +74,9 @@ def parse_commands(text: str) -> tuple[str, Commands]:
             commands.force = True
         elif word == "статья" and arg:
             commands.articles.append(arg.split()[0])
+        elif word == "заметка" and arg:
+            commands.notes.append(arg)
+        # «#история», «#мои», «#найти» are answered by buhdesk.agent.mail_commands
         elif word == "слово" and arg:
             commands.words += [w for w in (part.strip(",;.«»\"") for part in arg.split())
                                if _WORD.fullmatch(w)]
@@ -161,6 +167,7 @@ def process_answer(session: Session, rt: Runtime, request: Request, login: str, 
             _return_items(session, rt, request, login, [problem], "", source_message)
             return []
     _learn(session, request, commands.words, login)
+    record_notes(session, request, commands.notes, actor=login)
     if not text:
         _apply_state(session, request, commands, actor=login, answered=False, now=rt.now())
         return []

@@ -17,6 +17,7 @@ from typing import Any
 from sqlalchemy import func, select
 from sqlmodel import Session
 
+from buhdesk.agent.mail_commands import handle_commands
 from buhdesk.reply import outbox
 from buhdesk.route.absences import absences_from_store
 from buhdesk.store.append_rows import (
@@ -209,6 +210,9 @@ def _route(session: Session, rt: Runtime, msg: Message, load: Workload) -> None:
             hold_if_flooding(session, rt, msg, parsed.from_addr or "")):
         return
     _fill_message(session, rt, msg, parsed)
+    if handle_commands(session, rt, msg, parsed, data, member=staff if request is None or by_staff
+                       else None, request=request, token=thread.token):
+        return  # a letter of staff commands (#мои, #найти, #история): answered, nothing else
     if by_staff:
         handle_staff_letter(session, rt, msg, parsed, request,  # type: ignore[arg-type]
                             thread.token, staff, load.absences)  # type: ignore[arg-type]
