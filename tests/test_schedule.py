@@ -245,14 +245,15 @@ def test_restart_sends_each_letter_once_and_next_day_digest(make_rt: RuntimeFact
     add_request(rt, "БУХ-2026-000010", assignee=a, due=msk(2026, 11, 27, 16, 45))  # before: today
     add_request(rt, "БУХ-2026-000011", assignee=b, due=msk(2026, 11, 25, 18, 0))  # overdue
     first = run_due_jobs(rt)
-    # two reminders, then per head today's digest and last week's summary (missed on Monday)
-    assert first == 2 + 2 * len(heads(rt))
+    # two reminders, per head today's digest and last week's summary (missed on Monday), and
+    # the morning list of each of the two accountants with open requests
+    assert first == 2 + 2 * len(heads(rt)) + 2
     assert Scheduler(rt).run() == 0  # as after a restart
     clock.at = msk(2026, 11, 26, 15, 0)
     assert Scheduler(rt).run() == 0
     assert len(letters(rt)) == first
     clock.at = msk(2026, 11, 27, 8, 31)
-    assert Scheduler(rt).run() == len(heads(rt))  # Friday's digest; nothing else is new
+    assert Scheduler(rt).run() == len(heads(rt)) + 2  # Friday's digest and morning lists
     clock.at = msk(2026, 11, 27, 16, 45)
     assert Scheduler(rt).run() == 1  # 000010 is now overdue
     assert Scheduler(rt).run() == 0

@@ -16,6 +16,7 @@ from datetime import datetime
 from pathlib import Path
 
 from buhdesk.cli import admin as cli_admin
+from buhdesk.cli import agent as cli_agent
 from buhdesk.cli import answers as cli_answers
 from buhdesk.cli import learn as cli_learn
 from buhdesk.cli import letters as cli_letters
@@ -150,6 +151,7 @@ def build_parser(*, report_kinds: bool = True) -> argparse.ArgumentParser:
     cli_answers.register(sub, _load)
     cli_ops.register(sub, _load)
     cli_admin.register(sub, _load)
+    cli_agent.register(sub, _load)
     cli_learn.register(sub, _load)
     cli_letters.register(sub, _load)
     cli_survey.register(sub, _load)

@@ -16,6 +16,7 @@ from datetime import datetime
 from sqlalchemy import select
 from sqlmodel import Session
 
+from buhdesk.agent.notes import record_notes
 from buhdesk.reply.addressing import addressee, drop_greeting, formal_greeting, starts_with_greeting
 from buhdesk.reply.answer_packages import CHANNEL, queue_answer_package
 from buhdesk.reply.compose import FileToSend
@@ -35,7 +36,7 @@ from buhdesk.textcheck import Finding
 log = logging.getLogger(__name__)
 
 COMMAND_WORDS = ("закрыть", "открыть", "ожидание", "передать", "отправить-как-есть", "статья",
-                 "слово")
+                 "слово", "заметка", "история", "мои", "найти")
 _COMMAND = re.compile(rf"^\s*#({'|'.join(COMMAND_WORDS)})(?![\w-])\s*(.*)$", re.IGNORECASE)
 _COMMAND_LIKE = re.compile(r"^\s*#([^\W\d_][\w-]*)(.*)$")
 _WORD = re.compile(r"[^\W\d_]{2,40}(?:-[^\W\d_]{1,40})?")
@@ -51,6 +52,7 @@ class Commands:
     articles: list[str] = field(default_factory=list)
     words: list[str] = field(default_factory=list)
     problems: list[dict[str, object]] = field(default_factory=list)  # lines that did not parse
+    notes: list[str] = field(default_factory=list)  # «#заметка …»: kept, never sent
 
 
 def parse_commands(text: str) -> tuple[str, Commands]:
@@ -84,6 +86,9 @@ def parse_commands(text: str) -> tuple[str, Commands]:
             commands.force = True
         elif word == "статья" and arg:
             commands.articles.append(arg.split()[0])
+        elif word == "заметка" and arg:
+            commands.notes.append(arg)
+        # «#история», «#мои», «#найти» are answered by buhdesk.agent.mail_commands
         elif word == "слово" and arg:
             commands.words += [w for w in (part.strip(",;.«»\"") for part in arg.split())
                                if _WORD.fullmatch(w)]
@@ -102,7 +107,9 @@ def _unknown_command(number: int, line: str) -> dict[str, object]:
 def _missing_argument(number: int, line: str, word: str, arg: str) -> dict[str, object] | None:
     needs = {"передать": "логин сотрудника, например «#передать petrova»",
              "статья": "имя статьи базы знаний, например «#статья spravka-2ndfl»",
-             "слово": "слово, которое написано верно, например «#слово Буханцевой»"}
+             "слово": "слово, которое написано верно, например «#слово Буханцевой»",
+             "заметка": "текст заметки, например «#заметка клиент перезвонит в пятницу»",
+             "найти": "слова для поиска, например «#найти справка 2-НДФЛ»"}
     if word not in needs or (arg and (word != "слово" or any(
             _WORD.fullmatch(w.strip(",;.«»\"")) for w in arg.split()))):
         return None
@@ -199,6 +206,7 @@ def process_answer(session: Session, rt: Runtime, request: Request, login: str, 
             _return_items(session, rt, request, login, [problem], "", source_message)
             return []
     _learn(session, request, commands.words, login)
+    record_notes(session, request, commands.notes, actor=login)
     if not text:
         _apply_state(session, request, commands, actor=login, answered=False, now=rt.now())
         return []

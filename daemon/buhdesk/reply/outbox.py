@@ -266,7 +266,10 @@ def notify(session: Session, rt: Runtime, request: Request, template: str, *,
            login: str | None = None, **variables: Any) -> None:
     """A letter to the responsible accountant (or to ``login``, e.g. their acting deputy);
     replying to it answers the request."""
+    from buhdesk.agent.notes import notes_of  # the notes module reads letters this one writes
+
     letters = Letters()
+    variables.setdefault("notes", notes_of(session, rt.rules, request))
     _notice(rt, letters, request, template, login=login, **variables)
     letters.write(session)
 

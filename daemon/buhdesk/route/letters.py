@@ -17,6 +17,7 @@ from typing import Any
 from sqlalchemy import select
 from sqlmodel import Session, col
 
+from buhdesk.agent.mail_commands import handle_commands
 from buhdesk.reply import outbox
 from buhdesk.store.append_rows import event_values, insert_events
 from buhdesk.route.automated import detect_automated
@@ -179,6 +180,9 @@ def _route(batch: Batch, msg: Message, raws: dict[int, bytes]) -> None:
             hold_if_flooding(session, rt, msg, parsed.from_addr or "")):
         return
     _fill_message(session, rt, msg, parsed)
+    if handle_commands(session, rt, msg, parsed, data, member=staff if request is None or by_staff
+                       else None, request=request, token=thread.token):
+        return  # a letter of staff commands (#мои, #найти, #история): answered, nothing else
     if by_staff:
         handle_staff_letter(session, rt, msg, parsed, request,  # type: ignore[arg-type]
                             thread.token, staff, batch.absences)

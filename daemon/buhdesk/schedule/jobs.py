@@ -1,4 +1,5 @@
-"""Stage 5, schedule: reminders to accountants, the unit head's daily digest and weekly summary.
+"""Stage 5, schedule: reminders to accountants, each accountant's morning list of their
+requests, the unit head's daily digest and weekly summary.
 
 Every run is recorded in ``scheduled_runs`` together with the letters it queued (see
 :mod:`buhdesk.schedule.claims`), so a restart neither sends anything twice nor skips a day: a run
@@ -15,6 +16,7 @@ from functools import partial
 
 from sqlmodel import Session
 
+from buhdesk.agent.mylist import morning_lists
 from buhdesk.reply.mailparts import enqueue_alternative, render_html
 from buhdesk.rules.ruleset import StaffMember
 from buhdesk.schedule.claims import claimed_periods, run_once
@@ -27,6 +29,7 @@ from buhdesk.store.moments import as_utc
 
 log = logging.getLogger(__name__)
 DIGEST, WEEKLY = "digest", "weekly"
+MY_LIST = "my-list"  # buhdesk.agent.mylist.JOB
 
 
 def heads(rt: Runtime) -> list[StaffMember]:
@@ -43,6 +46,7 @@ class Scheduler:
         # The jobs, in order; each returns the number of letters it queued.
         self.JOBS: tuple[tuple[str, Callable[[datetime], int]], ...] = (
             ("reminders", lambda now: send_reminders(rt, self.settings)),
+            (MY_LIST, lambda now: morning_lists(rt, now)),
             (DIGEST, self.digest),
             (WEEKLY, self.weekly),
         )

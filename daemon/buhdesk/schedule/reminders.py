@@ -13,6 +13,7 @@ from functools import partial
 from sqlalchemy import select
 from sqlmodel import Session, col
 
+from buhdesk.agent.notes import notes_of
 from buhdesk.reply import outbox
 from buhdesk.route.absences import absences_from_store
 from buhdesk.schedule.claims import claimed_periods, run_once
@@ -107,7 +108,8 @@ def _queue(session: Session, rt: Runtime, reminder: Reminder) -> int:
     overdue = reminder.job == OVERDUE
     rendered = rt.templates.render("reminder", **outbox.request_vars(
         rt, request, overdue=overdue, due_at=reminder.due_at,
-        created_at=as_utc(request.created_at), now=as_utc(rt.now())))
+        created_at=as_utc(request.created_at), now=as_utc(rt.now()),
+        notes=notes_of(session, rt.rules, request)))
     # A notice token, so that the accountant's reply to the reminder answers the request (as a
     # reply to the first notice does) instead of counting as the client's follow-up. While the
     # accountant is absent their acting deputy gets it too (with a token of their own).
