@@ -22,7 +22,7 @@ from buhdesk.agent.find import FindError, Query, find_requests, found_line
 from buhdesk.agent.mylist import absences_now, send_my_list
 from buhdesk.agent.story import build_story, story_lines
 from buhdesk.agent.visibility import can_see, visible_condition
-from buhdesk.reply.outbox import auto_replies_today, enqueue
+from buhdesk.reply.outbox import AcksToday, enqueue
 from buhdesk.route.mime import ParsedMessage
 from buhdesk.route.quoting import split_signature, strip_quoted
 from buhdesk.rules.routing import Absence, StaffMember
@@ -190,7 +190,7 @@ def _refuse(session: Session, rt: Runtime, msg: Message, parsed: ParsedMessage,
                  actor=address, detail=json.dumps({"from": address}, ensure_ascii=False))
     log.info("route: %s:%s commands from %s, not staff: refused", msg.source, msg.source_key,
              address)
-    if not address or auto_replies_today(session, rt, address) >= \
+    if not address or AcksToday().today(session, rt, address) >= \
             rt.config.service.auto_reply_daily_cap:
         return
     rendered = rt.templates.render("agent_refused", service={
