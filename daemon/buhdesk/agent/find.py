@@ -109,7 +109,7 @@ def _texts(session: Session, requests: Sequence[Request]) -> dict[int, list[str]
     for r in requests:
         if r.id is not None:
             texts[r.id].append(r.subject or "")
-    rows = session.execute(select(Message.request_id, Message.subject, Message.body_text).where(
+    rows = session.execute(select(col(Message.request_id), col(Message.subject), col(Message.body_text)).where(
         col(Message.request_id).in_(ids), col(Message.direction) == "in",
         col(Message.kind).in_(("request", "followup", "amendment", "document")))).all()
     for request_id, subject, body in rows:

@@ -71,7 +71,8 @@ def commands_only(text: str) -> bool:
 
 
 def handle_commands(session: Session, rt: Runtime, msg: Message, parsed: ParsedMessage,
-                    data: bytes, *, member: StaffMember | None, request: Request | None,
+                    data: bytes | bytearray, *, member: StaffMember | None,
+                    request: Request | None,
                     token: Token | None) -> bool:
     """Answer the read commands of a letter; True when the letter was commands only and is
     done with (it is neither an answer nor a client's letter), False to route it on."""
@@ -94,7 +95,7 @@ def handle_commands(session: Session, rt: Runtime, msg: Message, parsed: ParsedM
     return alone
 
 
-def _unauthenticated(rt: Runtime, data: bytes, parsed: ParsedMessage,
+def _unauthenticated(rt: Runtime, data: bytes | bytearray, parsed: ParsedMessage,
                      token: Token | None) -> str | None:
     """Why the sender is not taken as the staff member they claim to be (Russian), or None."""
     if token is not None and token.staff and not token.legacy:

@@ -30,7 +30,7 @@ def register(sub: argparse._SubParsersAction, load_config: LoadConfig) -> None: 
 
 def run_letters(args: argparse.Namespace, load_config: LoadConfig) -> int:
     from sqlalchemy import select
-    from sqlmodel import Session
+    from sqlmodel import Session, col
 
     from buhdesk.store.engine import opened_store
     from buhdesk.store.models import Message, Request
@@ -46,8 +46,8 @@ def run_letters(args: argparse.Namespace, load_config: LoadConfig) -> int:
             print(f"Ошибка: обращение {number} не найдено.", file=sys.stderr)
             return 1
         letters = session.execute(select(Message).where(
-            Message.request_id == request.id, Message.direction == "in",
-        ).order_by(Message.id)).scalars().all()
+            col(Message.request_id) == request.id, col(Message.direction) == "in",
+        ).order_by(col(Message.id))).scalars().all()
         out.mkdir(parents=True, exist_ok=True)
         for n, msg in enumerate(letters, 1):
             if not has_raw(session, msg.id):

@@ -14,7 +14,7 @@ from dataclasses import dataclass, field
 
 from sqlalchemy import or_, select
 from sqlalchemy.engine import Engine
-from sqlmodel import Session
+from sqlmodel import Session, col
 
 from buhdesk.store.append_rows import event_values, insert_events, insert_rows
 from buhdesk.interfaces import RawItem
@@ -33,9 +33,9 @@ class IntakeResult:
 
 def _known(session: Session, source: str, keys: list[str], hashes: list[str]) -> set[str]:
     rows = session.execute(
-        select(Message.source_key, Message.raw_sha256).where(
-            Message.source == source,
-            or_(Message.source_key.in_(keys), Message.raw_sha256.in_(hashes)),  # type: ignore[union-attr]
+        select(col(Message.source_key), col(Message.raw_sha256)).where(
+            col(Message.source) == source,
+            or_(col(Message.source_key).in_(keys), col(Message.raw_sha256).in_(hashes)),
         )
     )
     known: set[str] = set()

@@ -70,9 +70,9 @@ class Letters:
             for (row, _), pk in zip(self.rows, ids, strict=True):
                 row["id"] = pk
             insert_raws(session, [(row["id"], data) for row, data in self.rows])
-        for row, values in self.events:
-            if row is not None:
-                values["message_pk"] = row["id"]
+        for of, values in self.events:
+            if of is not None:
+                values["message_pk"] = of["id"]
         if self.events:
             insert_events(session, [values for _, values in self.events])
         self.rows, self.events = [], []
@@ -128,13 +128,14 @@ def _addressee(rt: Runtime, kind: str, to: Sequence[str]) -> str:
 def client_thread(session: Session, request: Request) -> list[str]:
     """Message-IDs of the client's side of the request, oldest first, for threading: the
     client's letters and buhdesk's own to them, never an accountant's (internal) letter."""
-    rows = session.exec(  # type: ignore[call-overload]
-        select(Message.message_id).where(
-            Message.request_id == request.id,
-            Message.message_id.is_not(None),  # type: ignore[union-attr]
-            or_(and_(Message.direction == "in", col(Message.kind).in_(("request", "followup"))),
-                and_(Message.direction == "out", col(Message.kind).in_(("ack", "answer")))),
-        ).order_by(Message.id)
+    rows = session.execute(
+        select(col(Message.message_id)).where(
+            col(Message.request_id) == request.id,
+            col(Message.message_id).is_not(None),
+            or_(and_(col(Message.direction) == "in",
+                     col(Message.kind).in_(("request", "followup"))),
+                and_(col(Message.direction) == "out", col(Message.kind).in_(("ack", "answer")))),
+        ).order_by(col(Message.id))
     ).scalars().all()
     return [r for r in rows if r]
 
@@ -178,9 +179,10 @@ class AcksToday:
 
 def _acks_since_by_address(session: Session, midnight: datetime) -> dict[str, int]:
     rows = session.execute(
-        select(Message.to_addrs, func.count()).where(
-            Message.direction == "out", Message.kind == "ack", Message.created_at >= midnight,
-        ).group_by(Message.to_addrs)
+        select(col(Message.to_addrs), func.count()).where(
+            col(Message.direction) == "out", col(Message.kind) == "ack",
+            col(Message.created_at) >= midnight,
+        ).group_by(col(Message.to_addrs))
     )
     return {address: n for address, n in rows}
 

@@ -133,7 +133,7 @@ class Cut:
         while len(out) < count:
             pos -= 1
             if self.raw[pos] not in _EOL:
-                out = self.raw[pos:pos + 1] + out
+                out = bytes(self.raw[pos:pos + 1]) + out
         return out
 
     def _decode(self, start: int, end: int, keep: int, end_bytes: bytes) -> Spooled:

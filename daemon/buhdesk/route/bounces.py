@@ -13,7 +13,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 
 from sqlalchemy import select
-from sqlmodel import Session
+from sqlmodel import Session, col
 
 from buhdesk.reply.outbox import notify
 from buhdesk.route.mime import Attachment, ParsedMessage
@@ -78,8 +78,8 @@ def join_bounce(session: Session, rt: Runtime, msg: Message, parsed: ParsedMessa
     if request is None:
         return None
     bounced = session.execute(select(Message).where(
-        Message.message_id.in_(report.message_ids), Message.direction == "out",  # type: ignore[union-attr]
-    ).order_by(Message.id.desc()).limit(1)).scalars().first()
+        col(Message.message_id).in_(report.message_ids), col(Message.direction) == "out",
+    ).order_by(col(Message.id).desc()).limit(1)).scalars().first()
     addresses = list(report.recipients) or (
         [a.strip() for a in bounced.to_addrs.split(",") if a.strip()] if bounced else [])
     msg.request_id = request.id

@@ -13,7 +13,7 @@ import logging
 from datetime import UTC, date, datetime
 
 from sqlalchemy import select
-from sqlmodel import Session
+from sqlmodel import Session, col
 
 from buhdesk.reply import outbox
 from buhdesk.route.absences import absences_from_store
@@ -60,8 +60,8 @@ def aware(value: datetime) -> datetime:
 
 
 def find_by_uid(session: Session, uid: str) -> Request | None:
-    return session.exec(  # type: ignore[call-overload]
-        select(Request).where(Request.external_uid == uid)
+    return session.execute(
+        select(Request).where(col(Request.external_uid) == uid)
     ).scalars().first()
 
 
@@ -97,8 +97,9 @@ def check_same_registration(request: Request, doc: Document) -> None:
 
 
 def _stored(session: Session, request: Request, key: str) -> bool:
-    return session.exec(  # type: ignore[call-overload]
-        select(Message.id).where(Message.request_id == request.id, Message.source_key == key)
+    return session.execute(
+        select(col(Message.id)).where(col(Message.request_id) == request.id,
+                                      col(Message.source_key) == key)
     ).first() is not None
 
 

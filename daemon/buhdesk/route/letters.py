@@ -27,7 +27,7 @@ from buhdesk.trust.floods import notify_capped
 from buhdesk.route.lifecycle import next_state
 from buhdesk.route.opening import Batch, Opening, open_request
 from buhdesk.route.mime import MessageParseError, ParsedMessage, parse_message
-from buhdesk.store.models import Attachment, Message, Raw, Request
+from buhdesk.store.models import Attachment, Message, Raw, Request, flushed_id
 from buhdesk.store.raw import has_raw, read_raw
 from buhdesk.rules.book import RuleBook, with_duty_accountant
 from buhdesk.service.runtime import Runtime
@@ -89,8 +89,9 @@ def route_pending(rt: Runtime, *, limit: int = 50, stop: threading.Event | None 
 def _route_batch(rt: Runtime, limit: int, stop: threading.Event | None, *,
                  isolated: bool) -> int:
     with Session(rt.engine) as session:
-        stmt = (select(Message).where(Message.direction == "in", Message.status == "received")
-                .order_by(Message.id).limit(limit))
+        stmt = (select(Message).where(col(Message.direction) == "in",
+                                      col(Message.status) == "received")
+                .order_by(col(Message.id)).limit(limit))
         if is_postgres(rt.engine):
             stmt = stmt.with_for_update(skip_locked=True)
         messages = list(session.execute(stmt).scalars())
@@ -114,7 +115,8 @@ def _raws(session: Session, ids: Sequence[int | None]) -> dict[int, bytes]:
     """The batch's raw bytes, read in one query and handed out once each."""
     if not ids:
         return {}
-    rows = session.execute(select(Raw.message_pk, Raw.data).where(col(Raw.message_pk).in_(ids)))
+    rows = session.execute(select(col(Raw.message_pk), col(Raw.data)).where(
+        col(Raw.message_pk).in_(ids)))
     return {pk: data for pk, data in rows}
 
 
@@ -150,9 +152,10 @@ def _describe_held(session: Session, rt: Runtime, msg: Message) -> None:
 
 def _route(batch: Batch, msg: Message, raws: dict[int, bytes]) -> None:
     session, rt = batch.session, batch.rt
-    data = raws.pop(msg.id, None)  # type: ignore[arg-type]
-    if data is None:  # read alone, not kept in the session: a big letter is held once
-        data = read_raw(session, msg.id)  # type: ignore[arg-type]
+    pk = flushed_id(msg)
+    stored = raws.pop(pk, None)
+    # a big letter is read alone, not kept in the session: it is held once
+    data: bytes | bytearray = stored if stored is not None else read_raw(session, pk)
     try:
         parsed = parse_message(data, max_attachment_bytes=rt.config.limits.max_attachment_bytes)
     except MessageParseError as e:
@@ -183,9 +186,9 @@ def _route(batch: Batch, msg: Message, raws: dict[int, bytes]) -> None:
     if handle_commands(session, rt, msg, parsed, data, member=staff if request is None or by_staff
                        else None, request=request, token=thread.token):
         return  # a letter of staff commands (#мои, #найти, #история): answered, nothing else
-    if by_staff:
-        handle_staff_letter(session, rt, msg, parsed, request,  # type: ignore[arg-type]
-                            thread.token, staff, batch.absences)
+    if by_staff and request is not None and staff is not None:
+        handle_staff_letter(session, rt, msg, parsed, request, thread.token, staff,
+                            batch.absences)
     elif request is not None:
         _followup(batch, msg, parsed, request, thread)
     else:
@@ -240,8 +243,8 @@ def find_thread(session: Session, keys: Sequence[bytes], rules: RuleBook,
         return Thread(request, None, "reference")
     number = find_subject_tag(parsed.subject)
     if number:
-        request = session.exec(  # type: ignore[call-overload]
-            select(Request).where(Request.number == number)
+        request = session.execute(
+            select(Request).where(col(Request.number) == number)
         ).scalars().first()
         if request is not None and _is_participant(rules, request, parsed.from_addr):
             return Thread(request, None, "subject-tag")
@@ -255,9 +258,9 @@ def _referenced_request(session: Session, parsed: ParsedMessage) -> Request | No
     if not ids:
         return None
     request_id = session.execute(
-        select(Message.request_id).where(Message.message_id.in_(ids),  # type: ignore[union-attr]
-                                         Message.request_id.is_not(None))  # type: ignore[union-attr]
-        .order_by(Message.id.desc()).limit(1)).scalar()  # type: ignore[union-attr]
+        select(col(Message.request_id)).where(col(Message.message_id).in_(ids),
+                                              col(Message.request_id).is_not(None))
+        .order_by(col(Message.id).desc()).limit(1)).scalar()
     return session.get(Request, request_id) if request_id is not None else None
 
 

@@ -35,9 +35,9 @@ from buhdesk.store.models import Counter, Message, Request
 
 def open_counts(session: Session) -> dict[str, int]:
     """Open requests per accountant, for balancing the assignment."""
-    rows = session.execute(select(Request.assignee, func.count()).where(
+    rows = session.execute(select(col(Request.assignee), func.count()).where(
         col(Request.state).in_(OPEN_STATES), col(Request.assignee).is_not(None),
-    ).group_by(Request.assignee))
+    ).group_by(col(Request.assignee)))
     return {login: n for login, n in rows}
 
 

@@ -219,7 +219,7 @@ def _trailing_signature(lines: list[str], end: int) -> int:
 
 def _is_first_name_line(line: str) -> bool:
     match = _ONE_WORD.match(line)
-    return bool(match) and _is_first_name(match[1])
+    return match is not None and _is_first_name(match[1])
 
 
 @cache

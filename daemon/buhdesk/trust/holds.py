@@ -39,7 +39,8 @@ def released(session: Session, msg: Message) -> bool:
     return HELD_ACTION in actions and actions[-1] == "requeued"
 
 
-def hold_if_unauthentic(session: Session, rt: Runtime, msg: Message, data: bytes,
+def hold_if_unauthentic(session: Session, rt: Runtime, msg: Message,
+                        data: bytes | bytearray,
                         parsed: ParsedMessage, *, staff: bool,
                         request: Request | None) -> bool:
     """Hold the letter when our mail server says its sender is not who ``From:`` claims."""

@@ -40,7 +40,7 @@ class Verdict:
     detail: str  # the results that decided, as the server wrote them ("dmarc=fail …")
 
 
-def header_fields(data: bytes) -> list[tuple[str, str]]:
+def header_fields(data: bytes | bytearray) -> list[tuple[str, str]]:
     """The header fields of raw message bytes, top first (the body is not read)."""
     end = min((i for i in (data.find(b"\r\n\r\n"), data.find(b"\n\n")) if i >= 0),
               default=len(data))
@@ -108,7 +108,7 @@ def _about(r: Result) -> str:
     return _domain(value) if "@" in value else value.lower()
 
 
-def hold_reason(settings: AuthSettings, data: bytes, from_addr: str | None, *,
+def hold_reason(settings: AuthSettings, data: bytes | bytearray, from_addr: str | None, *,
                 staff: bool) -> str | None:
     """Why a letter must be held before anything its sender causes (Russian), or None."""
     if not settings.enabled:
