@@ -4,7 +4,9 @@ Rows are claimed in a short transaction (their next attempt is pushed past a lea
 seconds in the configuration, and on
 PostgreSQL the claim skips rows another instance has locked), sent outside any transaction, and
 then marked sent, rescheduled with back-off (transient failure) or held with the reason (permanent).
-A crash between sending and marking leaves the row to be sent again after the lease: at least once.
+Each message is marked sent in its own transaction as soon as the server accepts it (the
+transport's ``on_sent`` call), so a crash re-sends at most the message in flight: the one accepted
+but not yet recorded, after the lease. Failures are recorded together when the batch ends.
 """
 
 from __future__ import annotations
@@ -84,8 +86,12 @@ def destination_of(env: Envelope) -> str:
     return first if first.startswith(SCHEME) else "smtp"
 
 
-def _send_all(mail: Transport, others: Mapping[str, Transport],
-              envelopes: list[Envelope]) -> dict[str, Exception | None]:
+class RecordingFailed(Exception):
+    """A message was accepted but the store refused to record it: stop the batch here."""
+
+
+def _send_all(mail: Transport, others: Mapping[str, Transport], envelopes: list[Envelope],
+              on_sent: Callable[[str], None]) -> dict[str, Exception | None]:
     groups: dict[str, list[Envelope]] = {}
     for env in envelopes:
         groups.setdefault(destination_of(env), []).append(env)
@@ -97,7 +103,9 @@ def _send_all(mail: Transport, others: Mapping[str, Transport],
             results.update({env.key: problem for env in group})
             continue
         try:
-            results.update(transport.send(group))
+            results.update(transport.send(group, on_sent=on_sent))
+        except RecordingFailed:
+            raise
         except Exception as e:  # noqa: BLE001  # a failing transport: every row is retried later
             log.warning("deliver: transport %s failed for a batch of %d: %s", dest, len(group), e)
             results.update({env.key: e for env in group})
@@ -117,19 +125,36 @@ def deliver_pending(rt: Runtime, transport: Transport, *, limit: int = 50,
     if not ids:
         return report
     envelopes = _envelopes(rt, ids)
-    results = _send_all(transport, transports or {}, envelopes)
-    if after_send is not None:
-        after_send()
+    recorded: set[str] = set()
+
+    def sent(key: str) -> None:
+        if after_send is not None:
+            after_send()  # the fault-injection point: accepted by the server, not yet recorded
+        try:
+            _record_rows(rt, [key], {key: None}, report)
+        except Exception as e:
+            raise RecordingFailed(f"message {key} sent but not recorded: {e}") from e
+        recorded.add(key)
+
+    results = _send_all(transport, transports or {}, envelopes, sent)
+    rest = [env.key for env in envelopes if env.key not in recorded]
+    if rest:
+        _record_rows(rt, rest, results, report)
+    return report
+
+
+def _record_rows(rt: Runtime, keys: list[str], results: Mapping[str, Exception | None],
+                 report: DeliveryReport) -> None:
+    """Record the outcome of the messages ``keys`` in one transaction."""
     with Session(rt.engine) as session:
         rows = {row.id: row for row in session.execute(
-            select(Message).where(Message.id.in_([int(e.key) for e in envelopes]))  # type: ignore[union-attr]
+            select(Message).where(Message.id.in_([int(k) for k in keys]))  # type: ignore[union-attr]
         ).scalars()}
-        events = [_record(rt, rows[int(env.key)], results.get(env.key, RuntimeError("no result")),
-                          report) for env in envelopes]
+        events = [_record(rt, rows[int(key)], results.get(key, RuntimeError("no result")),
+                          report) for key in keys if int(key) in rows]
         session.flush()
         insert_events(session, events)
         session.commit()
-    return report
 
 
 def _record(rt: Runtime, row: Message, error: Exception | None,
