@@ -55,11 +55,25 @@ def is_postgres(engine: Engine) -> bool:
     return engine.dialect.name == "postgresql"
 
 
+# The PostgreSQL advisory lock that serialises migrations: any fixed 64-bit number, the same in
+# every buhdesk instance (the bytes of "buhdesk" plus "M").
+MIGRATION_LOCK = int.from_bytes(b"buhdeskM", "big") & 0x7FFF_FFFF_FFFF_FFFF
+
+
 def migrate(engine: Engine) -> None:
-    """Bring the schema to the newest revision (Alembic)."""
+    """Bring the schema to the newest revision (Alembic), under the store's lock.
+
+    Any number of instances may start together: the first takes the lock and migrates, the
+    others wait for its commit and then find the schema at the newest revision. PostgreSQL: a
+    transaction-scoped advisory lock taken before Alembic reads ``alembic_version``; SQLite: the
+    write lock that ``BEGIN IMMEDIATE`` (see ``make_engine``) takes at the start of the
+    transaction, waited for up to the busy timeout.
+    """
     cfg = AlembicConfig()
     cfg.set_main_option("script_location", str(MIGRATIONS))
     with engine.begin() as conn:
+        if is_postgres(engine):
+            conn.execute(text("SELECT pg_advisory_xact_lock(:key)"), {"key": MIGRATION_LOCK})
         cfg.attributes["connection"] = conn
         command.upgrade(cfg, "head")
 
