@@ -36,6 +36,7 @@ class DeliveryReport:
     sent: list[int] = field(default_factory=list)
     retried: list[int] = field(default_factory=list)
     held: list[int] = field(default_factory=list)
+    last_error: str | None = None  # the reason of the last message put off
 
 
 def backoff(attempts: int, base: float = 30.0) -> timedelta:
@@ -176,6 +177,7 @@ def _record(rt: Runtime, row: Message, error: Exception | None,
         row.next_attempt_at = now + backoff(row.attempts, rt.config.outbox.retry_base)
         row.reason = f"временная ошибка: {error}"
         report.retried.append(row.id)  # type: ignore[arg-type]
+        report.last_error = str(error)
         action, detail = "retry", {"to": row.to_addrs, "reason": row.reason,
                                    "attempt": row.attempts}
         log.info("deliver: message %s to %s will be retried: %s", row.id, row.to_addrs, error)
