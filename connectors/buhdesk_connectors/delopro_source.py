@@ -17,7 +17,8 @@ import os
 import tempfile
 import threading
 import time
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterator, Sequence
+from contextlib import contextmanager
 from datetime import UTC, date, datetime
 from pathlib import Path
 from typing import Any
@@ -116,6 +117,20 @@ class DeloproSource:
         self._recovered = True
 
     def fetch(self, limit: int) -> Sequence[tuple[Any, Document | PackageProblem]]:
+        with self._relayout_on_failure():
+            return self._fetch(limit)
+
+    @contextmanager
+    def _relayout_on_failure(self) -> Iterator[None]:
+        """A folder that fails (the share gone, its folders removed) is laid out and recovered
+        again on the next call, so that the source resumes once the folder is back."""
+        try:
+            yield
+        except (DeloproUnavailable, OSError):
+            self._recovered = False
+            raise
+
+    def _fetch(self, limit: int) -> Sequence[tuple[Any, Document | PackageProblem]]:
         self._recover()
         taken: list[tuple[Any, Document | PackageProblem]] = []
         for pkg in list(self._in_hand.values())[:limit]:
@@ -188,8 +203,9 @@ class DeloproSource:
         self._settled(pkg)
 
     def receipts(self) -> Sequence[AnswerReceipt]:
-        self._recover()
-        return [AnswerReceipt(r.package, r.ok, r.text) for r in self.folder.read_receipts()]
+        with self._relayout_on_failure():
+            self._recover()
+            return [AnswerReceipt(r.package, r.ok, r.text) for r in self.folder.read_receipts()]
 
     def wait(self, timeout: float) -> None:
         self._closed.wait(timeout)

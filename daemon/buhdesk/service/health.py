@@ -129,6 +129,13 @@ class HealthServer(ThreadingHTTPServer):
         return collect(self.served.engine, now=self.served.now(), polls=self.polls,
                        progress=self.progress)
 
+    def memory_snapshot(self) -> Snapshot:
+        """The figures this process keeps in memory, for when the store cannot be read."""
+        return Snapshot(now=self.served.now(),
+                        last_poll=self.polls.last() if self.polls else {},
+                        started_at=self.polls.started_at if self.polls else None,
+                        stages=self.progress.states() if self.progress else {})
+
     def stop(self) -> None:
         self.shutdown()
         self.server_close()
@@ -163,7 +170,10 @@ class _Handler(BaseHTTPRequestHandler):
             report = assess(self.server.snapshot(), self.server.settings)
         except SQLAlchemyError as e:
             log.error("healthz: store unreadable: %s", e)
-            report = HealthReport(ok=False, reasons=(f"база данных недоступна: {type(e).__name__}",))
+            inner = getattr(e, "orig", None) or e
+            known = assess(self.server.memory_snapshot(), self.server.settings)
+            report = HealthReport(ok=False, reasons=(
+                f"база данных недоступна: {type(inner).__name__}: {inner}", *known.reasons))
         if not report.ok:
             log.warning("healthz: unhealthy: %s", "; ".join(report.reasons))
         self._send(200 if report.ok else 503, "application/json; charset=utf-8",

@@ -312,7 +312,11 @@ class Daemon:
         self.incidents.failed(key, reason)
 
     def status(self) -> str:
-        q = queue_sizes(self.rt.engine)
+        """One line for systemd's status; never fails (the store may be unavailable)."""
+        try:
+            q = queue_sizes(self.rt.engine)
+        except Exception as e:
+            return f"store unavailable: {describe(e)}"
         return (f"routing {q['received']}, outbox {q['pending']}, held {q['held']}, "
                 f"taken {sum(self.counters.taken.values())}")
 
