@@ -24,7 +24,7 @@ from pathlib import Path
 import httpx
 import pytest
 from sqlalchemy import func, select
-from support import letter, scalar, wait_until
+from support import imap_section, letter, scalar, wait_until
 
 from buhdesk.config import load_config
 from buhdesk.service.main import build_daemon
@@ -180,6 +180,31 @@ def test_disk_full_store_recovers_when_enlarged(
     # one letter, however many retries (a small one fits where the letters did not)
     assert len([s for s in incident_letters(tmp_path / "outbox") if "«mail»" in s]) == 1
     assert "database or disk is full" in incident_reasons(daemon)
+
+
+def test_imap_intake_failing_after_fetch_takes_the_letters_once_the_disk_has_room(
+    tmp_path: Path, small_disk: Path, secret_env: str, running, mail_user,  # type: ignore[no-untyped-def]
+    monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv("TEST_IMAP_PASSWORD", mail_user.password)
+    source = imap_section(mail_user).split("[web]")[0]  # this test's [web] comes below
+    config = config_text(tmp_path, f"sqlite:///{small_disk}/buhdesk.db", source)
+    daemon = running(build_daemon(load_config(config)))
+    wait_until(lambda: health(daemon)[0] == 200, 30, "/healthz served")
+    filler = fill(small_disk, leave=256 * 1024)
+    mail_user.dovecot.append(mail_user.name, "INBOX", [
+        letter(n, attachment=random.Random(n).randbytes(300_000)) for n in range(LETTERS)])
+
+    wait_until(lambda: health(daemon)[0] == 503, 30, "/healthz reporting the stalled source")
+    assert any("'minfin'" in r and "full" in r for r in health(daemon)[1]), health(daemon)[1]
+    assert mail_user.dovecot.count(mail_user.name, "INBOX") == LETTERS
+
+    filler.unlink()  # room again, on the same connection's source: no restart
+    wait_until(lambda: mail_user.dovecot.count(mail_user.name, "INBOX") == 0, 60,
+               "the letters taken in and moved")
+    wait_until(lambda: health(daemon)[0] == 200, 30, "/healthz ok again")
+    assert stored(daemon) == LETTERS
+    assert mail_user.dovecot.count(mail_user.name, "Processed") == LETTERS
 
 
 def incident_reasons(daemon: Daemon) -> str:
