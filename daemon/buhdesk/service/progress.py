@@ -33,10 +33,12 @@ class StageState:
         return self.failing_since is not None or self.waiting_since is not None
 
     def stalled_for(self, now: datetime) -> float:
-        """Seconds without progress while there was work; 0 when there is none."""
-        if not self.has_work:
+        """Seconds without progress while there was work (since the last progress or since the
+        work appeared, whichever is later); 0 when there is none."""
+        signs = [t for t in (self.failing_since, self.waiting_since) if t is not None]
+        if not signs:
             return 0.0
-        return max(0.0, (now - self.last_progress).total_seconds())
+        return max(0.0, (now - max(self.last_progress, min(signs))).total_seconds())
 
     def oldest_age(self, now: datetime) -> float:
         """Age of the oldest item waiting, 0 when none is known."""
