@@ -228,8 +228,9 @@ def test_locked_store_recovers_when_the_lock_is_released(
     holder.execute("BEGIN IMMEDIATE")  # another process holding the write lock
     try:
         drop_letters(maildir)
-        wait_until(lambda: health(daemon)[0] == 503, 30, "/healthz reporting the locked store")
-        assert any("'mail'" in r and "locked" in r for r in health(daemon)[1])
+        # first «база данных недоступна» (/healthz cannot read it either), then the source
+        wait_until(lambda: any("'mail'" in r and "locked" in r for r in health(daemon)[1]), 30,
+                   "/healthz naming the source that waits for the locked store")
         assert len(list((maildir / "new").iterdir())) == LETTERS
     finally:
         holder.execute("ROLLBACK")
@@ -255,7 +256,7 @@ def test_missing_delopro_folder_is_reported_and_taken_up_when_back(
     shutil.rmtree(export)
 
     wait_until(lambda: health(daemon)[0] == 503, 30, "/healthz reporting the missing folder")
-    assert any("'edms'" in r for r in health(daemon)[1]), health(daemon)[1]
+    assert any("'edms'" in r and "не найдена" in r for r in health(daemon)[1]), health(daemon)[1]
     assert metric(daemon, "buhdesk_stage_failing", "edms") == 1
     assert metric(daemon, "buhdesk_source_poll_age_seconds", "edms") >= 0
 

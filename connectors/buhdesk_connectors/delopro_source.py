@@ -99,6 +99,7 @@ class DeloproSource:
         self.name = name
         self.folder = DeloproFolder(root, stable_interval=stable_interval, clock=clock)
         self._recovered = False
+        self._laid_out = False  # the folder was there once: its going away is a failure now
         self._in_hand: dict[Path, ClaimedPackage] = {}
         self._tries: dict[Path, int] = {}
         self._closed = threading.Event()
@@ -106,6 +107,9 @@ class DeloproSource:
     def _recover(self) -> None:
         if self._recovered:
             return
+        if self._laid_out and not self.folder.root.is_dir():
+            raise DeloproUnavailable(f"Папка «ДелоПро» {self.folder.root} не найдена "
+                                     "(удалена или не подключён сетевой диск)")
         try:
             self.folder.ensure_layout()
         except OSError as e:
@@ -114,7 +118,7 @@ class DeloproSource:
             log.info("%s: package %s left in work/ by a crash, checking it again", self.name,
                      pkg.name)
             self._in_hand[pkg.path] = pkg
-        self._recovered = True
+        self._recovered = self._laid_out = True
 
     def fetch(self, limit: int) -> Sequence[tuple[Any, Document | PackageProblem]]:
         with self._relayout_on_failure():

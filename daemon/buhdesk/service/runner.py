@@ -63,6 +63,11 @@ class DeliveryStalled(Exception):
     """Every message of a delivery batch was put off (the server is down or refuses)."""
 
 
+class StillWaiting(Exception):
+    """A stage did nothing this round while its failure may go on (a delivery put off is not
+    due yet): neither progress nor a new failure."""
+
+
 def describe(error: BaseException) -> str:
     """A one-line reason for the administrator: the error's type and first line, without the
     SQL statement SQLAlchemy appends."""
@@ -150,6 +155,7 @@ class Daemon:
         self.progress = Progress([*(s.name for s in [*self.sources, *self.package_sources]),
                                   *(worker_stage(name) for name, _ in self.STAGES)], now=rt.now)
         self._worker_delay = 0.0
+        self._put_off = False  # the last delivery attempt put every letter off
 
     # --- intake ---------------------------------------------------------------------------
     def take(self, source: Source, limit: int | None = None) -> int:
@@ -277,7 +283,12 @@ class Daemon:
         self.counters.retried += len(report.retried)
         self.counters.held += len(report.held)
         if report.retried and not report.sent:
+            self._put_off = True
             raise DeliveryStalled(f"{len(report.retried)} letters put off: {report.last_error}")
+        if self._put_off and not (report.sent or report.held):
+            if queue_sizes(self.rt.engine)["pending"]:
+                raise StillWaiting  # the letters put off are not due yet
+        self._put_off = False
         return len(report.sent) + len(report.held)
 
     def work_once(self) -> int:
@@ -289,6 +300,8 @@ class Daemon:
             key = worker_stage(name)
             try:
                 did = stage()
+            except StillWaiting:
+                continue
             except Exception as e:
                 failed = True
                 self._stage_failed(key, e)
