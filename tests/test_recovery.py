@@ -183,8 +183,8 @@ def test_disk_full_store_recovers_when_enlarged(
 
 
 def test_imap_intake_failing_after_fetch_takes_the_letters_once_the_disk_has_room(
-    tmp_path: Path, small_disk: Path, secret_env: str, running, mail_user,  # type: ignore[no-untyped-def]
-    monkeypatch: pytest.MonkeyPatch
+    tmp_path: Path, small_disk: Path, secret_env: str,
+    running, mail_user, monkeypatch: pytest.MonkeyPatch  # type: ignore[no-untyped-def]
 ) -> None:
     monkeypatch.setenv("TEST_IMAP_PASSWORD", mail_user.password)
     source = imap_section(mail_user).split("[web]")[0]  # this test's [web] comes below

@@ -40,8 +40,10 @@ def test_each_accepted_message_is_reported_before_the_next_goes(smtp_sink, make_
     seen: list[tuple[str, int]] = []  # (key, messages the server held when it was reported)
     smtp_sink.fail_next(1, code=550)  # out-0 refused: never reported as sent
 
-    results = _transport(smtp_sink).send(
-        _envelopes(make_message, 3), on_sent=lambda key: seen.append((key, len(smtp_sink.messages))))
+    def note(key: str) -> None:
+        seen.append((key, len(smtp_sink.messages)))
+
+    results = _transport(smtp_sink).send(_envelopes(make_message, 3), on_sent=note)
 
     assert isinstance(results["out-0"], PermanentDeliveryError)
     assert seen == [("out-1", 1), ("out-2", 2)]

@@ -148,8 +148,9 @@ def _record_rows(rt: Runtime, keys: list[str], results: Mapping[str, Exception |
                  report: DeliveryReport) -> None:
     """Record the outcome of the messages ``keys`` in one transaction."""
     with Session(rt.engine) as session:
+        wanted = [int(k) for k in keys]
         rows = {row.id: row for row in session.execute(
-            select(Message).where(Message.id.in_([int(k) for k in keys]))  # type: ignore[union-attr]
+            select(Message).where(Message.id.in_(wanted))  # type: ignore[union-attr]
         ).scalars()}
         events = [_record(rt, rows[int(key)], results.get(key, RuntimeError("no result")),
                           report) for key in keys if int(key) in rows]

@@ -180,7 +180,7 @@ def render(snap: Snapshot) -> str:
                  {(("source", s),): round(snap.poll_age(s) or 0.0, 3)
                   for s in sorted(snap.last_poll)}),
         *_family("buhdesk_source_lag_seconds", "gauge",
-                 "Seconds from the arrival to the intake of the oldest item of the last batch taken.",
+                 "Seconds from the arrival to the intake of the oldest item of the last batch.",
                  {(("source", s),): round(st.lag, 3) for s, st in sources}),
         *_family("buhdesk_source_oldest_unprocessed_age_seconds", "gauge",
                  "Age of the oldest item seen at the source and not taken in yet (0 when none).",
