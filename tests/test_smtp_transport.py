@@ -36,6 +36,28 @@ def test_sends_a_batch_with_exact_bytes_and_envelope(smtp_sink, make_message):
         ("buh@example.org", ("client@example.org",))}
 
 
+def test_each_accepted_message_is_reported_before_the_next_goes(smtp_sink, make_message):
+    seen: list[tuple[str, int]] = []  # (key, messages the server held when it was reported)
+    smtp_sink.fail_next(1, code=550)  # out-0 refused: never reported as sent
+
+    def note(key: str) -> None:
+        seen.append((key, len(smtp_sink.messages)))
+
+    results = _transport(smtp_sink).send(_envelopes(make_message, 3), on_sent=note)
+
+    assert isinstance(results["out-0"], PermanentDeliveryError)
+    assert seen == [("out-1", 1), ("out-2", 2)]
+
+
+def test_a_failing_report_stops_the_batch_after_that_message(smtp_sink, make_message):
+    def refuse(key: str) -> None:
+        raise RuntimeError(f"store full, {key} not recorded")
+
+    with pytest.raises(RuntimeError, match="out-0 not recorded"):
+        _transport(smtp_sink).send(_envelopes(make_message, 3), on_sent=refuse)
+    assert len(smtp_sink.messages) == 1  # only the message in flight went out
+
+
 def test_long_lines_and_8bit_bodies_arrive_intact(smtp_sink):
     line = ("Строка " * 300).strip().encode("utf-8")  # far beyond 998 octets
     data = (b"From: buh@example.org\r\nTo: a@example.org\r\nSubject: long\r\n"

@@ -11,7 +11,7 @@ from __future__ import annotations
 import json
 import logging
 import uuid
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from datetime import date, datetime
 
 from buhdesk.interfaces import Envelope, PermanentDeliveryError, TransientDeliveryError
@@ -60,8 +60,14 @@ class DeloproAnswerTransport:
     def __init__(self, folder: DeloproFolder, blobs: BlobStore) -> None:
         self.folder, self.blobs = folder, blobs
 
-    def send(self, envelopes: Sequence[Envelope]) -> dict[str, Exception | None]:
-        return {env.key: self._one(env) for env in envelopes}
+    def send(self, envelopes: Sequence[Envelope], *,
+             on_sent: Callable[[str], None] | None = None) -> dict[str, Exception | None]:
+        results: dict[str, Exception | None] = {}
+        for env in envelopes:
+            results[env.key] = self._one(env)
+            if results[env.key] is None and on_sent is not None:
+                on_sent(env.key)
+        return results
 
     def _one(self, env: Envelope) -> Exception | None:
         try:

@@ -17,7 +17,8 @@ import os
 import tempfile
 import threading
 import time
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterator, Sequence
+from contextlib import contextmanager
 from datetime import UTC, date, datetime
 from pathlib import Path
 
@@ -97,6 +98,7 @@ class DeloproSource:
         self.name = name
         self.folder = DeloproFolder(root, stable_interval=stable_interval, clock=clock)
         self._recovered = False
+        self._laid_out = False  # the folder was there once: its going away is a failure now
         self._in_hand: dict[Path, ClaimedPackage] = {}
         self._tries: dict[Path, int] = {}
         self._closed = threading.Event()
@@ -104,6 +106,9 @@ class DeloproSource:
     def _recover(self) -> None:
         if self._recovered:
             return
+        if self._laid_out and not self.folder.root.is_dir():
+            raise DeloproUnavailable(f"Папка «ДелоПро» {self.folder.root} не найдена "
+                                     "(удалена или не подключён сетевой диск)")
         try:
             self.folder.ensure_layout()
         except OSError as e:
@@ -112,9 +117,23 @@ class DeloproSource:
             log.info("%s: package %s left in work/ by a crash, checking it again", self.name,
                      pkg.name)
             self._in_hand[pkg.path] = pkg
-        self._recovered = True
+        self._recovered = self._laid_out = True
 
     def fetch(self, limit: int) -> Sequence[tuple[ClaimedPackage, Document | PackageProblem]]:
+        with self._relayout_on_failure():
+            return self._fetch(limit)
+
+    @contextmanager
+    def _relayout_on_failure(self) -> Iterator[None]:
+        """A folder that fails (the share gone, its folders removed) is laid out and recovered
+        again on the next call, so that the source resumes once the folder is back."""
+        try:
+            yield
+        except (DeloproUnavailable, OSError):
+            self._recovered = False
+            raise
+
+    def _fetch(self, limit: int) -> Sequence[tuple[ClaimedPackage, Document | PackageProblem]]:
         self._recover()
         taken: list[tuple[ClaimedPackage, Document | PackageProblem]] = []
         for pkg in list(self._in_hand.values())[:limit]:
@@ -186,8 +205,9 @@ class DeloproSource:
         self._settled(pkg)
 
     def receipts(self) -> Sequence[AnswerReceipt]:
-        self._recover()
-        return [AnswerReceipt(r.package, r.ok, r.text) for r in self.folder.read_receipts()]
+        with self._relayout_on_failure():
+            self._recover()
+            return [AnswerReceipt(r.package, r.ok, r.text) for r in self.folder.read_receipts()]
 
     def wait(self, timeout: float) -> None:
         self._closed.wait(timeout)

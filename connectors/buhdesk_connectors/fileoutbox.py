@@ -11,7 +11,7 @@ import json
 import logging
 import os
 import tempfile
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from pathlib import Path
 from urllib.parse import quote
 
@@ -60,7 +60,8 @@ class FileTransport:
     def __repr__(self) -> str:
         return f"FileTransport({str(self.outbox)!r})"
 
-    def send(self, envelopes: Sequence[Envelope]) -> dict[str, Exception | None]:
+    def send(self, envelopes: Sequence[Envelope], *,
+             on_sent: Callable[[str], None] | None = None) -> dict[str, Exception | None]:
         results: dict[str, Exception | None] = {}
         for envelope in envelopes:
             try:
@@ -69,6 +70,9 @@ class FileTransport:
             except OSError as e:
                 log.warning("outbox %s: cannot write %s: %s", self.outbox, envelope.key, e)
                 results[envelope.key] = TransientDeliveryError(f"cannot write to outbox: {e}")
+                continue
+            if on_sent is not None:
+                on_sent(envelope.key)
         if envelopes:
             try:
                 _fsync_dir(self.outbox)

@@ -10,7 +10,7 @@ from __future__ import annotations
 import asyncio
 import logging
 import ssl
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from typing import Literal
 
 import aiosmtplib
@@ -85,11 +85,13 @@ class SmtpTransport:
     def __repr__(self) -> str:
         return f"SmtpTransport({self.host}:{self.port}, security={self.security!r})"
 
-    def send(self, envelopes: Sequence[Envelope]) -> dict[str, Exception | None]:
-        """Send the batch over one connection; map each key to None or its delivery error."""
+    def send(self, envelopes: Sequence[Envelope], *,
+             on_sent: Callable[[str], None] | None = None) -> dict[str, Exception | None]:
+        """Send the batch over one connection; map each key to None or its delivery error.
+        ``on_sent(key)`` runs as soon as the server has accepted that message."""
         if not envelopes:
             return {}
-        return asyncio.run(self._send_all(envelopes))
+        return asyncio.run(self._send_all(envelopes, on_sent or (lambda _key: None)))
 
     def close(self) -> None:
         """Nothing to release: each batch opens and closes its own connection."""
@@ -133,7 +135,8 @@ class SmtpTransport:
                 return await self._connect()
         raise AssertionError("unreachable")  # pragma: no cover
 
-    async def _send_all(self, envelopes: Sequence[Envelope]) -> dict[str, Exception | None]:
+    async def _send_all(self, envelopes: Sequence[Envelope],
+                        on_sent: Callable[[str], None]) -> dict[str, Exception | None]:
         results: dict[str, Exception | None] = {}
         pending = list(envelopes)
         client: aiosmtplib.SMTP | None = None
@@ -143,14 +146,18 @@ class SmtpTransport:
                 if client is None:
                     client = await self._open()
                 try:
-                    results[pending[0].key] = await self._send_one(client, pending[0])
-                    pending.pop(0)
+                    outcome = await self._send_one(client, pending[0])
                 except _ConnectionLost as e:
                     log.warning("SMTP connection lost while sending %s: %s", pending[0].key, e)
                     client.close()
                     client, drops = None, drops + 1
                     if drops > 1:
                         raise
+                    continue
+                envelope = pending.pop(0)
+                results[envelope.key] = outcome
+                if outcome is None:
+                    on_sent(envelope.key)
         except (_ConnectionLost, _LoginRefused) as e:
             error = TransientDeliveryError(f"SMTP {self.host}:{self.port}: {e}")
             log.warning("SMTP %s:%s: %d messages left queued: %s",

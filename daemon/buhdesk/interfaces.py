@@ -6,7 +6,7 @@ in-memory fakes of them, integration tests the real protocols on loopback.
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from datetime import date, datetime
 from pathlib import Path
@@ -74,8 +74,12 @@ class PermanentDeliveryError(Exception):
 class Transport(Protocol):
     """Where outgoing mail goes: SMTP, or a folder of .eml files in the demo."""
 
-    def send(self, envelopes: Sequence[Envelope]) -> dict[str, Exception | None]:
-        """Send each envelope; map its key to None (sent) or the delivery error."""
+    def send(self, envelopes: Sequence[Envelope], *,
+             on_sent: Callable[[str], None] | None = None) -> dict[str, Exception | None]:
+        """Send each envelope; map its key to None (sent) or the delivery error.
+
+        ``on_sent(key)`` is called as soon as the server has accepted that envelope, before the
+        next one goes; an exception it raises stops the batch and propagates."""
         ...
 
     def close(self) -> None: ...

@@ -50,7 +50,8 @@ class MemoryTransport:
         self.sent: list[Envelope] = []
         self.errors: dict[str, list[Exception]] = {}
 
-    def send(self, envelopes: Sequence[Envelope]) -> dict[str, Exception | None]:
+    def send(self, envelopes: Sequence[Envelope], *,
+             on_sent: Callable[[str], None] | None = None) -> dict[str, Exception | None]:
         result: dict[str, Exception | None] = {}
         for env in envelopes:
             queue = self.errors.get(env.recipients[0], [])
@@ -59,6 +60,8 @@ class MemoryTransport:
             else:
                 self.sent.append(env)
                 result[env.key] = None
+                if on_sent is not None:
+                    on_sent(env.key)
         return result
 
     def close(self) -> None:

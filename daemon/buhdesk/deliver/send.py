@@ -4,7 +4,9 @@ Rows are claimed in a short transaction (their next attempt is pushed past a lea
 seconds in the configuration, and on
 PostgreSQL the claim skips rows another instance has locked), sent outside any transaction, and
 then marked sent, rescheduled with back-off (transient failure) or held with the reason (permanent).
-A crash between sending and marking leaves the row to be sent again after the lease: at least once.
+Each message is marked sent in its own transaction as soon as the server accepts it (the
+transport's ``on_sent`` call), so a crash re-sends at most the message in flight: the one accepted
+but not yet recorded, after the lease. Failures are recorded together when the batch ends.
 """
 
 from __future__ import annotations
@@ -34,6 +36,7 @@ class DeliveryReport:
     sent: list[int] = field(default_factory=list)
     retried: list[int] = field(default_factory=list)
     held: list[int] = field(default_factory=list)
+    last_error: str | None = None  # the reason of the last message put off
 
 
 def backoff(attempts: int, base: float = 30.0) -> timedelta:
@@ -84,8 +87,12 @@ def destination_of(env: Envelope) -> str:
     return first if first.startswith(SCHEME) else "smtp"
 
 
-def _send_all(mail: Transport, others: Mapping[str, Transport],
-              envelopes: list[Envelope]) -> dict[str, Exception | None]:
+class RecordingFailed(Exception):
+    """A message was accepted but the store refused to record it: stop the batch here."""
+
+
+def _send_all(mail: Transport, others: Mapping[str, Transport], envelopes: list[Envelope],
+              on_sent: Callable[[str], None]) -> dict[str, Exception | None]:
     groups: dict[str, list[Envelope]] = {}
     for env in envelopes:
         groups.setdefault(destination_of(env), []).append(env)
@@ -97,7 +104,9 @@ def _send_all(mail: Transport, others: Mapping[str, Transport],
             results.update({env.key: problem for env in group})
             continue
         try:
-            results.update(transport.send(group))
+            results.update(transport.send(group, on_sent=on_sent))
+        except RecordingFailed:
+            raise
         except Exception as e:  # noqa: BLE001  # a failing transport: every row is retried later
             log.warning("deliver: transport %s failed for a batch of %d: %s", dest, len(group), e)
             results.update({env.key: e for env in group})
@@ -117,19 +126,37 @@ def deliver_pending(rt: Runtime, transport: Transport, *, limit: int = 50,
     if not ids:
         return report
     envelopes = _envelopes(rt, ids)
-    results = _send_all(transport, transports or {}, envelopes)
-    if after_send is not None:
-        after_send()
+    recorded: set[str] = set()
+
+    def sent(key: str) -> None:
+        if after_send is not None:
+            after_send()  # the fault-injection point: accepted by the server, not yet recorded
+        try:
+            _record_rows(rt, [key], {key: None}, report)
+        except Exception as e:
+            raise RecordingFailed(f"message {key} sent but not recorded: {e}") from e
+        recorded.add(key)
+
+    results = _send_all(transport, transports or {}, envelopes, sent)
+    rest = [env.key for env in envelopes if env.key not in recorded]
+    if rest:
+        _record_rows(rt, rest, results, report)
+    return report
+
+
+def _record_rows(rt: Runtime, keys: list[str], results: Mapping[str, Exception | None],
+                 report: DeliveryReport) -> None:
+    """Record the outcome of the messages ``keys`` in one transaction."""
     with Session(rt.engine) as session:
+        wanted = [int(k) for k in keys]
         rows = {row.id: row for row in session.execute(
-            select(Message).where(Message.id.in_([int(e.key) for e in envelopes]))  # type: ignore[union-attr]
+            select(Message).where(Message.id.in_(wanted))  # type: ignore[union-attr]
         ).scalars()}
-        events = [_record(rt, rows[int(env.key)], results.get(env.key, RuntimeError("no result")),
-                          report) for env in envelopes]
+        events = [_record(rt, rows[int(key)], results.get(key, RuntimeError("no result")),
+                          report) for key in keys if int(key) in rows]
         session.flush()
         insert_events(session, events)
         session.commit()
-    return report
 
 
 def _record(rt: Runtime, row: Message, error: Exception | None,
@@ -151,6 +178,7 @@ def _record(rt: Runtime, row: Message, error: Exception | None,
         row.next_attempt_at = now + backoff(row.attempts, rt.config.outbox.retry_base)
         row.reason = f"временная ошибка: {error}"
         report.retried.append(row.id)  # type: ignore[arg-type]
+        report.last_error = str(error)
         action, detail = "retry", {"to": row.to_addrs, "reason": row.reason,
                                    "attempt": row.attempts}
         log.info("deliver: message %s to %s will be retried: %s", row.id, row.to_addrs, error)

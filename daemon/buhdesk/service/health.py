@@ -1,10 +1,12 @@
 """A tiny HTTP server inside the daemon: ``/metrics`` for Prometheus and ``/healthz`` for checks.
 
 ``/healthz`` answers 200 with ``{"status": "ok"}`` while the daemon is doing its job, and 503 with
-the reasons (in Russian, for the administrator) when a source has not been polled for too long, the
-outbox's oldest pending message is too old (the outbox is not moving), or the store cannot be read.
-Settings come from the ``[web]`` table of the configuration: ``metrics_host``, ``metrics_port``,
-``max_poll_age`` and ``max_outbox_age`` (seconds).
+the reasons (in Russian, for the administrator) when a source has not been polled for too long, a
+stage (any source, «ДелоПро» folders included, or a worker stage) has had work and made no progress
+for too long, the outbox's oldest pending message is too old (the outbox is not moving), or the
+store cannot be read. Settings come from the ``[web]`` table of the configuration:
+``metrics_host``, ``metrics_port``, ``max_poll_age``, ``max_stall``, ``max_outbox_age`` and
+``alert_after`` (seconds; the last is how long a failure lasts before the administrators' letter).
 """
 
 from __future__ import annotations
@@ -13,7 +15,7 @@ import json
 import logging
 import socket
 import threading
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import datetime
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any, Protocol
@@ -23,6 +25,7 @@ from sqlalchemy.exc import SQLAlchemyError
 
 from buhdesk.config import Config, ConfigError
 from buhdesk.service.metrics import CONTENT_TYPE, PollRecorder, Snapshot, collect, render
+from buhdesk.service.progress import Progress
 
 log = logging.getLogger(__name__)
 
@@ -42,6 +45,8 @@ class HealthSettings:
     port: int = 9108
     max_poll_age: float = 900.0
     max_outbox_age: float = 3600.0
+    max_stall: float = 600.0
+    alert_after: float = 60.0
 
     @classmethod
     def from_config(cls, config: Config) -> HealthSettings:
@@ -53,6 +58,8 @@ class HealthSettings:
             max_poll_age=float(_value(config, web, "max_poll_age", (int, float), cls.max_poll_age)),
             max_outbox_age=float(
                 _value(config, web, "max_outbox_age", (int, float), cls.max_outbox_age)),
+            max_stall=float(_value(config, web, "max_stall", (int, float), cls.max_stall)),
+            alert_after=float(_value(config, web, "alert_after", (int, float), cls.alert_after)),
         )
 
 
@@ -85,6 +92,15 @@ def assess(snap: Snapshot, settings: HealthSettings) -> HealthReport:
             what = "ни разу не опрошен" if never else "не опрашивался"
             reasons.append(f"источник {source!r} {what} {age:.0f} с "
                            f"(допустимо {settings.max_poll_age:.0f} с)")
+    for stage in sorted(snap.stages):
+        state = snap.stages[stage]
+        stalled = state.stalled_for(snap.now)
+        if stalled > settings.max_stall:
+            what = (f"этап {stage.removeprefix('worker.')!r}" if stage.startswith("worker.")
+                    else f"источник {stage!r}")
+            why = f": {state.reason}" if state.reason else " (ждущее не принимается)"
+            reasons.append(f"{what} не продвигается {stalled:.0f} с "
+                           f"(допустимо {settings.max_stall:.0f} с){why}")
     if snap.outbox_pending and snap.outbox_oldest_age > settings.max_outbox_age:
         reasons.append(f"исходящая очередь стоит: старейшее неотправленное письмо ждёт "
                        f"{snap.outbox_oldest_age:.0f} с (допустимо {settings.max_outbox_age:.0f} с)"
@@ -98,8 +114,9 @@ class HealthServer(ThreadingHTTPServer):
     daemon_threads = True
 
     def __init__(self, served: Served, polls: PollRecorder | None,
-                 settings: HealthSettings) -> None:
+                 settings: HealthSettings, progress: Progress | None = None) -> None:
         self.served, self.polls, self.settings = served, polls, settings
+        self.progress = progress
         self.thread: threading.Thread | None = None
         self.address_family = socket.AF_INET6 if ":" in settings.host else socket.AF_INET
         super().__init__((settings.host, settings.port), _Handler)
@@ -109,7 +126,15 @@ class HealthServer(ThreadingHTTPServer):
         return int(self.server_address[1])
 
     def snapshot(self) -> Snapshot:
-        return collect(self.served.engine, now=self.served.now(), polls=self.polls)
+        return collect(self.served.engine, now=self.served.now(), polls=self.polls,
+                       progress=self.progress)
+
+    def memory_snapshot(self) -> Snapshot:
+        """The figures this process keeps in memory, for when the store cannot be read."""
+        return Snapshot(now=self.served.now(),
+                        last_poll=self.polls.last() if self.polls else {},
+                        started_at=self.polls.started_at if self.polls else None,
+                        stages=self.progress.states() if self.progress else {})
 
     def stop(self) -> None:
         self.shutdown()
@@ -145,7 +170,10 @@ class _Handler(BaseHTTPRequestHandler):
             report = assess(self.server.snapshot(), self.server.settings)
         except SQLAlchemyError as e:
             log.error("healthz: store unreadable: %s", e)
-            report = HealthReport(ok=False, reasons=(f"база данных недоступна: {type(e).__name__}",))
+            inner = getattr(e, "orig", None) or e
+            known = assess(self.server.memory_snapshot(), self.server.settings)
+            report = HealthReport(ok=False, reasons=(
+                f"база данных недоступна: {type(inner).__name__}: {inner}", *known.reasons))
         if not report.ok:
             log.warning("healthz: unhealthy: %s", "; ".join(report.reasons))
         self._send(200 if report.ok else 503, "application/json; charset=utf-8",
@@ -166,16 +194,16 @@ class _Handler(BaseHTTPRequestHandler):
 
 def start_health_server(rt: Served, poll_state: PollRecorder | None = None,
                         host: str | None = None, port: int | None = None, *,
-                        settings: HealthSettings | None = None) -> HealthServer:
+                        settings: HealthSettings | None = None,
+                        progress: Progress | None = None) -> HealthServer:
     """Serve ``/metrics`` and ``/healthz`` from a background thread; returns the running server.
 
     ``host``/``port`` override the configuration (port 0 picks a free port: see ``.port``).
     """
     base = settings or HealthSettings.from_config(rt.config)
-    chosen = HealthSettings(host=base.host if host is None else host,
-                            port=base.port if port is None else port,
-                            max_poll_age=base.max_poll_age, max_outbox_age=base.max_outbox_age)
-    server = HealthServer(rt, poll_state, chosen)
+    chosen = replace(base, host=base.host if host is None else host,
+                     port=base.port if port is None else port)
+    server = HealthServer(rt, poll_state, chosen, progress)
     server.thread = threading.Thread(target=server.serve_forever, name="health-http", daemon=True)
     server.thread.start()
     log.info("health: serving /metrics and /healthz on %s:%d", chosen.host, server.port)

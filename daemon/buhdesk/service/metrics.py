@@ -2,7 +2,9 @@
 
 The store gives what every instance agrees on (messages taken in, requests by state, the outbox,
 held items, missed deadlines); the last successful poll of each source lives only in the memory of
-the daemon process that polls it, in a ``PollRecorder``. The text follows the Prometheus text
+the daemon process that polls it, in a ``PollRecorder``, and so does each stage's progress (failing
+or not, how long without progress while it has work, each source's lag and the age of its oldest
+item not yet taken in), in a ``Progress``. The text follows the Prometheus text
 exposition format 0.0.4; it is written here, without a client library, because it is a few lines.
 """
 
@@ -18,6 +20,7 @@ from sqlalchemy.engine import Engine
 from sqlmodel import Session, col
 
 from buhdesk.route.lifecycle import STATES
+from buhdesk.service.progress import Progress, StageState
 from buhdesk.store.models import Message, Request
 
 CONTENT_TYPE = "text/plain; version=0.0.4; charset=utf-8"
@@ -69,6 +72,7 @@ class Snapshot:
     deadlines_missed: int = 0
     last_poll: dict[str, datetime | None] = field(default_factory=dict)
     started_at: datetime | None = None
+    stages: dict[str, StageState] = field(default_factory=dict)
 
     @property
     def outbox_oldest_age(self) -> float:
@@ -83,7 +87,7 @@ class Snapshot:
 
 
 def collect(engine: Engine, *, now: datetime | None = None,
-            polls: PollRecorder | None = None) -> Snapshot:
+            polls: PollRecorder | None = None, progress: Progress | None = None) -> Snapshot:
     """Read the figures from the store in one session."""
     now = now or _utcnow()
     with Session(engine) as session:
@@ -119,6 +123,7 @@ def collect(engine: Engine, *, now: datetime | None = None,
         deadlines_missed=missed,
         last_poll=polls.last() if polls else {},
         started_at=polls.started_at if polls else None,
+        stages=progress.states() if progress else {},
     )
 
 
@@ -151,6 +156,8 @@ def _number(value: float) -> str:
 def render(snap: Snapshot) -> str:
     """The Prometheus text exposition of ``snap``."""
     polled = {s: at for s, at in snap.last_poll.items() if at is not None}
+    stages = sorted(snap.stages.items())
+    sources = [(name, state) for name, state in stages if not name.startswith("worker.")]
     lines = [
         *_family("buhdesk_messages_taken_in_total", "counter",
                  "Incoming messages stored, by source.",
@@ -174,5 +181,17 @@ def render(snap: Snapshot) -> str:
                  "Seconds since the last successful poll (since start if never polled).",
                  {(("source", s),): round(snap.poll_age(s) or 0.0, 3)
                   for s in sorted(snap.last_poll)}),
+        *_family("buhdesk_source_lag_seconds", "gauge",
+                 "Seconds from the arrival to the intake of the oldest item of the last batch.",
+                 {(("source", s),): round(st.lag, 3) for s, st in sources}),
+        *_family("buhdesk_source_oldest_unprocessed_age_seconds", "gauge",
+                 "Age of the oldest item seen at the source and not taken in yet (0 when none).",
+                 {(("source", s),): round(st.oldest_age(snap.now), 3) for s, st in sources}),
+        *_family("buhdesk_stage_failing", "gauge",
+                 "1 while the stage's last attempt failed (sources by name, worker.<stage>).",
+                 {(("stage", s),): int(st.failing_since is not None) for s, st in stages}),
+        *_family("buhdesk_stage_stalled_seconds", "gauge",
+                 "Seconds without progress while the stage has work (0 when it has none).",
+                 {(("stage", s),): round(st.stalled_for(snap.now), 3) for s, st in stages}),
     ]
     return "\n".join(lines) + "\n"

@@ -1,6 +1,12 @@
 """The daemon: one thread per source (fetch → intake → acknowledge), one worker that routes,
 delivers and reloads rules. The order of the worker's stages is written once, in ``STAGES``.
 
+Every stage recovers by itself once the cause of a failure is gone (disk full, database locked,
+server down): a source that fails forgets what it handed out (its items come again), and is tried
+again with exponential back-off; a failing worker stage is retried the same way. Each failure is
+noted in ``Progress`` (for ``/healthz`` and ``/metrics``) and in ``Incidents`` (one letter to the
+administrators per incident, closed by the recovery).
+
 SIGTERM and SIGINT stop it after the item in hand; SIGHUP reloads the rules.
 """
 
@@ -16,6 +22,14 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from functools import partial
 
+from tenacity import (
+    RetryCallState,
+    Retrying,
+    retry_if_exception_type,
+    stop_when_event_set,
+    wait_exponential,
+)
+
 from buhdesk.deliver.send import deliver_pending
 from buhdesk.feedback.invitations import scrub_sent_invitations, send_invitations
 from buhdesk.intake.leases import LeaseKeeper, new_holder_id
@@ -28,8 +42,10 @@ from buhdesk.rules.documents import DocumentSettingsError, load_document_setting
 from buhdesk.rules.reload import RuleWatcher
 from buhdesk.schedule.jobs import Scheduler
 from buhdesk.service.faults import CrashPoints
-from buhdesk.service.health import HealthServer, start_health_server
+from buhdesk.service.health import HealthServer, HealthSettings, start_health_server
+from buhdesk.service.incidents import Incidents
 from buhdesk.service.metrics import PollRecorder
+from buhdesk.service.progress import Progress
 from buhdesk.service.queues import queue_sizes
 from buhdesk.service.runtime import Runtime
 from buhdesk.service.sdnotify import Notifier
@@ -39,6 +55,30 @@ log = logging.getLogger(__name__)
 
 # How long a source's lease outlives its holder's last renewal (BUHDESK_LEASE_TTL overrides).
 LEASE_TTL = 30.0
+# Back-off after failures: 1 s, 2 s, 4 s, … at most this many seconds between attempts.
+MAX_BACKOFF = 300.0
+
+
+class DeliveryStalled(Exception):
+    """Every message of a delivery batch was put off (the server is down or refuses)."""
+
+
+class StillWaiting(Exception):
+    """A stage did nothing this round while its failure may go on (a delivery put off is not
+    due yet): neither progress nor a new failure."""
+
+
+def describe(error: BaseException) -> str:
+    """A one-line reason for the administrator: the error's type and first line, without the
+    SQL statement SQLAlchemy appends."""
+    inner = getattr(error, "orig", None) or error
+    text = (str(inner).strip().splitlines() or [""])[0]
+    return f"{type(inner).__name__}: {text}"[:300] if text else type(inner).__name__
+
+
+def worker_stage(name: str) -> str:
+    """The progress key of a worker stage (sources are keyed by their name)."""
+    return f"worker.{name}"
 
 
 def lease_name(source: Source | PackageSource) -> str:
@@ -95,7 +135,9 @@ class Daemon:
         self.notifier = Notifier()
         self.watcher = RuleWatcher(rt)
         self.scheduler = Scheduler(rt)
-        self.polls = PollRecorder([s.name for s in self.sources])
+        self.polls = PollRecorder([s.name for s in [*self.sources, *self.package_sources]])
+        self.health_settings = HealthSettings.from_config(rt.config)
+        self.incidents = Incidents(rt, alert_after=self.health_settings.alert_after)
         # One fetcher per source among all instances on this store.
         self.leases = LeaseKeeper(rt.engine, new_holder_id(),
                                   lease_ttl if lease_ttl is not None else lease_ttl_from_env())
@@ -110,17 +152,30 @@ class Daemon:
             ("scrub", lambda: scrub_sent_invitations(rt)),
             ("floods", every(rt, 3600.0, lambda: purge_counts(rt.engine, rt.now()))),
         )
+        self.progress = Progress([*(s.name for s in [*self.sources, *self.package_sources]),
+                                  *(worker_stage(name) for name, _ in self.STAGES)], now=rt.now)
+        self._worker_delay = 0.0
+        self._put_off = False  # the last delivery attempt put every letter off
 
     # --- intake ---------------------------------------------------------------------------
     def take(self, source: Source, limit: int | None = None) -> int:
-        """Fetch one batch from ``source``, commit it, then acknowledge it at the source."""
-        items = source.fetch(limit or self.batch)
-        self.polls.record(source.name)
-        if not items:
-            return 0
-        result = take_in(self.rt.engine, items, max_bytes=self.rt.config.limits.max_message_bytes)
-        self.crash.hit("intake-committed")
-        source.ack(items)
+        """Fetch one batch from ``source``, commit it, then acknowledge it at the source.
+
+        On any failure the source forgets what it handed out (``close``), so that the items come
+        again on the next fetch, once the cause is gone."""
+        try:
+            items = source.fetch(limit or self.batch)
+            self.polls.record(source.name)
+            if not items:
+                return 0
+            self.progress.waiting(source.name, min(item.received_at for item in items))
+            result = take_in(self.rt.engine, items,
+                             max_bytes=self.rt.config.limits.max_message_bytes)
+            self.crash.hit("intake-committed")
+            source.ack(items)
+        except BaseException:
+            _reset(source)
+            raise
         self.counters.taken[source.name] = (
             self.counters.taken.get(source.name, 0) + len(result.stored) + len(result.held)
         )
@@ -133,6 +188,9 @@ class Daemon:
         settings = load_document_settings(self.rt.rules.directory)
         take_receipts(self.rt, source)
         items = source.fetch(limit or self.batch)
+        self.polls.record(source.name)
+        if items:  # claimed packages stay in hand at the source until finished or failed
+            self.progress.waiting(source.name, None)
         for handle, item in items:
             number = take_package(self.rt, source, handle, item, settings)
             if number is None:
@@ -163,29 +221,51 @@ class Daemon:
                 log.exception("lease: cannot release %s", lease_name(source))
 
     def _fetch_while_leased(self, source: Source | PackageSource, take: Callable[[], int]) -> None:
-        delay = 1.0
+        """Cycle until stopped; a failing cycle is tried again with exponential back-off (reset
+        by the first cycle that succeeds)."""
         while not self.stopping.is_set():
+            retrying = Retrying(
+                retry=retry_if_exception_type(Exception),
+                stop=stop_when_event_set(self.stopping),
+                wait=wait_exponential(multiplier=1, min=1, max=MAX_BACKOFF),
+                sleep=self.stopping.wait,
+                before_sleep=partial(self._source_failed, source),
+                reraise=True,
+            )
             try:
-                if not self._hold(source):
-                    self.stopping.wait(min(self.leases.ttl.total_seconds() / 3, 5.0))
-                    continue
-                if take():
-                    continue
-                source.wait(min(self.poll_interval(source), 5.0))
-                delay = 1.0
-            except DocumentSettingsError as e:
-                log.error("intake: %s waits: the «ДелоПро» settings are wrong: %s", source.name, e)
-                self.stopping.wait(delay)
-                delay = min(delay * 2, 300.0)
-            except SourceError as e:
-                log.warning("intake: source %s unavailable: %s; next try in %.0f s",
-                            source.name, e, delay)
-                self.stopping.wait(delay)
-                delay = min(delay * 2, 300.0)
-            except Exception:
-                log.exception("intake: source %s failed; next try in %.0f s", source.name, delay)
-                self.stopping.wait(delay)
-                delay = min(delay * 2, 300.0)
+                retrying(self._cycle, source, take)
+            except Exception as e:  # only when stopping: the failure is not retried
+                log.info("intake: source %s stopping after: %s", source.name, describe(e))
+
+    def _cycle(self, source: Source | PackageSource, take: Callable[[], int]) -> None:
+        if not self._hold(source):
+            self.stopping.wait(min(self.leases.ttl.total_seconds() / 3, 5.0))
+            return
+        took = take()
+        self.progress.done(source.name, took=took > 0)
+        self.incidents.recovered(source.name)
+        if not took:
+            source.wait(min(self.poll_interval(source), 5.0))
+
+    def _source_failed(self, source: Source | PackageSource, state: RetryCallState) -> None:
+        error = state.outcome.exception() if state.outcome else None
+        if error is None:
+            return
+        delay = state.upcoming_sleep
+        reason = describe(error)
+        if isinstance(error, DocumentSettingsError):
+            log.error("intake: %s waits: the «ДелоПро» settings are wrong: %s", source.name, error)
+        elif isinstance(error, SourceError):
+            log.warning("intake: source %s unavailable: %s; next try in %.0f s",
+                        source.name, error, delay)
+        elif state.attempt_number == 1:
+            log.error("intake: source %s failed; next try in %.0f s", source.name, delay,
+                      exc_info=error)
+        else:
+            log.error("intake: source %s failed again (%s); next try in %.0f s",
+                      source.name, reason, delay)
+        self.progress.failed(source.name, reason)
+        self.incidents.failed(source.name, reason)
 
     # --- worker ---------------------------------------------------------------------------
     def _route(self) -> int:
@@ -202,21 +282,54 @@ class Daemon:
         self.counters.sent += len(report.sent)
         self.counters.retried += len(report.retried)
         self.counters.held += len(report.held)
+        if report.retried and not report.sent:
+            self._put_off = True
+            raise DeliveryStalled(f"{len(report.retried)} letters put off: {report.last_error}")
+        if self._put_off and not (report.sent or report.held):
+            if queue_sizes(self.rt.engine)["pending"]:
+                raise StillWaiting  # the letters put off are not due yet
+        self._put_off = False
         return len(report.sent) + len(report.held)
 
     def work_once(self) -> int:
-        done = 0
+        """Run each stage once; a failing stage is noted and the others go on."""
+        done, failed = 0, False
         for name, stage in self.STAGES:
             if self.stopping.is_set():
                 break
+            key = worker_stage(name)
             try:
-                done += stage()
-            except Exception:
-                log.exception("worker: stage %s failed; continuing", name)
+                did = stage()
+            except StillWaiting:
+                continue
+            except Exception as e:
+                failed = True
+                self._stage_failed(key, e)
+                continue
+            done += did
+            self.progress.done(key, took=did > 0)
+            self.incidents.recovered(key)
+        # back-off while a stage fails: 1 s, 2 s, 4 s, … (reset by a round without failure)
+        self._worker_delay = min(max(1.0, self._worker_delay * 2), MAX_BACKOFF) if failed else 0.0
         return done
 
+    def _stage_failed(self, key: str, error: Exception) -> None:
+        reason = describe(error)
+        if isinstance(error, DeliveryStalled):
+            log.warning("worker: %s: %s", key, error)
+        elif key in self.incidents.open():
+            log.error("worker: stage %s failed again: %s", key, reason)
+        else:
+            log.error("worker: stage %s failed; continuing", key, exc_info=error)
+        self.progress.failed(key, reason)
+        self.incidents.failed(key, reason)
+
     def status(self) -> str:
-        q = queue_sizes(self.rt.engine)
+        """One line for systemd's status; never fails (the store may be unavailable)."""
+        try:
+            q = queue_sizes(self.rt.engine)
+        except Exception as e:
+            return f"store unavailable: {describe(e)}"
         return (f"routing {q['received']}, outbox {q['pending']}, held {q['held']}, "
                 f"taken {sum(self.counters.taken.values())}")
 
@@ -224,8 +337,9 @@ class Daemon:
         beat = self.notifier.watchdog_interval or 30.0
         last_beat = time.monotonic()
         while not self.stopping.is_set():
-            if not self.work_once():
-                self.rt.wakeup.wait(min(1.0, beat / 2))
+            if not self.work_once() or self._worker_delay:
+                # at most half the watchdog interval, so that the heartbeat below is kept
+                self.rt.wakeup.wait(min(max(self._worker_delay, 1.0), beat / 2))
                 self.rt.wakeup.clear()
             if time.monotonic() - last_beat >= beat:
                 last_beat = time.monotonic()
@@ -278,7 +392,8 @@ class Daemon:
 
     def _start_health(self) -> HealthServer | None:
         try:
-            return start_health_server(self.rt, self.polls)
+            return start_health_server(self.rt, self.polls, progress=self.progress,
+                                       settings=self.health_settings)
         except OSError as e:  # the daemon's work matters more than its metrics
             log.error("health: cannot serve /metrics and /healthz: %s", e)
             return None
@@ -293,3 +408,11 @@ class Daemon:
         signal.signal(signal.SIGTERM, lambda *_: self.stop())
         signal.signal(signal.SIGINT, lambda *_: self.stop())
         signal.signal(signal.SIGHUP, lambda *_: self.watcher.request())
+
+
+def _reset(source: Source) -> None:
+    """Make a source hand out again what it handed out (``close``; the next fetch reopens)."""
+    try:
+        source.close()
+    except Exception as e:  # closing a broken connection may fail too; the next fetch reopens
+        log.warning("intake: source %s not closed cleanly: %s", source.name, describe(e))

@@ -12,7 +12,7 @@ from pathlib import Path
 
 from alembic import command
 from alembic.config import Config as AlembicConfig
-from sqlalchemy import event, select
+from sqlalchemy import event, make_url, select, text
 from sqlalchemy.engine import Connection, CursorResult, Engine
 from sqlalchemy.exc import IntegrityError
 from sqlmodel import Session, col, create_engine
@@ -21,18 +21,21 @@ from buhdesk.store.models import Counter
 
 log = logging.getLogger(__name__)
 MIGRATIONS = Path(__file__).resolve().parent / "migrations"
+SQLITE_BUSY_TIMEOUT = 60.0  # seconds a writer waits for another's lock
 
 
 def make_engine(url: str) -> Engine:
-    """An engine for ``url``; SQLite gets WAL, full sync, foreign keys and immediate
-    transactions."""
+    """An engine for ``url``; SQLite gets WAL, full sync, foreign keys and immediate transactions,
+    and waits for another writer's lock up to ``?timeout=`` seconds of the URL (60 by default)
+    before failing with "database is locked" (the daemon then retries with back-off)."""
     if url.startswith("postgresql://"):
         url = "postgresql+psycopg://" + url.removeprefix("postgresql://")
     # Bound values are letters' addresses and texts: kept out of error messages, hence logs.
     if not url.startswith("sqlite"):
         return create_engine(url, pool_pre_ping=True, pool_size=10, max_overflow=10,
                              hide_parameters=True)
-    engine = create_engine(url, connect_args={"timeout": 60, "check_same_thread": False},
+    busy = float(make_url(url).query.get("timeout", SQLITE_BUSY_TIMEOUT))  # type: ignore[arg-type]
+    engine = create_engine(url, connect_args={"timeout": busy, "check_same_thread": False},
                            hide_parameters=True)
 
     @event.listens_for(engine, "connect")
@@ -42,7 +45,7 @@ def make_engine(url: str) -> Engine:
         cur.execute("PRAGMA journal_mode=WAL")
         cur.execute("PRAGMA synchronous=FULL")
         cur.execute("PRAGMA foreign_keys=ON")
-        cur.execute("PRAGMA busy_timeout=60000")
+        cur.execute(f"PRAGMA busy_timeout={int(busy * 1000)}")
         cur.close()
 
     @event.listens_for(engine, "begin")
@@ -64,11 +67,25 @@ def is_postgres(engine: Engine | Connection) -> bool:
     return engine.dialect.name == "postgresql"
 
 
+# The PostgreSQL advisory lock that serialises migrations: any fixed 64-bit number, the same in
+# every buhdesk instance (the bytes of "buhdesk" plus "M").
+MIGRATION_LOCK = int.from_bytes(b"buhdeskM", "big") & 0x7FFF_FFFF_FFFF_FFFF
+
+
 def migrate(engine: Engine) -> None:
-    """Bring the schema to the newest revision (Alembic)."""
+    """Bring the schema to the newest revision (Alembic), under the store's lock.
+
+    Any number of instances may start together: the first takes the lock and migrates, the
+    others wait for its commit and then find the schema at the newest revision. PostgreSQL: a
+    transaction-scoped advisory lock taken before Alembic reads ``alembic_version``; SQLite: the
+    write lock that ``BEGIN IMMEDIATE`` (see ``make_engine``) takes at the start of the
+    transaction, waited for up to the busy timeout.
+    """
     cfg = AlembicConfig()
     cfg.set_main_option("script_location", str(MIGRATIONS))
     with engine.begin() as conn:
+        if is_postgres(engine):
+            conn.execute(text("SELECT pg_advisory_xact_lock(:key)"), {"key": MIGRATION_LOCK})
         cfg.attributes["connection"] = conn
         command.upgrade(cfg, "head")
 
