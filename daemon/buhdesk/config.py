@@ -12,7 +12,7 @@ from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from datetime import date, datetime
 from pathlib import Path
-from typing import Any
+from typing import Any, Literal
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from buhdesk.rules.locatedtoml import (
@@ -143,24 +143,48 @@ class LimitsConfig:
 
 
 @dataclass(frozen=True)
-class SourceConfig:
+class ImapSourceConfig:
+    """``kind = "imap"``: a mailbox on an IMAP server."""
+
     name: str
-    kind: str
+    user: str
     host: str = "127.0.0.1"
     port: int = 993
     security: str = "ssl"
-    user: str = ""
     password_env: str = ""
     folder: str = "INBOX"
     processed_folder: str = "Processed"
     use_idle: bool = True
     poll_interval: float = 60.0
-    path: Path | None = None
     cafile: Path | None = None
-    stable_interval: float = 30.0
+    kind: Literal["imap"] = "imap"
 
     def password(self) -> str:
         return (read_secret(self.password_env) or "") if self.password_env else ""
+
+
+@dataclass(frozen=True)
+class MaildirSourceConfig:
+    """``kind = "maildir"``: a Maildir folder on this machine."""
+
+    name: str
+    path: Path
+    poll_interval: float = 60.0
+    kind: Literal["maildir"] = "maildir"
+
+
+@dataclass(frozen=True)
+class DeloproSourceConfig:
+    """``kind = "delopro"``: an export folder of «ДелоПро» (packages in, answer packages out)."""
+
+    name: str
+    path: Path
+    poll_interval: float = 60.0
+    stable_interval: float = 30.0
+    kind: Literal["delopro"] = "delopro"
+
+
+SourceConfig = ImapSourceConfig | MaildirSourceConfig | DeloproSourceConfig
 
 
 @dataclass(frozen=True)
@@ -347,33 +371,40 @@ def _service(file: Path, data: Any) -> ServiceConfig:
 
 
 def _source(file: Path, index: int, data: Any) -> SourceConfig:
+    """One ``[[sources]]`` table. Every key is checked whatever the kind (as before the per-kind
+    configs); a key of another kind has no effect."""
     s = _Section(file, f"sources[{index}]", data)
     name = s.get("name", str, "")
     if not name:
         raise ConfigError(file, f"sources[{index}].name", "обязателен")
     kind = s.choice("kind", SOURCE_KINDS, "imap")
-    cfg = SourceConfig(
-        name=name,
-        kind=kind,
-        host=s.get("host", str, "127.0.0.1"),
-        port=s.get("port", int, 993),
-        security=s.choice("security", SECURITY_MODES, "ssl"),
-        user=s.get("user", str, ""),
-        password_env=s.get("password_env", str, ""),
-        folder=s.get("folder", str, "INBOX"),
-        processed_folder=s.get("processed_folder", str, "Processed"),
-        use_idle=s.get("use_idle", bool, True),
-        poll_interval=s.get("poll_interval", float, 60.0),
-        path=s.path("path", None),
-        cafile=s.path("cafile", None),
-        stable_interval=s.get("stable_interval", float, 30.0),
-    )
+    host = s.get("host", str, "127.0.0.1")
+    port = s.get("port", int, 993)
+    security = s.choice("security", SECURITY_MODES, "ssl")
+    user = s.get("user", str, "")
+    password_env = s.get("password_env", str, "")
+    folder = s.get("folder", str, "INBOX")
+    processed_folder = s.get("processed_folder", str, "Processed")
+    use_idle = s.get("use_idle", bool, True)
+    poll_interval = s.get("poll_interval", float, 60.0)
+    path = s.path("path", None)
+    cafile = s.path("cafile", None)
+    stable_interval = s.get("stable_interval", float, 30.0)
     s.finish()
-    if kind in ("maildir", "delopro") and cfg.path is None:
+    if kind == "imap":
+        if not user:
+            raise ConfigError(file, f"sources[{index}].user", "обязателен для источника вида 'imap'")
+        return ImapSourceConfig(
+            name=name, user=user, host=host, port=port, security=security,
+            password_env=password_env, folder=folder, processed_folder=processed_folder,
+            use_idle=use_idle, poll_interval=poll_interval, cafile=cafile,
+        )
+    if path is None:
         raise ConfigError(file, f"sources[{index}].path", f"обязателен для источника вида {kind!r}")
-    if kind == "imap" and not cfg.user:
-        raise ConfigError(file, f"sources[{index}].user", "обязателен для источника вида 'imap'")
-    return cfg
+    if kind == "maildir":
+        return MaildirSourceConfig(name=name, path=path, poll_interval=poll_interval)
+    return DeloproSourceConfig(name=name, path=path, poll_interval=poll_interval,
+                               stable_interval=stable_interval)
 
 
 def _outbox(file: Path, data: Any) -> OutboxConfig:

@@ -24,8 +24,8 @@ from buhdesk.trust.printsafe import safe_json, safe_line
 if TYPE_CHECKING:  # the commands import what they use: `buhdesk --help` starts fast
     from sqlalchemy.engine import Engine
 
-    from buhdesk.store.models import Request, Undeliverable
     from buhdesk.rules.book import RuleBook
+    from buhdesk.store.models import Request, Undeliverable
 
 LoadConfig = Callable[[argparse.Namespace], Config]
 OWED_STATES = ("new", "assigned", "held")  # the deadline still runs (as in the digest)

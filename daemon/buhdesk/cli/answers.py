@@ -76,8 +76,8 @@ def cmd_reply(args: argparse.Namespace, load: LoadConfig) -> int:
     from sqlmodel import Session
 
     from buhdesk.reply.answers import Commands, process_answer
-    from buhdesk.store.models import Event
     from buhdesk.service.runtime import build_runtime
+    from buhdesk.store.models import Event
 
     rt = build_runtime(load(args))
     text = sys.stdin.read() if args.text == "-" else Path(args.text).read_text(encoding="utf-8")

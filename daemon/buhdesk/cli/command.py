@@ -79,9 +79,9 @@ def cmd_explain(args: argparse.Namespace) -> int:
 
 
 def cmd_held(args: argparse.Namespace) -> int:
-    from buhdesk.trust.printsafe import safe_json, safe_line
     from buhdesk.intake.quarantine import held_items
     from buhdesk.store.engine import opened_store
+    from buhdesk.trust.printsafe import safe_json, safe_line
 
     with opened_store(_load(args).store.url) as engine:
         items = held_items(engine)

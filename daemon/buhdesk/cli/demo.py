@@ -27,12 +27,12 @@ from sqlalchemy import select
 from sqlmodel import Session
 
 from buhdesk.config import load_config, package_data_dir
-from buhdesk.service.main import build_daemon
 from buhdesk.feedback.invitations import batch_moment
-from buhdesk.kb.mail import public_url
-from buhdesk.store.models import Message, Request
-from buhdesk.service.runtime import Runtime
 from buhdesk.feedback.settings import survey_settings
+from buhdesk.kb.mail import public_url
+from buhdesk.service.main import build_daemon
+from buhdesk.service.runtime import Runtime
+from buhdesk.store.models import Message, Request
 
 SAMPLES = Path(__file__).resolve().parent / "demo_mail"
 PACKAGES = Path(__file__).resolve().parent / "demo_delopro"

@@ -8,13 +8,13 @@ from pathlib import Path
 from typing import Any, TextIO
 
 from buhdesk.config import ConfigError, load_config, package_data_dir
-from buhdesk.route.explain import FIELDS, ExplainContext, explain_path
 from buhdesk.kb.library import KbError, KnowledgeBase
 from buhdesk.kb.mail import KbSettingsError, min_share
-from buhdesk.trust.printsafe import safe_json, safe_line
+from buhdesk.route.explain import FIELDS, ExplainContext, explain_path
 from buhdesk.rules.book import RuleBook, RuleBookError, load_rulebook
-from buhdesk.trust.keys import THREAD
 from buhdesk.store.engine import make_engine
+from buhdesk.trust.keys import THREAD
+from buhdesk.trust.printsafe import safe_json, safe_line
 from buhdesk.trust.settings import auth_settings
 from buhdesk_connectors.delopro_source import load_document
 

@@ -33,7 +33,14 @@ def register(sub: argparse._SubParsersAction, load_config: LoadConfig) -> None: 
 def run_learn(args: argparse.Namespace, load_config: LoadConfig) -> int:
     from buhdesk.rules.classify import NEEDS, PROCESSES, Classifier
     from buhdesk.rules.classify_model import MODEL_FILE, model_from_data
-    from buhdesk.rules.learn import corrected_samples, dump_model, measure, read_corpus, report, train
+    from buhdesk.rules.learn import (
+        corrected_samples,
+        dump_model,
+        measure,
+        read_corpus,
+        report,
+        train,
+    )
     from buhdesk.rules.ruleset import load_ruleset
 
     config = load_config(args)

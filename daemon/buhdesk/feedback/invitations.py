@@ -24,13 +24,6 @@ from email.policy import compat32
 from sqlalchemy import select
 from sqlmodel import Session
 
-from buhdesk.reply.compose import compose
-from buhdesk.route.document_snapshot import latest_snapshot
-from buhdesk.store.models import Event, Message, Raw, Request
-from buhdesk.store.moments import as_utc
-from buhdesk.service.runtime import Runtime
-from buhdesk.schedule.claims import run_once
-from buhdesk.trust.keys import SURVEY_MOMENT, SURVEY_PERSON, THREAD
 from buhdesk.feedback.models import SurveyInvited, SurveyRate
 from buhdesk.feedback.settings import SurveySettings, survey_settings
 from buhdesk.feedback.tokens import (
@@ -41,6 +34,13 @@ from buhdesk.feedback.tokens import (
     quarter_of,
     token_row,
 )
+from buhdesk.reply.compose import compose
+from buhdesk.route.document_snapshot import latest_snapshot
+from buhdesk.schedule.claims import run_once
+from buhdesk.service.runtime import Runtime
+from buhdesk.store.models import Event, Message, Raw, Request
+from buhdesk.store.moments import as_utc
+from buhdesk.trust.keys import SURVEY_MOMENT, SURVEY_PERSON, THREAD
 
 log = logging.getLogger(__name__)
 JOB = "survey-invitations"

@@ -13,12 +13,12 @@ from typing import Any
 from sqlalchemy import select
 from sqlmodel import Session
 
-from buhdesk.reply.compose import FileToSend
-from buhdesk.route.document_snapshot import latest_snapshot
 from buhdesk.interfaces import AnswerReceipt
-from buhdesk.store.models import Event, Message, Raw, Request
-from buhdesk.service.runtime import Runtime
+from buhdesk.reply.compose import FileToSend
 from buhdesk.reply.templating import Rendered
+from buhdesk.route.document_snapshot import latest_snapshot
+from buhdesk.service.runtime import Runtime
+from buhdesk.store.models import Event, Message, Raw, Request
 
 log = logging.getLogger(__name__)
 CHANNEL = "delopro"  # the request channel of documents registered from «ДелоПро»

@@ -174,7 +174,8 @@ def handle_answer(session: Session, rt: Runtime, msg: Message, parsed: ParsedMes
                   request: Request) -> None:
     """The route stage's handler for a staff reply to a notice or to a returned answer."""
     member = rt.rules.staff_by_email(parsed.from_addr)
-    assert member is not None, "route calls this only for staff addresses"
+    if member is None:
+        raise LookupError(f"handle_answer is for staff letters; {parsed.from_addr!r} is not staff")
     text, commands = parse_commands(new_text(parsed.body_text))
     msg.kind, msg.status = "answer", "routed"
     process_answer(session, rt, request, member.login, text, commands,

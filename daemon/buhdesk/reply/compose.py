@@ -22,7 +22,6 @@ from email.policy import Compat32
 from email.utils import format_datetime, formataddr
 from functools import lru_cache
 
-from buhdesk.trust.tokens import make_message_id
 from buhdesk.reply.wireformat import (
     MAX_HEADER_LINE,
     MAX_WORD,
@@ -31,6 +30,7 @@ from buhdesk.reply.wireformat import (
     folded,
     quoted_printable,
 )
+from buhdesk.trust.tokens import make_message_id
 
 LOOP_HEADER = "X-Buhdesk-Loop"
 

@@ -8,8 +8,8 @@ from pathlib import Path
 from sqlalchemy import delete, select
 from sqlmodel import Session
 
-from buhdesk.store.models import Absence as AbsenceRow
 from buhdesk.rules.routing import Absence, StaffMember, read_absences_csv
+from buhdesk.store.models import Absence as AbsenceRow
 
 
 def absences_from_store(session: Session) -> list[Absence]:

@@ -153,7 +153,8 @@ class Cut:
                 carry = text[usable:]
                 digest.update(chunk)
                 file.write(chunk)
-            assert not carry, "the run less the kept characters is whole base64 quanta"
+            if carry:  # _run_of keeps whole base64 quanta: a rest here is a bug, not bad input
+                raise RuntimeError("a base64 run less its kept characters is not whole quanta")
             digest.update(end_bytes)
             file.write(end_bytes)
             return spooled(file, digest.hexdigest())

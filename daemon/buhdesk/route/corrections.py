@@ -14,8 +14,8 @@ from typing import Any
 from sqlalchemy import select
 from sqlmodel import Session
 
-from buhdesk.store.models import Event, Request, utcnow
 from buhdesk.rules.book import RuleBook
+from buhdesk.store.models import Event, Request, flushed_id, utcnow
 
 
 class CorrectionError(Exception):
@@ -105,11 +105,10 @@ def correct_request(session: Session, rules: RuleBook, number: str, *,
         labels = f"«{rules.process_label(new_process)}» и «{rules.need_label(new_need)}»"
         raise CorrectionError(f"у обращения {number} уже процесс и потребность {labels}: "
                               "исправлять нечего")
-    assert request.id is not None
     correction = Correction(
         number=number, old_process=request.process, new_process=new_process,
         old_need=request.need, new_need=new_need, actor=actor, note=note,
-        hits=tuple(annotate_hits(rules, original_hits(session, request.id))),
+        hits=tuple(annotate_hits(rules, original_hits(session, flushed_id(request)))),
     )
     request.process, request.need, request.updated_at = new_process, new_need, utcnow()
     detail = {"old_process": correction.old_process, "new_process": new_process,

@@ -14,9 +14,9 @@ from collections import defaultdict
 from collections.abc import Sequence
 from dataclasses import dataclass
 
+from buhdesk.route.quoting import split_quoted
 from buhdesk.rules.classify_model import UNSORTED, Model, ModelDecision, features
 from buhdesk.rules.lemmas import Lemmatizer, Token, normalize
-from buhdesk.route.quoting import split_quoted
 
 PROCESSES = (
     "payroll", "travel", "timesheet", "reporting", "facts", "info_on_demand",

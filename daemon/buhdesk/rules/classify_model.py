@@ -18,8 +18,8 @@ import re
 from dataclasses import dataclass
 from pathlib import Path
 
-from buhdesk.rules.lemmas import Lemmatizer, normalize
 from buhdesk.route.quoting import split_quoted
+from buhdesk.rules.lemmas import Lemmatizer, normalize
 
 MODEL_FILE = "classify_model.json"
 FORMAT = 1

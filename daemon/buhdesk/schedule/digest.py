@@ -10,11 +10,11 @@ from datetime import date, datetime
 from sqlalchemy import select
 from sqlmodel import Session
 
+from buhdesk.schedule.reminders import OWED_STATES
+from buhdesk.service.runtime import Runtime
 from buhdesk.store.models import Message, Request
 from buhdesk.store.moments import as_utc
 from buhdesk.trust.printsafe import safe_line
-from buhdesk.schedule.reminders import OWED_STATES
-from buhdesk.service.runtime import Runtime
 
 UNASSIGNED = ""
 

@@ -15,7 +15,6 @@ import dawg_python
 import pymorphy3
 
 from buhdesk.rules.lemmas import morph_analyzer
-
 from buhdesk.textcheck import suggest
 from buhdesk.textcheck.tokens import is_cyrillic
 

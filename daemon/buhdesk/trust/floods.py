@@ -19,11 +19,11 @@ from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.engine import Engine
 from sqlmodel import Session
 
+from buhdesk.reply.outbox import notify
+from buhdesk.service.runtime import Runtime
 from buhdesk.store.append_rows import insert_event
 from buhdesk.store.models import RateCount, Request
 from buhdesk.store.moments import as_utc
-from buhdesk.reply.outbox import notify
-from buhdesk.service.runtime import Runtime
 from buhdesk.trust.settings import flood_settings
 
 log = logging.getLogger(__name__)
