@@ -316,7 +316,8 @@ class _Section:
             return tuple(value)
         if not isinstance(value, kind) or (kind is int and isinstance(value, bool)) or (
                 kind is date and isinstance(value, datetime)):
-            raise ConfigError(self.file, f"{self.name}.{key}", f"должен быть типа {_KIND_NAMES.get(kind, kind.__name__)}")
+            raise ConfigError(self.file, f"{self.name}.{key}",
+                              f"должен быть типа {_KIND_NAMES.get(kind, kind.__name__)}")
         return value
 
     def path(self, key: str, default: Path | None) -> Path | None:
@@ -329,7 +330,8 @@ class _Section:
     def choice(self, key: str, choices: tuple[str, ...], default: str) -> str:
         value = self.get(key, str, default)
         if value not in choices:
-            raise ConfigError(self.file, f"{self.name}.{key}", f"допустимые значения: {', '.join(choices)}")
+            raise ConfigError(self.file, f"{self.name}.{key}",
+                              f"допустимые значения: {', '.join(choices)}")
         return str(value)
 
     def finish(self) -> None:
@@ -364,7 +366,8 @@ def _service(file: Path, data: Any) -> ServiceConfig:
     try:
         ZoneInfo(cfg.timezone)
     except (ZoneInfoNotFoundError, ValueError) as e:
-        raise ConfigError(file, "service.timezone", f"неизвестный часовой пояс {cfg.timezone!r}") from e
+        raise ConfigError(file, "service.timezone",
+                          f"неизвестный часовой пояс {cfg.timezone!r}") from e
     if "@" not in cfg.address:
         raise ConfigError(file, "service.address", "должен быть адресом электронной почты")
     return cfg
@@ -393,7 +396,8 @@ def _source(file: Path, index: int, data: Any) -> SourceConfig:
     s.finish()
     if kind == "imap":
         if not user:
-            raise ConfigError(file, f"sources[{index}].user", "обязателен для источника вида 'imap'")
+            raise ConfigError(file, f"sources[{index}].user",
+                              "обязателен для источника вида 'imap'")
         return ImapSourceConfig(
             name=name, user=user, host=host, port=port, security=security,
             password_env=password_env, folder=folder, processed_folder=processed_folder,

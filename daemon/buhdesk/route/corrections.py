@@ -12,7 +12,7 @@ from dataclasses import asdict, dataclass
 from typing import Any
 
 from sqlalchemy import select
-from sqlmodel import Session
+from sqlmodel import Session, col
 
 from buhdesk.rules.book import RuleBook
 from buhdesk.store.models import Event, Request, flushed_id, utcnow
@@ -48,8 +48,8 @@ class Correction:
 
 
 def find_request(session: Session, number: str) -> Request:
-    request = session.exec(  # type: ignore[call-overload]
-        select(Request).where(Request.number == number)
+    request: Request | None = session.execute(
+        select(Request).where(col(Request.number) == number)
     ).scalars().first()
     if request is None:
         raise CorrectionError(f"обращение {number} не найдено")
@@ -58,9 +58,9 @@ def find_request(session: Session, number: str) -> Request:
 
 def original_hits(session: Session, request_id: int) -> list[dict[str, Any]]:
     """The classification hits of the route stage's "decided" event (empty if none recorded)."""
-    events = session.exec(  # type: ignore[call-overload]
-        select(Event).where(Event.request_id == request_id, Event.stage == "route",
-                            Event.action == "decided").order_by(Event.id)
+    events = session.execute(
+        select(Event).where(col(Event.request_id) == request_id, col(Event.stage) == "route",
+                            col(Event.action) == "decided").order_by(col(Event.id))
     ).scalars().all()
     for ev in events:
         for rule in json.loads(ev.detail or "{}").get("rules", []):

@@ -1,9 +1,10 @@
 """Decide a request's process and need from its letter, by weighted term rules, and say why.
 
-Rules come from ``rules/classify.toml`` (validated by :mod:`buhdesk.rules.ruleset`). Text is cut to the
-sender's own words (:mod:`buhdesk.route.quoting`), split into lemmas (:mod:`buhdesk.rules.lemmas`) and each
-rule scores the terms it finds; the best process and need win, below a threshold the request is
-left unsorted. Every hit is kept so that the decision can be explained.
+Rules come from ``rules/classify.toml`` (validated by :mod:`buhdesk.rules.ruleset`). Text is
+cut to the sender's own words (:mod:`buhdesk.route.quoting`), split into lemmas
+(:mod:`buhdesk.rules.lemmas`) and each rule scores the terms it finds; the best process and
+need win, below a threshold the request is left unsorted. Every hit is kept so that the
+decision can be explained.
 """
 
 from __future__ import annotations

@@ -145,7 +145,8 @@ class _Handler(BaseHTTPRequestHandler):
             report = assess(self.server.snapshot(), self.server.settings)
         except SQLAlchemyError as e:
             log.error("healthz: store unreadable: %s", e)
-            report = HealthReport(ok=False, reasons=(f"база данных недоступна: {type(e).__name__}",))
+            report = HealthReport(ok=False,
+                                  reasons=(f"база данных недоступна: {type(e).__name__}",))
         if not report.ok:
             log.warning("healthz: unhealthy: %s", "; ".join(report.reasons))
         self._send(200 if report.ok else 503, "application/json; charset=utf-8",
