@@ -12,7 +12,7 @@ from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from datetime import date, datetime
 from pathlib import Path
-from typing import Any, Literal
+from typing import Any, Literal, TypeVar
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from buhdesk.rules.locatedtoml import (
@@ -294,31 +294,43 @@ _KIND_NAMES = {str: "строка", int: "целое число", float: "чис
                dict: "таблица", list: "список", date: "дата (ГГГГ-ММ-ДД)"}
 
 
+_T = TypeVar("_T")
+_D = TypeVar("_D")
+
+
 class _Section:
     """Reads typed values from one TOML table, remembering where they came from."""
 
-    def __init__(self, file: Path, name: str, data: Any) -> None:
+    def __init__(self, file: Path, name: str, data: object) -> None:
         if not isinstance(data, dict):
             raise ConfigError(file, name, "должен быть таблицей TOML")
-        self.file, self.name, self.data = file, name, dict(data)
+        self.file, self.name = file, name
+        self.data: dict[str, object] = dict(data)
         self.used: set[str] = set()
 
-    def get(self, key: str, kind: type, default: Any) -> Any:
+    def get(self, key: str, kind: type[_T], default: _D) -> _T | _D:
+        """The value of ``key`` checked to be a ``kind`` (an integer stands for a float)."""
         self.used.add(key)
         if key not in self.data:
             return default
         value = self.data[key]
         if kind is float and isinstance(value, int) and not isinstance(value, bool):
             value = float(value)
-        if kind is tuple:
-            if not isinstance(value, list) or not all(isinstance(v, str) for v in value):
-                raise ConfigError(self.file, f"{self.name}.{key}", "должен быть списком строк")
-            return tuple(value)
         if not isinstance(value, kind) or (kind is int and isinstance(value, bool)) or (
                 kind is date and isinstance(value, datetime)):
             raise ConfigError(self.file, f"{self.name}.{key}",
                               f"должен быть типа {_KIND_NAMES.get(kind, kind.__name__)}")
         return value
+
+    def strings(self, key: str, default: tuple[str, ...]) -> tuple[str, ...]:
+        """The value of ``key`` checked to be a list of strings."""
+        self.used.add(key)
+        if key not in self.data:
+            return default
+        value = self.data[key]
+        if not isinstance(value, list) or not all(isinstance(v, str) for v in value):
+            raise ConfigError(self.file, f"{self.name}.{key}", "должен быть списком строк")
+        return tuple(value)
 
     def path(self, key: str, default: Path | None) -> Path | None:
         value = self.get(key, str, None)
@@ -342,7 +354,7 @@ class _Section:
                               written_at=first)
 
 
-def _service(file: Path, data: Any) -> ServiceConfig:
+def _service(file: Path, data: object) -> ServiceConfig:
     s = _Section(file, "service", data)
     cfg = ServiceConfig(
         name=s.get("name", str, ServiceConfig.name),
@@ -351,7 +363,7 @@ def _service(file: Path, data: Any) -> ServiceConfig:
         number_prefix=s.get("number_prefix", str, ServiceConfig.number_prefix),
         timezone=s.get("timezone", str, ServiceConfig.timezone),
         duty_accountant=s.get("duty_accountant", str, None),
-        admins=s.get("admins", tuple, ()),
+        admins=s.strings("admins", ()),
         auto_reply_daily_cap=s.get("auto_reply_daily_cap", int, 5),
         secret_env=s.get("secret_env", str, ServiceConfig.secret_env),
         secret_previous_env=s.get("secret_previous_env", str, ""),
@@ -373,7 +385,7 @@ def _service(file: Path, data: Any) -> ServiceConfig:
     return cfg
 
 
-def _source(file: Path, index: int, data: Any) -> SourceConfig:
+def _source(file: Path, index: int, data: object) -> SourceConfig:
     """One ``[[sources]]`` table. Every key is checked whatever the kind (as before the per-kind
     configs); a key of another kind has no effect."""
     s = _Section(file, f"sources[{index}]", data)
@@ -411,7 +423,7 @@ def _source(file: Path, index: int, data: Any) -> SourceConfig:
                                stable_interval=stable_interval)
 
 
-def _outbox(file: Path, data: Any) -> OutboxConfig:
+def _outbox(file: Path, data: object) -> OutboxConfig:
     s = _Section(file, "outbox", data)
     cfg = OutboxConfig(
         kind=s.choice("kind", OUTBOX_KINDS, "files"),
