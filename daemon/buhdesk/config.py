@@ -33,7 +33,8 @@ from buhdesk.trust.keys import (
 
 SOURCE_KINDS = ("imap", "maildir", "delopro")
 OUTBOX_KINDS = ("smtp", "files")
-SECURITY_MODES = ("ssl", "starttls", "none")
+Security = Literal["ssl", "starttls", "none"]
+SECURITY_MODES: tuple[Security, ...] = ("ssl", "starttls", "none")
 # Tables validated by the modules that use them (scheduler, web, closure, survey, trust, kb).
 EXTRA_TABLES = ("schedule", "web", "closure", "survey", "auth", "floods", "kb", "copies")
 WHOLE_FILE = "-"  # the key of an error about the file itself (missing, encoding, syntax)
@@ -150,7 +151,7 @@ class ImapSourceConfig:
     user: str
     host: str = "127.0.0.1"
     port: int = 993
-    security: str = "ssl"
+    security: Security = "ssl"
     password_env: str = ""
     folder: str = "INBOX"
     processed_folder: str = "Processed"
@@ -192,7 +193,7 @@ class OutboxConfig:
     kind: str = "files"
     host: str = "127.0.0.1"
     port: int = 587
-    security: str = "starttls"
+    security: Security = "starttls"
     user: str = ""
     password_env: str = ""
     path: Path | None = None
@@ -339,6 +340,10 @@ class _Section:
         path = Path(value)
         return path if path.is_absolute() else (self.file.parent / path)
 
+    def security(self, key: str, default: Security) -> Security:
+        value = self.choice(key, SECURITY_MODES, default)
+        return next(mode for mode in SECURITY_MODES if mode == value)
+
     def choice(self, key: str, choices: tuple[str, ...], default: str) -> str:
         value = self.get(key, str, default)
         if value not in choices:
@@ -395,7 +400,7 @@ def _source(file: Path, index: int, data: object) -> SourceConfig:
     kind = s.choice("kind", SOURCE_KINDS, "imap")
     host = s.get("host", str, "127.0.0.1")
     port = s.get("port", int, 993)
-    security = s.choice("security", SECURITY_MODES, "ssl")
+    security = s.security("security", "ssl")
     user = s.get("user", str, "")
     password_env = s.get("password_env", str, "")
     folder = s.get("folder", str, "INBOX")
@@ -429,7 +434,7 @@ def _outbox(file: Path, data: object) -> OutboxConfig:
         kind=s.choice("kind", OUTBOX_KINDS, "files"),
         host=s.get("host", str, "127.0.0.1"),
         port=s.get("port", int, 587),
-        security=s.choice("security", SECURITY_MODES, "starttls"),
+        security=s.security("security", "starttls"),
         user=s.get("user", str, ""),
         password_env=s.get("password_env", str, ""),
         path=s.path("path", None),
