@@ -3,12 +3,12 @@ scanning)."""
 
 from __future__ import annotations
 
-from buhdesk.config import OutboxConfig, SourceConfig
+from buhdesk.config import ImapSourceConfig, MaildirSourceConfig, OutboxConfig, SourceConfig
 from buhdesk.interfaces import Source, Transport
 
 
 def make_source(cfg: SourceConfig) -> Source:
-    if cfg.kind == "imap":
+    if isinstance(cfg, ImapSourceConfig):
         from buhdesk_connectors.imap import ImapSource
 
         return ImapSource(
@@ -16,10 +16,9 @@ def make_source(cfg: SourceConfig) -> Source:
             folder=cfg.folder, processed_folder=cfg.processed_folder, security=cfg.security,
             use_idle=cfg.use_idle, cafile=str(cfg.cafile) if cfg.cafile else None,
         )
-    if cfg.kind == "maildir":
+    if isinstance(cfg, MaildirSourceConfig):
         from buhdesk_connectors.maildir import MaildirSource
 
-        assert cfg.path is not None
         return MaildirSource(name=cfg.name, path=cfg.path)
     raise ValueError(f"source kind {cfg.kind!r} is not a mail source")
 
@@ -34,5 +33,6 @@ def make_transport(cfg: OutboxConfig) -> Transport:
         )
     from buhdesk_connectors.fileoutbox import FileTransport
 
-    assert cfg.path is not None
+    if cfg.path is None:  # load_config requires it; an OutboxConfig made by hand may lack it
+        raise ValueError("an outbox of kind 'files' needs a path")
     return FileTransport(cfg.path)

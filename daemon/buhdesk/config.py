@@ -12,7 +12,7 @@ from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from datetime import date, datetime
 from pathlib import Path
-from typing import Any
+from typing import Any, Literal, TypeVar
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from buhdesk.rules.locatedtoml import (
@@ -33,7 +33,8 @@ from buhdesk.trust.keys import (
 
 SOURCE_KINDS = ("imap", "maildir", "delopro")
 OUTBOX_KINDS = ("smtp", "files")
-SECURITY_MODES = ("ssl", "starttls", "none")
+Security = Literal["ssl", "starttls", "none"]
+SECURITY_MODES: tuple[Security, ...] = ("ssl", "starttls", "none")
 # Tables validated by the modules that use them (scheduler, web, closure, survey, trust, kb).
 EXTRA_TABLES = ("schedule", "web", "closure", "survey", "auth", "floods", "kb", "copies")
 WHOLE_FILE = "-"  # the key of an error about the file itself (missing, encoding, syntax)
@@ -143,24 +144,48 @@ class LimitsConfig:
 
 
 @dataclass(frozen=True)
-class SourceConfig:
+class ImapSourceConfig:
+    """``kind = "imap"``: a mailbox on an IMAP server."""
+
     name: str
-    kind: str
+    user: str
     host: str = "127.0.0.1"
     port: int = 993
-    security: str = "ssl"
-    user: str = ""
+    security: Security = "ssl"
     password_env: str = ""
     folder: str = "INBOX"
     processed_folder: str = "Processed"
     use_idle: bool = True
     poll_interval: float = 60.0
-    path: Path | None = None
     cafile: Path | None = None
-    stable_interval: float = 30.0
+    kind: Literal["imap"] = "imap"
 
     def password(self) -> str:
         return (read_secret(self.password_env) or "") if self.password_env else ""
+
+
+@dataclass(frozen=True)
+class MaildirSourceConfig:
+    """``kind = "maildir"``: a Maildir folder on this machine."""
+
+    name: str
+    path: Path
+    poll_interval: float = 60.0
+    kind: Literal["maildir"] = "maildir"
+
+
+@dataclass(frozen=True)
+class DeloproSourceConfig:
+    """``kind = "delopro"``: an export folder of «ДелоПро» (packages in, answer packages out)."""
+
+    name: str
+    path: Path
+    poll_interval: float = 60.0
+    stable_interval: float = 30.0
+    kind: Literal["delopro"] = "delopro"
+
+
+SourceConfig = ImapSourceConfig | MaildirSourceConfig | DeloproSourceConfig
 
 
 @dataclass(frozen=True)
@@ -168,7 +193,7 @@ class OutboxConfig:
     kind: str = "files"
     host: str = "127.0.0.1"
     port: int = 587
-    security: str = "starttls"
+    security: Security = "starttls"
     user: str = ""
     password_env: str = ""
     path: Path | None = None
@@ -270,30 +295,43 @@ _KIND_NAMES = {str: "строка", int: "целое число", float: "чис
                dict: "таблица", list: "список", date: "дата (ГГГГ-ММ-ДД)"}
 
 
+_T = TypeVar("_T")
+_D = TypeVar("_D")
+
+
 class _Section:
     """Reads typed values from one TOML table, remembering where they came from."""
 
-    def __init__(self, file: Path, name: str, data: Any) -> None:
+    def __init__(self, file: Path, name: str, data: object) -> None:
         if not isinstance(data, dict):
             raise ConfigError(file, name, "должен быть таблицей TOML")
-        self.file, self.name, self.data = file, name, dict(data)
+        self.file, self.name = file, name
+        self.data: dict[str, object] = dict(data)
         self.used: set[str] = set()
 
-    def get(self, key: str, kind: type, default: Any) -> Any:
+    def get(self, key: str, kind: type[_T], default: _D) -> _T | _D:
+        """The value of ``key`` checked to be a ``kind`` (an integer stands for a float)."""
         self.used.add(key)
         if key not in self.data:
             return default
         value = self.data[key]
         if kind is float and isinstance(value, int) and not isinstance(value, bool):
             value = float(value)
-        if kind is tuple:
-            if not isinstance(value, list) or not all(isinstance(v, str) for v in value):
-                raise ConfigError(self.file, f"{self.name}.{key}", "должен быть списком строк")
-            return tuple(value)
         if not isinstance(value, kind) or (kind is int and isinstance(value, bool)) or (
                 kind is date and isinstance(value, datetime)):
-            raise ConfigError(self.file, f"{self.name}.{key}", f"должен быть типа {_KIND_NAMES.get(kind, kind.__name__)}")
+            raise ConfigError(self.file, f"{self.name}.{key}",
+                              f"должен быть типа {_KIND_NAMES.get(kind, kind.__name__)}")
         return value
+
+    def strings(self, key: str, default: tuple[str, ...]) -> tuple[str, ...]:
+        """The value of ``key`` checked to be a list of strings."""
+        self.used.add(key)
+        if key not in self.data:
+            return default
+        value = self.data[key]
+        if not isinstance(value, list) or not all(isinstance(v, str) for v in value):
+            raise ConfigError(self.file, f"{self.name}.{key}", "должен быть списком строк")
+        return tuple(value)
 
     def path(self, key: str, default: Path | None) -> Path | None:
         value = self.get(key, str, None)
@@ -302,10 +340,15 @@ class _Section:
         path = Path(value)
         return path if path.is_absolute() else (self.file.parent / path)
 
+    def security(self, key: str, default: Security) -> Security:
+        value = self.choice(key, SECURITY_MODES, default)
+        return next(mode for mode in SECURITY_MODES if mode == value)
+
     def choice(self, key: str, choices: tuple[str, ...], default: str) -> str:
         value = self.get(key, str, default)
         if value not in choices:
-            raise ConfigError(self.file, f"{self.name}.{key}", f"допустимые значения: {', '.join(choices)}")
+            raise ConfigError(self.file, f"{self.name}.{key}",
+                              f"допустимые значения: {', '.join(choices)}")
         return str(value)
 
     def finish(self) -> None:
@@ -316,7 +359,7 @@ class _Section:
                               written_at=first)
 
 
-def _service(file: Path, data: Any) -> ServiceConfig:
+def _service(file: Path, data: object) -> ServiceConfig:
     s = _Section(file, "service", data)
     cfg = ServiceConfig(
         name=s.get("name", str, ServiceConfig.name),
@@ -325,7 +368,7 @@ def _service(file: Path, data: Any) -> ServiceConfig:
         number_prefix=s.get("number_prefix", str, ServiceConfig.number_prefix),
         timezone=s.get("timezone", str, ServiceConfig.timezone),
         duty_accountant=s.get("duty_accountant", str, None),
-        admins=s.get("admins", tuple, ()),
+        admins=s.strings("admins", ()),
         auto_reply_daily_cap=s.get("auto_reply_daily_cap", int, 5),
         secret_env=s.get("secret_env", str, ServiceConfig.secret_env),
         secret_previous_env=s.get("secret_previous_env", str, ""),
@@ -340,49 +383,58 @@ def _service(file: Path, data: Any) -> ServiceConfig:
     try:
         ZoneInfo(cfg.timezone)
     except (ZoneInfoNotFoundError, ValueError) as e:
-        raise ConfigError(file, "service.timezone", f"неизвестный часовой пояс {cfg.timezone!r}") from e
+        raise ConfigError(file, "service.timezone",
+                          f"неизвестный часовой пояс {cfg.timezone!r}") from e
     if "@" not in cfg.address:
         raise ConfigError(file, "service.address", "должен быть адресом электронной почты")
     return cfg
 
 
-def _source(file: Path, index: int, data: Any) -> SourceConfig:
+def _source(file: Path, index: int, data: object) -> SourceConfig:
+    """One ``[[sources]]`` table. Every key is checked whatever the kind (as before the per-kind
+    configs); a key of another kind has no effect."""
     s = _Section(file, f"sources[{index}]", data)
     name = s.get("name", str, "")
     if not name:
         raise ConfigError(file, f"sources[{index}].name", "обязателен")
     kind = s.choice("kind", SOURCE_KINDS, "imap")
-    cfg = SourceConfig(
-        name=name,
-        kind=kind,
-        host=s.get("host", str, "127.0.0.1"),
-        port=s.get("port", int, 993),
-        security=s.choice("security", SECURITY_MODES, "ssl"),
-        user=s.get("user", str, ""),
-        password_env=s.get("password_env", str, ""),
-        folder=s.get("folder", str, "INBOX"),
-        processed_folder=s.get("processed_folder", str, "Processed"),
-        use_idle=s.get("use_idle", bool, True),
-        poll_interval=s.get("poll_interval", float, 60.0),
-        path=s.path("path", None),
-        cafile=s.path("cafile", None),
-        stable_interval=s.get("stable_interval", float, 30.0),
-    )
+    host = s.get("host", str, "127.0.0.1")
+    port = s.get("port", int, 993)
+    security = s.security("security", "ssl")
+    user = s.get("user", str, "")
+    password_env = s.get("password_env", str, "")
+    folder = s.get("folder", str, "INBOX")
+    processed_folder = s.get("processed_folder", str, "Processed")
+    use_idle = s.get("use_idle", bool, True)
+    poll_interval = s.get("poll_interval", float, 60.0)
+    path = s.path("path", None)
+    cafile = s.path("cafile", None)
+    stable_interval = s.get("stable_interval", float, 30.0)
     s.finish()
-    if kind in ("maildir", "delopro") and cfg.path is None:
+    if kind == "imap":
+        if not user:
+            raise ConfigError(file, f"sources[{index}].user",
+                              "обязателен для источника вида 'imap'")
+        return ImapSourceConfig(
+            name=name, user=user, host=host, port=port, security=security,
+            password_env=password_env, folder=folder, processed_folder=processed_folder,
+            use_idle=use_idle, poll_interval=poll_interval, cafile=cafile,
+        )
+    if path is None:
         raise ConfigError(file, f"sources[{index}].path", f"обязателен для источника вида {kind!r}")
-    if kind == "imap" and not cfg.user:
-        raise ConfigError(file, f"sources[{index}].user", "обязателен для источника вида 'imap'")
-    return cfg
+    if kind == "maildir":
+        return MaildirSourceConfig(name=name, path=path, poll_interval=poll_interval)
+    return DeloproSourceConfig(name=name, path=path, poll_interval=poll_interval,
+                               stable_interval=stable_interval)
 
 
-def _outbox(file: Path, data: Any) -> OutboxConfig:
+def _outbox(file: Path, data: object) -> OutboxConfig:
     s = _Section(file, "outbox", data)
     cfg = OutboxConfig(
         kind=s.choice("kind", OUTBOX_KINDS, "files"),
         host=s.get("host", str, "127.0.0.1"),
         port=s.get("port", int, 587),
-        security=s.choice("security", SECURITY_MODES, "starttls"),
+        security=s.security("security", "starttls"),
         user=s.get("user", str, ""),
         password_env=s.get("password_env", str, ""),
         path=s.path("path", None),

@@ -109,7 +109,8 @@ def _texts(session: Session, requests: Sequence[Request]) -> dict[int, list[str]
     for r in requests:
         if r.id is not None:
             texts[r.id].append(r.subject or "")
-    rows = session.execute(select(col(Message.request_id), col(Message.subject), col(Message.body_text)).where(
+    rows = session.execute(select(
+        col(Message.request_id), col(Message.subject), col(Message.body_text)).where(
         col(Message.request_id).in_(ids), col(Message.direction) == "in",
         col(Message.kind).in_(("request", "followup", "amendment", "document")))).all()
     for request_id, subject, body in rows:
@@ -167,5 +168,7 @@ def found_line(item: Found, tz: ZoneInfo, names: dict[str, str]) -> str:
     r = item.request
     created = r.created_at if r.created_at.tzinfo else r.created_at.replace(tzinfo=UTC)
     who = names.get(r.assignee or "", r.assignee or "не назначен")
-    return (f"{r.number}  {created.astimezone(tz):%d.%m.%Y}  {r.client_name or r.client_email or '—'}"
-            f"  «{r.subject or 'без темы'}»  исполнитель: {who}; состояние: {STATE_NAMES.get(r.state, r.state)}")
+    client = r.client_name or r.client_email or "—"
+    state = STATE_NAMES.get(r.state, r.state)
+    return (f"{r.number}  {created.astimezone(tz):%d.%m.%Y}  {client}"
+            f"  «{r.subject or 'без темы'}»  исполнитель: {who}; состояние: {state}")

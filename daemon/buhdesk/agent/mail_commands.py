@@ -166,8 +166,8 @@ def _found(session: Session, rt: Runtime, member: StaffMember, words: str,
             "клиентов, в любых формах слов)."], "answered"
     head = (f"Найдено обращений: {len(found)}" + (f" (показаны последние {FIND_LIMIT})"
                                                     if len(found) >= FIND_LIMIT else "") + ".")
-    return f"найдено по запросу «{words}»", [head, "", *(found_line(f, tz, names) for f in found)], \
-        "answered"
+    lines = [head, "", *(found_line(f, tz, names) for f in found)]
+    return f"найдено по запросу «{words}»", lines, "answered"
 
 
 def _record(session: Session, msg: Message, member: StaffMember, request: Request | None,

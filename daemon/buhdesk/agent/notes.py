@@ -40,7 +40,8 @@ def notes_of(session: Session, rules: RuleBook, request: Request) -> list[str]:
     «#заметка» lines and the letters of colleagues kept as notes."""
     if request.id is None:
         return []
-    rows = session.execute(select(col(Event.actor), col(Event.action), col(Event.detail), col(Event.message_pk)).where(
+    rows = session.execute(select(
+        col(Event.actor), col(Event.action), col(Event.detail), col(Event.message_pk)).where(
         col(Event.request_id) == request.id,
         col(Event.action).in_((ACTION, "staff-note")),
     ).order_by(col(Event.id).desc()).limit(SHOWN)).all()

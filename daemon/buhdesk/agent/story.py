@@ -76,7 +76,8 @@ def first_line(text: str | None, *, own: bool = False) -> str:
     body = text or ""
     if own:
         body, _signature = split_signature(strip_quoted(body))
-    lines = [ln.strip() for ln in body.splitlines() if ln.strip() and not ln.strip().startswith("#")]
+    lines = [ln.strip() for ln in body.splitlines()
+             if ln.strip() and not ln.strip().startswith("#")]
     if len(lines) > 1 and lines[0].endswith("!"):  # «Уважаемая Мария Петровна!»
         lines = lines[1:]
     line = lines[0] if lines else ""
@@ -161,8 +162,9 @@ def _event(ev: Event, name: _Names) -> list[tuple[str, str]]:
                                                  f"{d.get('command', d)}")],
         "word-added": lambda: [("command", f"«#слово {d.get('word', '')}» ({who})")],
         "kb-inserted": lambda: [("command", "«#статья»: в ответ вставлены статьи "
-                                            f"{', '.join(map(str, d.get('slugs', d.get('articles', []))))}"
-                                            f" ({who})")],
+                                            + ", ".join(map(str, d.get("slugs",
+                                                                       d.get("articles", []))))
+                                            + f" ({who})")],
         "staff-note": lambda: [("note", f"Письмо {who} сохранено как служебная заметка: "
                                         f"{d.get('why', '')}")],
         "note": lambda: [("note", f"Заметка {who}: {d.get('text', '')}")],
@@ -244,7 +246,8 @@ def story_lines(rules: RuleBook, story: Story, tz: ZoneInfo) -> list[str]:
     r = story.request
     name = _Names(rules)
     lines = [f"Обращение {r.number}: {r.subject or 'без темы'}",
-             f"Клиент: {r.client_name or 'имя не указано'} <{r.client_email or 'адрес неизвестен'}>",
+             f"Клиент: {r.client_name or 'имя не указано'} "
+             f"<{r.client_email or 'адрес неизвестен'}>",
              f"Состояние: {STATE_NAMES.get(r.state, r.state)}; исполнитель: {name(r.assignee)}",
              f"Процесс: {rules.process_label(r.process)}; потребность: {rules.need_label(r.need)}"]
     if r.due_at:

@@ -24,8 +24,8 @@ from buhdesk.trust.printsafe import safe_json, safe_line
 if TYPE_CHECKING:  # the commands import what they use: `buhdesk --help` starts fast
     from sqlalchemy.engine import Engine
 
-    from buhdesk.store.models import Request, Undeliverable
     from buhdesk.rules.book import RuleBook
+    from buhdesk.store.models import Request, Undeliverable
 
 LoadConfig = Callable[[argparse.Namespace], Config]
 OWED_STATES = ("new", "assigned", "held")  # the deadline still runs (as in the digest)
@@ -125,13 +125,13 @@ def _who(rules: RuleBook, login: str | None) -> str:
 
 def cmd_absences_list(args: argparse.Namespace, load: LoadConfig) -> int:
     from sqlalchemy import select
-    from sqlmodel import Session
+    from sqlmodel import Session, col
 
     from buhdesk.store.models import Absence as AbsenceRow
 
     with _store_and_rules(load(args)) as (engine, rules), Session(engine) as session:
-        rows = list(session.exec(select(AbsenceRow).order_by(  # type: ignore[call-overload]
-            AbsenceRow.start, AbsenceRow.login)).scalars())
+        rows = list(session.execute(select(AbsenceRow).order_by(
+            col(AbsenceRow.start), col(AbsenceRow.login))).scalars())
     entries = [("из табеля " + r.origin if r.origin else "из базы", r.login, r.start, r.end,
                 r.reason) for r in rows]
     entries += [(f"из правил ({rules.directory.name}/absences.csv)", a.login, a.start, a.end,
@@ -177,17 +177,17 @@ def list_requests(engine: Engine, rules: RuleBook, tz: ZoneInfo, *,
                   overdue: bool = False, now: datetime | None = None) -> list[ListedRequest]:
     """Requests in ``states`` (open ones by default), soonest deadline first."""
     from sqlalchemy import select
-    from sqlmodel import Session
+    from sqlmodel import Session, col
 
     from buhdesk.route.bounces import undeliverable
     from buhdesk.store.models import Request
 
     now = now or datetime.now(UTC)
-    stmt = select(Request).where(Request.state.in_(tuple(states)))  # type: ignore[attr-defined]
+    stmt = select(Request).where(col(Request.state).in_(tuple(states)))
     if assignee:
-        stmt = stmt.where(Request.assignee == assignee)
+        stmt = stmt.where(col(Request.assignee) == assignee)
     with Session(engine) as session:
-        rows = list(session.exec(stmt.order_by(Request.id)).scalars())  # type: ignore[call-overload]
+        rows = list(session.execute(stmt.order_by(col(Request.id))).scalars())
         bounced = undeliverable(session, [r.client_email or "" for r in rows])
     rows.sort(key=lambda r: (r.due_at is None, as_utc(r.due_at) if r.due_at else now, r.number))
     items = [_listed(rules, tz, r, now, bounced) for r in rows]

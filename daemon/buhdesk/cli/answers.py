@@ -10,6 +10,7 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import TYPE_CHECKING
 
+from buhdesk.cli.parser import RussianArgumentParser
 from buhdesk.config import Config, ConfigError, package_data_dir
 
 if TYPE_CHECKING:  # the commands import what they use: `buhdesk --help` starts fast
@@ -63,10 +64,12 @@ def _installation_words(config: Config) -> list[str]:
 
 def _find_request(session: Session, number: str) -> Request:
     from sqlalchemy import select
+    from sqlmodel import col
 
     from buhdesk.store.models import Request
 
-    request = session.exec(select(Request).where(Request.number == number)).scalars().first()  # type: ignore[call-overload]
+    request: Request | None = session.execute(
+        select(Request).where(col(Request.number) == number)).scalars().first()
     if request is None:
         raise SystemExit(f"Обращение {number} не найдено.")
     return request
@@ -76,16 +79,16 @@ def cmd_reply(args: argparse.Namespace, load: LoadConfig) -> int:
     from sqlmodel import Session
 
     from buhdesk.reply.answers import Commands, process_answer
-    from buhdesk.store.models import Event
     from buhdesk.service.runtime import build_runtime
+    from buhdesk.store.models import Event
 
     rt = build_runtime(load(args))
     text = sys.stdin.read() if args.text == "-" else Path(args.text).read_text(encoding="utf-8")
     commands = Commands(close=args.close, wait=args.wait, force=args.force)
     with Session(rt.engine) as session:
         request = _find_request(session, args.number)
-        login = args.as_login or request.assignee
-        if login not in rt.rules.staff:
+        login: str | None = args.as_login or request.assignee
+        if login is None or login not in rt.rules.staff:
             print(f"Ошибка: сотрудник «{login}» не найден; укажите --as ЛОГИН.", file=sys.stderr)
             return 2
         # An operator path: whoever runs the CLI holds the store and the secret (a local
@@ -125,7 +128,8 @@ def cmd_transfer(args: argparse.Namespace, load: LoadConfig) -> int:
     return 0
 
 
-def register(sub: argparse._SubParsersAction, load: LoadConfig) -> None:  # type: ignore[type-arg]
+def register(sub: argparse._SubParsersAction[RussianArgumentParser],
+             load: LoadConfig) -> None:
     tc = sub.add_parser("textcheck", help="проверить текст ответа на ошибки",
                         description="Проверка орфографии, пунктуации и стиля текста.")
     tc.add_argument("files", nargs="+", help="файлы с текстом (UTF-8) или - для stdin")

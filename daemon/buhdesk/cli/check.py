@@ -9,6 +9,7 @@ from collections.abc import Callable
 from datetime import UTC, date, datetime, timedelta
 from pathlib import Path
 from typing import Any, TextIO
+from zoneinfo import ZoneInfo
 
 from buhdesk.config import (
     Config,
@@ -67,8 +68,8 @@ def sample_variables(book: RuleBook, service_name: str) -> dict[str, Any]:
 
 
 def _check_templates(directory: Path, book: RuleBook, cfg: Config | None) -> list[str]:
-    tz = cfg.service.tz if cfg else UTC
-    templates = Templates(directory, tz)  # type: ignore[arg-type]
+    tz = cfg.service.tz if cfg else ZoneInfo("UTC")
+    templates = Templates(directory, tz)
     variables = sample_variables(book, cfg.service.name if cfg else "Бухгалтерия")
     problems = []
     for name in LETTERS:

@@ -38,7 +38,8 @@ def _load(args: argparse.Namespace) -> Config:
 
 
 def _setup_logging(level: str | None, command: str) -> None:
-    """One line per event on stderr (journald adds the time); the daemon logs INFO, tools WARNING."""
+    """One line per event on stderr (journald adds the time); the daemon logs INFO, tools
+    WARNING."""
     default = "INFO" if command == "run" else "WARNING"
     logging.basicConfig(
         level=getattr(logging, (level or default).upper(), logging.INFO),
@@ -79,9 +80,9 @@ def cmd_explain(args: argparse.Namespace) -> int:
 
 
 def cmd_held(args: argparse.Namespace) -> int:
-    from buhdesk.trust.printsafe import safe_json, safe_line
     from buhdesk.intake.quarantine import held_items
     from buhdesk.store.engine import opened_store
+    from buhdesk.trust.printsafe import safe_json, safe_line
 
     with opened_store(_load(args).store.url) as engine:
         items = held_items(engine)
@@ -124,12 +125,14 @@ def build_parser(*, report_kinds: bool = True) -> argparse.ArgumentParser:
     from buhdesk.cli.parser import RussianArgumentParser
 
     p = RussianArgumentParser(prog="buhdesk", description="buhdesk: обращения в бухгалтерию")
-    p.add_argument("--config", help=f"файл настроек (по умолчанию $BUHDESK_CONFIG или {DEFAULT_CONFIG})")
+    p.add_argument("--config",
+                   help=f"файл настроек (по умолчанию $BUHDESK_CONFIG или {DEFAULT_CONFIG})")
     p.add_argument("--log-level", default=os.environ.get("BUHDESK_LOG_LEVEL"),
                    help="DEBUG, INFO, WARNING, ERROR (по умолчанию INFO для run, иначе WARNING)")
     sub = p.add_subparsers(dest="command", required=True)
 
-    def add(name: str, func: Callable[[argparse.Namespace], int], help: str) -> argparse.ArgumentParser:
+    def add(name: str, func: Callable[[argparse.Namespace], int],
+            help: str) -> argparse.ArgumentParser:
         sp = sub.add_parser(name, help=help, description=help)
         sp.set_defaults(func=func)
         return sp
@@ -141,7 +144,8 @@ def build_parser(*, report_kinds: bool = True) -> argparse.ArgumentParser:
     demo.add_argument("workspace", nargs="?", default="buhdesk-demo")
     demo.add_argument("--keep", action="store_true", help="не очищать существующее рабочее место")
     ex = add("explain", cmd_explain, "показать, что buhdesk сделает с письмом, ничего не меняя")
-    ex.add_argument("files", nargs="+", help="файлы писем (RFC 822, .eml или mbox) или пакеты «ДелоПро»")
+    ex.add_argument("files", nargs="+",
+                    help="файлы писем (RFC 822, .eml или mbox) или пакеты «ДелоПро»")
     ex.add_argument("--json", action="store_true", help="по объекту JSON на файл")
     ex.add_argument("--at", help="момент поступления (ISO 8601) для расчёта срока")
     held = add("held", cmd_held, "список задержанных сообщений")

@@ -24,15 +24,15 @@ from pathlib import Path
 from typing import TextIO
 
 from sqlalchemy import select
-from sqlmodel import Session
+from sqlmodel import Session, col
 
 from buhdesk.config import load_config, package_data_dir
-from buhdesk.service.main import build_daemon
 from buhdesk.feedback.invitations import batch_moment
-from buhdesk.kb.mail import public_url
-from buhdesk.store.models import Message, Request
-from buhdesk.service.runtime import Runtime
 from buhdesk.feedback.settings import survey_settings
+from buhdesk.kb.mail import public_url
+from buhdesk.service.main import build_daemon
+from buhdesk.service.runtime import Runtime
+from buhdesk.store.models import Message, Request
 
 SAMPLES = Path(__file__).resolve().parent / "demo_mail"
 PACKAGES = Path(__file__).resolve().parent / "demo_delopro"
@@ -155,15 +155,17 @@ def _export_package(folder: Path, package: Path) -> None:
 
 def _client_reply(root: Path, session: Session) -> bytes | None:
     """The first client's answer to our acknowledgment, as their mail program would send it."""
-    ack = session.exec(  # type: ignore[call-overload]
-        select(Message).join(Request, Message.request_id == Request.id)  # type: ignore[arg-type]
-        .where(Message.direction == "out", Message.kind == "ack", Request.channel == "email")
-        .order_by(Message.id)
+    ack = session.execute(
+        select(Message).join(Request, col(Message.request_id) == col(Request.id))
+        .where(col(Message.direction) == "out", col(Message.kind) == "ack",
+               col(Request.channel) == "email")
+        .order_by(col(Message.id))
     ).scalars().first()
     if ack is None:
         return None
     return sample_letter(
-        sender=formataddr(("Ковалева Мария Петровна", ack.to_addrs), charset="utf-8"), to="buh@minfin.example",
+        sender=formataddr(("Ковалева Мария Петровна", ack.to_addrs), charset="utf-8"),
+        to="buh@minfin.example",
         subject=f"Re: {ack.subject}", message_id=f"<demo-reply-{ack.id}@culture.example>",
         in_reply_to=ack.message_id,
         body="Добавлю: справка нужна в двух экземплярах.\n\n> Ваше обращение зарегистрировано\n")
@@ -172,13 +174,14 @@ def _client_reply(root: Path, session: Session) -> bytes | None:
 def sample_letter(*, sender: str, to: str, subject: str, message_id: str, in_reply_to: str,
                   body: str) -> bytes:
     """A reply as a mail program sends it. Built like buhdesk's own letters (compat32 ``Header``
-    encoding): the default/SMTP policy folder of the stdlib we run on (CPython gh-144156) puts the space
-    between two words outside the encoded words where a fold falls, and RFC 2047 readers drop it
-    («по командировке» arrived as «покомандировке»)."""
+    encoding): the default/SMTP policy folder of the stdlib we run on (CPython gh-144156) puts
+    the space between two words outside the encoded words where a fold falls, and RFC 2047
+    readers drop it («по командировке» arrived as «покомандировке»)."""
     msg = MIMEText(body, "plain", "utf-8")
     msg["From"] = sender  # ASCII: formataddr(..., charset="utf-8") encodes a name
     msg["To"] = to
-    msg["Subject"] = Header(subject, "utf-8", header_name="Subject")
+    header = Header(subject, "utf-8", header_name="Subject")
+    msg["Subject"] = header  # type: ignore[assignment]  # compat32 takes a Header
     msg["Message-ID"] = message_id
     msg["In-Reply-To"] = msg["References"] = f"<{in_reply_to}>"
     return msg.as_bytes(policy=compat32.clone(linesep="\r\n"))
@@ -204,16 +207,16 @@ OTHER_ANSWER = ("Ваше обращение рассмотрено, ответ 
 
 def _accountant_answers(session: Session, count: int) -> list[bytes]:
     """The accountants answer the first requests by replying to their notices, and close them."""
-    notices = session.exec(  # type: ignore[call-overload]
-        select(Message).join(Request, Message.request_id == Request.id)  # type: ignore[arg-type]
-        .where(Message.direction == "out", Message.kind == "notice", Request.channel == "email",
-               Message.subject.contains("Новое обращение"))  # type: ignore[attr-defined]
-        .order_by(Message.id).limit(count)
+    notices = session.execute(
+        select(Message).join(Request, col(Message.request_id) == col(Request.id))
+        .where(col(Message.direction) == "out", col(Message.kind) == "notice",
+               col(Request.channel) == "email", col(Message.subject).contains("Новое обращение"))
+        .order_by(col(Message.id)).limit(count)
     ).scalars().all()
     replies = []
     for notice in notices:
         request = session.get(Request, notice.request_id)
-        answer = ANSWERS.get(request.process if request else "", OTHER_ANSWER)
+        answer = ANSWERS.get(request.process or "" if request else "", OTHER_ANSWER)
         replies.append(sample_letter(
             sender=notice.to_addrs, to="buh@minfin.example", subject=f"Re: {notice.subject}",
             message_id=f"<demo-answer-{notice.id}@minfin.example>",
@@ -280,7 +283,7 @@ def _summary(rt: Runtime, root: Path, out: TextIO) -> None:
     print(f"Рабочее место: {root}", file=out)
     tz = rt.config.service.tz
     with Session(rt.engine) as session:
-        requests = session.exec(select(Request).order_by(Request.id)).scalars().all()  # type: ignore[call-overload]
+        requests = session.execute(select(Request).order_by(col(Request.id))).scalars().all()
         print(f"\nЗарегистрировано обращений: {len(requests)}", file=out)
         for r in requests:
             due = r.due_at.astimezone(tz).strftime("%d.%m.%Y %H:%M") if r.due_at else "—"
@@ -289,8 +292,8 @@ def _summary(rt: Runtime, root: Path, out: TextIO) -> None:
                   f"      процесс: {rt.rules.process_label(r.process)}; "
                   f"потребность: {rt.rules.need_label(r.need)};\n      "
                   f"исполнитель: {r.assignee or '—'}, срок: {due}, состояние: {r.state}", file=out)
-        incoming = session.exec(select(Message).where(Message.direction == "in")  # type: ignore[call-overload]
-                                .order_by(Message.id)).scalars().all()
+        incoming = session.execute(select(Message).where(col(Message.direction) == "in")
+                                .order_by(col(Message.id))).scalars().all()
         print("\nВходящие письма:", file=out)
         for m in incoming:
             what = {"request": "новое обращение", "followup": "дополнение к обращению",
@@ -303,8 +306,8 @@ def _summary(rt: Runtime, root: Path, out: TextIO) -> None:
         failed = sorted(p.name for p in (root / "delopro" / "failed").glob("*"))
         print(f"\nПакеты «ДелоПро»: обработано {len(packages)}, отклонено {len(failed)}"
               f" ({root / 'delopro'})", file=out)
-        outgoing = session.exec(select(Message).where(Message.direction == "out")  # type: ignore[call-overload]
-                                .order_by(Message.id)).scalars().all()
+        outgoing = session.execute(select(Message).where(col(Message.direction) == "out")
+                                .order_by(col(Message.id))).scalars().all()
         print(f"\nИсходящие письма ({root / 'outbox'}):", file=out)
         for m in outgoing:
             print(f"  {m.id}: {m.kind} → {m.to_addrs} «{m.subject}» [{m.status}]", file=out)

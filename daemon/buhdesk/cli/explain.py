@@ -8,13 +8,13 @@ from pathlib import Path
 from typing import Any, TextIO
 
 from buhdesk.config import ConfigError, load_config, package_data_dir
-from buhdesk.route.explain import FIELDS, ExplainContext, explain_path
 from buhdesk.kb.library import KbError, KnowledgeBase
 from buhdesk.kb.mail import KbSettingsError, min_share
-from buhdesk.trust.printsafe import safe_json, safe_line
+from buhdesk.route.explain import FIELDS, ExplainContext, explain_path
 from buhdesk.rules.book import RuleBook, RuleBookError, load_rulebook
-from buhdesk.trust.keys import THREAD
 from buhdesk.store.engine import make_engine
+from buhdesk.trust.keys import THREAD
+from buhdesk.trust.printsafe import safe_json, safe_line
 from buhdesk.trust.settings import auth_settings
 from buhdesk_connectors.delopro_source import load_document
 
@@ -28,7 +28,8 @@ ACTIONS = {
     "hold": "письмо будет задержано для разбора",
     "fail": "пакет «ДелоПро» не может быть принят и будет перемещён в failed",
     "amendment": "пакет «ДелоПро» будет записан как изменение обращения",
-    "duplicate": "пакет «ДелоПро» уже зарегистрирован: он будет перемещён в processed без изменений",
+    "duplicate": ("пакет «ДелоПро» уже зарегистрирован: он будет перемещён в processed "
+                  "без изменений"),
     "conflict": "конфликт: документ уже зарегистрирован с другим номером или датой, пакет будет "
                 "перемещён в failed",
 }
@@ -61,14 +62,16 @@ def _context(config: Path | None) -> ExplainContext:
 
 
 def _text(raw: dict[str, Any], rules: RuleBook, out: TextIO) -> None:
-    result = {k: (v if k in ("rules", "attachments", "document") else safe_line(v) if v else v)
-              for k, v in raw.items()}
+    result: dict[str, Any] = {
+        k: (v if k in ("rules", "attachments", "document") else safe_line(v) if v else v)
+        for k, v in raw.items()}
     print(f"== {result['file']}", file=out)
     if result["error"]:
         print(f"   ошибка: {result['error']}", file=out)
     document = result.get("document")
     if document:
-        when = document["reg_date"].strftime("%d.%m.%Y") if document["reg_date"] else "дата не указана"
+        when = (document["reg_date"].strftime("%d.%m.%Y") if document["reg_date"]
+                else "дата не указана")
         print(f"   документ «ДелоПро»: № {document['reg_number'] or '—'} от {when}; "
               f"автор: {document['author'] or 'не указан'}", file=out)
     print(f"   от: {result['from'] or '—'}; тема: «{result['subject'] or ''}»", file=out)

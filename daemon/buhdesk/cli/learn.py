@@ -7,6 +7,7 @@ import sys
 from collections.abc import Callable
 from pathlib import Path
 
+from buhdesk.cli.parser import RussianArgumentParser
 from buhdesk.config import Config
 
 LoadConfig = Callable[[argparse.Namespace], Config]
@@ -14,7 +15,8 @@ DEFAULT_CORPORA = ("tests/corpus/classify/tune", "tests/corpus/requests", "tests
 DEFAULT_HELDOUT = "tests/corpus/classify/heldout"
 
 
-def register(sub: argparse._SubParsersAction, load_config: LoadConfig) -> None:  # type: ignore[type-arg]
+def register(sub: argparse._SubParsersAction[RussianArgumentParser],
+             load_config: LoadConfig) -> None:
     p = sub.add_parser("learn", help="переобучить модель классификации",
                        description="Обучить модель классификации на размеченных письмах и "
                                    "исправлениях бухгалтеров, записать её рядом с правилами и "
@@ -33,7 +35,14 @@ def register(sub: argparse._SubParsersAction, load_config: LoadConfig) -> None: 
 def run_learn(args: argparse.Namespace, load_config: LoadConfig) -> int:
     from buhdesk.rules.classify import NEEDS, PROCESSES, Classifier
     from buhdesk.rules.classify_model import MODEL_FILE, model_from_data
-    from buhdesk.rules.learn import corrected_samples, dump_model, measure, read_corpus, report, train
+    from buhdesk.rules.learn import (
+        corrected_samples,
+        dump_model,
+        measure,
+        read_corpus,
+        report,
+        train,
+    )
     from buhdesk.rules.ruleset import load_ruleset
 
     config = load_config(args)
@@ -56,7 +65,8 @@ def run_learn(args: argparse.Namespace, load_config: LoadConfig) -> int:
         return 1
     model = train(samples, rules_only)
     heldout = read_corpus(Path(args.heldout))
-    print(f"Обучено на {len(samples)} письмах (из них исправлений бухгалтеров: {len(corrections)}).")
+    print(f"Обучено на {len(samples)} письмах "
+          f"(из них исправлений бухгалтеров: {len(corrections)}).")
     if heldout:
         print(report("До", measure(before.classifier, heldout)))
         after = Classifier(rules_only.rules, rules_only.settings, rules_only.lemmatizer,

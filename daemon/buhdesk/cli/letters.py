@@ -13,12 +13,14 @@ import sys
 from collections.abc import Callable
 from pathlib import Path
 
+from buhdesk.cli.parser import RussianArgumentParser
 from buhdesk.config import Config
 
 LoadConfig = Callable[[argparse.Namespace], Config]
 
 
-def register(sub: argparse._SubParsersAction, load_config: LoadConfig) -> None:  # type: ignore[type-arg]
+def register(sub: argparse._SubParsersAction[RussianArgumentParser],
+             load_config: LoadConfig) -> None:
     p = sub.add_parser("letters", help="выгрузить исходные письма обращения (.eml)",
                        description="Записать входящие письма обращения в папку файлами .eml — "
                                    "байт в байт, как они пришли, со всеми вложениями.")

@@ -38,7 +38,8 @@ def register(sub: argparse._SubParsersAction, load_config: LoadConfig) -> None: 
     pg.add_argument("--act-dir", type=Path, default=None, metavar="DIR",
                     help="куда записать акт (по умолчанию каталог acts рядом с базой вложений)")
     pg.add_argument("--json", action="store_true", help="вывод в JSON для сценариев")
-    bk = add("backup", cmd_backup, "сделать резервную копию базы и вложений (служба может работать)")
+    bk = add("backup", cmd_backup,
+             "сделать резервную копию базы и вложений (служба может работать)")
     bk.add_argument("dest", type=Path, help="новый или пустой каталог для копии")
     rs = add("restore", cmd_restore, "восстановить базу и вложения из резервной копии "
              "(остановите службу)")
@@ -49,8 +50,8 @@ def register(sub: argparse._SubParsersAction, load_config: LoadConfig) -> None: 
 
 def _guarded(func: Callable[[Config, argparse.Namespace, TextIO], int], config: Config,
              args: argparse.Namespace) -> int:
-    from buhdesk.store.backup import BackupError
     from buhdesk.schedule.retention import PurgeError
+    from buhdesk.store.backup import BackupError
 
     try:
         return func(config, args, sys.stdout)
@@ -69,8 +70,8 @@ def _retention_days(args: argparse.Namespace) -> int:
 
 
 def cmd_purge(config: Config, args: argparse.Namespace, out: TextIO) -> int:
-    from buhdesk.store.blobs import BlobStore
     from buhdesk.schedule.retention import counted, plan_purge, purge
+    from buhdesk.store.blobs import BlobStore
     from buhdesk.store.engine import opened_store
 
     older_than = timedelta(days=_retention_days(args))

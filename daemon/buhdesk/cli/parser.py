@@ -51,7 +51,8 @@ class RussianArgumentParser(argparse.ArgumentParser):
         kwargs.setdefault("formatter_class", _RussianHelp)
         kwargs.setdefault("add_help", True)
         add_help = kwargs.pop("add_help")
-        super().__init__(*args, add_help=False, **kwargs)
+        kwargs["add_help"] = False  # added below, with a Russian help text
+        super().__init__(*args, **kwargs)
         self._positionals.title = "позиционные аргументы"
         self._optionals.title = "параметры"
         if add_help:

@@ -32,7 +32,8 @@ class ReportCommands:
 
     def add_report_kind(self, name: str, func: ReportFunc, help: str) -> argparse.ArgumentParser:
         """Add ``buhdesk report NAME``; ``func(args, config)`` returns the exit status."""
-        parser = self.kinds.add_parser(name, help=help, description=help)
+        parser: argparse.ArgumentParser = self.kinds.add_parser(name, help=help,
+                                                                description=help)
         parser.set_defaults(func=lambda args: self._run(func, args))
         return parser
 
@@ -82,8 +83,8 @@ def write_report_xlsx(sheets: Any, output: Path) -> None:
 
 
 def cmd_sla(args: argparse.Namespace, config: Config) -> int:
-    from buhdesk.rules.book import load_rulebook
     from buhdesk.reports.sla import render_csv, render_html, render_xlsx, sla_report
+    from buhdesk.rules.book import load_rulebook
     from buhdesk.store.engine import opened_store
 
     if args.end < args.start:

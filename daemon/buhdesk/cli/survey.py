@@ -91,8 +91,8 @@ def cmd_web(args: argparse.Namespace, config: Config) -> int:
     import uvicorn
 
     from buhdesk.kb.library import KnowledgeBaseCache
-    from buhdesk.web.kb import kb_routes
     from buhdesk.web.app import create_app
+    from buhdesk.web.kb import kb_routes
     from buhdesk.web.security import uvicorn_proxy_options
 
     proxy = uvicorn_proxy_options(config)
@@ -169,10 +169,10 @@ def _write(args: argparse.Namespace, name: str, html: Callable[[], str], csv: Ca
 
 def cmd_satisfaction(args: argparse.Namespace, config: Config) -> int:
     from buhdesk.feedback import satisfaction as s
+    from buhdesk.feedback.settings import survey_settings
+    from buhdesk.feedback.survey import load_survey
     from buhdesk.rules.book import load_rulebook
     from buhdesk.store.engine import opened_store
-    from buhdesk.feedback.survey import load_survey
-    from buhdesk.feedback.settings import survey_settings
 
     _check_period(args)
     rules = load_rulebook(config.rules_dir)
@@ -180,17 +180,18 @@ def cmd_satisfaction(args: argparse.Namespace, config: Config) -> int:
         report = s.satisfaction_report(engine, load_survey(config.rules_dir),
                                        rules.process_label, args.start, args.end,
                                        threshold=survey_settings(config).min_group)
-    return _write(args, f"satisfaction_{args.start}_{args.end}", lambda: s.render_html(report, config.templates_dir),
+    return _write(args, f"satisfaction_{args.start}_{args.end}",
+                  lambda: s.render_html(report, config.templates_dir),
                   lambda: s.render_csv(report), lambda p: s.render_xlsx(report, p))
 
 
 def cmd_painmap(args: argparse.Namespace, config: Config) -> int:
     from buhdesk.feedback import painmap as pm
+    from buhdesk.feedback.settings import survey_settings
+    from buhdesk.feedback.survey import load_survey
     from buhdesk.reports.tables import write_rows_csv, write_xlsx
     from buhdesk.rules.book import load_rulebook
     from buhdesk.store.engine import opened_store
-    from buhdesk.feedback.survey import load_survey
-    from buhdesk.feedback.settings import survey_settings
 
     _check_period(args)
     rules = load_rulebook(config.rules_dir)

@@ -19,14 +19,14 @@ from datetime import timedelta
 from typing import Any
 
 from sqlalchemy import or_, select
-from sqlmodel import Session
+from sqlmodel import Session, col
 
-from buhdesk.reply.answer_packages import SCHEME
-from buhdesk.store.append_rows import event_values, insert_events
 from buhdesk.interfaces import Envelope, PermanentDeliveryError, Transport
-from buhdesk.store.models import Message, Raw
+from buhdesk.reply.answer_packages import SCHEME
 from buhdesk.service.runtime import Runtime
+from buhdesk.store.append_rows import event_values, insert_events
 from buhdesk.store.engine import is_postgres
+from buhdesk.store.models import Message, Raw, flushed_id
 
 log = logging.getLogger(__name__)
 
@@ -49,26 +49,26 @@ def _claim(rt: Runtime, limit: int) -> list[int]:
     with Session(rt.engine) as session:
         stmt = (
             select(Message).where(
-                Message.direction == "out", Message.status == "pending",
-                or_(Message.next_attempt_at.is_(None), Message.next_attempt_at <= now),  # type: ignore[union-attr,operator]
-            ).order_by(Message.id).limit(limit)
+                col(Message.direction) == "out", col(Message.status) == "pending",
+                or_(col(Message.next_attempt_at).is_(None), col(Message.next_attempt_at) <= now),
+            ).order_by(col(Message.id)).limit(limit)
         )
         if is_postgres(rt.engine):
             stmt = stmt.with_for_update(skip_locked=True)
-        rows = session.exec(stmt).scalars().all()  # type: ignore[call-overload]
+        rows = session.execute(stmt).scalars().all()
         for row in rows:
             row.attempts += 1
             row.next_attempt_at = now + timedelta(seconds=rt.config.outbox.lease)
         session.commit()
-        return [r.id for r in rows]
+        return [flushed_id(r) for r in rows]
 
 
 def _envelopes(rt: Runtime, ids: list[int]) -> list[Envelope]:
     with Session(rt.engine) as session:
         found = {mid: (to_addrs, data) for mid, to_addrs, data in session.execute(
-            select(Message.id, Message.to_addrs, Raw.data)
-            .join(Raw, Raw.message_pk == Message.id)  # type: ignore[arg-type]
-            .where(Message.id.in_(ids))  # type: ignore[union-attr]
+            select(col(Message.id), col(Message.to_addrs), col(Raw.data))
+            .join(Raw, col(Raw.message_pk) == col(Message.id))
+            .where(col(Message.id).in_(ids))
         )}
     envelopes = []
     for mid in ids:
@@ -163,6 +163,7 @@ def _record(rt: Runtime, row: Message, error: Exception | None,
             report: DeliveryReport) -> dict[str, Any]:
     """Mark ``row`` sent, rescheduled or held; return its audit-trail event (``event_values``)."""
     now = rt.now()
+    detail: dict[str, object]
     if error is None:
         row.status, row.done_at, row.reason, row.next_attempt_at = "sent", now, None, None
         report.sent.append(row.id)  # type: ignore[arg-type]

@@ -1,1 +1,2 @@
-"""Stage 6, feedback: the anonymous survey, its invitations, and the reports built on its answers."""
+"""Stage 6, feedback: the anonymous survey, its invitations, and the reports built on its
+answers."""

@@ -22,15 +22,8 @@ from email import charset, message_from_bytes
 from email.policy import compat32
 
 from sqlalchemy import select
-from sqlmodel import Session
+from sqlmodel import Session, col
 
-from buhdesk.reply.compose import compose
-from buhdesk.route.document_snapshot import latest_snapshot
-from buhdesk.store.models import Event, Message, Raw, Request
-from buhdesk.store.moments import as_utc
-from buhdesk.service.runtime import Runtime
-from buhdesk.schedule.claims import run_once
-from buhdesk.trust.keys import SURVEY_MOMENT, SURVEY_PERSON, THREAD
 from buhdesk.feedback.models import SurveyInvited, SurveyRate
 from buhdesk.feedback.settings import SurveySettings, survey_settings
 from buhdesk.feedback.tokens import (
@@ -41,6 +34,13 @@ from buhdesk.feedback.tokens import (
     quarter_of,
     token_row,
 )
+from buhdesk.reply.compose import compose
+from buhdesk.route.document_snapshot import latest_snapshot
+from buhdesk.schedule.claims import run_once
+from buhdesk.service.runtime import Runtime
+from buhdesk.store.models import Event, Message, Raw, Request, flushed_id
+from buhdesk.store.moments import as_utc
+from buhdesk.trust.keys import SURVEY_MOMENT, SURVEY_PERSON, THREAD
 
 log = logging.getLogger(__name__)
 JOB = "survey-invitations"
@@ -102,15 +102,17 @@ def _invite_batch(session: Session, rt: Runtime, settings: SurveySettings, today
     tz = rt.config.service.tz
     cutoff = as_utc(datetime.combine(today, time(), tzinfo=tz))  # stored times are UTC
     candidates = list(session.execute(select(Request).where(
-        Request.state == "closed", Request.closed_at.is_not(None),  # type: ignore[union-attr]
-        Request.closed_at < cutoff,  # type: ignore[operator]
-        Request.closed_at >= cutoff - timedelta(days=LOOKBACK_DAYS),  # type: ignore[operator]
-        Request.id.not_in(select(SurveyInvited.request_id)),  # type: ignore[union-attr]
+        col(Request.state) == "closed", col(Request.closed_at).is_not(None),
+        col(Request.closed_at) < cutoff,
+        col(Request.closed_at) >= cutoff - timedelta(days=LOOKBACK_DAYS),
+        col(Request.id).not_in(select(col(SurveyInvited.request_id))),
     )).scalars())
     _RANDOM.shuffle(candidates)
-    period, invites, people = period_of(today, settings.answer_period), [], set()
+    period = period_of(today, settings.answer_period)
+    invites: list[_Invite] = []
+    people: set[str] = set()
     for request in candidates:
-        session.add(SurveyInvited(request_id=request.id))  # type: ignore[arg-type]
+        session.add(SurveyInvited(request_id=request.id))
         reason = refusal(session, rt, settings, request, today, people)
         if reason:
             log.info("survey: %s gets no invitation: %s", request.number, reason)
@@ -153,14 +155,14 @@ def refusal(session: Session, rt: Runtime, settings: SurveySettings, request: Re
         return "автоматический отправитель"
     if domain not in settings.internal_domains:
         return "внешний адресат (домен не входит в список внутренних)"
-    if request.channel == "delopro" and (latest_snapshot(session, request.id) or {}).get(
-            "correspondent"):  # type: ignore[arg-type]
+    if request.channel == "delopro" and (latest_snapshot(session, flushed_id(request)) or {}).get(
+            "correspondent"):
         return "документ внешнего корреспондента из СЭД «ДелоПро»"
     persons = [person_key(key, address) for key in rt.keys.keys(SURVEY_PERSON)]
     since = today - timedelta(days=settings.per_person_days)
-    recent = session.execute(select(SurveyRate.week).where(
-        SurveyRate.person.in_(persons),  # type: ignore[attr-defined]
-        SurveyRate.week > week_of(since))).first()
+    recent = session.execute(select(col(SurveyRate.week)).where(
+        col(SurveyRate.person).in_(persons),
+        col(SurveyRate.week) > week_of(since))).first()
     if persons[0] in people or (recent is not None and settings.per_person_days > 0):
         return "приглашение этому сотруднику уже отправлялось недавно"
     return None
@@ -182,7 +184,7 @@ def _queue_letter(session: Session, rt: Runtime, settings: SurveySettings,
                   body_text=rendered.body, size=len(out.data), created_at=rt.now())
     session.add(row)
     session.flush()
-    session.add(Raw(message_pk=row.id, data=out.data))  # type: ignore[arg-type]
+    session.add(Raw(message_pk=flushed_id(row), data=out.data))
 
 
 def scrub_sent_invitations(rt: Runtime) -> int:
@@ -191,9 +193,9 @@ def scrub_sent_invitations(rt: Runtime) -> int:
     done = 0
     with Session(rt.engine) as session:
         rows = session.execute(select(Message).where(
-            Message.direction == "out", Message.kind == KIND,
-            Message.status.in_(("sent", "cancelled")),  # type: ignore[attr-defined]
-            Message.body_text.contains("/survey/"),  # type: ignore[union-attr]
+            col(Message.direction) == "out", col(Message.kind) == KIND,
+            col(Message.status).in_(("sent", "cancelled")),
+            col(Message.body_text).contains("/survey/"),
         )).scalars().all()
         for row in rows:
             if not TOKEN_IN_TEXT.search(row.body_text or ""):
@@ -220,7 +222,9 @@ def scrub_raw(data: bytes) -> bytes:
         if part.get_content_type() != "text/plain":
             continue
         payload = part.get_payload(decode=True)
-        text = payload.decode(part.get_content_charset() or "utf-8", "replace")  # type: ignore[union-attr]
+        if not isinstance(payload, bytes):  # a text/plain part decodes to bytes
+            raise ValueError("a text/plain part of an invitation has no body to scrub")
+        text = payload.decode(part.get_content_charset() or "utf-8", "replace")
         del part["Content-Transfer-Encoding"]
         part.set_payload(scrub_text(text), _UTF8_QP)
     return msg.as_bytes(policy=compat32.clone(linesep="\r\n"))

@@ -21,6 +21,7 @@ from datetime import UTC, datetime, timedelta
 from sqlalchemy import delete, func, insert, select, update
 from sqlalchemy.engine import Connection, Engine
 from sqlalchemy.exc import IntegrityError
+from sqlmodel import col
 
 from buhdesk.store.models import Lease
 
@@ -76,15 +77,16 @@ class LeaseKeeper:
         with self.engine.begin() as conn:
             now = self._now(conn)
             until = now + self.ttl
-            mine = update(Lease).where(Lease.name == name, Lease.holder == self.holder)
+            mine = update(Lease).where(col(Lease.name) == name, col(Lease.holder) == self.holder)
             if conn.execute(mine.values(expires_at=until)).rowcount:
                 return self._got(name, "renewed")
-            expired = update(Lease).where(Lease.name == name, Lease.expires_at < now)  # type: ignore[arg-type]
+            expired = update(Lease).where(col(Lease.name) == name, col(Lease.expires_at) < now)
             if conn.execute(expired.values(holder=self.holder, expires_at=until)).rowcount:
                 return self._got(name, "took over an expired lease on")
-            current = conn.execute(select(Lease.holder).where(Lease.name == name)).scalar()
+            current = conn.execute(
+                select(col(Lease.holder)).where(col(Lease.name) == name)).scalar()
             if current is not None and dead_here(current):
-                gone = update(Lease).where(Lease.name == name, Lease.holder == current)
+                gone = update(Lease).where(col(Lease.name) == name, col(Lease.holder) == current)
                 if conn.execute(gone.values(holder=self.holder, expires_at=until)).rowcount:
                     return self._got(name, f"took over from dead local process {current} on")
             if current is not None:
@@ -102,7 +104,7 @@ class LeaseKeeper:
         """Extend a lease this holder has; False when it was lost (expired and taken over)."""
         with self.engine.begin() as conn:
             until = self._now(conn) + self.ttl
-            stmt = update(Lease).where(Lease.name == name, Lease.holder == self.holder)
+            stmt = update(Lease).where(col(Lease.name) == name, col(Lease.holder) == self.holder)
             if conn.execute(stmt.values(expires_at=until)).rowcount:
                 self.held.add(name)
                 return True
@@ -111,7 +113,8 @@ class LeaseKeeper:
     def release(self, name: str) -> None:
         """Give ``name`` up at once (on stop), so another instance need not wait for expiry."""
         with self.engine.begin() as conn:
-            conn.execute(delete(Lease).where(Lease.name == name, Lease.holder == self.holder))
+            conn.execute(delete(Lease).where(col(Lease.name) == name,
+                                             col(Lease.holder) == self.holder))
         if name in self.held:
             log.info("lease: released %s", name)
         self.held.discard(name)

@@ -14,13 +14,13 @@ from typing import Any
 from sqlalchemy.exc import IntegrityError, OperationalError
 from sqlmodel import Session
 
+from buhdesk.interfaces import Document, PackageProblem, PackageSource, SourceError
 from buhdesk.reply import outbox
 from buhdesk.reply.answer_packages import record_receipts
-from buhdesk.rules.documents import DocumentSettings
 from buhdesk.route.documents import DocumentConflict, register_document
-from buhdesk.interfaces import Document, PackageProblem, PackageSource, SourceError
-from buhdesk.store.models import Event
+from buhdesk.rules.documents import DocumentSettings
 from buhdesk.service.runtime import Runtime
+from buhdesk.store.models import Event
 
 log = logging.getLogger(__name__)
 

@@ -16,8 +16,8 @@ from sqlalchemy import or_, select
 from sqlalchemy.engine import Engine
 from sqlmodel import Session, col
 
-from buhdesk.store.append_rows import event_values, insert_events, insert_rows
 from buhdesk.interfaces import RawItem
+from buhdesk.store.append_rows import event_values, insert_events, insert_rows
 from buhdesk.store.models import Message
 from buhdesk.store.raw import store_raws
 

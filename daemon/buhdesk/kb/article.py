@@ -21,8 +21,8 @@ from dataclasses import dataclass
 from datetime import date
 from pathlib import Path
 
-from buhdesk.rules.classify import NEEDS, PROCESSES
 from buhdesk.kb.markdown import SLUG_RE
+from buhdesk.rules.classify import NEEDS, PROCESSES
 
 FIELDS = ("title", "processes", "needs", "keywords", "owner", "reviewed", "forms")
 REQUIRED = ("title", "processes", "owner", "reviewed")

@@ -17,13 +17,13 @@ from urllib.parse import quote
 
 from sqlmodel import Session
 
-from buhdesk.store.append_rows import event_values, insert_events
 from buhdesk.config import Config
-from buhdesk.kb.library import MIN_SHARE, KnowledgeBase
 from buhdesk.kb.article import Article
+from buhdesk.kb.library import MIN_SHARE, KnowledgeBase
 from buhdesk.kb.markdown import to_text
-from buhdesk.store.models import Event, Request
 from buhdesk.route.quoting import split_quoted
+from buhdesk.store.append_rows import event_values, insert_events
+from buhdesk.store.models import Event, Request
 
 DEFAULT_PUBLIC_URL = "http://localhost:8080"
 KB_PATH = "/kb"

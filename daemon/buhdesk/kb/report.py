@@ -20,7 +20,7 @@ from typing import Any
 
 from sqlalchemy import select
 from sqlalchemy.engine import Engine
-from sqlmodel import Session
+from sqlmodel import Session, col
 
 from buhdesk.cli.reports import (
     ReportArgumentError,
@@ -99,13 +99,14 @@ def kb_report(engine: Engine, kb: KnowledgeBase, rules: RuleBook, start: date, e
     lo, hi = _bounds(start, end)
     with Session(engine) as session:
         events = session.execute(select(Event).where(
-            Event.action.in_(KB_ACTIONS), Event.at >= lo, Event.at < hi)).scalars().all()  # type: ignore[attr-defined]
+            col(Event.action).in_(KB_ACTIONS), col(Event.at) >= lo,
+            col(Event.at) < hi)).scalars().all()
         request_ids = {e.request_id for e in events if e.request_id is not None}
         requests = {r.id: r for r in session.execute(select(Request).where(
-            Request.id.in_(request_ids))).scalars()} if request_ids else {}  # type: ignore[union-attr]
+            col(Request.id).in_(request_ids))).scalars()} if request_ids else {}
         followups = _followups(session, request_ids)
         created = session.execute(select(Request).where(
-            Request.created_at >= lo, Request.created_at < hi)).scalars().all()
+            col(Request.created_at) >= lo, col(Request.created_at) < hi)).scalars().all()
         report = KbReport(start, end, min_gap_requests=min_gap_requests)
         report.articles = _article_figures(kb, list(events), requests, followups)
         got_article = {e.request_id for e in events}
@@ -117,8 +118,9 @@ def _followups(session: Session, request_ids: set[int]) -> dict[int, list[dateti
     found: dict[int, list[datetime]] = defaultdict(list)
     if request_ids:
         for e in session.execute(select(Event).where(
-                Event.action == "followup", Event.request_id.in_(request_ids))).scalars():  # type: ignore[union-attr]
-            found[e.request_id].append(_aware(e.at))  # type: ignore[index]
+                col(Event.action) == "followup", col(Event.request_id).in_(request_ids))).scalars():
+            if e.request_id is not None:
+                found[e.request_id].append(_aware(e.at))
     return found
 
 
@@ -230,13 +232,15 @@ def xlsx_sheets(report: KbReport) -> list[Any]:
     """Articles with the success chart, and the questions by process and need."""
     from buhdesk.reports.tables import Chart, Sheet
 
-    articles = [["Статья", "Название", "Предложена", "Вставлена в ответ", "Обращений", "Закрыто",
-                 "Закрыто без повторного обращения", "Доля закрытых без повторного обращения, %"],
-                *([a.slug, a.title, a.offered, a.inserted, a.requests, a.closed,
-                   a.closed_without_followup, a.success] for a in report.articles)]
-    questions = [["Процесс", "Потребность", "Обращений", "Получили статью", "Статей по теме"],
-                 *([q.process_label, q.need_label, q.requests, q.with_article, len(q.covering)]
-                   for q in report.questions)]
+    articles: list[list[object]] = [
+        ["Статья", "Название", "Предложена", "Вставлена в ответ", "Обращений", "Закрыто",
+         "Закрыто без повторного обращения", "Доля закрытых без повторного обращения, %"]]
+    articles += ([a.slug, a.title, a.offered, a.inserted, a.requests, a.closed,
+                  a.closed_without_followup, a.success] for a in report.articles)
+    questions: list[list[object]] = [
+        ["Процесс", "Потребность", "Обращений", "Получили статью", "Статей по теме"]]
+    questions += ([q.process_label, q.need_label, q.requests, q.with_article, len(q.covering)]
+                  for q in report.questions)
     return [Sheet("Статьи", articles, Chart("Закрыто без повторного обращения, %", 2, (8,), "%")),
             Sheet("Вопросы", questions)]
 

@@ -97,7 +97,7 @@ class SearchIndex:
         results = []
         for at in sorted(scores):
             article, tally = self._articles[at], scores[at]
-            whole = tuple(k for k, forms in zip(article.keywords, self._keywords[at])
+            whole = tuple(k for k, forms in zip(article.keywords, self._keywords[at], strict=True)
                           if forms and all(f & query_forms for f in forms))
             score = tally.score + KEYWORD_WEIGHT * len(whole)
             if score > 0:

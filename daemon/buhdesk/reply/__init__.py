@@ -1,1 +1,2 @@
-"""Stage 3, reply: outgoing letters written as rows with the state change; accountants' answers checked and wrapped."""
+"""Stage 3, reply: outgoing letters written as rows with the state change; accountants' answers
+checked and wrapped."""

@@ -45,7 +45,7 @@ def addressee(full_name: str | None) -> Addressee | None:
                       if "Patr" in p.tag and "nomn" in p.tag and "sing" in p.tag}
         name = {p.tag.gender for p in morph.parse(first)
                 if "Name" in p.tag and "nomn" in p.tag and "sing" in p.tag}
-        common = patronymic & name & {"masc", "femn"}
+        common = {"masc", "femn"} & patronymic & name
         if len(common) == 1:
             return Addressee(first, second, common.pop())
     return None

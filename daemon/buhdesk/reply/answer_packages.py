@@ -11,14 +11,14 @@ from collections.abc import Sequence
 from typing import Any
 
 from sqlalchemy import select
-from sqlmodel import Session
+from sqlmodel import Session, col
 
-from buhdesk.reply.compose import FileToSend
-from buhdesk.route.document_snapshot import latest_snapshot
 from buhdesk.interfaces import AnswerReceipt
-from buhdesk.store.models import Event, Message, Raw, Request
-from buhdesk.service.runtime import Runtime
+from buhdesk.reply.compose import FileToSend
 from buhdesk.reply.templating import Rendered
+from buhdesk.route.document_snapshot import latest_snapshot
+from buhdesk.service.runtime import Runtime
+from buhdesk.store.models import Event, Message, Raw, Request, flushed_id
 
 log = logging.getLogger(__name__)
 CHANNEL = "delopro"  # the request channel of documents registered from «ДелоПро»
@@ -49,7 +49,7 @@ def _addressee(request: Request, snapshot: dict[str, Any] | None) -> dict[str, s
 def describe(rt: Runtime, session: Session, request: Request, login: str, summary: str,
              files: Sequence[tuple[str, str, str]], *, closing: bool) -> dict[str, Any]:
     """The answer package as data; ``files`` are (name, content type, blob sha256)."""
-    snapshot = latest_snapshot(session, request.id) if request.id else None  # type: ignore[arg-type]
+    snapshot = latest_snapshot(session, request.id) if request.id else None
     return {
         "request": request.number,
         "in_reply_to": {
@@ -82,7 +82,7 @@ def queue_answer_package(session: Session, rt: Runtime, request: Request, login:
     row.message_id = payload["package"] = f"{request.number}-{row.id}"
     data = json.dumps(payload, ensure_ascii=False, indent=1).encode("utf-8")
     row.size = len(data)
-    session.add(Raw(message_pk=row.id, data=data))  # type: ignore[arg-type]
+    session.add(Raw(message_pk=flushed_id(row), data=data))
     session.add(Event(request_id=request.id, message_pk=row.id, stage="reply",
                       action=f"queued-{KIND}",
                       detail=json.dumps({"to": row.to_addrs, "package": row.message_id},
@@ -95,8 +95,9 @@ def queue_answer_package(session: Session, rt: Runtime, request: Request, login:
 def record_receipts(session: Session, source: str, receipts: Sequence[AnswerReceipt]) -> int:
     """An event on the request whose answer package each receipt is about."""
     for receipt in receipts:
-        row = session.exec(  # type: ignore[call-overload]
-            select(Message).where(Message.kind == KIND, Message.message_id == receipt.package)
+        row = session.execute(
+            select(Message).where(col(Message.kind) == KIND,
+                                  col(Message.message_id) == receipt.package)
         ).scalars().first()
         action = "receipt-ok" if receipt.ok else "receipt-error"
         session.add(Event(request_id=row.request_id if row else None,

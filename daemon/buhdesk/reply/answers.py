@@ -14,24 +14,24 @@ from dataclasses import dataclass, field
 from datetime import datetime
 
 from sqlalchemy import select
-from sqlmodel import Session
+from sqlmodel import Session, col
 
 from buhdesk.agent.notes import record_notes
+from buhdesk.kb.mail import insert_articles, missing_articles_message, public_url, record_inserted
 from buhdesk.reply.addressing import addressee, drop_greeting, formal_greeting, starts_with_greeting
 from buhdesk.reply.answer_packages import CHANNEL, queue_answer_package
 from buhdesk.reply.compose import FileToSend
-from buhdesk.kb.mail import insert_articles, missing_articles_message, public_url, record_inserted
-from buhdesk.textcheck.learned import STAGE as TEXTCHECK_STAGE
-from buhdesk.textcheck.learned import WORD_ADDED, words_of
+from buhdesk.reply.outbox import client_thread, enqueue, notify, request_vars
+from buhdesk.reply.templating import Rendered
 from buhdesk.route.lifecycle import next_state
 from buhdesk.route.mime import ParsedMessage
-from buhdesk.store.models import Event, Message, Request
-from buhdesk.reply.outbox import client_thread, enqueue, notify, request_vars
 from buhdesk.route.participants import answer_copies, copies_settings
 from buhdesk.route.quoting import new_text
 from buhdesk.service.runtime import Runtime
-from buhdesk.reply.templating import Rendered
+from buhdesk.store.models import Event, Message, Request
 from buhdesk.textcheck import Finding
+from buhdesk.textcheck.learned import STAGE as TEXTCHECK_STAGE
+from buhdesk.textcheck.learned import WORD_ADDED, words_of
 
 log = logging.getLogger(__name__)
 
@@ -147,8 +147,9 @@ def check_letter(rt: Runtime, request: Request, rendered: Rendered,
 
 def learned_words(session: Session) -> list[str]:
     """Words accountants marked as correct with «#слово» (read back from the audit trail)."""
-    query = select(Event.detail).where(Event.stage == TEXTCHECK_STAGE, Event.action == WORD_ADDED)
-    return words_of(list(session.exec(query).scalars()))  # type: ignore[call-overload]
+    query = select(col(Event.detail)).where(col(Event.stage) == TEXTCHECK_STAGE,
+                                            col(Event.action) == WORD_ADDED)
+    return words_of(list(session.execute(query).scalars()))
 
 
 def _learn(session: Session, request: Request, words: Sequence[str], login: str) -> None:
@@ -174,7 +175,8 @@ def handle_answer(session: Session, rt: Runtime, msg: Message, parsed: ParsedMes
                   request: Request) -> None:
     """The route stage's handler for a staff reply to a notice or to a returned answer."""
     member = rt.rules.staff_by_email(parsed.from_addr)
-    assert member is not None, "route calls this only for staff addresses"
+    if member is None:
+        raise LookupError(f"handle_answer is for staff letters; {parsed.from_addr!r} is not staff")
     text, commands = parse_commands(new_text(parsed.body_text))
     msg.kind, msg.status = "answer", "routed"
     process_answer(session, rt, request, member.login, text, commands,
@@ -221,7 +223,8 @@ def process_answer(session: Session, rt: Runtime, request: Request, login: str, 
     return findings
 
 
-def _with_articles(rt: Runtime, text: str, slugs: Sequence[str]) -> tuple[str, list[str], list[str]]:
+def _with_articles(rt: Runtime, text: str,
+                   slugs: Sequence[str]) -> tuple[str, list[str], list[str]]:
     """The answer with the named knowledge-base articles appended; and found and missing slugs."""
     if rt.kb is None:
         return text, [], list(slugs)
@@ -323,7 +326,7 @@ def transfer(session: Session, rt: Runtime, request: Request, login: str, *, act
 
 
 def _client_messages(session: Session, request: Request) -> list[Message]:
-    return list(session.exec(  # type: ignore[call-overload]
-        select(Message).where(Message.request_id == request.id, Message.direction == "in",
-                              Message.kind.in_(("request", "followup")))  # type: ignore[attr-defined]
-        .order_by(Message.id)).scalars())
+    return list(session.execute(
+        select(Message).where(col(Message.request_id) == request.id, col(Message.direction) == "in",
+                              col(Message.kind).in_(("request", "followup")))
+        .order_by(col(Message.id))).scalars())

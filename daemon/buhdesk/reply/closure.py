@@ -12,17 +12,17 @@ from datetime import datetime, timedelta
 from typing import Literal
 
 from sqlalchemy import func, select
-from sqlmodel import Session
+from sqlmodel import Session, col
 
+from buhdesk.feedback.settings import ClosureSettings, closure_settings
 from buhdesk.route.channels import Intake, open_from_intake
-from buhdesk.route.opening import Batch
-from buhdesk.store.append_rows import event_values
 from buhdesk.route.lifecycle import TransitionError, next_state
+from buhdesk.route.opening import Batch
+from buhdesk.service.runtime import Runtime
+from buhdesk.store.append_rows import event_values
+from buhdesk.store.engine import is_postgres
 from buhdesk.store.models import Event, Message, Request
 from buhdesk.store.moments import as_utc
-from buhdesk.service.runtime import Runtime
-from buhdesk.store.engine import is_postgres
-from buhdesk.feedback.settings import ClosureSettings, closure_settings
 
 log = logging.getLogger(__name__)
 
@@ -46,8 +46,8 @@ def close(session: Session, request: Request, *, now: datetime, actor: str, rule
 def close_by_number(rt: Runtime, number: str, *, actor: str) -> Request:
     """``buhdesk close NUMBER``."""
     with Session(rt.engine) as session:
-        request = session.execute(select(Request).where(
-            Request.number == number.strip().upper())).scalars().first()
+        request: Request | None = session.execute(select(Request).where(
+            col(Request.number) == number.strip().upper())).scalars().first()
         if request is None:
             raise CloseError(f"обращение {number} не найдено")
         close(session, request, now=rt.now(), actor=actor, rule="cli")
@@ -58,9 +58,9 @@ def close_by_number(rt: Runtime, number: str, *, actor: str) -> Request:
 
 
 def _last_answers(session: Session, ids: list[int]) -> dict[int, datetime]:
-    rows = session.execute(select(Event.request_id, func.max(Event.at)).where(
-        Event.request_id.in_(ids), Event.action == "answered",  # type: ignore[union-attr]
-    ).group_by(Event.request_id))
+    rows = session.execute(select(col(Event.request_id), func.max(col(Event.at))).where(
+        col(Event.request_id).in_(ids), col(Event.action) == "answered",
+    ).group_by(col(Event.request_id)))
     return {rid: as_utc(at) for rid, at in rows}
 
 
@@ -71,14 +71,14 @@ def auto_close(rt: Runtime, settings: ClosureSettings | None = None) -> int:
     now, tz = rt.now(), rt.config.service.tz
     today = now.astimezone(tz).date()
     with Session(rt.engine) as session:
-        stmt = select(Request).where(Request.state == "answered")
+        stmt = select(Request).where(col(Request.state) == "answered")
         if is_postgres(rt.engine):  # a follow-up being routed meanwhile is not overwritten
             stmt = stmt.with_for_update(skip_locked=True)
         answered = list(session.execute(stmt).scalars())
-        last = _last_answers(session, [r.id for r in answered])  # type: ignore[misc]
+        last = _last_answers(session, [r.id for r in answered])
         closed = 0
         for request in answered:
-            at = last.get(request.id) or (as_utc(request.answered_at)  # type: ignore[arg-type]
+            at = last.get(request.id) or (as_utc(request.answered_at)
                                          if request.answered_at else None)
             if at is None:
                 continue

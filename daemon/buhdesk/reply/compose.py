@@ -22,7 +22,6 @@ from email.policy import Compat32
 from email.utils import format_datetime, formataddr
 from functools import lru_cache
 
-from buhdesk.trust.tokens import make_message_id
 from buhdesk.reply.wireformat import (
     MAX_HEADER_LINE,
     MAX_WORD,
@@ -31,6 +30,8 @@ from buhdesk.reply.wireformat import (
     folded,
     quoted_printable,
 )
+from buhdesk.route.bigparts import Spooled
+from buhdesk.trust.tokens import make_message_id
 
 LOOP_HEADER = "X-Buhdesk-Loop"
 
@@ -41,11 +42,12 @@ class _Utf8Headers(charset.Charset):
 
     def header_encode_lines(self, string: str, maxlengths: Iterator[int]) -> list[str | None]:
         codec = self.output_codec or "us-ascii"
-        module = self._get_encoder(string.encode(codec))  # type: ignore[attr-defined]
+        module = self._get_encoder(  # type: ignore[attr-defined]  # private, not in typeshed
+            string.encode(codec))
         if codec != "utf-8" or self.get_output_charset() != codec or module not in (
                 quoprimime, base64mime):
-            return super().header_encode_lines(string, maxlengths)  # type: ignore[no-any-return]
-        extra = len(codec) + charset.RFC2047_CHROME_LEN  # type: ignore[attr-defined]
+            return super().header_encode_lines(string, maxlengths)
+        extra = len(codec) + charset.RFC2047_CHROME_LEN
         lines: list[str | None] = []
         current: list[str] = []
         size = 0  # bytes of the current line (base64) or their encoded length (Q)
@@ -86,7 +88,7 @@ class _WirePolicy(Compat32):
         if (isinstance(value, str) and len(name) + len(value) <= 76
                 and PLAIN_VALUE.match(value)):
             return f"{name}: {value}{self.linesep}".encode("ascii")
-        return super().fold_binary(name, value)
+        return super().fold_binary(name, value)  # type: ignore[arg-type]  # str or Header
 
 
 _WIRE = _WirePolicy(linesep="\r\n")
@@ -104,7 +106,7 @@ class Outgoing:
 class FileToSend:
     filename: str
     content_type: str
-    data: bytes
+    data: bytes | Spooled  # a big attachment of a letter stays in its temporary file
 
 
 def compose(
@@ -212,7 +214,7 @@ def _from_field(name: str, address: str) -> str | None:
 def _mime_bytes(letter: _Letter, files: Sequence[FileToSend] = ()) -> bytes:
     """The letter through the compat32 ``email.mime`` classes (several times faster than
     ``EmailMessage`` with the default policy, several times slower than :func:`_plain_bytes`)."""
-    text = MIMEText(letter.body, "plain", _UTF8_QP)
+    text = MIMEText(letter.body, "plain", _UTF8_QP)  # type: ignore[arg-type]  # a Charset too
     msg: MIMEBase = text
     if files:
         msg = MIMEMultipart()
@@ -221,7 +223,8 @@ def _mime_bytes(letter: _Letter, files: Sequence[FileToSend] = ()) -> bytes:
             msg.attach(_attachment(f))
     msg["From"] = formataddr((letter.sender_name, letter.sender), charset="utf-8")
     msg["To"] = letter.to
-    msg["Subject"] = Header(letter.subject, _UTF8_HEADERS, header_name="Subject")
+    subject = Header(letter.subject, _UTF8_HEADERS, header_name="Subject")
+    msg["Subject"] = subject  # type: ignore[assignment]  # compat32 takes a Header
     for name, value in letter.fields:
         msg[name] = value
     return msg.as_bytes(policy=_WIRE)
@@ -230,7 +233,7 @@ def _mime_bytes(letter: _Letter, files: Sequence[FileToSend] = ()) -> bytes:
 def _attachment(f: FileToSend) -> MIMEBase:
     maintype, _, subtype = f.content_type.partition("/")
     part = MIMEBase(maintype or "application", subtype or "octet-stream")
-    part.set_payload(f.data)
+    part.set_payload(f.data)  # type: ignore[arg-type]  # Spooled: a buffer read like bytes
     encoders.encode_base64(part)
     part.add_header("Content-Disposition", "attachment", filename=("utf-8", "", f.filename))
     return part

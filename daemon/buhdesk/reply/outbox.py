@@ -14,8 +14,6 @@ from typing import Any
 from sqlalchemy import and_, func, or_, select
 from sqlmodel import Session, col
 
-from buhdesk.store.append_rows import event_values, insert_events, insert_raws, insert_rows
-from buhdesk.reply.compose import FileToSend, compose
 from buhdesk.kb.library import KbError
 from buhdesk.kb.mail import (
     KbSettingsError,
@@ -25,12 +23,14 @@ from buhdesk.kb.mail import (
     public_url,
 )
 from buhdesk.reply.attachment_labels import attachment_labels
+from buhdesk.reply.compose import FileToSend, compose
+from buhdesk.reply.templating import Rendered
 from buhdesk.route.mime import ParsedMessage
-from buhdesk.store.models import Message, Request
 from buhdesk.rules.book import Decision
 from buhdesk.service.runtime import Runtime
+from buhdesk.store.append_rows import event_values, insert_events, insert_raws, insert_rows
+from buhdesk.store.models import Message, Request
 from buhdesk.trust.keys import THREAD
-from buhdesk.reply.templating import Rendered
 
 log = logging.getLogger(__name__)
 
@@ -112,7 +112,8 @@ def add_letter(letters: Letters, rt: Runtime, *, request: Request | None, kind: 
                        body_text=rendered.body, size=len(out.data), created_at=rt.now())
     letters.rows.append((row, out.data))
     letters.event(event_values(request_id=request_id, stage="reply", action=f"queued-{kind}",
-                               detail=json.dumps({"to": list(to), **({"cc": list(cc)} if cc else {})},
+                               detail=json.dumps({"to": list(to),
+                                                  **({"cc": list(cc)} if cc else {})},
                                                  ensure_ascii=False)), of=row)
     return row
 

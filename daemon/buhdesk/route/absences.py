@@ -6,14 +6,14 @@ from collections.abc import Mapping, Sequence
 from pathlib import Path
 
 from sqlalchemy import delete, select
-from sqlmodel import Session
+from sqlmodel import Session, col
 
-from buhdesk.store.models import Absence as AbsenceRow
 from buhdesk.rules.routing import Absence, StaffMember, read_absences_csv
+from buhdesk.store.models import Absence as AbsenceRow
 
 
 def absences_from_store(session: Session) -> list[Absence]:
-    rows = session.exec(select(AbsenceRow)).scalars().all()  # type: ignore[call-overload]
+    rows = session.execute(select(AbsenceRow)).scalars().all()
     return [Absence(login=r.login, start=r.start, end=r.end, reason=r.reason) for r in rows]
 
 
@@ -24,7 +24,7 @@ def import_absences(session: Session, path: Path, *, replace: bool = True,
     found = read_absences_csv(path, staff=staff)
     origin = path.name
     if replace:
-        session.execute(delete(AbsenceRow).where(AbsenceRow.origin == origin))  # type: ignore[arg-type]
+        session.execute(delete(AbsenceRow).where(col(AbsenceRow.origin) == origin))
     for a in found:
         session.add(AbsenceRow(login=a.login, start=a.start, end=a.end, reason=a.reason,
                                origin=origin))

@@ -138,7 +138,8 @@ def parse(value: str) -> AuthResults:
     authserv_id, version = "", None
     after = next((t for t in reader.toks[reader.i + 1:] if t.kind != "comment"), None)
     if first.kind in ("word", "quoted") and not (after is not None and after.kind == "="):
-        authserv_id = reader.take().text.lower()  # type: ignore[union-attr]
+        reader.take()  # the token peeked at as ``first``
+        authserv_id = first.text.lower()
         tok = reader.peek()
         if tok is not None and tok.kind == "word" and tok.text.isdigit():
             version = int(tok.text)

@@ -34,8 +34,8 @@ class Spooled(mmap.mmap):
     """The decoded bytes of a big attachment in an anonymous temporary file, mapped read-only.
 
     It is a buffer like ``bytes`` (``len``, slices, hashing, writing to a file); ``sha256`` is
-    the hash of the bytes, and :class:`buhdesk.store.blobs.BlobStore` copies ``file`` without reading
-    it into memory. The file goes away with the object.
+    the hash of the bytes, and :class:`buhdesk.store.blobs.BlobStore` copies ``file`` without
+    reading it into memory. The file goes away with the object.
     """
 
     sha256: str
@@ -43,11 +43,11 @@ class Spooled(mmap.mmap):
 
     def __eq__(self, other: object) -> bool:
         try:
-            return memoryview(self) == memoryview(other)  # type: ignore[arg-type]
+            return memoryview(self) == memoryview(other)  # type: ignore[arg-type]  # any buffer; TypeError else
         except TypeError:
             return NotImplemented
 
-    __hash__ = None  # type: ignore[assignment]
+    __hash__ = None  # type: ignore[assignment]  # unhashable like bytearray: equal by content
 
 
 def spooled(file: IO[bytes], digest: str) -> Spooled:
@@ -85,9 +85,9 @@ class Cut:
 
     def restore_part(self, part: Message) -> None:
         """Put the original text back into a leaf part that holds a token."""
-        payload = part._payload  # type: ignore[attr-defined]
+        payload = part._payload  # type: ignore[attr-defined]  # the body as parsed, undecoded
         if isinstance(payload, str) and self.prefix in payload:
-            part._payload = self.restore(payload)  # type: ignore[attr-defined]
+            part.set_payload(self.restore(payload))
 
     def spool(self, part: Message, max_bytes: int) -> Decoded | None:
         """Decode a base64 leaf whose body is one cut-out run (plus a short clean end) into a
@@ -111,7 +111,7 @@ class Cut:
         return Decoded(size, self._decode(start, end, len(last), end_bytes))
 
     def _run_of(self, part: Message) -> tuple[tuple[int, int], bytes] | None:
-        payload = part._payload  # type: ignore[attr-defined]
+        payload = part._payload  # type: ignore[attr-defined]  # the body as parsed, undecoded
         if not isinstance(payload, str) or payload.count(self.prefix) != 1:
             return None
         if str(part.get("content-transfer-encoding", "")).lower() != "base64":
@@ -153,7 +153,8 @@ class Cut:
                 carry = text[usable:]
                 digest.update(chunk)
                 file.write(chunk)
-            assert not carry, "the run less the kept characters is whole base64 quanta"
+            if carry:  # _run_of keeps whole base64 quanta: a rest here is a bug, not bad input
+                raise RuntimeError("a base64 run less its kept characters is not whole quanta")
             digest.update(end_bytes)
             file.write(end_bytes)
             return spooled(file, digest.hexdigest())

@@ -117,5 +117,5 @@ def undeliverable(session: Session, addresses: Sequence[str]) -> dict[str, Undel
     if not wanted:
         return {}
     rows = session.execute(select(Undeliverable).where(
-        Undeliverable.address.in_(wanted))).scalars()  # type: ignore[attr-defined]
+        col(Undeliverable.address).in_(wanted))).scalars()
     return {r.address: r for r in rows}

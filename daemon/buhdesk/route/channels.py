@@ -5,7 +5,6 @@ text serves follow-ups that come after the reopening period (:mod:`buhdesk.reply
 
 from __future__ import annotations
 
-
 import logging
 from dataclasses import dataclass
 from datetime import datetime

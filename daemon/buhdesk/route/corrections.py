@@ -12,10 +12,10 @@ from dataclasses import asdict, dataclass
 from typing import Any
 
 from sqlalchemy import select
-from sqlmodel import Session
+from sqlmodel import Session, col
 
-from buhdesk.store.models import Event, Request, utcnow
 from buhdesk.rules.book import RuleBook
+from buhdesk.store.models import Event, Request, flushed_id, utcnow
 
 
 class CorrectionError(Exception):
@@ -48,8 +48,8 @@ class Correction:
 
 
 def find_request(session: Session, number: str) -> Request:
-    request = session.exec(  # type: ignore[call-overload]
-        select(Request).where(Request.number == number)
+    request: Request | None = session.execute(
+        select(Request).where(col(Request.number) == number)
     ).scalars().first()
     if request is None:
         raise CorrectionError(f"обращение {number} не найдено")
@@ -58,9 +58,9 @@ def find_request(session: Session, number: str) -> Request:
 
 def original_hits(session: Session, request_id: int) -> list[dict[str, Any]]:
     """The classification hits of the route stage's "decided" event (empty if none recorded)."""
-    events = session.exec(  # type: ignore[call-overload]
-        select(Event).where(Event.request_id == request_id, Event.stage == "route",
-                            Event.action == "decided").order_by(Event.id)
+    events = session.execute(
+        select(Event).where(col(Event.request_id) == request_id, col(Event.stage) == "route",
+                            col(Event.action) == "decided").order_by(col(Event.id))
     ).scalars().all()
     for ev in events:
         for rule in json.loads(ev.detail or "{}").get("rules", []):
@@ -105,11 +105,10 @@ def correct_request(session: Session, rules: RuleBook, number: str, *,
         labels = f"«{rules.process_label(new_process)}» и «{rules.need_label(new_need)}»"
         raise CorrectionError(f"у обращения {number} уже процесс и потребность {labels}: "
                               "исправлять нечего")
-    assert request.id is not None
     correction = Correction(
         number=number, old_process=request.process, new_process=new_process,
         old_need=request.need, new_need=new_need, actor=actor, note=note,
-        hits=tuple(annotate_hits(rules, original_hits(session, request.id))),
+        hits=tuple(annotate_hits(rules, original_hits(session, flushed_id(request)))),
     )
     request.process, request.need, request.updated_at = new_process, new_need, utcnow()
     detail = {"old_process": correction.old_process, "new_process": new_process,

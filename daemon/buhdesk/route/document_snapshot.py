@@ -10,7 +10,7 @@ from dataclasses import asdict
 from typing import Any
 
 from sqlalchemy import select
-from sqlmodel import Session
+from sqlmodel import Session, col
 
 from buhdesk.interfaces import Document, DocumentFile
 from buhdesk.store.models import Event
@@ -74,11 +74,11 @@ def snapshot_of(doc: Document, digests: list[str]) -> dict[str, Any]:
 
 def latest_snapshot(session: Session, request_id: int) -> dict[str, Any] | None:
     """The snapshot of the newest card stored for the request, if it came from an EDMS."""
-    detail = session.exec(  # type: ignore[call-overload]
-        select(Event.detail).where(Event.request_id == request_id,
-                                   Event.stage == SNAPSHOT_STAGE,
-                                   Event.action == SNAPSHOT_ACTION)
-        .order_by(Event.id.desc()).limit(1)  # type: ignore[union-attr]
+    detail = session.execute(
+        select(col(Event.detail)).where(col(Event.request_id) == request_id,
+                                   col(Event.stage) == SNAPSHOT_STAGE,
+                                   col(Event.action) == SNAPSHOT_ACTION)
+        .order_by(col(Event.id).desc()).limit(1)
     ).scalars().first()
     return json.loads(detail) if detail else None
 
@@ -91,7 +91,8 @@ def changes(old: dict[str, Any] | None, new: dict[str, Any]) -> dict[str, dict[s
         if before == after:
             continue
         if key == "text":
-            found[key] = {"было": f"{len(before or '')} симв.", "стало": f"{len(after or '')} симв."}
+            found[key] = {"было": f"{len(before or '')} симв.",
+                          "стало": f"{len(after or '')} симв."}
         else:
             found[key] = {"было": before, "стало": after}
     return found

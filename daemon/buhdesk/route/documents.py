@@ -15,10 +15,10 @@ from datetime import UTC, date, datetime
 from sqlalchemy import select
 from sqlmodel import Session, col
 
+from buhdesk.interfaces import Document
 from buhdesk.reply import outbox
-from buhdesk.route.absences import absences_from_store
 from buhdesk.reply.answer_packages import CHANNEL
-from buhdesk.rules.documents import DocumentSettings, decide_document, load_document_settings
+from buhdesk.route.absences import absences_from_store
 from buhdesk.route.document_snapshot import (
     SNAPSHOT_ACTION,
     SNAPSHOT_STAGE,
@@ -30,13 +30,13 @@ from buhdesk.route.document_snapshot import (
     snapshot_of,
     source_key,
 )
-from buhdesk.interfaces import Document
-from buhdesk.route.lifecycle import TRANSITIONS, next_state
-from buhdesk.store.models import Attachment, Message, Raw, Request
 from buhdesk.route.letters import event, event_of
+from buhdesk.route.lifecycle import TRANSITIONS, next_state
 from buhdesk.route.opening import Batch, Opening, open_request
 from buhdesk.rules.book import with_duty_accountant
+from buhdesk.rules.documents import DocumentSettings, decide_document, load_document_settings
 from buhdesk.service.runtime import Runtime
+from buhdesk.store.models import Attachment, Message, Raw, Request
 from buhdesk.trust.staff_letters import for_assignee
 
 log = logging.getLogger(__name__)

@@ -19,30 +19,30 @@ from typing import Any
 from sqlalchemy import select
 from sqlalchemy.engine import Engine
 from sqlalchemy.exc import OperationalError, ProgrammingError
-from sqlmodel import Session
+from sqlmodel import Session, col
 
+from buhdesk.interfaces import Document, PackageProblem
+from buhdesk.kb.library import MIN_SHARE, KnowledgeBase
+from buhdesk.kb.mail import articles_for
 from buhdesk.route.absences import absences_from_store
 from buhdesk.route.automated import detect_automated
+from buhdesk.route.document_snapshot import content_digest, file_digests, source_key
+from buhdesk.route.documents import DocumentConflict, check_same_registration, find_by_uid
+from buhdesk.route.letters import find_thread, letter_of
+from buhdesk.route.mime import MessageParseError, ParsedMessage, parse_message
+from buhdesk.route.opening import open_counts
+from buhdesk.rules.book import RuleBook, with_duty_accountant
 from buhdesk.rules.documents import (
     DocumentSettingsError,
     decide_document,
     load_document_settings,
 )
-from buhdesk.route.document_snapshot import content_digest, file_digests, source_key
-from buhdesk.route.documents import DocumentConflict, check_same_registration, find_by_uid
-from buhdesk.trust.entitlement import token_authority
-from buhdesk.interfaces import Document, PackageProblem
-from buhdesk.kb.library import MIN_SHARE, KnowledgeBase
-from buhdesk.kb.mail import articles_for
-from buhdesk.route.mime import MessageParseError, ParsedMessage, parse_message
-from buhdesk.store.models import Message, Request
-from buhdesk.route.letters import find_thread, letter_of
-from buhdesk.route.opening import open_counts
 from buhdesk.rules.routing import Absence
-from buhdesk.rules.book import RuleBook, with_duty_accountant
+from buhdesk.store.models import Message, Request
+from buhdesk.trust.entitlement import token_authority
 from buhdesk.trust.sender_auth import hold_reason
-from buhdesk.trust.tokens import find_token
 from buhdesk.trust.settings import AuthSettings
+from buhdesk.trust.tokens import find_token
 
 FIELDS = ("file", "from", "subject", "body_text", "attachments", "automated", "action", "request",
           "process", "need", "assignee", "due_at", "rules", "articles", "error")
@@ -141,7 +141,7 @@ def _on_request(ctx: ExplainContext, parsed: ParsedMessage, number: str, at: dat
     token = find_token(ctx.thread_keys, [*parsed.references, *parsed.in_reply_to])
     with Session(ctx.engine) as session:
         request = session.execute(select(Request).where(
-            Request.number == number)).scalars().one()  # type: ignore[arg-type]
+            col(Request.number) == number)).scalars().one()
         if (parsed.from_addr or "").lower() == (request.client_email or "").lower():
             return "followup"
         absences = [*ctx.rules.ruleset.absences, *absences_from_store(session)]
@@ -233,8 +233,9 @@ def _known_document(ctx: ExplainContext, doc: Document) -> tuple[str, str, str |
             return "conflict", request.number, e.message
         number = request.number
         key = source_key(doc, content_digest(doc, file_digests(doc)))
-        stored = session.exec(  # type: ignore[call-overload]
-            select(Message.id).where(Message.request_id == request.id, Message.source_key == key)
+        stored = session.execute(
+            select(col(Message.id)).where(col(Message.request_id) == request.id,
+                                          col(Message.source_key) == key)
         ).first()
         session.rollback()  # expires the row: its number was read above
     return ("duplicate" if stored else "amendment"), number, None

@@ -18,29 +18,29 @@ from sqlalchemy import select
 from sqlmodel import Session, col
 
 from buhdesk.agent.mail_commands import handle_commands
-from buhdesk.reply import outbox
-from buhdesk.store.append_rows import event_values, insert_events
-from buhdesk.route.automated import detect_automated
-from buhdesk.rules.classify import Letter
-from buhdesk.reply.closure import followup_policy, open_linked
-from buhdesk.trust.floods import notify_capped
-from buhdesk.route.lifecycle import next_state
-from buhdesk.route.opening import Batch, Opening, open_request
-from buhdesk.route.mime import MessageParseError, ParsedMessage, parse_message
-from buhdesk.store.models import Attachment, Message, Raw, Request, flushed_id
-from buhdesk.store.raw import has_raw, read_raw
-from buhdesk.rules.book import RuleBook, with_duty_accountant
-from buhdesk.service.runtime import Runtime
-from buhdesk.trust.keys import THREAD
-from buhdesk.trust.staff_letters import for_assignee, handle_staff_letter
-from buhdesk.store.engine import is_postgres
 from buhdesk.feedback.settings import ClosureSettings, closure_settings
+from buhdesk.reply import outbox
+from buhdesk.reply.closure import followup_policy, open_linked
+from buhdesk.route.automated import detect_automated
 from buhdesk.route.bounces import join_bounce
 from buhdesk.route.courtesy import is_courtesy
+from buhdesk.route.lifecycle import next_state
+from buhdesk.route.mime import MessageParseError, ParsedMessage, parse_message
+from buhdesk.route.opening import Batch, Opening, open_request
 from buhdesk.route.participants import copied, is_participant
 from buhdesk.route.quoting import split_signature, strip_quoted
-from buhdesk.trust.tokens import Token, find_subject_tag, find_token
+from buhdesk.rules.book import RuleBook, with_duty_accountant
+from buhdesk.rules.classify import Letter
+from buhdesk.service.runtime import Runtime
+from buhdesk.store.append_rows import event_values, insert_events
+from buhdesk.store.engine import is_postgres
+from buhdesk.store.models import Attachment, Message, Raw, Request, flushed_id
+from buhdesk.store.raw import has_raw, read_raw
+from buhdesk.trust.floods import notify_capped
 from buhdesk.trust.holds import hold_if_flooding, hold_if_unauthentic
+from buhdesk.trust.keys import THREAD
+from buhdesk.trust.staff_letters import for_assignee, handle_staff_letter
+from buhdesk.trust.tokens import Token, find_subject_tag, find_token
 
 log = logging.getLogger(__name__)
 

@@ -1,9 +1,10 @@
 """Decide a request's process and need from its letter, by weighted term rules, and say why.
 
-Rules come from ``rules/classify.toml`` (validated by :mod:`buhdesk.rules.ruleset`). Text is cut to the
-sender's own words (:mod:`buhdesk.route.quoting`), split into lemmas (:mod:`buhdesk.rules.lemmas`) and each
-rule scores the terms it finds; the best process and need win, below a threshold the request is
-left unsorted. Every hit is kept so that the decision can be explained.
+Rules come from ``rules/classify.toml`` (validated by :mod:`buhdesk.rules.ruleset`). Text is
+cut to the sender's own words (:mod:`buhdesk.route.quoting`), split into lemmas
+(:mod:`buhdesk.rules.lemmas`) and each rule scores the terms it finds; the best process and
+need win, below a threshold the request is left unsorted. Every hit is kept so that the
+decision can be explained.
 """
 
 from __future__ import annotations
@@ -14,9 +15,9 @@ from collections import defaultdict
 from collections.abc import Sequence
 from dataclasses import dataclass
 
+from buhdesk.route.quoting import split_quoted
 from buhdesk.rules.classify_model import UNSORTED, Model, ModelDecision, features
 from buhdesk.rules.lemmas import Lemmatizer, Token, normalize
-from buhdesk.route.quoting import split_quoted
 
 PROCESSES = (
     "payroll", "travel", "timesheet", "reporting", "facts", "info_on_demand",

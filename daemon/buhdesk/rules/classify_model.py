@@ -15,11 +15,13 @@ from __future__ import annotations
 import json
 import math
 import re
+from collections.abc import Mapping
 from dataclasses import dataclass
+from itertools import pairwise
 from pathlib import Path
 
-from buhdesk.rules.lemmas import Lemmatizer, normalize
 from buhdesk.route.quoting import split_quoted
+from buhdesk.rules.lemmas import Lemmatizer, normalize
 
 MODEL_FILE = "classify_model.json"
 FORMAT = 1
@@ -128,7 +130,7 @@ def model_from_data(data: object, processes: tuple[str, ...], needs: tuple[str, 
                  int(data.get("trained_on", 0)), dict(prints))
 
 
-def _head(data: dict, name: str, allowed: tuple[str, ...]) -> Head:
+def _head(data: Mapping[str, object], name: str, allowed: tuple[str, ...]) -> Head:
     raw = data.get(name)
     if not isinstance(raw, dict):
         raise ModelError(f"в файле модели нет раздела «{name}»")
@@ -162,7 +164,7 @@ def features(lemmatizer: Lemmatizer, subject: str, body: str) -> dict[str, float
         lemmas = _lemmas(lemmatizer, text)
         for lemma in lemmas:
             feats[lemma] = 1.0
-        for a, b in zip(lemmas, lemmas[1:]):
+        for a, b in pairwise(lemmas):
             feats[a + " " + b] = 1.0
     for sentence in _SENTENCE.findall(f"{subject}\n{own}"):
         if sentence.rstrip().endswith("?"):

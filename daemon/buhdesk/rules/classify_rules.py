@@ -89,7 +89,8 @@ def _labels(doc: TomlDoc, table: str, codes: tuple[str, ...], problems: Problems
             problems.add(doc.name, doc.key_line(owner, key),
                          f"неизвестный код «{key}» в [{table}] (допустимы: {', '.join(codes)})")
         elif not isinstance(value, str) or not value.strip():
-            problems.add(doc.name, doc.key_line(owner, key), f"название «{key}» должно быть строкой")
+            problems.add(doc.name, doc.key_line(owner, key),
+                         f"название «{key}» должно быть строкой")
     for code in codes:
         if code not in raw:
             problems.add(doc.name, doc.table_line(owner), f"в [{table}] нет названия для «{code}»")
@@ -124,7 +125,8 @@ def _rule(
     before = len(problems.items)
     check_keys(doc, owner, raw, _RULE_KEYS, problems, "правиле")
     name = raw.get("name")
-    label = f"правило «{name}»" if isinstance(name, str) and name else f"правило № {owner[1] + 1}"
+    label = (f"правило «{name}»" if isinstance(name, str) and name
+             else f"правило № {(owner[1] or 0) + 1}")
     if not isinstance(name, str) or not name.strip():
         problems.add(doc.name, doc.table_line(owner), f"{label}: нет имени (name)")
     kind, code = _target(doc, owner, raw, label, problems)
@@ -171,7 +173,8 @@ def _string_list(
 ) -> list[str]:
     value = raw.get(key, [])
     if not isinstance(value, list) or not all(isinstance(v, str) for v in value):
-        problems.add(doc.name, doc.key_line(owner, key), f"{label}: {key} должен быть списком строк")
+        problems.add(doc.name, doc.key_line(owner, key),
+                     f"{label}: {key} должен быть списком строк")
         return []
     return value
 

@@ -10,11 +10,11 @@ from dataclasses import dataclass
 from datetime import datetime
 from pathlib import Path
 
-from buhdesk.rules.classify import Letter
 from buhdesk.interfaces import Document, DocumentPerson
+from buhdesk.rules.book import Decision, RuleBook
+from buhdesk.rules.classify import Letter
 from buhdesk.rules.locatedtoml import RuleFileError, read_located_toml
 from buhdesk.rules.routing import Absence
-from buhdesk.rules.book import Decision, RuleBook
 from buhdesk.rules.ruleset import StaffMember
 
 SETTINGS_FILE = "delopro.toml"

@@ -3,8 +3,8 @@
 Training reads labelled letters (the corpus format of ``tests/corpus/requests``: ``Subject``,
 ``From``, ``Process``, ``Need`` header lines, a blank line, the body) and accountants'
 corrections from the store, fits two multinomial logistic regressions (scikit-learn, the
-optional ``[learn]`` extra) over :func:`buhdesk.rules.classify_model.features`, and writes the weights
-as JSON that people can read and diff. Measuring needs no scikit-learn.
+optional ``[learn]`` extra) over :func:`buhdesk.rules.classify_model.features`, and writes the
+weights as JSON that people can read and diff. Measuring needs no scikit-learn.
 """
 
 from __future__ import annotations
@@ -14,9 +14,13 @@ from collections import Counter
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from buhdesk.rules.classify import NEEDS, PROCESSES, Classifier, Letter, rule_print
 from buhdesk.rules.classify_model import FORMAT, UNSORTED
+
+if TYPE_CHECKING:
+    from sqlalchemy.engine import Engine
 
 REGULARISATION = 4.0  # scikit-learn's C: larger fits the corpus closer
 MIN_WEIGHT = 0.05  # weights smaller than this are left out of the file: no effect, less to read
@@ -125,8 +129,8 @@ class Score:
 
     def wrong(self) -> dict[str, tuple[str, str]]:
         """Letters whose process or need was wrong: name -> (got process, got need)."""
-        return {n: (p[1], q[1]) for n, p, q in zip(self.names, self.process_pairs,
-                                                     self.need_pairs) if p[0] != p[1] or q[0] != q[1]}
+        rows = zip(self.names, self.process_pairs, self.need_pairs, strict=False)
+        return {n: (p[1], q[1]) for n, p, q in rows if p[0] != p[1] or q[0] != q[1]}
 
 
 def measure(classifier: Classifier, samples: Iterable[Sample]) -> Score:
@@ -166,26 +170,26 @@ def report(title: str, score: Score) -> str:
     ))
 
 
-def corrected_samples(engine: object) -> list[Sample]:
+def corrected_samples(engine: Engine) -> list[Sample]:
     """Requests an accountant corrected (``correct``): their first letter, labelled as corrected.
 
     A transfer alone changes who answers, not the process or need, so it teaches nothing here;
     a transfer followed by a correction is learnt through the correction.
     """
     from sqlalchemy import select
-    from sqlmodel import Session
+    from sqlmodel import Session, col
 
     from buhdesk.store.models import Event, Message, Request
 
     samples = []
-    with Session(engine) as session:  # type: ignore[arg-type]
-        ids = set(session.execute(select(Event.request_id).where(
-            Event.stage == "route", Event.action == "corrected")).scalars())
+    with Session(engine) as session:
+        ids = set(session.execute(select(col(Event.request_id)).where(
+            col(Event.stage) == "route", col(Event.action) == "corrected")).scalars())
         for request in session.execute(select(Request).where(
-                Request.id.in_(ids)).order_by(Request.id)).scalars():  # type: ignore[union-attr]
+                col(Request.id).in_(ids)).order_by(col(Request.id))).scalars():
             first = session.execute(select(Message).where(
-                Message.request_id == request.id, Message.direction == "in",
-                Message.kind == "request").order_by(Message.id)).scalars().first()
+                col(Message.request_id) == request.id, col(Message.direction) == "in",
+                col(Message.kind) == "request").order_by(col(Message.id))).scalars().first()
             if first is None:
                 continue
             letter = Letter(subject=first.subject, body=first.body_text or "",

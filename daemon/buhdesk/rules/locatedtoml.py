@@ -81,7 +81,7 @@ def key_line(text: str, key: str) -> int | None:
         return None
     name = re.escape(_INDEXED.sub(r"\1", parts[-1]))
     leaf = re.compile(rf"^\s*[\"']?{name}[\"']?\s*=")
-    for number, (line, (path, _)) in enumerate(zip(lines, tables), start=1):
+    for number, (line, (path, _)) in enumerate(zip(lines, tables, strict=False), start=1):
         if _same_table(parts[:-1], path) and leaf.match(line):
             return number
     return _header_line(tables, parts[:-1])
@@ -119,7 +119,8 @@ def _tables_by_line(lines: list[str]) -> list[tuple[tuple[str, ...], bool]]:
 def _same_table(wanted: list[str], path: tuple[str, ...]) -> bool:
     """``sources`` stands for any ``sources[i]``; ``sources[1]`` for that one only."""
     return len(wanted) == len(path) and all(
-        w == p or ("[" not in w and _INDEXED.sub(r"\1", p) == w) for w, p in zip(wanted, path))
+        w == p or ("[" not in w and _INDEXED.sub(r"\1", p) == w)
+        for w, p in zip(wanted, path, strict=True))
 
 
 def _header_line(tables: list[tuple[tuple[str, ...], bool]], parts: list[str]) -> int | None:

@@ -8,13 +8,13 @@ from dataclasses import dataclass, field
 from datetime import date, datetime
 
 from sqlalchemy import select
-from sqlmodel import Session
+from sqlmodel import Session, col
 
+from buhdesk.schedule.reminders import OWED_STATES
+from buhdesk.service.runtime import Runtime
 from buhdesk.store.models import Message, Request
 from buhdesk.store.moments import as_utc
 from buhdesk.trust.printsafe import safe_line
-from buhdesk.schedule.reminders import OWED_STATES
-from buhdesk.service.runtime import Runtime
 
 UNASSIGNED = ""
 
@@ -81,8 +81,8 @@ def _item(rt: Runtime, r: Request) -> DigestItem:
 
 def _held(session: Session) -> list[tuple[HeldItem, str | None]]:
     rows = session.execute(
-        select(Message, Request).outerjoin(Request, Message.request_id == Request.id)
-        .where(Message.status == "held").order_by(Message.id)
+        select(Message, Request).outerjoin(Request, col(Message.request_id) == col(Request.id))
+        .where(col(Message.status) == "held").order_by(col(Message.id))
     ).all()
     return [(HeldItem(id=m.id, direction=m.direction, subject=safe_line(m.subject or "без темы"),
                       reason=safe_line(m.reason or "причина не указана"),
@@ -118,8 +118,8 @@ def collect_digest(rt: Runtime, now: datetime) -> Digest:
     unsorted: list[DigestItem] = []
     held_unassigned: list[HeldItem] = []
     with Session(rt.engine) as session:
-        rows = session.execute(select(Request).where(Request.state != "closed")
-                               .order_by(Request.due_at, Request.id)).scalars().all()
+        rows = session.execute(select(Request).where(col(Request.state) != "closed")
+                               .order_by(col(Request.due_at), col(Request.id))).scalars().all()
         for r in rows:
             _place(rt, book, unsorted, _item(rt, r), r.assignee, now, today)
         for held, login in _held(session):

@@ -9,8 +9,8 @@ import threading
 from collections.abc import Callable
 from datetime import datetime
 
+from buhdesk.config import Config, DeloproSourceConfig
 from buhdesk.reply.answer_packages import destination
-from buhdesk.config import Config, SourceConfig
 from buhdesk.service.runner import Daemon
 from buhdesk.service.runtime import Runtime, build_runtime
 from buhdesk.trust.settings import auth_settings, flood_settings
@@ -22,9 +22,9 @@ from buhdesk_connectors.factory import make_source, make_transport
 log = logging.getLogger(__name__)
 
 
-def _delopro(cfg: SourceConfig, rt: Runtime) -> tuple[DeloproSource, DeloproAnswerTransport]:
+def _delopro(cfg: DeloproSourceConfig,
+             rt: Runtime) -> tuple[DeloproSource, DeloproAnswerTransport]:
     """A «ДелоПро» export folder: packages in, and answer packages back into its outgoing/."""
-    assert cfg.path is not None, "config requires a path for delopro sources"
     source = DeloproSource(cfg.name, cfg.path, stable_interval=cfg.stable_interval)
     return source, DeloproAnswerTransport(DeloproFolder(cfg.path), rt.blobs)
 
@@ -40,9 +40,9 @@ def build_daemon(config: Config, *, stopping: threading.Event | None = None,
     rt = build_runtime(config, clock=clock) if clock else build_runtime(config)
     for warning in rt.rules.calendar.warnings(rt.now().astimezone(config.service.tz).date()):
         log.warning("calendar: %s", warning)
-    mail_sources = [s for s in config.sources if s.kind in ("imap", "maildir")]
+    mail_sources = [s for s in config.sources if not isinstance(s, DeloproSourceConfig)]
     sources = [make_source(s) for s in mail_sources]
-    edms = {s.name: _delopro(s, rt) for s in config.sources if s.kind == "delopro"}
+    edms = {s.name: _delopro(s, rt) for s in config.sources if isinstance(s, DeloproSourceConfig)}
     intervals = {s.name: s.poll_interval for s in config.sources}
     return Daemon(rt, sources, make_transport(config.outbox),
                   poll_interval=lambda src: intervals.get(src.name, 60.0),

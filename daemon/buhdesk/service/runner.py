@@ -135,7 +135,8 @@ class Daemon:
         self.notifier = Notifier()
         self.watcher = RuleWatcher(rt)
         self.scheduler = Scheduler(rt)
-        self.polls = PollRecorder([s.name for s in [*self.sources, *self.package_sources]])
+        names = [s.name for s in self.sources] + [s.name for s in self.package_sources]
+        self.polls = PollRecorder(names)
         self.health_settings = HealthSettings.from_config(rt.config)
         self.incidents = Incidents(rt, alert_after=self.health_settings.alert_after)
         # One fetcher per source among all instances on this store.
@@ -152,7 +153,7 @@ class Daemon:
             ("scrub", lambda: scrub_sent_invitations(rt)),
             ("floods", every(rt, 3600.0, lambda: purge_counts(rt.engine, rt.now()))),
         )
-        self.progress = Progress([*(s.name for s in [*self.sources, *self.package_sources]),
+        self.progress = Progress([*names,
                                   *(worker_stage(name) for name, _ in self.STAGES)], now=rt.now)
         self._worker_delay = 0.0
         self._put_off = False  # the last delivery attempt put every letter off
@@ -220,6 +221,10 @@ class Daemon:
             except Exception:
                 log.exception("lease: cannot release %s", lease_name(source))
 
+    def _pause(self, seconds: float) -> None:
+        """Tenacity's sleep between attempts: a stop ends it at once."""
+        self.stopping.wait(seconds)
+
     def _fetch_while_leased(self, source: Source | PackageSource, take: Callable[[], int]) -> None:
         """Cycle until stopped; a failing cycle is tried again with exponential back-off (reset
         by the first cycle that succeeds)."""
@@ -228,7 +233,7 @@ class Daemon:
                 retry=retry_if_exception_type(Exception),
                 stop=stop_when_event_set(self.stopping),
                 wait=wait_exponential(multiplier=1, min=1, max=MAX_BACKOFF),
-                sleep=self.stopping.wait,
+                sleep=self._pause,
                 before_sleep=partial(self._source_failed, source),
                 reraise=True,
             )
@@ -285,9 +290,9 @@ class Daemon:
         if report.retried and not report.sent:
             self._put_off = True
             raise DeliveryStalled(f"{len(report.retried)} letters put off: {report.last_error}")
-        if self._put_off and not (report.sent or report.held):
-            if queue_sizes(self.rt.engine)["pending"]:
-                raise StillWaiting  # the letters put off are not due yet
+        if self._put_off and not (report.sent or report.held) \
+                and queue_sizes(self.rt.engine)["pending"]:
+            raise StillWaiting  # the letters put off are not due yet
         self._put_off = False
         return len(report.sent) + len(report.held)
 

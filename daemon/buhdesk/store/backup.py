@@ -239,7 +239,8 @@ class RestoreReport:
 
 
 def restore(config: Config, src_dir: Path, *, force: bool = False) -> RestoreReport:
-    """Put a backup back; refuses a store that holds data unless ``force``. Stop the daemon first."""
+    """Put a backup back; refuses a store that holds data unless ``force``. Stop the daemon
+    first."""
     src = Path(src_dir)
     manifest = Manifest.read(src)
     verify(src, manifest)
@@ -269,7 +270,8 @@ def verify(src: Path, manifest: Manifest) -> None:
     if not db.is_file():
         raise BackupError(f"в копии нет файла базы {db.name}")
     if file_sha256(db) != manifest.sha256:
-        raise BackupError(f"контрольная сумма {db.name} не совпадает с {MANIFEST}: копия повреждена")
+        raise BackupError(f"контрольная сумма {db.name} не совпадает с {MANIFEST}: "
+                          "копия повреждена")
     files = [p for p in (src / BLOBS).rglob("*") if p.is_file()] if (src / BLOBS).is_dir() else []
     if len(files) != manifest.blobs.files:
         raise BackupError(f"в копии {len(files)} файлов вложений, а в {MANIFEST} — "

@@ -22,15 +22,14 @@ class BlobStore:
     def put(self, data: bytes | Spooled) -> str:
         """Store ``data`` (once per content) and return its hash; durable when this returns.
         A spooled attachment is copied from its file in pieces, never read whole."""
-        spooled = isinstance(data, Spooled)
-        digest = data.sha256 if spooled else hashlib.sha256(data).hexdigest()
+        digest = data.sha256 if isinstance(data, Spooled) else hashlib.sha256(data).hexdigest()
         target = self.path(digest)
         if target.exists():
             return digest
         target.parent.mkdir(parents=True, exist_ok=True)
         tmp = target.with_name(f".{digest}.{os.getpid()}.tmp")
         with open(tmp, "wb") as fh:
-            if spooled:
+            if isinstance(data, Spooled):
                 _copy(data.file, len(data), fh)
             else:
                 fh.write(data)

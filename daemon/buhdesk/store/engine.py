@@ -12,10 +12,10 @@ from pathlib import Path
 
 from alembic import command
 from alembic.config import Config as AlembicConfig
-from sqlalchemy import event, make_url, select, text
+from sqlalchemy import Table, event, make_url, select, text
 from sqlalchemy.engine import Connection, CursorResult, Engine
 from sqlalchemy.exc import IntegrityError
-from sqlmodel import Session, col, create_engine
+from sqlmodel import Session, SQLModel, col, create_engine
 
 from buhdesk.store.models import Counter
 
@@ -61,6 +61,14 @@ def affected_rows(result: object) -> int:
     if not isinstance(result, CursorResult):
         raise TypeError(f"not the result of an UPDATE or DELETE: {type(result).__name__}")
     return result.rowcount
+
+
+def table_of(model: type[SQLModel]) -> Table:
+    """The Core table of a table model (SQLModel sets ``__table__`` without declaring it)."""
+    table = getattr(model, "__table__", None)
+    if not isinstance(table, Table):
+        raise TypeError(f"{model.__name__} is not a table model")
+    return table
 
 
 def is_postgres(engine: Engine | Connection) -> bool:

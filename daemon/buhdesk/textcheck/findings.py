@@ -1,4 +1,5 @@
-"""The value a text check produces: one finding per problem, with its place and a Russian message."""
+"""The value a text check produces: one finding per problem, with its place and a Russian
+message."""
 
 from __future__ import annotations
 

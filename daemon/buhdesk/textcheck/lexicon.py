@@ -15,7 +15,6 @@ import dawg_python
 import pymorphy3
 
 from buhdesk.rules.lemmas import morph_analyzer
-
 from buhdesk.textcheck import suggest
 from buhdesk.textcheck.tokens import is_cyrillic
 
@@ -149,7 +148,7 @@ class _Frequencies(Mapping[str, int]):
     def __contains__(self, key: object) -> bool:
         return key in self._loaded()
 
-    def get(self, key: str, default: int = 0) -> int:  # type: ignore[override]
+    def get(self, key: str, default: int = 0) -> int:  # type: ignore[override]  # int default only
         return self._loaded().get(key, default)
 
     def __iter__(self) -> Iterator[str]:

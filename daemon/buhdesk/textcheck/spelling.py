@@ -103,7 +103,8 @@ def _caps(text: str, word: Word, lexicon: Lexicon) -> Finding | None:
     if _ROMAN.fullmatch(word.text) or lexicon.is_plain_known(word.text.lower()):
         return None
     if len(word.text) <= ABBREVIATION_MAX:
-        near = tuple(sorted(t for t in set(edits1(word.text, RU.upper())) if t in lexicon.exact_terms))
+        near = tuple(sorted(t for t in set(edits1(word.text, RU.upper()))
+                            if t in lexicon.exact_terms))
         message = (f"Неизвестное сокращение {quote(word.text)}: проверьте написание "
                    "или добавьте его в глоссарий")
         return make("spelling", text, word.start, word.end, message, near)

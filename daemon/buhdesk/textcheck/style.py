@@ -86,7 +86,8 @@ def _quoted_code(text: str, word: Word) -> bool:
 
 def _marks(text: str) -> list[Finding]:
     return [make("style", text, m.start(), m.end(),
-                 f"Несколько знаков подряд: {quote(m.group())} — в деловом письме достаточно одного",
+                 f"Несколько знаков подряд: {quote(m.group())} — в деловом письме "
+                 "достаточно одного",
                  (m.group()[0],)) for m in _MARKS.finditer(text)]
 
 
@@ -120,7 +121,9 @@ def phrase_findings(text: str, spans: list[tuple[int, int]], pattern: re.Pattern
     for m in pattern.finditer(folded):
         if inside(m.start(), spans):
             continue
-        phrase = phrases[int(m.lastgroup[1:])]  # type: ignore[index]
+        if m.lastgroup is None:
+            raise ValueError(f"phrase pattern without a named group: {pattern.pattern[:80]!r}")
+        phrase = phrases[int(m.lastgroup[1:])]
         blocking = phrase.blocking if phrase.blocking is not None else (
             default_blocking if phrase.kind == "style" else True)
         found = text[m.start():m.end()]

@@ -1,4 +1,5 @@
-"""Splitting a text into words, and the spans (addresses, numbers, file names) that are not words."""
+"""Splitting a text into words, and the spans (addresses, numbers, file names) that are not
+words."""
 
 from __future__ import annotations
 

@@ -1,1 +1,2 @@
-"""Who may do what: sender authentication, entitlement to answer, thread tokens, keys, flood caps."""
+"""Who may do what: sender authentication, entitlement to answer, thread tokens, keys, flood
+caps."""

@@ -21,8 +21,8 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from datetime import date
 
-from buhdesk.store.models import Request
 from buhdesk.rules.routing import Absence, StaffMember
+from buhdesk.store.models import Request
 from buhdesk.trust.tokens import Token
 
 HEAD_ROLE = "head"

@@ -17,13 +17,14 @@ from datetime import datetime, timedelta
 from sqlalchemy import delete
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.engine import Engine
-from sqlmodel import Session
+from sqlmodel import Session, col
 
-from buhdesk.store.append_rows import insert_event
-from buhdesk.store.models import RateCount, Request
-from buhdesk.store.moments import as_utc
 from buhdesk.reply.outbox import notify
 from buhdesk.service.runtime import Runtime
+from buhdesk.store.append_rows import insert_event
+from buhdesk.store.engine import affected_rows, table_of
+from buhdesk.store.models import RateCount, Request
+from buhdesk.store.moments import as_utc
 from buhdesk.trust.settings import flood_settings
 
 log = logging.getLogger(__name__)
@@ -55,7 +56,7 @@ def bump(session: Session, key: str, now: datetime, cap: int) -> Step:
     """Count one more ``key`` in the hour of ``now``; return the count with the cap."""
     dialect = session.get_bind().dialect.name
     insert = postgresql.insert if dialect == "postgresql" else sqlite.insert
-    table = RateCount.__table__  # type: ignore[attr-defined]
+    table = table_of(RateCount)
     upsert = insert(table).values(key=key[:300], hour=hour_of(now), count=1).on_conflict_do_update(
         index_elements=["key", "hour"], set_={"count": table.c.count + 1})
     with session.no_autoflush:  # the batch's pending rows are written when it is done
@@ -67,9 +68,9 @@ def purge_counts(engine: Engine, now: datetime) -> int:
     """Forget counts older than :data:`KEEP`; returns how many rows went."""
     with Session(engine) as session:
         result = session.execute(delete(RateCount).where(
-            RateCount.hour < hour_of(now - KEEP)))  # type: ignore[arg-type]
+            col(RateCount.hour) < hour_of(now - KEEP)))
         session.commit()
-    gone = result.rowcount or 0  # type: ignore[attr-defined]
+    gone = affected_rows(result)
     if gone:
         log.info("floods: %d old hourly count(s) removed", gone)
     return gone

@@ -3,8 +3,6 @@
 from alembic import context
 from sqlmodel import SQLModel
 
-import buhdesk.store.models
-import buhdesk.schedule.models
 import buhdesk.feedback.models  # noqa: F401
 
 connection = context.config.attributes.get("connection")

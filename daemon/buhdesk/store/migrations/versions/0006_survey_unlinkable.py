@@ -15,7 +15,7 @@ import secrets
 from datetime import date, timedelta
 
 import sqlalchemy as sa
-import sqlmodel
+import sqlmodel.sql.sqltypes
 from alembic import op
 
 revision = "0006_survey_unlinkable"
@@ -79,7 +79,7 @@ def _tokens(conn: sa.Connection) -> None:
              "valid_until": _quarter_end(r.quarter) + timedelta(days=VALID_DAYS)}
             for r in old if not r.used]
     if live:
-        op.bulk_insert(table, live)  # type: ignore[arg-type]
+        op.bulk_insert(table, live)
 
 
 def _answers(conn: sa.Connection) -> None:
@@ -101,7 +101,7 @@ def _answers(conn: sa.Connection) -> None:
     op.create_index("ix_survey_answers_period", "survey_answers", ["period"])
     random.SystemRandom().shuffle(old)  # the old row order kept the answer order
     if old:
-        op.bulk_insert(table, [  # type: ignore[arg-type]
+        op.bulk_insert(table, [
             {"id": secrets.token_hex(16), "process": r.process, "period": _half_year(r.quarter),
              "answers": r.answers, "comment": r.comment} for r in old])
 
