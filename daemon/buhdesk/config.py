@@ -102,6 +102,17 @@ def read_secret(name: str) -> str | None:
     return os.environ.get(name)
 
 
+def missing_secret_text(what: str, name: str) -> str:
+    """Why the password ``name`` of ``what`` is missing and where it is looked for."""
+    cred_dir = os.environ.get("CREDENTIALS_DIRECTORY")
+    where = (f"нет файла учётных данных systemd {cred_dir}/{name} (или он пуст)" if cred_dir
+             else "учётные данные systemd не переданы, и переменная окружения не задана")
+    return (f"пароль {what} не задан: секрет {name!r} не найден — {where}. Положите пароль в "
+            f"файл, указанный в LoadCredential={name}:… файла службы buhdesk.service (права 600, "
+            "владелец root), или задайте переменную окружения с этим именем, и перезапустите "
+            "службу")
+
+
 def forget_secrets(config: Config) -> None:
     """Drop the secrets from this process's environment once the keys it needs are derived (the
     web process): what it serves afterwards cannot read the thread key back from there."""
@@ -225,6 +236,18 @@ class Config:
         return KeyRing.from_secrets(current, previous=previous,
                                     previous_until=svc.secret_previous_valid_until,
                                     today=today or date.today, purposes=purposes)
+
+    def mail_passwords(self) -> None:
+        """Every mailbox and SMTP server whose ``password_env`` names a secret has it; the first
+        missing one is named (a systemd credential file absent from its place). Raises
+        ConfigError; shared by ``check`` and ``run``."""
+        named = [(f"sources[{i}].password_env", f"почтового ящика «{s.name}»", s.password_env)
+                 for i, s in enumerate(self.sources) if s.password_env]
+        if self.outbox.kind == "smtp" and self.outbox.password_env:
+            named.append(("outbox.password_env", "SMTP-сервера", self.outbox.password_env))
+        for key, what, name in named:
+            if not read_secret(name):
+                raise ConfigError(self.file, key, missing_secret_text(what, name))
 
     def web_keyring(self, *, today: Callable[[], date] | None = None) -> KeyRing:
         """The keys of the web process: the survey keys exported by ``buhdesk web-keys`` into

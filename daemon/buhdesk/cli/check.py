@@ -176,7 +176,7 @@ def run_checks(config_path: Path, *, out: TextIO, today: date | None = None) -> 
     if cfg is not None:
         problems.extend(_check_settings(cfg))
     if cfg is not None:
-        for check in (cfg.keyring, lambda: trusted_proxies(cfg)):  # the same checks as run/web
+        for check in (cfg.keyring, cfg.mail_passwords, lambda: trusted_proxies(cfg)):  # the same checks as run/web
             try:
                 check()
             except ConfigError as e:

@@ -32,6 +32,7 @@ def _delopro(cfg: SourceConfig, rt: Runtime) -> tuple[DeloproSource, DeloproAnsw
 def build_daemon(config: Config, *, stopping: threading.Event | None = None,
                  clock: Callable[[], datetime] | None = None) -> Daemon:
     """The daemon of ``config``; ``clock`` (tests) replaces the wall clock of the runtime."""
+    config.mail_passwords()  # a missing credential is named before anything starts
     auth = auth_settings(config)  # a wrong [auth] or [floods] stops the start, not each letter
     flood_settings(config)
     if not auth.enabled:
