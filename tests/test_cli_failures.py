@@ -1,0 +1,151 @@
+"""Faults an operator meets, each from a real `buhdesk` process: the command ends with one Russian
+paragraph naming the cause and what to do and a documented exit status, never a traceback;
+``--debug`` shows the traceback. Nothing is lost: the letter stays where it was."""
+
+from __future__ import annotations
+
+import os
+import shutil
+import subprocess
+import sys
+from collections.abc import Callable
+from pathlib import Path
+
+import pytest
+
+from buhdesk.cli.failures import Exit
+from buhdesk.config import package_data_dir
+from harness.loopback import free_port
+from support import imap_section, letter
+
+
+def buhdesk(config: Path, *argv: str, env: dict[str, str] | None = None,
+            debug: bool = False) -> subprocess.CompletedProcess[str]:
+    args = [sys.executable, "-m", "buhdesk.cli", "--config", str(config)]
+    args += ["--debug"] if debug else []
+    return subprocess.run([*args, *argv], capture_output=True, text=True, timeout=180,
+                          env={**os.environ, **(env or {})}, check=False)
+
+
+def assert_explained(config: Path, argv: tuple[str, ...], status: Exit, words: tuple[str, ...],
+                     env: dict[str, str] | None = None) -> None:
+    plain = buhdesk(config, *argv, env=env)
+    assert plain.returncode == status, plain.stderr
+    assert "Traceback" not in plain.stderr, plain.stderr
+    last = plain.stderr.strip().splitlines()[-1]
+    for word in words:
+        assert word in last, last
+    assert any("а" <= ch <= "я" for ch in last.lower())
+    debug = buhdesk(config, *argv, env=env, debug=True)
+    assert debug.returncode == status
+    assert "Traceback (most recent call last)" in debug.stderr
+    assert debug.stderr.strip().splitlines()[-1] == last
+
+
+@pytest.fixture
+def maildir(tmp_path: Path) -> Path:
+    box = tmp_path / "Maildir"
+    for sub in ("new", "cur", "tmp"):
+        (box / sub).mkdir(parents=True)
+    return box
+
+
+MAILDIR = '[[sources]]\nname = "minfin"\nkind = "maildir"\npath = "{}"\n'
+
+
+def test_missing_config_file(tmp_path: Path, secret_env: str) -> None:
+    assert_explained(tmp_path / "nowhere.toml", ("run", "--once"), Exit.CONFIG,
+                     ("nowhere.toml", "файл не найден"))
+
+
+def test_missing_secret_is_named(tmp_path: Path, make_config: Callable[..., Path],
+                                 monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.delenv("BUHDESK_SECRET", raising=False)
+    config = make_config(tmp_path)
+    assert_explained(config, ("run", "--once"), Exit.CONFIG, ("BUHDESK_SECRET", "не задан"))
+
+
+def test_unset_imap_password_is_named(tmp_path: Path, secret_env: str,
+                                      make_config: Callable[..., Path],
+                                      monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.delenv("TEST_IMAP_PASSWORD", raising=False)
+    monkeypatch.delenv("CREDENTIALS_DIRECTORY", raising=False)
+
+    class Nowhere:
+        host, port, name = "127.0.0.1", free_port(), "buh"
+
+    config = make_config(tmp_path, imap_section(Nowhere))
+    assert_explained(config, ("run", "--once"), Exit.CONFIG,
+                     ("пароль почтового ящика «minfin» не задан", "TEST_IMAP_PASSWORD"))
+
+
+def test_unset_smtp_credential_is_named(tmp_path: Path, secret_env: str,
+                                        make_config: Callable[..., Path],
+                                        monkeypatch: pytest.MonkeyPatch) -> None:
+    """Under systemd: the credential file of the SMTP password is not in $CREDENTIALS_DIRECTORY."""
+    creds = tmp_path / "credentials"
+    creds.mkdir()
+    (creds / "BUHDESK_SMTP_PASSWORD").write_text("", encoding="utf-8")  # SetCredential= fallback
+    monkeypatch.setenv("CREDENTIALS_DIRECTORY", str(creds))
+    monkeypatch.delenv("BUHDESK_SMTP_PASSWORD", raising=False)
+    outbox = (f'[outbox]\nkind = "smtp"\nhost = "127.0.0.1"\nport = {free_port()}\n'
+              'security = "none"\nuser = "buh"\npassword_env = "BUHDESK_SMTP_PASSWORD"\n')
+    config = make_config(tmp_path, outbox=outbox)
+    assert_explained(config, ("run", "--once"), Exit.CONFIG,
+                     ("SMTP-сервера", "BUHDESK_SMTP_PASSWORD", str(creds)))
+    check = buhdesk(config, "check")
+    assert check.returncode == 1 and "BUHDESK_SMTP_PASSWORD" in check.stdout
+
+
+def test_wrong_imap_password(tmp_path: Path, secret_env: str, make_config: Callable[..., Path],
+                             mail_user: object) -> None:
+    config = make_config(tmp_path, imap_section(mail_user))
+    assert_explained(config, ("run", "--once"), Exit.MAIL_SERVER,
+                     ("«minfin»", "отклонил вход", "пароль"),
+                     env={"TEST_IMAP_PASSWORD": "wrong-password"})
+
+
+def test_unreachable_imap_server(tmp_path: Path, secret_env: str,
+                                 make_config: Callable[..., Path]) -> None:
+    class Closed:
+        host, port, name = "127.0.0.1", free_port(), "buh"
+
+    config = make_config(tmp_path, imap_section(Closed))
+    assert_explained(config, ("run", "--once"), Exit.MAIL_SERVER,
+                     ("«minfin»", "недоступен", "соединение отклонено"),
+                     env={"TEST_IMAP_PASSWORD": "any"})
+
+
+def test_broken_rules_stop_run_with_the_check_message(
+        tmp_path: Path, secret_env: str, make_config: Callable[..., Path], maildir: Path) -> None:
+    rules = tmp_path / "rules"
+    shutil.copytree(package_data_dir("rules"), rules)
+    classify = rules / "classify.toml"
+    text = classify.read_text(encoding="utf-8-sig")
+    classify.write_text(text.replace('name = "зарплата-основное"\n',
+                                     'name = "зарплата-основное"\nwieght = 2\n', 1),
+                        encoding="utf-8")
+    config = make_config(tmp_path, f'[paths]\nrules = "{rules}"\n' + MAILDIR.format(maildir))
+    (maildir / "new" / "1.eml").write_bytes(letter(1))
+    check = buhdesk(config, "check")
+    finding = next(line for line in check.stdout.splitlines() if "wieght" in line)
+    assert_explained(config, ("run", "--once"), Exit.RULES,
+                     ("Правила не загружены", "classify.toml", "«wieght»", "buhdesk check"))
+    assert finding.removeprefix("ОШИБКА: ").split(": ", 1)[1] in buhdesk(config, "run").stderr
+    assert (maildir / "new" / "1.eml").exists()
+
+
+def test_read_only_database_keeps_the_letter(tmp_path: Path, secret_env: str,
+                                             make_config: Callable[..., Path],
+                                             maildir: Path) -> None:
+    writable = make_config(tmp_path, MAILDIR.format(maildir))
+    assert buhdesk(writable, "run", "--once").returncode == 0  # the store exists, migrated
+    # The store opened read-only: SQLite reports what it reports for a file without write access
+    # (tests run as root, for whom file modes do not forbid writing).
+    store = f"sqlite:///file:{tmp_path}/buhdesk.db?mode=ro&uri=true"
+    config = make_config(tmp_path, MAILDIR.format(maildir), store=store)
+    (maildir / "new" / "1.eml").write_bytes(letter(1))
+    assert_explained(config, ("run", "--once"), Exit.DATABASE,
+                     ("только для чтения", "право записи"))
+    assert (maildir / "new" / "1.eml").exists()
+    assert not list((maildir / "cur").iterdir())
