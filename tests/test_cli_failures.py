@@ -14,7 +14,7 @@ from pathlib import Path
 import pytest
 
 from buhdesk.cli.failures import Exit
-from buhdesk.config import package_data_dir
+from buhdesk.config import MISSING_CREDENTIAL, package_data_dir
 from harness.loopback import free_port
 from support import imap_section, letter
 
@@ -82,17 +82,19 @@ def test_unset_imap_password_is_named(tmp_path: Path, secret_env: str,
 def test_unset_smtp_credential_is_named(tmp_path: Path, secret_env: str,
                                         make_config: Callable[..., Path],
                                         monkeypatch: pytest.MonkeyPatch) -> None:
-    """Under systemd: the credential file of the SMTP password is not in $CREDENTIALS_DIRECTORY."""
+    """Under systemd, the SMTP password's credential file is missing: the unit's SetCredential=
+    fallback hands over the marker instead, and check and run name the credential."""
     creds = tmp_path / "credentials"
     creds.mkdir()
-    (creds / "BUHDESK_SMTP_PASSWORD").write_text("", encoding="utf-8")  # SetCredential= fallback
+    (creds / "BUHDESK_SMTP_PASSWORD").write_text(MISSING_CREDENTIAL, encoding="utf-8")
     monkeypatch.setenv("CREDENTIALS_DIRECTORY", str(creds))
     monkeypatch.delenv("BUHDESK_SMTP_PASSWORD", raising=False)
     outbox = (f'[outbox]\nkind = "smtp"\nhost = "127.0.0.1"\nport = {free_port()}\n'
               'security = "none"\nuser = "buh"\npassword_env = "BUHDESK_SMTP_PASSWORD"\n')
     config = make_config(tmp_path, outbox=outbox)
     assert_explained(config, ("run", "--once"), Exit.CONFIG,
-                     ("SMTP-сервера", "BUHDESK_SMTP_PASSWORD", str(creds)))
+                     ("SMTP-сервера", "BUHDESK_SMTP_PASSWORD", "нет на месте",
+                      "LoadCredential=BUHDESK_SMTP_PASSWORD"))
     check = buhdesk(config, "check")
     assert check.returncode == 1 and "BUHDESK_SMTP_PASSWORD" in check.stdout
 
