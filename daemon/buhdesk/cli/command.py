@@ -60,7 +60,7 @@ def cmd_run(args: argparse.Namespace) -> int:
 def cmd_check(args: argparse.Namespace) -> int:
     from buhdesk.cli.check import run_checks
 
-    return run_checks(_config_path(args), out=sys.stdout)
+    return run_checks(_config_path(args), out=sys.stdout, connect=args.connect)
 
 
 def cmd_demo(args: argparse.Namespace) -> int:
@@ -140,7 +140,10 @@ def build_parser(*, report_kinds: bool = True) -> argparse.ArgumentParser:
 
     run = add("run", cmd_run, "запустить службу")
     run.add_argument("--once", action="store_true", help="обработать то, что есть, и завершиться")
-    add("check", cmd_check, "проверить настройки, правила и шаблоны")
+    chk = add("check", cmd_check, "проверить настройки, правила и шаблоны")
+    chk.add_argument("--connect", action="store_true",
+                     help="также войти в каждый почтовый ящик и на SMTP-сервер и проверить "
+                          "права на папки (почта, «ДелоПро»)")
     demo = add("demo", cmd_demo, "создать демонстрационное рабочее место и обработать примеры")
     demo.add_argument("workspace", nargs="?", default="buhdesk-demo")
     demo.add_argument("--keep", action="store_true", help="не очищать существующее рабочее место")

@@ -97,7 +97,7 @@ def _source_name(exc: BaseException) -> str:
     return f"источника «{name}»" if sep and name and " " not in name else "источника"
 
 
-def _network_reason(causes: list[BaseException]) -> str | None:
+def network_reason(causes: list[BaseException]) -> str | None:
     import socket
 
     for c in causes:
@@ -133,7 +133,7 @@ def _mail_server(exc: BaseException) -> Failure | None:
                                          "настроек и пароль в учётных данных службы (секрет, "
                                          "названный в password_env), затем выполните "
                                          "«buhdesk check --connect».")
-    reason = _network_reason(causes)
+    reason = network_reason(causes)
     if reason is not None:
         return Failure(Exit.MAIL_SERVER, f"Почтовый сервер {who} недоступен: {reason}. Проверьте "
                                          "host, port и security в файле настроек и что сервер "
