@@ -62,7 +62,7 @@ def sample_variables(book: RuleBook, service_name: str) -> dict[str, Any]:
         "why": "Петрова Анна Игоревна — не исполнитель обращения",
         "sender": "client@example.org", "cap": 20,
         "addresses": ["employee@example.org"], "bounce_reason": "5.1.1 User unknown",
-        "bounced_subject": "Ответ на обращение БУХ-2026-000001",
+        "bounced_subject": "Ответ на обращение БУХ-2026-000001", "unit": "Отдел учёта",
     }
 
 
