@@ -5,6 +5,7 @@ paragraph naming the cause and what to do and a documented exit status, never a 
 from __future__ import annotations
 
 import os
+import re
 import shutil
 import subprocess
 import sys
@@ -16,7 +17,7 @@ import pytest
 from buhdesk.cli.failures import Exit
 from buhdesk.config import MISSING_CREDENTIAL, package_data_dir
 from harness.loopback import free_port
-from support import imap_section, letter
+from support import imap_section, letter, read_rows
 
 
 def buhdesk(config: Path, *argv: str, env: dict[str, str] | None = None,
@@ -150,4 +151,28 @@ def test_read_only_database_keeps_the_letter(tmp_path: Path, secret_env: str,
     assert_explained(config, ("run", "--once"), Exit.DATABASE,
                      ("только для чтения", "право записи"))
     assert (maildir / "new" / "1.eml").exists()
-    assert not list((maildir / "cur").iterdir())
+
+
+def test_unreachable_smtp_server_leaves_letters_queued(
+        tmp_path: Path, secret_env: str, make_config: Callable[..., Path], maildir: Path) -> None:
+    outbox = (f'[outbox]\nkind = "smtp"\nhost = "127.0.0.1"\nport = {free_port()}\n'
+              'security = "none"\nretry_base = 600\n')
+    config = make_config(tmp_path, MAILDIR.format(maildir), outbox=outbox)
+    (maildir / "new" / "1.eml").write_bytes(letter(1))
+    plain = buhdesk(config, "run", "--once")
+    assert plain.returncode == Exit.MAIL_SERVER, plain.stderr
+    assert "Traceback" not in plain.stderr
+    last = plain.stderr.strip().splitlines()[-1]
+    found = re.search(r"исходящих не отправлено: (\d+)", last)
+    assert found and "остались в очереди" in last, last
+    queued = read_rows(f"sqlite:///{tmp_path}/buhdesk.db", "SELECT count(*) FROM messages WHERE "
+                       "direction = 'out' AND status = 'pending' AND attempts > 0")
+    assert int(found.group(1)) == queued[0][0] >= 1  # the acknowledgment at least
+    assert not list((maildir / "new").iterdir())  # the letter itself was taken in
+
+
+def test_unreachable_postgresql(tmp_path: Path, secret_env: str,
+                                make_config: Callable[..., Path]) -> None:
+    config = make_config(tmp_path, store=f"postgresql://buhdesk@127.0.0.1:{free_port()}/buhdesk")
+    assert_explained(config, ("run", "--once"), Exit.DATABASE,
+                     ("PostgreSQL недоступна", "[store] url"))

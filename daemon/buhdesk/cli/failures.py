@@ -194,6 +194,18 @@ def _files(exc: BaseException) -> Failure | None:
     return Failure(Exit.FILES, f"Ошибка файловой системы: {text}.")
 
 
+def _undelivered(exc: BaseException) -> Failure | None:
+    from buhdesk.service.main import DeliveryPending
+
+    if isinstance(exc, DeliveryPending):
+        return Failure(Exit.MAIL_SERVER, f"Письма приняты, но исходящих не отправлено: "
+                                         f"{exc.count} — SMTP-сервер недоступен или временно "
+                                         "отказывает. Они остались в очереди и уйдут при "
+                                         "следующем запуске; проверьте сервер командой "
+                                         "«buhdesk check --connect».")
+    return None
+
+
 def _interrupted(exc: BaseException) -> Failure | None:
     if isinstance(exc, KeyboardInterrupt):
         return Failure(Exit.INTERRUPTED, "Прервано.")
@@ -202,7 +214,7 @@ def _interrupted(exc: BaseException) -> Failure | None:
 
 # Order matters: what the command itself explains first, then the parts it talks to.
 CAUSES: tuple[Callable[[BaseException], Failure | None], ...] = (
-    _interrupted, _config, _rules, _mail_server, _database, _files,
+    _interrupted, _config, _rules, _mail_server, _undelivered, _database, _files,
 )
 
 
@@ -212,10 +224,15 @@ def describe(exc: BaseException) -> Failure:
         for cause in CAUSES:
             failure = cause(link)
             if failure is not None:
-                return failure
+                return Failure(failure.status, one_paragraph(failure.text))
     return Failure(Exit.INTERNAL, f"Внутренняя ошибка buhdesk: {type(exc).__name__}: "
                                   f"{_first_line(exc)}. Повторите команду с параметром --debug "
                                   "и передайте её вывод разработчикам.")
+
+
+def one_paragraph(text: str) -> str:
+    """The text on one line: what a driver or server said may span several."""
+    return " ".join(text.split())
 
 
 def _first_line(exc: BaseException) -> str:

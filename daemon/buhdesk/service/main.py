@@ -9,7 +9,12 @@ import threading
 from collections.abc import Callable
 from datetime import datetime
 
+from sqlalchemy import func, select
+from sqlalchemy.engine import Engine
+from sqlmodel import Session, col
+
 from buhdesk.reply.answer_packages import destination
+from buhdesk.store.models import Message
 from buhdesk.config import Config, SourceConfig
 from buhdesk.service.runner import Daemon
 from buhdesk.service.runtime import Runtime, build_runtime
@@ -27,6 +32,22 @@ def _delopro(cfg: SourceConfig, rt: Runtime) -> tuple[DeloproSource, DeloproAnsw
     assert cfg.path is not None, "config requires a path for delopro sources"
     source = DeloproSource(cfg.name, cfg.path, stable_interval=cfg.stable_interval)
     return source, DeloproAnswerTransport(DeloproFolder(cfg.path), rt.blobs)
+
+
+class DeliveryPending(Exception):
+    """``run --once`` ended with letters the server did not take; they stay queued."""
+
+    def __init__(self, count: int) -> None:
+        self.count = count
+        super().__init__(f"{count} outgoing message(s) left queued after failed attempts")
+
+
+def undelivered(engine: Engine) -> int:
+    """Outgoing letters tried and not yet sent (they wait for their next attempt)."""
+    with Session(engine) as session:
+        return session.execute(select(func.count()).select_from(Message).where(
+            col(Message.direction) == "out", col(Message.status) == "pending",
+            col(Message.attempts) > 0)).scalar_one()
 
 
 def build_daemon(config: Config, *, stopping: threading.Event | None = None,
@@ -65,6 +86,9 @@ def run_daemon(config: Config, *, once: bool = False,
     if once:
         counters = daemon.drain()
         log.info("run --once: %s", counters)
+        waiting = undelivered(daemon.rt.engine)
+        if waiting:
+            raise DeliveryPending(waiting)
         return 0
     daemon.run()
     return 0
