@@ -51,6 +51,8 @@ def site(tmp_path: Path, secret_env: str, make_config: Callable[..., Path], mail
     try:
         daemon.drain()
     finally:
+        for source in daemon.sources:
+            source.close()
         daemon.rt.engine.dispose()
     assert mail_user.dovecot.count(mail_user.name, "Processed") == 2
     assert len(list((edms / "processed").glob("*/*/PKG1"))) == 1
@@ -108,3 +110,35 @@ def test_unreachable_mailbox_stops_the_purge_untouched(site: Path, tmp_path: Pat
     engine.dispose()
     assert raws  # the letter's data is still in the store: the next purge finds it again
     assert mail_user.dovecot.count(mail_user.name, "Processed") == 2
+
+
+def test_maildir_processed_copy_goes_too(tmp_path: Path, secret_env: str,
+                                         make_config: Callable[..., Path]) -> None:
+    box = tmp_path / "Maildir"
+    for sub in ("new", "cur", "tmp"):
+        (box / sub).mkdir(parents=True)
+    (box / "new" / "1.eml").write_bytes(letter(1))
+    (box / "new" / "2.eml").write_bytes(letter(2))
+    config = make_config(tmp_path, f'[[sources]]\nname = "box"\nkind = "maildir"\npath = "{box}"\n')
+    daemon = build_daemon(load_config(config), clock=daemon_clock())
+    try:
+        daemon.drain()
+    finally:
+        for source in daemon.sources:
+            source.close()
+        daemon.rt.engine.dispose()
+    processed = box / ".Processed" / "cur"
+    assert len(list(processed.iterdir())) == 2
+    cfg = load_config(config)
+    engine = open_store(cfg.store.url)
+    with Session(engine) as s:
+        s.execute(update(Request).where(col(Request.subject) == "Справка о доходах 1")
+                  .values(state="closed", closed_at=DAEMON_NOW + timedelta(days=1)))
+        s.commit()
+    act = purge(engine, BlobStore(cfg.store.blobs), KEEP, LATER, tmp_path / "acts",
+                copies=copy_keepers(cfg))
+    engine.dispose()
+    assert [dict(i.copies) for i in act.items if i.request_id] == [
+        {f"письма в папке {processed}": 1}]
+    left = [p.read_bytes() for p in processed.iterdir()]
+    assert len(left) == 1 and b"employee2@culture.example" in left[0]

@@ -20,7 +20,7 @@ def make_source(cfg: SourceConfig) -> Source:
         from buhdesk_connectors.maildir import MaildirSource
 
         assert cfg.path is not None
-        return MaildirSource(name=cfg.name, path=cfg.path)
+        return MaildirSource(name=cfg.name, path=cfg.path, processed=cfg.processed_folder)
     raise ValueError(f"source kind {cfg.kind!r} is not a mail source")
 
 

@@ -1,7 +1,8 @@
 """The copies of letters and packages the system keeps outside its store, which retention must
 destroy too (152-ФЗ: the act covers every copy): the letters moved to each mailbox's processed
-folder (IMAP, found by Message-ID, deleted and expunged) and the «ДелоПро» packages moved to
-``processed/`` (found by the request number in their receipt.json). Attachment files are the
+folder (IMAP, found by Message-ID, deleted and expunged; Maildir, found by the file's unique
+name) and the «ДелоПро» packages moved to ``processed/`` (found by the request number in their
+receipt.json). Attachment files are the
 store's (retention.py deletes them)."""
 
 from __future__ import annotations
@@ -27,10 +28,11 @@ class CopiesUnavailable(Exception):
 @dataclass(frozen=True)
 class ItemCopies:
     """What identifies one purge item's copies: its request number (None for letters without a
-    request) and the Message-IDs of its incoming letters per source name."""
+    request), and the Message-IDs and source keys of its incoming letters per source name."""
 
     request_number: str | None
     message_ids: Mapping[str, Sequence[str]] = field(default_factory=dict)
+    source_keys: Mapping[str, Sequence[str]] = field(default_factory=dict)
 
 
 class CopyKeeper(Protocol):
@@ -96,6 +98,39 @@ class MailboxCopies:
         return self._client
 
 
+class MaildirCopies:
+    """The processed folder of a Maildir source (``.Processed/cur``), where taken letters go."""
+
+    def __init__(self, source: SourceConfig) -> None:
+        assert source.path is not None, "config requires a path for maildir sources"
+        self.name = source.name
+        self.root = source.path / f".{source.processed_folder}" / "cur"
+        self.label = f"письма в папке {self.root}"
+
+    def __enter__(self) -> Self:
+        return self
+
+    def __exit__(self, exc_type: type[BaseException] | None, exc: BaseException | None,
+                 tb: TracebackType | None) -> None:
+        return None
+
+    def destroy(self, item: ItemCopies) -> int:
+        from buhdesk_connectors.maildir import unique_part
+
+        keys = set(item.source_keys.get(self.name, ()))
+        if not keys or not self.root.is_dir():
+            return 0
+        gone = 0
+        for path in self.root.iterdir():
+            if unique_part(path.name) in keys:
+                try:
+                    path.unlink()
+                except OSError as e:
+                    raise CopiesUnavailable(f"письмо {path} не удалено: {e.strerror or e}") from e
+                gone += 1
+        return gone
+
+
 class PackageCopies:
     """The ``processed/`` packages of a «ДелоПро» export folder."""
 
@@ -146,6 +181,8 @@ def copy_keepers(config: Config) -> list[CopyKeeper]:
     for source in config.sources:
         if source.kind == "imap":
             keepers.append(MailboxCopies(source))
+        elif source.kind == "maildir":
+            keepers.append(MaildirCopies(source))
         elif source.kind == "delopro":
             keepers.append(PackageCopies(source))
     return keepers

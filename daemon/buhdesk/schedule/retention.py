@@ -213,13 +213,17 @@ def _item_copies(engine: Engine, item: PurgeItem) -> ItemCopies:
     if item.messages is None:
         raise ValueError(f"purge item {item.number!r} has no condition for its messages")
     ids: dict[str, list[str]] = {}
+    keys: dict[str, list[str]] = {}
     with Session(engine) as session:
-        rows = session.execute(select(col(Message.source), col(Message.message_id)).where(
-            item.messages, col(Message.direction) == "in", col(Message.source).is_not(None),
-            col(Message.message_id).is_not(None)))
-        for source, message_id in rows:
-            ids.setdefault(source, []).append(message_id)
-    return ItemCopies(item.number if item.request_id is not None else None, ids)
+        rows = session.execute(select(col(Message.source), col(Message.message_id),
+                                      col(Message.source_key)).where(
+            item.messages, col(Message.direction) == "in", col(Message.source).is_not(None)))
+        for source, message_id, key in rows:
+            if message_id:
+                ids.setdefault(source, []).append(message_id)
+            if key:
+                keys.setdefault(source, []).append(key)
+    return ItemCopies(item.number if item.request_id is not None else None, ids, keys)
 
 
 def _purge_item(engine: Engine, item: PurgeItem, now: datetime, actor: str) -> set[str]:
