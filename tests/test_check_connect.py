@@ -10,12 +10,12 @@ from collections.abc import Callable, Iterator
 from pathlib import Path
 
 import pytest
-
-from buhdesk.cli.check import run_checks
-from buhdesk.cli.connect import PROBE_NAME
 from conftest import MailUser
 from harness.loopback import SmtpSink, free_port
 from support import imap_section
+
+from buhdesk.cli.check import run_checks
+from buhdesk.cli.connect import PROBE_NAME
 
 SMTP_USER, SMTP_PASSWORD = "buh-relay", "relay-password"
 

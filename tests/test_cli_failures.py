@@ -13,11 +13,11 @@ from collections.abc import Callable
 from pathlib import Path
 
 import pytest
+from harness.loopback import free_port
+from support import imap_section, letter, read_rows
 
 from buhdesk.cli.failures import Exit
 from buhdesk.config import MISSING_CREDENTIAL, package_data_dir
-from harness.loopback import free_port
-from support import imap_section, letter, read_rows
 
 
 def buhdesk(config: Path, *argv: str, env: dict[str, str] | None = None,

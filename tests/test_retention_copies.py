@@ -12,8 +12,11 @@ from datetime import timedelta
 from pathlib import Path
 
 import pytest
+from conftest import MailUser
+from harness.loopback import free_port
 from sqlalchemy import update
 from sqlmodel import Session, col, select
+from support import DAEMON_NOW, daemon_clock, imap_section, letter
 
 from buhdesk.config import load_config
 from buhdesk.schedule.copies import copy_keepers
@@ -22,9 +25,6 @@ from buhdesk.service.main import build_daemon
 from buhdesk.store.blobs import BlobStore
 from buhdesk.store.engine import open_store
 from buhdesk.store.models import Message, Raw, Request
-from conftest import MailUser
-from harness.loopback import free_port
-from support import DAEMON_NOW, daemon_clock, imap_section, letter
 
 PACKAGE = Path(__file__).parent / "corpus" / "delopro_samples" / "contract" / "pkg"
 KEEP = timedelta(days=1095)

@@ -17,6 +17,7 @@ import pytest
 from sqlalchemy import select
 from sqlmodel import Session
 
+from buhdesk.config import load_config
 from buhdesk.reply.templating import Templates
 from buhdesk.rules.book import load_rulebook
 from buhdesk.rules.ruleset import RuleSetError, load_ruleset
@@ -26,7 +27,6 @@ from buhdesk.store.blobs import BlobStore
 from buhdesk.store.engine import open_store
 from buhdesk.store.models import Message, Request
 from buhdesk.trust.keys import KeyRing
-from buhdesk.config import load_config
 
 MSK = ZoneInfo("Europe/Moscow")
 ROOT = Path(__file__).resolve().parents[1]

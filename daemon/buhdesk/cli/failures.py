@@ -55,14 +55,14 @@ def _config(exc: BaseException) -> Failure | None:
 
 
 def _rules(exc: BaseException) -> Failure | None:
+    from buhdesk.feedback.settings import SurveySettingsError
+    from buhdesk.kb.mail import KbSettingsError
+    from buhdesk.reply.templating import TemplateProblem
+    from buhdesk.route.participants import CopiesSettingsError
     from buhdesk.rules.book import RuleBookError
     from buhdesk.rules.locatedtoml import RuleFileError
     from buhdesk.rules.problems import RuleSetError
-    from buhdesk.reply.templating import TemplateProblem
     from buhdesk.schedule.settings import ScheduleSettingsError
-    from buhdesk.feedback.settings import SurveySettingsError
-    from buhdesk.route.participants import CopiesSettingsError
-    from buhdesk.kb.mail import KbSettingsError
 
     if isinstance(exc, RuleBookError | RuleSetError | RuleFileError):
         found = "; ".join(str(exc).splitlines())
@@ -145,16 +145,17 @@ def _mail_server(exc: BaseException) -> Failure | None:
 
 
 _SQLITE_TEXTS: tuple[tuple[str, str], ...] = (
-    ("readonly", "файл базы данных доступен только для чтения. Дайте пользователю службы право "
-                 "записи в файл базы и в его каталог (там же создаются файлы -wal и -shm)"),
-    ("disk is full", "на диске с базой данных нет места. Освободите место или увеличьте раздел; "
-                     "письма ждут в почтовом ящике"),
-    ("database is locked", "база данных занята другим процессом дольше минуты. Проверьте, не "
-                           "запущены ли две службы или резервное копирование с блокировкой"),
-    ("unable to open", "файл базы данных не открывается. Проверьте путь в [store] url, что "
-                       "каталог существует и доступен пользователю службы"),
-    ("malformed", "файл базы данных повреждён. Остановите службу и восстановите базу из "
-                  "резервной копии («buhdesk restore»)"),
+    ("readonly", ("файл базы данных доступен только для чтения. Дайте пользователю службы "
+                  "право записи в файл базы и в его каталог (там же создаются файлы -wal и "
+                  "-shm)")),
+    ("disk is full", ("на диске с базой данных нет места. Освободите место или увеличьте "
+                      "раздел; письма ждут в почтовом ящике")),
+    ("database is locked", ("база данных занята другим процессом дольше минуты. Проверьте, не "
+                            "запущены ли две службы или резервное копирование с блокировкой")),
+    ("unable to open", ("файл базы данных не открывается. Проверьте путь в [store] url, что "
+                        "каталог существует и доступен пользователю службы")),
+    ("malformed", ("файл базы данных повреждён. Остановите службу и восстановите базу из "
+                   "резервной копии («buhdesk restore»)")),
 )
 
 

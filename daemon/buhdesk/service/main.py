@@ -13,11 +13,11 @@ from sqlalchemy import func, select
 from sqlalchemy.engine import Engine
 from sqlmodel import Session, col
 
-from buhdesk.reply.answer_packages import destination
-from buhdesk.store.models import Message
 from buhdesk.config import Config, SourceConfig
+from buhdesk.reply.answer_packages import destination
 from buhdesk.service.runner import Daemon
 from buhdesk.service.runtime import Runtime, build_runtime
+from buhdesk.store.models import Message
 from buhdesk.trust.settings import auth_settings, flood_settings
 from buhdesk_connectors.delopro import DeloproFolder
 from buhdesk_connectors.delopro_outbox import DeloproAnswerTransport
