@@ -15,7 +15,7 @@ from zoneinfo import ZoneInfo
 
 import pytest
 from sqlalchemy import select
-from sqlmodel import Session
+from sqlmodel import Session, col
 
 from buhdesk.config import load_config
 from buhdesk.reply.templating import Templates
@@ -43,8 +43,8 @@ unit = "Расчёты с персоналом"
 '''
 
 
-def msk(*parts: int) -> datetime:
-    return datetime(*parts, tzinfo=MSK)
+def msk(year: int, month: int, day: int, hour: int = 0, minute: int = 0) -> datetime:
+    return datetime(year, month, day, hour, minute, tzinfo=MSK)
 
 
 def with_units(rules: Path, *, new_head: bool = True) -> None:
@@ -120,8 +120,8 @@ def add_request(rt: Runtime, number: str, assignee: str, due: datetime, *,
 
 def letters_to(rt: Runtime, address: str, word: str) -> list[Message]:
     with Session(rt.engine) as s:
-        rows = s.execute(select(Message).where(Message.direction == "out",
-                                               Message.to_addrs == address)).scalars().all()
+        rows = s.execute(select(Message).where(col(Message.direction) == "out",
+                                               col(Message.to_addrs) == address)).scalars().all()
         s.expunge_all()
     return [m for m in rows if word in m.subject]
 

@@ -45,9 +45,10 @@ class DeliveryPending(Exception):
 def undelivered(engine: Engine) -> int:
     """Outgoing letters tried and not yet sent (they wait for their next attempt)."""
     with Session(engine) as session:
-        return session.execute(select(func.count()).select_from(Message).where(
+        count: int = session.execute(select(func.count()).select_from(Message).where(
             col(Message.direction) == "out", col(Message.status) == "pending",
             col(Message.attempts) > 0)).scalar_one()
+    return count
 
 
 def build_daemon(config: Config, *, stopping: threading.Event | None = None,
