@@ -113,3 +113,32 @@ def test_delopro_folder_rights(tmp_path: Path, secret_env: str, make_config: Cal
     assert status == 1
     failed = [li for li in out.splitlines() if li.startswith("ОШИБКА")]
     assert failed and all("work/" in li for li in failed)
+
+
+@pytest.mark.parametrize("security", ["ssl", "starttls"])
+def test_tls_mailbox_with_and_without_its_certificate(
+        tmp_path: Path, secret_env: str, make_config: Callable[..., Path],
+        tls_dovecot: MailUser, security: str, monkeypatch: pytest.MonkeyPatch,
+        capsys: pytest.CaptureFixture[str]) -> None:
+    dovecot = tls_dovecot.dovecot
+    port = dovecot.imaps_port if security == "ssl" else dovecot.imap_port
+    monkeypatch.setenv("TEST_IMAP_PASSWORD", tls_dovecot.password)
+
+    def config(cafile: str) -> Path:
+        return make_config(tmp_path, f"""
+[[sources]]
+name = "minfin"
+kind = "imap"
+host = "{tls_dovecot.host}"
+port = {port}
+security = "{security}"
+user = "{tls_dovecot.name}"
+password_env = "TEST_IMAP_PASSWORD"
+{cafile}
+""")
+
+    status, out = check_connect(config(f'cafile = "{dovecot.cafile}"'), capsys)
+    assert status == 0 and "вход выполнен" in out, out
+    status, out = check_connect(config(""), capsys)  # the system's CAs do not know the server
+    assert status == 1
+    assert "не удалось установить TLS" in out, out
