@@ -9,7 +9,7 @@ import re
 import shutil
 import subprocess
 import sys
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from pathlib import Path
 
 import pytest
@@ -176,3 +176,37 @@ def test_unreachable_postgresql(tmp_path: Path, secret_env: str,
     config = make_config(tmp_path, store=f"postgresql://buhdesk@127.0.0.1:{free_port()}/buhdesk")
     assert_explained(config, ("run", "--once"), Exit.DATABASE,
                      ("PostgreSQL недоступна", "[store] url"))
+
+
+@pytest.fixture
+def small_disk(tmp_path: Path) -> Iterator[Path]:
+    """A 2 MB tmpfs under the test's folder (needs the right to mount: root on Linux)."""
+    disk = tmp_path / "small"
+    disk.mkdir()
+    mounted = subprocess.run(["mount", "-t", "tmpfs", "-o", "size=2M", "tmpfs", str(disk)],
+                             capture_output=True, text=True, check=False)
+    if mounted.returncode != 0:
+        pytest.skip(f"cannot mount a small tmpfs: {mounted.stderr.strip()}")
+    try:
+        yield disk
+    finally:
+        subprocess.run(["umount", "-l", str(disk)], check=False)
+
+
+def test_full_disk_keeps_the_letter(tmp_path: Path, secret_env: str,
+                                    make_config: Callable[..., Path], maildir: Path,
+                                    small_disk: Path) -> None:
+    blobs = f'blobs = "{small_disk}/blobs"\n'  # lands in [store], after its url
+    config = make_config(tmp_path, blobs + MAILDIR.format(maildir),
+                         store=f"sqlite:///{small_disk}/buhdesk.db")
+    assert buhdesk(config, "run", "--once").returncode == 0  # the store is made while there is room
+    with open(small_disk / "filler", "wb", buffering=0) as filler:  # then the disk fills up
+        try:
+            while True:
+                filler.write(b"\0" * 65536)
+        except OSError:
+            pass
+    (maildir / "new" / "1.eml").write_bytes(letter(1, attachment=b"%PDF-1 " * 2000))
+    assert_explained(config, ("run", "--once"), Exit.DATABASE,
+                     ("нет места", "Освободите место"))
+    assert (maildir / "new" / "1.eml").exists()
