@@ -210,3 +210,11 @@ def test_full_disk_keeps_the_letter(tmp_path: Path, secret_env: str,
     assert_explained(config, ("run", "--once"), Exit.DATABASE,
                      ("нет места", "Освободите место"))
     assert (maildir / "new" / "1.eml").exists()
+
+
+def test_every_exit_status_is_documented() -> None:
+    guide = (Path(__file__).resolve().parents[1] / "docs" / "admin-guide.ru.md").read_text(
+        encoding="utf-8")
+    table = guide.split("### 13.1.")[1].split("\n\n")[2]
+    documented = {int(row.split("|")[1]) for row in table.splitlines()[2:]}
+    assert documented == {int(status) for status in Exit}

@@ -6,6 +6,7 @@ that cannot be reached stops the purge with the request untouched, so nothing is
 from __future__ import annotations
 
 import csv
+import json
 import shutil
 from collections.abc import Callable
 from datetime import timedelta
@@ -16,7 +17,7 @@ from conftest import MailUser
 from harness.loopback import free_port
 from sqlalchemy import update
 from sqlmodel import Session, col, select
-from support import DAEMON_NOW, daemon_clock, imap_section, letter
+from support import DAEMON_NOW, daemon_clock, imap_section, letter, ops_cli
 
 from buhdesk.config import load_config
 from buhdesk.schedule.copies import copy_keepers
@@ -142,3 +143,15 @@ def test_maildir_processed_copy_goes_too(tmp_path: Path, secret_env: str,
         {f"письма в папке {processed}": 1}]
     left = [p.read_bytes() for p in processed.iterdir()]
     assert len(left) == 1 and b"employee2@culture.example" in left[0]
+
+
+def test_purge_command_counts_the_copies(site: Path, mail_user: MailUser, tmp_path: Path,
+                                         capsys: pytest.CaptureFixture[str]) -> None:
+    """`buhdesk purge` wires the copies of the configuration in; the JSON lists them per item.
+    (The requests were closed a day after DAEMON_NOW, a date the wall clock has passed.)"""
+    assert ops_cli(site, "purge", "--older-than-days", "1", "--act-dir", str(tmp_path / "a"),
+                   "--json") == 0
+    result = json.loads(capsys.readouterr().out)
+    copies = [i["copies"] for i in result["items"] if i["request_id"] is not None]
+    assert sorted(sum(c.values()) for c in copies) == [1, 1]  # the letter; the package
+    assert mail_user.dovecot.count(mail_user.name, "Processed") == 1
