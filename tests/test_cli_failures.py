@@ -13,7 +13,7 @@ from collections.abc import Callable, Iterator
 from pathlib import Path
 
 import pytest
-from harness.loopback import free_port
+from harness.loopback import SmtpSink, free_port
 from support import imap_section, letter, read_rows
 
 from buhdesk.cli.failures import Exit
@@ -218,3 +218,17 @@ def test_every_exit_status_is_documented() -> None:
     table = guide.split("### 13.1.")[1].split("\n\n")[2]
     documented = {int(row.split("|")[1]) for row in table.splitlines()[2:]}
     assert documented == {int(status) for status in Exit}
+
+
+def test_wrong_smtp_password_is_named(tmp_path: Path, secret_env: str,
+                                      make_config: Callable[..., Path], maildir: Path) -> None:
+    with SmtpSink(users={"buh": "right-password"}) as sink:
+        outbox = (f'[outbox]\nkind = "smtp"\nhost = "127.0.0.1"\nport = {sink.port}\n'
+                  'security = "none"\nuser = "buh"\npassword_env = "TEST_SMTP_PASSWORD"\n'
+                  'retry_base = 600\n')
+        config = make_config(tmp_path, MAILDIR.format(maildir), outbox=outbox)
+        (maildir / "new" / "1.eml").write_bytes(letter(1))
+        assert_explained(config, ("run", "--once"), Exit.MAIL_SERVER,
+                         ("SMTP-сервер отклонил вход", "пароль", "остались в очереди"),
+                         env={"TEST_SMTP_PASSWORD": "wrong-password"})
+        assert sink.messages == []

@@ -198,6 +198,13 @@ def _files(exc: BaseException) -> Failure | None:
 def _undelivered(exc: BaseException) -> Failure | None:
     from buhdesk.service.main import DeliveryPending
 
+    if isinstance(exc, DeliveryPending) and "authentication failed" in exc.reason:
+        return Failure(Exit.MAIL_SERVER, f"Письма приняты, но исходящих не отправлено: "
+                                         f"{exc.count} — SMTP-сервер отклонил вход: неверное "
+                                         "имя пользователя или пароль. Проверьте user в [outbox] "
+                                         "и пароль в учётных данных службы (секрет, названный в "
+                                         "password_env); письма остались в очереди и уйдут, "
+                                         "когда вход удастся («buhdesk check --connect»).")
     if isinstance(exc, DeliveryPending):
         return Failure(Exit.MAIL_SERVER, f"Письма приняты, но исходящих не отправлено: "
                                          f"{exc.count} — SMTP-сервер недоступен или временно "

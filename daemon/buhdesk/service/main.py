@@ -35,20 +35,26 @@ def _delopro(cfg: SourceConfig, rt: Runtime) -> tuple[DeloproSource, DeloproAnsw
 
 
 class DeliveryPending(Exception):
-    """``run --once`` ended with letters the server did not take; they stay queued."""
+    """``run --once`` ended with letters the server did not take; they stay queued.
+    ``reason`` is the last delivery error recorded."""
 
-    def __init__(self, count: int) -> None:
-        self.count = count
-        super().__init__(f"{count} outgoing message(s) left queued after failed attempts")
+    def __init__(self, count: int, reason: str) -> None:
+        self.count, self.reason = count, reason
+        super().__init__(f"{count} outgoing message(s) left queued after failed attempts: "
+                         f"{reason}")
 
 
-def undelivered(engine: Engine) -> int:
-    """Outgoing letters tried and not yet sent (they wait for their next attempt)."""
+def undelivered(engine: Engine) -> tuple[int, str]:
+    """Outgoing letters tried and not yet sent (they wait for their next attempt), and the last
+    error recorded for one of them."""
+    waiting = (col(Message.direction) == "out", col(Message.status) == "pending",
+               col(Message.attempts) > 0)
     with Session(engine) as session:
-        count: int = session.execute(select(func.count()).select_from(Message).where(
-            col(Message.direction) == "out", col(Message.status) == "pending",
-            col(Message.attempts) > 0)).scalar_one()
-    return count
+        count: int = session.execute(
+            select(func.count()).select_from(Message).where(*waiting)).scalar_one()
+        reason = session.execute(select(col(Message.reason)).where(*waiting)
+                                 .order_by(col(Message.id).desc()).limit(1)).scalar()
+    return count, reason or ""
 
 
 def build_daemon(config: Config, *, stopping: threading.Event | None = None,
@@ -87,9 +93,9 @@ def run_daemon(config: Config, *, once: bool = False,
     if once:
         counters = daemon.drain()
         log.info("run --once: %s", counters)
-        waiting = undelivered(daemon.rt.engine)
+        waiting, reason = undelivered(daemon.rt.engine)
         if waiting:
-            raise DeliveryPending(waiting)
+            raise DeliveryPending(waiting, reason)
         return 0
     daemon.run()
     return 0
