@@ -120,11 +120,22 @@ def ssl_errors() -> tuple[type[BaseException], ...]:
     return (ssl.SSLError, ssl.CertificateError)
 
 
+def _delopro_folder(exc: BaseException) -> Failure | None:
+    from buhdesk_connectors.delopro.errors import DeloproUnavailable
+
+    if isinstance(exc, DeloproUnavailable):  # its message is Russian and names the path
+        return Failure(Exit.FILES, f"Папка обмена «ДелоПро» недоступна: {exc}. Проверьте, что "
+                                   "общая папка смонтирована и пользователю службы разрешены "
+                                   "чтение и запись («buhdesk check --connect»).")
+    return None
+
+
 def _mail_server(exc: BaseException) -> Failure | None:
+    from buhdesk.intake.packages import StoreUnavailable
     from buhdesk.interfaces import SourceError
 
-    if not isinstance(exc, SourceError) or type(exc).__name__ == "StoreUnavailable":
-        return None
+    if not isinstance(exc, SourceError) or isinstance(exc, StoreUnavailable):
+        return None  # the store's failure is explained by its cause, further down the chain
     causes = list(chain(exc))
     who = _source_name(exc)
     if any(_login_refused(c) for c in causes):
@@ -222,7 +233,8 @@ def _interrupted(exc: BaseException) -> Failure | None:
 
 # Order matters: what the command itself explains first, then the parts it talks to.
 CAUSES: tuple[Callable[[BaseException], Failure | None], ...] = (
-    _interrupted, _config, _rules, _mail_server, _undelivered, _database, _files,
+    _interrupted, _config, _rules, _delopro_folder, _mail_server, _undelivered, _database,
+    _files,
 )
 
 
