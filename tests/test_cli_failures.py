@@ -7,6 +7,7 @@ from __future__ import annotations
 import os
 import re
 import shutil
+import sqlite3
 import subprocess
 import sys
 from collections.abc import Callable, Iterator
@@ -14,10 +15,13 @@ from pathlib import Path
 
 import pytest
 from harness.loopback import SmtpSink, free_port
+from sqlalchemy.exc import OperationalError
 from support import imap_section, letter, read_rows
 
-from buhdesk.cli.failures import Exit
+from buhdesk.cli.failures import Exit, describe
 from buhdesk.config import MISSING_CREDENTIAL, package_data_dir
+from buhdesk.intake.packages import StoreUnavailable
+from buhdesk_connectors.delopro.errors import DeloproUnavailable
 
 
 def buhdesk(config: Path, *argv: str, env: dict[str, str] | None = None,
@@ -232,3 +236,33 @@ def test_wrong_smtp_password_is_named(tmp_path: Path, secret_env: str,
                          ("SMTP-сервер отклонил вход", "пароль", "остались в очереди"),
                          env={"TEST_SMTP_PASSWORD": "wrong-password"})
         assert sink.messages == []
+
+
+def _raised(make: Callable[[], BaseException], cause: BaseException | None = None) -> BaseException:
+    try:
+        try:
+            if cause is not None:
+                raise cause
+        finally:
+            raise make()
+    except BaseException as e:  # noqa: BLE001 - the chain as Python builds it
+        return e
+
+
+@pytest.mark.parametrize(("make", "cause", "status", "words"), [
+    (lambda: DeloproUnavailable("Не удалось прочитать /srv/delopro/incoming: отказано в доступе"),
+     None, Exit.FILES, ("«ДелоПро» недоступна", "/srv/delopro/incoming")),
+    (lambda: StoreUnavailable("store refused the write"),
+     sqlite3.OperationalError("database is locked"), Exit.DATABASE, ("занята",)),
+    (lambda: PermissionError(13, "Permission denied", "/var/lib/buhdesk/blobs"),
+     None, Exit.FILES, ("нет доступа", "/var/lib/buhdesk/blobs")),
+    (lambda: ValueError("something unforeseen\nsecond line"), None, Exit.INTERNAL,
+     ("Внутренняя ошибка", "--debug")),
+])
+def test_causes_down_the_chain(make: Callable[[], BaseException], cause: BaseException | None,
+                               status: Exit, words: tuple[str, ...]) -> None:
+    if isinstance(cause, sqlite3.Error):  # what SQLAlchemy wraps the driver's error in
+        cause = _raised(lambda: OperationalError("BEGIN", {}, cause), None)
+    failure = describe(_raised(make, cause))
+    assert failure.status == status
+    assert "\n" not in failure.text and all(w in failure.text for w in words), failure.text
