@@ -262,7 +262,8 @@ def _raised(make: Callable[[], BaseException], cause: BaseException | None = Non
 def test_causes_down_the_chain(make: Callable[[], BaseException], cause: BaseException | None,
                                status: Exit, words: tuple[str, ...]) -> None:
     if isinstance(cause, sqlite3.Error):  # what SQLAlchemy wraps the driver's error in
-        cause = _raised(lambda: OperationalError("BEGIN", {}, cause), None)
+        driver = cause
+        cause = _raised(lambda: OperationalError("BEGIN", {}, driver), None)
     failure = describe(_raised(make, cause))
     assert failure.status == status
     assert "\n" not in failure.text and all(w in failure.text for w in words), failure.text
