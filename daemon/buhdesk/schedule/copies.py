@@ -7,6 +7,7 @@ store's (retention.py deletes them)."""
 
 from __future__ import annotations
 
+import imaplib
 import json
 import logging
 import shutil
@@ -56,7 +57,7 @@ class MailboxCopies:
     def __init__(self, source: SourceConfig) -> None:
         self.source = source
         self.label = f"письма в папке «{source.processed_folder}» ящика «{source.name}»"
-        self._client: object | None = None
+        self._client: imaplib.IMAP4 | None = None
 
     def __enter__(self) -> Self:
         return self
@@ -66,8 +67,8 @@ class MailboxCopies:
         client, self._client = self._client, None
         if client is not None:
             try:
-                client.logout()  # type: ignore[attr-defined]
-            except OSError:
+                client.logout()
+            except (OSError, imaplib.IMAP4.error):
                 pass
 
     def destroy(self, item: ItemCopies) -> int:
@@ -79,16 +80,16 @@ class MailboxCopies:
         src = self.source
         try:
             client = self._connected()
-            return delete_letters(client, src.processed_folder, ids)  # type: ignore[arg-type]
+            return delete_letters(client, src.processed_folder, ids)
         except MailboxRefused as e:
             raise CopiesUnavailable(f"почтовый ящик «{src.name}»: сервер отказал ({e}); копии "
                                     "писем не удалены") from e
-        except OSError as e:
+        except (OSError, imaplib.IMAP4.error) as e:  # the connection broke: a fresh one next
             self._client = None
             raise CopiesUnavailable(f"почтовый ящик «{src.name}» ({src.host}:{src.port}) "
                                     f"недоступен ({e}); копии писем не удалены") from e
 
-    def _connected(self) -> object:
+    def _connected(self) -> imaplib.IMAP4:
         if self._client is None:
             from buhdesk_connectors.imap_admin import Mailbox, open_mailbox
 
