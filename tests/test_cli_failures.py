@@ -61,6 +61,8 @@ MAILDIR = '[[sources]]\nname = "minfin"\nkind = "maildir"\npath = "{}"\n'
 def test_missing_config_file(tmp_path: Path, secret_env: str) -> None:
     assert_explained(tmp_path / "nowhere.toml", ("run", "--once"), Exit.CONFIG,
                      ("nowhere.toml", "файл не найден"))
+    after = buhdesk(tmp_path / "nowhere.toml", "run", "--once", "--debug")  # after the command
+    assert after.returncode == Exit.CONFIG and "Traceback" in after.stderr
 
 
 def test_missing_secret_is_named(tmp_path: Path, make_config: Callable[..., Path],

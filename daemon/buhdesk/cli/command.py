@@ -175,12 +175,15 @@ def build_parser(*, report_kinds: bool = True) -> argparse.ArgumentParser:
 
 def main(argv: Sequence[str] | None = None) -> int:
     argv = list(sys.argv[1:] if argv is None else argv)
+    # --debug anywhere on the line (`buhdesk run --once --debug` too), not only before the command
+    debug = "--debug" in argv
+    argv = [a for a in argv if a != "--debug"]
     args = build_parser(report_kinds="report" in argv).parse_args(argv)
     _setup_logging(args.log_level, args.command)
     try:
         return int(args.func(args))
     except Exception as e:  # noqa: BLE001 - every failure ends in one sentence, never a traceback
-        return _failed(e, debug=args.debug)
+        return _failed(e, debug=debug)
     except KeyboardInterrupt:
         return int(Exit.INTERRUPTED)
 
