@@ -16,6 +16,8 @@ from pathlib import Path
 import pytest
 from sqlalchemy.engine import make_url
 
+from buhdesk.config import MISSING_CREDENTIAL
+
 DEPLOY = Path(__file__).resolve().parents[1] / "deploy" / "systemd"
 UNITS = sorted(p.name for p in DEPLOY.glob("*.service"))
 ANALYZE = shutil.which("systemd-analyze")
@@ -134,3 +136,24 @@ def test_the_store_is_writable_under_protect_system() -> None:
     writable += [Path(p.lstrip("-")) for v in values(unit, "ReadWritePaths") for p in v.split()]
     for path in (db, blobs):
         assert any(path.is_relative_to(w) for w in writable), f"{path} is read-only for {unit}"
+
+
+@pytest.mark.parametrize("unit", UNITS)
+def test_a_missing_credential_file_is_named_not_fatal(unit: str) -> None:
+    """systemd alone stops a unit whose LoadCredential= file is missing without saying which;
+    the fallback marker lets `buhdesk check` name it (tests/test_cli_failures.py)."""
+    loaded = {v.split(":", 1)[0] for v in values(unit, "LoadCredential")}
+    fallbacks = dict(v.split(":", 1) for v in values(unit, "SetCredential"))
+    assert loaded and set(fallbacks) == loaded
+    assert set(fallbacks.values()) == {MISSING_CREDENTIAL}
+
+
+@pytest.mark.parametrize("unit", UNITS)
+def test_optional_paths_do_not_stop_the_unit(unit: str) -> None:
+    """Paths a site may not have («ДелоПро» share) are "-"-prefixed: a missing one is skipped;
+    only the daemon's state directory, which systemd creates (StateDirectory=), may be required."""
+    state = Path("/var/lib") / one("buhdesk.service", "StateDirectory")
+    required = [p for v in values(unit, "ReadWritePaths") for p in v.split()
+                if not p.startswith("-")]
+    assert all(Path(p).is_relative_to(state) for p in required), required
+    assert "-/srv/delopro" in values("buhdesk.service", "ReadWritePaths")

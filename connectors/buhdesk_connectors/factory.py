@@ -19,7 +19,7 @@ def make_source(cfg: SourceConfig) -> Source:
     if isinstance(cfg, MaildirSourceConfig):
         from buhdesk_connectors.maildir import MaildirSource
 
-        return MaildirSource(name=cfg.name, path=cfg.path)
+        return MaildirSource(name=cfg.name, path=cfg.path, processed=cfg.processed_folder)
     raise ValueError(f"source kind {cfg.kind!r} is not a mail source")
 
 

@@ -93,14 +93,46 @@ def package_data_dir(name: str) -> Path:
     raise FileNotFoundError(f"shipped {name!r} folder not found next to {here}")
 
 
+# What the units' ``SetCredential=NAME:<marker>`` hands over when the file of
+# ``LoadCredential=NAME:path`` is missing (deploy/systemd): the secret counts as not set.
+MISSING_CREDENTIAL = "buhdesk-credential-file-missing"
+
+
 def read_secret(name: str) -> str | None:
     """A secret by name: systemd credential file first, then the environment variable."""
     cred_dir = os.environ.get("CREDENTIALS_DIRECTORY")
     if cred_dir:
         path = Path(cred_dir) / name
         if path.is_file():
-            return path.read_text(encoding="utf-8").strip()
+            value = path.read_text(encoding="utf-8").strip()
+            if value != MISSING_CREDENTIAL:
+                return value
     return os.environ.get(name)
+
+
+def credential_file_missing(name: str) -> bool:
+    """Whether systemd gave the fallback marker for ``name``: its credential file is absent."""
+    cred_dir = os.environ.get("CREDENTIALS_DIRECTORY")
+    path = Path(cred_dir) / name if cred_dir else None
+    try:
+        return path is not None and path.read_text(encoding="utf-8").strip() == MISSING_CREDENTIAL
+    except OSError:
+        return False
+
+
+def missing_secret_text(what: str, name: str) -> str:
+    """Why the secret ``name`` of ``what`` is missing and where it is looked for."""
+    cred_dir = os.environ.get("CREDENTIALS_DIRECTORY")
+    if credential_file_missing(name):
+        where = (f"файла учётных данных нет на месте (systemd не нашёл файл строки "
+                 f"LoadCredential={name}:… в файле службы)")
+    elif cred_dir:
+        where = f"нет учётных данных {cred_dir}/{name} (или файл пуст) и переменной окружения"
+    else:
+        where = "учётные данные systemd не переданы, и переменная окружения не задана"
+    return (f"{what} не задан: секрет {name!r} не найден — {where}. Положите его в файл, "
+            f"указанный в LoadCredential={name}:… файла службы (права 600, владелец root), "
+            "или задайте переменную окружения с этим именем, и перезапустите службу")
 
 
 def forget_secrets(config: Config) -> None:
@@ -171,6 +203,7 @@ class MaildirSourceConfig:
     name: str
     path: Path
     poll_interval: float = 60.0
+    processed_folder: str = "Processed"  # letters taken in go to .Processed/cur
     kind: Literal["maildir"] = "maildir"
 
 
@@ -231,6 +264,10 @@ class Config:
             raise ConfigError(self.file, "service.secret_file",
                               f"файл секрета {svc.secret_file} пуст. "
                               + how_to_make(svc.secret_env))
+        if not current and credential_file_missing(svc.secret_env):
+            raise ConfigError(self.file, "service.secret_env",
+                              missing_secret_text("секрет службы", svc.secret_env) + ". "
+                              + how_to_make(svc.secret_env))
         if not current:
             raise ConfigError(self.file, "service.secret_env",
                               f"секрет {svc.secret_env!r} не задан (задайте переменную окружения "
@@ -250,6 +287,19 @@ class Config:
         return KeyRing.from_secrets(current, previous=previous,
                                     previous_until=svc.secret_previous_valid_until,
                                     today=today or date.today, purposes=purposes)
+
+    def mail_passwords(self) -> None:
+        """Every mailbox and SMTP server whose ``password_env`` names a secret has it; the first
+        missing one is named (a systemd credential file absent from its place). Raises
+        ConfigError; shared by ``check`` and ``run``."""
+        named = [(f"sources[{i}].password_env", f"почтового ящика «{s.name}»", s.password_env)
+                 for i, s in enumerate(self.sources)
+                 if isinstance(s, ImapSourceConfig) and s.password_env]
+        if self.outbox.kind == "smtp" and self.outbox.password_env:
+            named.append(("outbox.password_env", "SMTP-сервера", self.outbox.password_env))
+        for key, what, name in named:
+            if not read_secret(name):
+                raise ConfigError(self.file, key, missing_secret_text(f"пароль {what}", name))
 
     def web_keyring(self, *, today: Callable[[], date] | None = None) -> KeyRing:
         """The keys of the web process: the survey keys exported by ``buhdesk web-keys`` into
@@ -423,7 +473,8 @@ def _source(file: Path, index: int, data: object) -> SourceConfig:
     if path is None:
         raise ConfigError(file, f"sources[{index}].path", f"обязателен для источника вида {kind!r}")
     if kind == "maildir":
-        return MaildirSourceConfig(name=name, path=path, poll_interval=poll_interval)
+        return MaildirSourceConfig(name=name, path=path, poll_interval=poll_interval,
+                                   processed_folder=processed_folder)
     return DeloproSourceConfig(name=name, path=path, poll_interval=poll_interval,
                                stable_interval=stable_interval)
 

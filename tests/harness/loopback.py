@@ -28,7 +28,7 @@ from types import TracebackType
 from typing import Literal, Self
 
 from aiosmtpd.controller import Controller
-from aiosmtpd.smtp import SMTP, Envelope, Session
+from aiosmtpd.smtp import SMTP, AuthResult, Envelope, LoginPassword, Session
 
 from buhdesk.intake.leases import pid_alive
 
@@ -495,16 +495,28 @@ class _SinkHandler:
 
 class _SinkController(Controller):
     def __init__(self, handler: _SinkHandler, *, starttls: ssl.SSLContext | None = None,
-                 **kwargs: object) -> None:
+                 users: dict[str, str] | None = None, **kwargs: object) -> None:
         super().__init__(handler, **kwargs)  # type: ignore[arg-type]
         self._starttls = starttls
+        self._users = users
         self._connections: weakref.WeakSet[SMTP] = weakref.WeakSet()
 
     def factory(self) -> SMTP:
+        auth: dict[str, object] = {} if self._users is None else {
+            "authenticator": self._authenticate, "auth_required": False,
+            "auth_require_tls": False}
         server = _LongLineSMTP(self.handler, decode_data=False, hostname="sink.localhost",
-                               tls_context=self._starttls, require_starttls=bool(self._starttls))
+                               tls_context=self._starttls, require_starttls=bool(self._starttls),
+                               **auth)  # type: ignore[arg-type]
         self._connections.add(server)
         return server
+
+    def _authenticate(self, _server: SMTP, _session: Session, _envelope: Envelope,
+                      mechanism: str, data: object) -> AuthResult:
+        users = self._users or {}
+        ok = (mechanism in ("LOGIN", "PLAIN") and isinstance(data, LoginPassword)
+              and users.get(data.login.decode()) == data.password.decode())
+        return AuthResult(success=ok, handled=False)
 
     def stop(self, no_assert: bool = False) -> None:
         """Drop the open connections inside the server's loop, then stop it. aiosmtpd only
@@ -530,14 +542,15 @@ class SmtpSink:
     connection at DATA instead of answering; ``stall_after_quit(s)`` hangs the server after
     it answers QUIT; ``down()``/``up()`` stop and resume listening on the same port. With
     ``relay`` set, accepted mail is delivered to that Dovecot over LMTP (recipients' local parts
-    are its users).
+    are its users). With ``users`` (login → password) the server offers AUTH and checks it.
     """
 
     def __init__(
         self, *, host: str = HOST, relay: Dovecot | None = None,
-        tls: Literal["none", "starttls", "ssl"] = "none",
+        tls: Literal["none", "starttls", "ssl"] = "none", users: dict[str, str] | None = None,
     ) -> None:
         self.host = host
+        self.users = users  # login -> password: AUTH offered and checked when set
         self.tls = tls
         self._certdir: Path | None = None
         self.port = 0
@@ -567,7 +580,7 @@ class SmtpSink:
         controller = _SinkController(
             _SinkHandler(self), hostname=self.host, port=self.port,
             starttls=context if self.tls == "starttls" else None,
-            ssl_context=context if self.tls == "ssl" else None,
+            ssl_context=context if self.tls == "ssl" else None, users=self.users,
         )
         controller.start()
         self._controller = controller

@@ -63,7 +63,7 @@ def sample_variables(book: RuleBook, service_name: str) -> dict[str, Any]:
         "why": "Петрова Анна Игоревна — не исполнитель обращения",
         "sender": "client@example.org", "cap": 20,
         "addresses": ["employee@example.org"], "bounce_reason": "5.1.1 User unknown",
-        "bounced_subject": "Ответ на обращение БУХ-2026-000001",
+        "bounced_subject": "Ответ на обращение БУХ-2026-000001", "unit": "Отдел учёта",
     }
 
 
@@ -137,7 +137,8 @@ def _kb_review_days(cfg: Config | None) -> int:
     return days if isinstance(days, int) and days > 0 else 365
 
 
-def run_checks(config_path: Path, *, out: TextIO, today: date | None = None) -> int:
+def run_checks(config_path: Path, *, out: TextIO, today: date | None = None,
+               connect: bool = False) -> int:
     problems: list[str] = []
     warnings: list[str] = []
     cfg: Config | None = None
@@ -177,11 +178,22 @@ def run_checks(config_path: Path, *, out: TextIO, today: date | None = None) -> 
     if cfg is not None:
         problems.extend(_check_settings(cfg))
     if cfg is not None:
-        for check in (cfg.keyring, lambda: trusted_proxies(cfg)):  # the same checks as run/web
+        # the same checks as run/web
+        for check in (cfg.keyring, cfg.mail_passwords, lambda: trusted_proxies(cfg)):
             try:
                 check()
             except ConfigError as e:
                 problems.append(str(config_error_at_line(e)))
+    if connect and cfg is not None:
+        from buhdesk.cli.connect import connection_findings
+
+        for finding in connection_findings(cfg):
+            if finding.ok:
+                print(f"Соединение: {finding.text}.", file=out)
+            else:
+                problems.append(finding.text)
+    elif connect:
+        problems.append("--connect: без файла настроек проверять нечего")
     problems = list(dict.fromkeys(problems))  # a file two checks read is named once
     for w in warnings:
         print(f"ВНИМАНИЕ: {w}", file=out)

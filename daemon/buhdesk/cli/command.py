@@ -11,6 +11,7 @@ import argparse
 import logging
 import os
 import sys
+import traceback
 from collections.abc import Callable, Sequence
 from datetime import datetime
 from pathlib import Path
@@ -23,7 +24,8 @@ from buhdesk.cli import letters as cli_letters
 from buhdesk.cli import ops as cli_ops
 from buhdesk.cli import reports as cli_reports
 from buhdesk.cli import survey as cli_survey
-from buhdesk.config import Config, ConfigError, load_config, package_data_dir
+from buhdesk.cli.failures import Exit
+from buhdesk.config import Config, load_config, package_data_dir
 
 DEFAULT_CONFIG = Path("/etc/buhdesk/buhdesk.toml")
 log = logging.getLogger("buhdesk")
@@ -59,7 +61,7 @@ def cmd_run(args: argparse.Namespace) -> int:
 def cmd_check(args: argparse.Namespace) -> int:
     from buhdesk.cli.check import run_checks
 
-    return run_checks(_config_path(args), out=sys.stdout)
+    return run_checks(_config_path(args), out=sys.stdout, connect=args.connect)
 
 
 def cmd_demo(args: argparse.Namespace) -> int:
@@ -127,6 +129,8 @@ def build_parser(*, report_kinds: bool = True) -> argparse.ArgumentParser:
     p = RussianArgumentParser(prog="buhdesk", description="buhdesk: обращения в бухгалтерию")
     p.add_argument("--config",
                    help=f"файл настроек (по умолчанию $BUHDESK_CONFIG или {DEFAULT_CONFIG})")
+    p.add_argument("--debug", action="store_true",
+                   help="при ошибке показать трассировку (для разработчиков)")
     p.add_argument("--log-level", default=os.environ.get("BUHDESK_LOG_LEVEL"),
                    help="DEBUG, INFO, WARNING, ERROR (по умолчанию INFO для run, иначе WARNING)")
     sub = p.add_subparsers(dest="command", required=True)
@@ -139,7 +143,10 @@ def build_parser(*, report_kinds: bool = True) -> argparse.ArgumentParser:
 
     run = add("run", cmd_run, "запустить службу")
     run.add_argument("--once", action="store_true", help="обработать то, что есть, и завершиться")
-    add("check", cmd_check, "проверить настройки, правила и шаблоны")
+    chk = add("check", cmd_check, "проверить настройки, правила и шаблоны")
+    chk.add_argument("--connect", action="store_true",
+                     help="также войти в каждый почтовый ящик и на SMTP-сервер и проверить "
+                          "права на папки (почта, «ДелоПро»)")
     demo = add("demo", cmd_demo, "создать демонстрационное рабочее место и обработать примеры")
     demo.add_argument("workspace", nargs="?", default="buhdesk-demo")
     demo.add_argument("--keep", action="store_true", help="не очищать существующее рабочее место")
@@ -172,15 +179,30 @@ def build_parser(*, report_kinds: bool = True) -> argparse.ArgumentParser:
 
 def main(argv: Sequence[str] | None = None) -> int:
     argv = list(sys.argv[1:] if argv is None else argv)
+    # --debug anywhere on the line (`buhdesk run --once --debug` too), not only before the command
+    debug = "--debug" in argv
+    argv = [a for a in argv if a != "--debug"]
     args = build_parser(report_kinds="report" in argv).parse_args(argv)
     _setup_logging(args.log_level, args.command)
     try:
         return int(args.func(args))
-    except ConfigError as e:
-        print(f"Ошибка в настройках: {e}", file=sys.stderr)
-        return 2
+    except Exception as e:  # noqa: BLE001 - every failure ends in one sentence, never a traceback
+        return _failed(e, debug=debug)
     except KeyboardInterrupt:
-        return 130
+        return int(Exit.INTERRUPTED)
+
+
+def _failed(exc: BaseException, *, debug: bool) -> int:
+    """Tell the operator what went wrong and what to do (failures.py); the traceback only with
+    ``--debug``."""
+    from buhdesk.cli.failures import describe
+
+    if debug:
+        traceback.print_exception(exc, file=sys.stderr)
+    failure = describe(exc)
+    log.debug("command failed: %r", exc)
+    print(failure.text, file=sys.stderr)
+    return int(failure.status)
 
 
 if __name__ == "__main__":  # pragma: no cover

@@ -70,7 +70,8 @@ def _retention_days(args: argparse.Namespace) -> int:
 
 
 def cmd_purge(config: Config, args: argparse.Namespace, out: TextIO) -> int:
-    from buhdesk.schedule.retention import counted, plan_purge, purge
+    from buhdesk.schedule.copies import copy_keepers
+    from buhdesk.schedule.retention import copies_summary, counted, plan_purge, purge
     from buhdesk.store.blobs import BlobStore
     from buhdesk.store.engine import opened_store
 
@@ -83,7 +84,8 @@ def cmd_purge(config: Config, args: argparse.Namespace, out: TextIO) -> int:
             items, files_deleted = plan_purge(engine, older_than, now), 0
         else:
             act_dir = args.act_dir or Path(config.store.blobs).parent / "acts"
-            act = purge(engine, BlobStore(config.store.blobs), older_than, now, act_dir, tz=tz)
+            act = purge(engine, BlobStore(config.store.blobs), older_than, now, act_dir, tz=tz,
+                        copies=copy_keepers(config))
             items, files_deleted = act.items, act.files_deleted
             act_files = [str(p) for p in (act.csv_path, act.xlsx_path) if p is not None]
     if args.json:
@@ -97,11 +99,12 @@ def cmd_purge(config: Config, args: argparse.Namespace, out: TextIO) -> int:
               file=out)
     if args.dry_run:
         print(f"Пробный запуск, ничего не изменено. Подлежат уничтожению данные "
-              f"{counted(items)} (закрыты или получены более {older_than.days} дн. назад).",
+              f"{counted(items)} (закрыты или получены более {older_than.days} дн. назад); "
+              "их копии в почтовых ящиках и пакеты «ДелоПро» будут удалены вместе с ними.",
               file=out)
     elif items:
         print(f"Уничтожены данные {counted(items)}; удалено файлов вложений: "
-              f"{files_deleted}.\nАкт: {', '.join(act_files)}", file=out)
+              f"{files_deleted}{copies_summary(items)}.\nАкт: {', '.join(act_files)}", file=out)
     else:
         print(f"Нет ни обращений, закрытых более {older_than.days} дн. назад, ни писем без "
               "обращения старше этого срока с неуничтоженными данными. Акт не составлялся.",

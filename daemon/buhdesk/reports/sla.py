@@ -4,7 +4,7 @@ accountant over a period, from the store; rendered to HTML (with a chart), CSV o
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Collection
 from datetime import UTC, date, datetime
 from zoneinfo import ZoneInfo
 
@@ -78,13 +78,17 @@ def labels(rules: RuleBook) -> dict[str, Callable[[str | None], str]]:
 
 def sla_report(engine: Engine, rules: RuleBook, start: date, end: date, *,
                now: datetime | None = None, basis: str = "created",
-               tz: ZoneInfo | None = None) -> SlaReport:
-    """Figures for the period ``[start, end]`` (dates in the service's timezone, inclusive)."""
+               tz: ZoneInfo | None = None,
+               assignees: Collection[str] | None = None) -> SlaReport:
+    """Figures for the period ``[start, end]`` (dates in the service's timezone, inclusive);
+    with ``assignees``, of their requests only (a unit's summary)."""
     if end < start:
         raise ValueError(f"the period ends ({end}) before it starts ({start})")
     tz = tz or rules.deadlines.time.hours.tz
     now = as_utc(now or datetime.now(UTC))
     records = load_times(engine, start, end, tz, basis)
+    if assignees is not None:
+        records = [r for r in records if r.assignee in assignees]
     names = labels(rules)
     return SlaReport(
         start=start, end=end, basis=basis, generated_at=now.astimezone(tz),

@@ -34,6 +34,7 @@ class StaffMember:
     processes: tuple[str, ...]
     deputy: str | None
     role: str = "accountant"  # "accountant" | "head" | "admin"
+    unit: str = ""  # the unit (отдел) the member works in; "" — the service's single unit
 
 
 @dataclass(frozen=True)

@@ -46,7 +46,8 @@ STAFF_FILE = "staff.toml"
 SEGMENTS_FILE = "segments.toml"
 ABSENCES_FILE = "absences.csv"
 ROLES = ("accountant", "head", "admin")
-_STAFF_KEYS = ("login", "name", "position", "phone", "email", "processes", "deputy", "role")
+_STAFF_KEYS = ("login", "name", "position", "phone", "email", "processes", "deputy", "role",
+               "unit")
 _STAFF_REQUIRED = ("login", "name", "position", "email")
 _SEGMENT_KEYS = ("name", "domains", "departments", "assign", "default")
 _LOGIN = re.compile(r"^[a-z][a-z0-9._-]{1,31}$")
@@ -134,7 +135,27 @@ def _staff(doc: TomlDoc, problems: Problems) -> dict[str, StaffMember]:
             continue
         staff[member.login] = member
     _check_deputies(doc, raw, staff, problems)
+    _check_units(doc, raw, staff, problems)
     return staff
+
+
+def _check_units(
+    doc: TomlDoc, raw: list[Any], staff: dict[str, StaffMember], problems: Problems
+) -> None:
+    """Once units are named, each has a head: its digest and summary go to nobody otherwise."""
+    units = {m.unit for m in staff.values()}
+    if units == {""}:
+        return  # the single unit of a file without units (a unit with no head gets no digests)
+    headed = {m.unit for m in staff.values() if m.role == "head"}
+    for index, entry in enumerate(raw):
+        member = staff.get(entry.get("login", "")) if isinstance(entry, dict) else None
+        if member is None or member.unit in headed:
+            continue
+        headed.add(member.unit)  # one finding per unit, at its first member
+        where = f"подразделении «{member.unit}»" if member.unit else "записях без unit"
+        problems.add(doc.name, doc.table_line(("staff", index)),
+                     f"в {where} нет руководителя (role = \"head\"): его сводки некому "
+                     "отправлять; укажите руководителя или unit сотрудника")
 
 
 def _member(doc: TomlDoc, owner: Owner, raw: Any, problems: Problems) -> StaffMember | None:
@@ -165,11 +186,16 @@ def _member(doc: TomlDoc, owner: Owner, raw: Any, problems: Problems) -> StaffMe
     if role not in ROLES:
         problems.add(doc.name, doc.key_line(owner, "role"),
                      f"{login}: роль должна быть одной из: {', '.join(ROLES)}")
+    unit = raw.get("unit", "")
+    if "unit" in raw and (not isinstance(unit, str) or not unit.strip()):
+        problems.add(doc.name, doc.key_line(owner, "unit"),
+                     f"{login}: unit — название подразделения, непустая строка")
     if len(problems.items) > before:
         return None
     return StaffMember(login=login, name=raw["name"], position=raw["position"],
                        phone=str(raw.get("phone", "")), email=email,
-                       processes=tuple(processes), deputy=raw.get("deputy") or None, role=role)
+                       processes=tuple(processes), deputy=raw.get("deputy") or None, role=role,
+                       unit=unit.strip())
 
 
 def _check_deputies(

@@ -1,5 +1,7 @@
-"""The unit head's daily digest: per accountant, what is overdue, due today, waiting on the client
-and held; then what has no accountant yet. Collected from the store, rendered from templates.
+"""The unit head's daily digest: per accountant of the head's unit, what is overdue, due today,
+waiting on the client and held; then what has no accountant yet (every head sees that, as they
+do requests of people no longer in the staff file). Collected from the store, rendered from
+templates.
 """
 
 from __future__ import annotations
@@ -91,14 +93,23 @@ def _held(session: Session) -> list[tuple[HeldItem, str | None]]:
             for m, r in rows]
 
 
-class _Book:
-    """Accountants' sections in staff-file order, then anyone no longer in the staff file."""
+class _Discarded(AccountantDigest):
+    """Where another unit's items go: nowhere."""
 
-    def __init__(self, rt: Runtime) -> None:
-        self.rt = rt
+
+class _Book:
+    """Accountants' sections in staff-file order, then anyone no longer in the staff file; with
+    ``unit``, of that unit's staff only."""
+
+    def __init__(self, rt: Runtime, unit: str | None = None) -> None:
+        self.rt, self.unit = rt, unit
         self.by_login: dict[str, AccountantDigest] = {}
+        self._other = _Discarded(login="", name="")
 
     def of(self, login: str) -> AccountantDigest:
+        member = self.rt.rules.staff.get(login)
+        if self.unit is not None and member is not None and member.unit != self.unit:
+            return self._other
         if login not in self.by_login:
             member = self.rt.rules.staff.get(login)
             self.by_login[login] = AccountantDigest(login, member.name if member else login)
@@ -110,11 +121,11 @@ class _Book:
         return sorted(found, key=lambda a: (order.get(a.login, len(order)), a.login))
 
 
-def collect_digest(rt: Runtime, now: datetime) -> Digest:
-    """Everything the unit head should see this morning."""
+def collect_digest(rt: Runtime, now: datetime, unit: str | None = None) -> Digest:
+    """Everything the head of ``unit`` (None: of the whole service) should see this morning."""
     now = as_utc(now)
     today = now.astimezone(rt.config.service.tz).date()
-    book = _Book(rt)
+    book = _Book(rt, unit)
     unsorted: list[DigestItem] = []
     held_unassigned: list[HeldItem] = []
     with Session(rt.engine) as session:

@@ -23,7 +23,7 @@ from buhdesk.schedule.claims import claimed_periods, run_once
 from buhdesk.schedule.digest import Digest, collect_digest
 from buhdesk.schedule.reminders import send_reminders
 from buhdesk.schedule.settings import ScheduleSettings, load_schedule_settings
-from buhdesk.schedule.weekly import collect_weekly, previous_week, week_key
+from buhdesk.schedule.weekly import collect_weekly, previous_week, started_on, week_key
 from buhdesk.service.runtime import Runtime
 from buhdesk.store.moments import as_utc
 
@@ -34,6 +34,12 @@ MY_LIST = "my-list"  # buhdesk.agent.mylist.JOB
 
 def heads(rt: Runtime) -> list[StaffMember]:
     return [m for m in rt.rules.staff.values() if m.role == "head"]
+
+
+def unit_of(rt: Runtime, head: StaffMember) -> str | None:
+    """What a head's digest and summary cover: the head's unit when staff.toml names more than
+    one, else (None) the whole service, as before units existed."""
+    return head.unit if len({m.unit for m in rt.rules.staff.values()}) > 1 else None
 
 
 class Scheduler:
@@ -90,28 +96,41 @@ class Scheduler:
         pending = self._pending(DIGEST, day.isoformat()) if day else []
         if not pending:
             return 0
-        digest = collect_digest(self.rt, now)
+        digests: dict[str | None, Digest] = {}
+        for head, _period in pending:
+            unit = unit_of(self.rt, head)
+            if unit not in digests:
+                digests[unit] = collect_digest(self.rt, now, unit)
         return sum(run_once(self.rt.engine, DIGEST, period, now,
-                            partial(self._send_digest, head=head, digest=digest))
+                            partial(self._send_digest, head=head,
+                                    digest=digests[unit_of(self.rt, head)]))
                    for head, period in pending)
 
     def weekly(self, now: datetime) -> int:
         day = self._digest_day(now)
         if day is None or day.weekday() < self.settings.weekly_day:
             return 0
-        pending = self._pending(WEEKLY, week_key(previous_week(day)[0]))
+        monday, sunday = previous_week(day)
+        pending = self._pending(WEEKLY, week_key(monday))
         if not pending:
             return 0
-        summary = collect_weekly(self.rt, now)
+        started = started_on(self.rt.engine, self.rt.config.service.tz)
+        if started is None or sunday < started:
+            return 0  # that week was before the service started: nothing to report on
+        summaries = {unit_of(self.rt, h): None for h, _ in pending}
+        for unit in summaries:
+            summaries[unit] = collect_weekly(self.rt, now, unit)  # type: ignore[assignment]
         return sum(run_once(self.rt.engine, WEEKLY, period, now,
-                            partial(self._send, head=head, name="weekly", summary=summary))
+                            partial(self._send, head=head, name="weekly",
+                                    summary=summaries[unit_of(self.rt, head)]))
                    for head, period in pending)
 
     def _send_digest(self, session: Session, head: StaffMember, digest: Digest) -> int:
         return self._send(session, head, "digest", digest=digest)
 
     def _send(self, session: Session, head: StaffMember, name: str, **variables: object) -> int:
-        values = {"service": {"name": self.rt.config.service.name}, "head": head, **variables}
+        values = {"service": {"name": self.rt.config.service.name}, "head": head,
+                  "unit": unit_of(self.rt, head), **variables}
         text = self.rt.templates.render(name, **values)
         html = render_html(self.rt, f"{name}.html.j2", **values)
         enqueue_alternative(session, self.rt, to=[head.email], subject=text.subject,

@@ -5,7 +5,9 @@ are cleared and the attachments are marked purged (their files deleted once no l
 shares them). Letters that never became part of a request (automatic mail that was ignored,
 letters held and never requeued, service letters to the administrators) get the same once they
 are older than ``older_than``, a month of them at a time. Numbers, dates, states, addresses and
-the audit trail stay, so reports still add up. Each purged request or month gets an audit event,
+the audit trail stay, so reports still add up. The copies kept outside the store go too, each
+counted in the act: the letters in the mailboxes' processed folders and the «ДелоПро» packages in
+processed/ (copies.py). Each purged request or month gets an audit event,
 and the whole run a destruction act (CSV and XLSX) in Russian. Survey answers are never touched:
 they are not linked to requests.
 """
@@ -16,7 +18,8 @@ import csv
 import json
 import logging
 from collections.abc import Sequence
-from dataclasses import dataclass, field
+from contextlib import ExitStack
+from dataclasses import dataclass, field, replace
 from datetime import UTC, datetime, timedelta, tzinfo
 from pathlib import Path
 
@@ -27,6 +30,7 @@ from sqlalchemy import ColumnElement, and_, delete, func, select, update
 from sqlalchemy.engine import Engine
 from sqlmodel import Session, col
 
+from buhdesk.schedule.copies import CopiesUnavailable, CopyKeeper, ItemCopies
 from buhdesk.store.blobs import BlobStore
 from buhdesk.store.models import Attachment, Event, Message, Raw, Request
 from buhdesk.store.moments import as_utc
@@ -56,18 +60,23 @@ class PurgeItem:
     bodies: int
     attachments: int
     rule: str
+    # copies destroyed outside the store: (where, in the act's words; how many)
+    copies: tuple[tuple[str, int], ...] = ()
+    files: int = 0  # attachment files deleted with this item (a shared file goes with its last)
     # the SQL condition that picks the item's messages
     messages: ColumnElement[bool] | None = field(default=None, compare=False, repr=False)
 
     def what(self) -> str:
         """What is destroyed, in words for the act."""
+        copies = "".join(f"; {label}: {n}" for label, n in self.copies)
         return (f"исходные письма: {self.raws}; тексты сообщений: {self.bodies}; "
-                f"вложения: {self.attachments}")
+                f"вложения: {self.attachments}; файлы вложений: {self.files}{copies}")
 
     def to_dict(self) -> dict[str, object]:
         return {"request_id": self.request_id, "number": self.number,
                 "closed_at": self.closed_at.isoformat(), "raws": self.raws,
-                "bodies": self.bodies, "attachments": self.attachments, "rule": self.rule}
+                "bodies": self.bodies, "attachments": self.attachments, "rule": self.rule,
+                "files": self.files, "copies": {label: n for label, n in self.copies}}
 
 
 @dataclass
@@ -86,6 +95,15 @@ def counted(items: list[PurgeItem]) -> str:
     requests = sum(1 for i in items if i.request_id is not None)
     months = len(items) - requests
     return f"обращений: {requests}" + (f", месяцев писем без обращения: {months}" if months else "")
+
+
+def copies_summary(items: Sequence[PurgeItem]) -> str:
+    """«; <where>: N» per place that kept copies, summed over ``items``."""
+    totals: dict[str, int] = {}
+    for item in items:
+        for label, n in item.copies:
+            totals[label] = totals.get(label, 0) + n
+    return "".join(f"; {label}: {n}" for label, n in totals.items())
 
 
 def rule_text(older_than: timedelta) -> str:
@@ -155,18 +173,57 @@ def _item(session: Session, where: ColumnElement[bool], *, request_id: int | Non
 
 
 def purge(engine: Engine, blobs: BlobStore, older_than: timedelta, now: datetime,
-          act_dir: Path, *, tz: tzinfo = UTC, actor: str = "retention") -> PurgeAct:
-    """Destroy what ``plan_purge`` lists, one item per transaction, and write the act."""
+          act_dir: Path, *, tz: tzinfo = UTC, actor: str = "retention",
+          copies: Sequence[CopyKeeper] = ()) -> PurgeAct:
+    """Destroy what ``plan_purge`` lists, one item per transaction, and write the act.
+
+    Each item's copies outside the store (``copies``: mailboxes' processed folders, «ДелоПро»
+    packages) go first, then its data in the store: a place that cannot be reached stops the
+    purge with that item untouched, so the next run finds it again. The act lists what was done
+    before the stop, and PurgeError names the place."""
     act = PurgeAct(at=now)
-    for item in plan_purge(engine, older_than, now):
-        hashes = _purge_item(engine, item, now, actor)
-        act.files_deleted += _delete_unreferenced(engine, blobs, hashes)
-        act.items.append(item)
-        log.info("retention: %s purged (%s) by rule %r", item.number, item.what(), item.rule)
+    failure: CopiesUnavailable | None = None
+    with ExitStack() as stack:
+        keepers = [stack.enter_context(k) for k in copies]
+        for planned in plan_purge(engine, older_than, now):
+            try:
+                found = _item_copies(engine, planned)
+                destroyed = tuple((k.label, k.destroy(found)) for k in keepers)
+            except CopiesUnavailable as e:
+                failure = e
+                break
+            hashes = _purge_item(engine, planned, now, actor)
+            files = _delete_unreferenced(engine, blobs, hashes)
+            item = replace(planned, copies=destroyed, files=files)
+            act.files_deleted += files
+            act.items.append(item)
+            log.info("retention: %s purged (%s) by rule %r", item.number, item.what(), item.rule)
     _compact(engine)
     if act.items:
         act.csv_path, act.xlsx_path = write_act(act, Path(act_dir), tz)
+    if failure is not None:
+        done = (f"; акт о том, что уже уничтожено: {act.csv_path}" if act.csv_path else "")
+        raise PurgeError(f"{failure}. Уничтожение остановлено, остальное не тронуто; устраните "
+                         f"причину и повторите «buhdesk purge»{done}")
     return act
+
+
+def _item_copies(engine: Engine, item: PurgeItem) -> ItemCopies:
+    """The request number and the incoming letters' Message-IDs of ``item``, per source."""
+    if item.messages is None:
+        raise ValueError(f"purge item {item.number!r} has no condition for its messages")
+    ids: dict[str, list[str]] = {}
+    keys: dict[str, list[str]] = {}
+    with Session(engine) as session:
+        rows = session.execute(select(col(Message.source), col(Message.message_id),
+                                      col(Message.source_key)).where(
+            item.messages, col(Message.direction) == "in", col(Message.source).is_not(None)))
+        for source, message_id, key in rows:
+            if message_id:
+                ids.setdefault(source, []).append(message_id)
+            if key:
+                keys.setdefault(source, []).append(key)
+    return ItemCopies(item.number if item.request_id is not None else None, ids, keys)
 
 
 def _purge_item(engine: Engine, item: PurgeItem, now: datetime, actor: str) -> set[str]:
@@ -250,7 +307,7 @@ def _write_xlsx(path: Path, act: PurgeAct, rows: Sequence[tuple[str, ...]], tz: 
     ws.append(["Акт об уничтожении персональных данных"])
     ws["A1"].font = Font(bold=True, size=13)
     summary = (f"Составлен {act.at.astimezone(tz):%d.%m.%Y %H:%M}; {counted(act.items)}; "
-               f"удалено файлов вложений: {act.files_deleted}")
+               f"удалено файлов вложений: {act.files_deleted}{copies_summary(act.items)}")
     ws.append([summary])
     ws.append([])
     ws.append(list(ACT_COLUMNS))

@@ -1,15 +1,23 @@
 """The unit head's weekly summary: the share of answers given on time, per process and per
-accountant, over requests whose deadline fell in the previous week (Monday to Sunday).
+accountant of the unit, over requests whose deadline fell in the previous week (Monday to
+Sunday). A week that ended before the service started work (its first request or letter in the
+store) has nothing to report and gets no summary.
 """
 
 from __future__ import annotations
 
 from dataclasses import dataclass
-from datetime import date, datetime, timedelta
+from datetime import date, datetime, timedelta, tzinfo
+
+from sqlalchemy import func, select
+from sqlalchemy.engine import Engine
+from sqlmodel import Session, col
 
 from buhdesk.reports.sla import sla_report
 from buhdesk.reports.sla_figures import GroupFigures, SlaReport
 from buhdesk.service.runtime import Runtime
+from buhdesk.store.models import Message, Request
+from buhdesk.store.moments import as_utc
 
 
 @dataclass(frozen=True)
@@ -55,10 +63,23 @@ def _rows(report: SlaReport, name: str) -> tuple[WeeklyRow, ...]:
     return tuple(_row(g) for g in dim.rows)
 
 
-def collect_weekly(rt: Runtime, now: datetime) -> WeeklySummary:
+def started_on(engine: Engine, tz: tzinfo) -> date | None:
+    """The day the service started work: its first request or letter in the store (a restored
+    backup keeps them, a fresh store has none: None). The store is the one record of it that no
+    configuration edit or reinstallation of the program can move."""
+    with Session(engine) as session:
+        firsts = [session.execute(select(func.min(col(Request.created_at)))).scalar_one(),
+                  session.execute(select(func.min(col(Message.created_at)))).scalar_one()]
+    found = [as_utc(f) for f in firsts if f is not None]
+    return min(found).astimezone(tz).date() if found else None
+
+
+def collect_weekly(rt: Runtime, now: datetime, unit: str | None = None) -> WeeklySummary:
+    """The summary for the head of ``unit`` (None: of the whole service)."""
     today = now.astimezone(rt.config.service.tz).date()
     start, end = previous_week(today)
+    staff = None if unit is None else {m.login for m in rt.rules.staff.values() if m.unit == unit}
     report = sla_report(rt.engine, rt.rules, start, end, now=now, basis="due",
-                        tz=rt.config.service.tz)
+                        tz=rt.config.service.tz, assignees=staff)
     return WeeklySummary(start, end, _row(report.total), _rows(report, "process"),
                          _rows(report, "assignee"))

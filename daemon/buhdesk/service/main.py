@@ -9,10 +9,15 @@ import threading
 from collections.abc import Callable
 from datetime import datetime
 
+from sqlalchemy import func, select
+from sqlalchemy.engine import Engine
+from sqlmodel import Session, col
+
 from buhdesk.config import Config, DeloproSourceConfig
 from buhdesk.reply.answer_packages import destination
 from buhdesk.service.runner import Daemon
 from buhdesk.service.runtime import Runtime, build_runtime
+from buhdesk.store.models import Message
 from buhdesk.trust.settings import auth_settings, flood_settings
 from buhdesk_connectors.delopro import DeloproFolder
 from buhdesk_connectors.delopro_outbox import DeloproAnswerTransport
@@ -29,9 +34,33 @@ def _delopro(cfg: DeloproSourceConfig,
     return source, DeloproAnswerTransport(DeloproFolder(cfg.path), rt.blobs)
 
 
+class DeliveryPending(Exception):
+    """``run --once`` ended with letters the server did not take; they stay queued.
+    ``reason`` is the last delivery error recorded."""
+
+    def __init__(self, count: int, reason: str) -> None:
+        self.count, self.reason = count, reason
+        super().__init__(f"{count} outgoing message(s) left queued after failed attempts: "
+                         f"{reason}")
+
+
+def undelivered(engine: Engine) -> tuple[int, str]:
+    """Outgoing letters tried and not yet sent (they wait for their next attempt), and the last
+    error recorded for one of them."""
+    waiting = (col(Message.direction) == "out", col(Message.status) == "pending",
+               col(Message.attempts) > 0)
+    with Session(engine) as session:
+        count: int = session.execute(
+            select(func.count()).select_from(Message).where(*waiting)).scalar_one()
+        reason = session.execute(select(col(Message.reason)).where(*waiting)
+                                 .order_by(col(Message.id).desc()).limit(1)).scalar()
+    return count, reason or ""
+
+
 def build_daemon(config: Config, *, stopping: threading.Event | None = None,
                  clock: Callable[[], datetime] | None = None) -> Daemon:
     """The daemon of ``config``; ``clock`` (tests) replaces the wall clock of the runtime."""
+    config.mail_passwords()  # a missing credential is named before anything starts
     auth = auth_settings(config)  # a wrong [auth] or [floods] stops the start, not each letter
     flood_settings(config)
     if not auth.enabled:
@@ -64,6 +93,9 @@ def run_daemon(config: Config, *, once: bool = False,
     if once:
         counters = daemon.drain()
         log.info("run --once: %s", counters)
+        waiting, reason = undelivered(daemon.rt.engine)
+        if waiting:
+            raise DeliveryPending(waiting, reason)
         return 0
     daemon.run()
     return 0
