@@ -1,6 +1,7 @@
 """`buhdesk check --connect`: log in to each mailbox and the SMTP server, and try the folders'
 rights as the daemon needs them (IMAP: read and write the inbox and the processed folder;
-Maildir and «ДелоПро»: read, write and move within the folders). Each finding is one Russian line."""
+Maildir and «ДелоПро»: read, write and move within the folders). Each finding is one Russian
+line."""
 
 from __future__ import annotations
 
