@@ -14,12 +14,14 @@ from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import TextIO
 
+from buhdesk.cli.parser import RussianArgumentParser
 from buhdesk.config import Config
 
 LoadConfig = Callable[[argparse.Namespace], Config]
 
 
-def register(sub: argparse._SubParsersAction, load_config: LoadConfig) -> None:  # type: ignore[type-arg]
+def register(sub: argparse._SubParsersAction[RussianArgumentParser],
+             load_config: LoadConfig) -> None:
     """Add the operators' subcommands to the ``buhdesk`` parser."""
 
     def add(name: str, func: Callable[[Config, argparse.Namespace, TextIO], int],

@@ -40,14 +40,14 @@ def russian_error(message: str) -> str:
 
 
 class _RussianHelp(argparse.HelpFormatter):
-    def add_usage(self, usage, actions, groups, prefix=None):  # type: ignore[no-untyped-def]
+    def add_usage(self, usage, actions, groups, prefix=None):  # type: ignore[no-untyped-def]  # argparse's own signature, untyped in typeshed
         super().add_usage(usage, actions, groups, "использование: " if prefix is None else prefix)
 
 
 class RussianArgumentParser(argparse.ArgumentParser):
     """Errors, usage and help headings in Russian; sub-parsers are of the same class."""
 
-    def __init__(self, *args, **kwargs) -> None:  # type: ignore[no-untyped-def]
+    def __init__(self, *args, **kwargs) -> None:  # type: ignore[no-untyped-def]  # all of ArgumentParser's arguments, passed on
         kwargs.setdefault("formatter_class", _RussianHelp)
         kwargs.setdefault("add_help", True)
         add_help = kwargs.pop("add_help")

@@ -150,7 +150,7 @@ def _record_rows(rt: Runtime, keys: list[str], results: Mapping[str, Exception |
     with Session(rt.engine) as session:
         wanted = [int(k) for k in keys]
         rows = {row.id: row for row in session.execute(
-            select(Message).where(Message.id.in_(wanted))  # type: ignore[union-attr]
+            select(Message).where(col(Message.id).in_(wanted))
         ).scalars()}
         events = [_record(rt, rows[int(key)], results.get(key, RuntimeError("no result")),
                           report) for key in keys if int(key) in rows]
@@ -166,19 +166,19 @@ def _record(rt: Runtime, row: Message, error: Exception | None,
     detail: dict[str, object]
     if error is None:
         row.status, row.done_at, row.reason, row.next_attempt_at = "sent", now, None, None
-        report.sent.append(row.id)  # type: ignore[arg-type]
+        report.sent.append(flushed_id(row))
         action, detail = "sent", {"to": row.to_addrs}
     elif isinstance(error, PermanentDeliveryError) or row.attempts >= rt.config.outbox.max_attempts:
         kind = "отказ сервера" if isinstance(error, PermanentDeliveryError) else (
             f"не доставлено за {row.attempts} попыток")
         row.status, row.reason = "held", f"{kind}: {error}"
-        report.held.append(row.id)  # type: ignore[arg-type]
+        report.held.append(flushed_id(row))
         action, detail = "held", {"to": row.to_addrs, "reason": row.reason}
         log.warning("deliver: message %s to %s held: %s", row.id, row.to_addrs, row.reason)
     else:
         row.next_attempt_at = now + backoff(row.attempts, rt.config.outbox.retry_base)
         row.reason = f"временная ошибка: {error}"
-        report.retried.append(row.id)  # type: ignore[arg-type]
+        report.retried.append(flushed_id(row))
         report.last_error = str(error)
         action, detail = "retry", {"to": row.to_addrs, "reason": row.reason,
                                    "attempt": row.attempts}

@@ -29,7 +29,7 @@ from buhdesk.route.mime import ParsedMessage
 from buhdesk.rules.book import Decision
 from buhdesk.service.runtime import Runtime
 from buhdesk.store.append_rows import event_values, insert_events, insert_raws, insert_rows
-from buhdesk.store.models import Message, Request
+from buhdesk.store.models import Message, Request, flushed_id
 from buhdesk.trust.keys import THREAD
 
 log = logging.getLogger(__name__)
@@ -101,7 +101,7 @@ def add_letter(letters: Letters, rt: Runtime, *, request: Request | None, kind: 
     svc = rt.config.service
     out = compose(
         secret=rt.keys.signing_key(THREAD), kind=kind,
-        request_id=request.id if request else 0,  # type: ignore[arg-type]
+        request_id=flushed_id(request) if request else 0,
         sender_name=svc.name, sender=svc.address, domain=svc.domain, to=to,
         subject=rendered.subject, body=rendered.body, now=rt.now(), reply_to_ids=reply_to_ids,
         auto_submitted=auto, files=files, staff=_addressee(rt, kind, to), cc=cc,

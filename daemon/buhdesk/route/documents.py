@@ -36,7 +36,7 @@ from buhdesk.route.opening import Batch, Opening, open_request
 from buhdesk.rules.book import with_duty_accountant
 from buhdesk.rules.documents import DocumentSettings, decide_document, load_document_settings
 from buhdesk.service.runtime import Runtime
-from buhdesk.store.models import Attachment, Message, Raw, Request
+from buhdesk.store.models import Attachment, Message, Raw, Request, flushed_id
 from buhdesk.trust.staff_letters import for_assignee
 
 log = logging.getLogger(__name__)
@@ -146,7 +146,7 @@ def _store_message(session: Session, rt: Runtime, doc: Document, request: Reques
                   created_at=rt.now())
     session.add(msg)
     session.flush()
-    session.add(Raw(message_pk=msg.id, data=doc.original))  # type: ignore[arg-type]
+    session.add(Raw(message_pk=flushed_id(msg), data=doc.original))
     _attach(session, msg, doc.original_name, "application/xml", rt.blobs.put(doc.original),
             len(doc.original))
     for f in doc.files:
@@ -157,14 +157,14 @@ def _store_message(session: Session, rt: Runtime, doc: Document, request: Reques
 
 def _attach(session: Session, msg: Message, name: str, content_type: str, sha: str,
             size: int) -> None:
-    session.add(Attachment(message_pk=msg.id, filename=name,  # type: ignore[arg-type]
+    session.add(Attachment(message_pk=flushed_id(msg), filename=name,
                            content_type=content_type, size=size, sha256=sha))
 
 
 def _amend(session: Session, rt: Runtime, doc: Document, request: Request, key: str,
            digests: list[str]) -> None:
     """A changed re-export: keep the new card, record what changed, tell the accountant."""
-    found = changes(latest_snapshot(session, request.id), snapshot_of(doc, digests))  # type: ignore[arg-type]
+    found = changes(latest_snapshot(session, flushed_id(request)), snapshot_of(doc, digests))
     msg = _store_message(session, rt, doc, request, "amendment", key)
     event(session, SNAPSHOT_STAGE, SNAPSHOT_ACTION, request=request, message=msg,
           **snapshot_of(doc, digests))

@@ -140,10 +140,10 @@ def _route_isolated(batch: Batch, msg: Message, raws: dict[int, bytes]) -> None:
 def _describe_held(session: Session, rt: Runtime, msg: Message) -> None:
     """Sender and subject for the held list, after the failed attempt was rolled back (the
     bytes read as the route reads them: a big letter is not kept in the session)."""
-    if not has_raw(session, msg.id):  # type: ignore[arg-type]
+    if not has_raw(session, flushed_id(msg)):
         return  # destroyed under the retention term: nothing to describe
     try:
-        parsed = parse_message(read_raw(session, msg.id),  # type: ignore[arg-type]
+        parsed = parse_message(read_raw(session, flushed_id(msg)),
                                max_attachment_bytes=0)
     except MessageParseError:
         return
@@ -223,7 +223,7 @@ def _fill_message(session: Session, rt: Runtime, msg: Message, parsed: ParsedMes
     msg.body_text = parsed.body_text
     for att in parsed.attachments:
         sha = rt.blobs.put(att.data) if not att.truncated else ""
-        session.add(Attachment(message_pk=msg.id, filename=att.filename,  # type: ignore[arg-type]
+        session.add(Attachment(message_pk=flushed_id(msg), filename=att.filename,
                                content_type=att.content_type, size=att.size, sha256=sha,
                                purged=att.truncated))
     if parsed.defects:

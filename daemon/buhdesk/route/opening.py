@@ -29,7 +29,7 @@ from buhdesk.rules.book import Decision
 from buhdesk.rules.routing import Absence
 from buhdesk.service.runtime import Runtime
 from buhdesk.store.append_rows import event_values, insert_rows
-from buhdesk.store.engine import next_number
+from buhdesk.store.engine import next_number, table_of
 from buhdesk.store.models import Counter, Message, Request
 
 
@@ -160,7 +160,7 @@ def open_request(batch: Batch, opening: Opening, message: Message | None = None)
     if decision.assignee:
         values["state"] = next_state("new", "assign")
         batch.counts[decision.assignee] = batch.counts.get(decision.assignee, 0) + 1
-    table = Request.__table__  # type: ignore[attr-defined]
+    table = table_of(Request)
     values["id"] = batch.session.connection().execute(
         insert(table).returning(table.c.id), values).scalar_one()
     request = Request(**values)

@@ -65,7 +65,7 @@ def add_participants(request: Request, addresses: Sequence[str]) -> None:
 
 
 def is_participant(request: Request, address: str | None) -> bool:
-    return bool(address) and address.lower() in participants_of(request)  # type: ignore[union-attr]
+    return address is not None and address.lower() in participants_of(request)
 
 
 def answer_copies(request: Request, settings: CopiesSettings) -> list[str]:

@@ -117,9 +117,8 @@ class Scheduler:
         started = started_on(self.rt.engine, self.rt.config.service.tz)
         if started is None or sunday < started:
             return 0  # that week was before the service started: nothing to report on
-        summaries = {unit_of(self.rt, h): None for h, _ in pending}
-        for unit in summaries:
-            summaries[unit] = collect_weekly(self.rt, now, unit)  # type: ignore[assignment]
+        summaries = {unit: collect_weekly(self.rt, now, unit)
+                     for unit in {unit_of(self.rt, h) for h, _ in pending}}
         return sum(run_once(self.rt.engine, WEEKLY, period, now,
                             partial(self._send, head=head, name="weekly",
                                     summary=summaries[unit_of(self.rt, head)]))

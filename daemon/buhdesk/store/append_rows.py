@@ -11,6 +11,7 @@ from typing import Any
 from sqlalchemy import insert
 from sqlmodel import Session, SQLModel
 
+from buhdesk.store.engine import table_of
 from buhdesk.store.models import Event, Raw, utcnow
 
 
@@ -20,7 +21,7 @@ def insert_rows(session: Session, model: type[SQLModel],
     ids in the order of ``rows``. The values name every column but the id."""
     if not rows:
         return []
-    table = model.__table__  # type: ignore[attr-defined]
+    table = table_of(model)
     stmt = insert(table).returning(table.c.id, sort_by_parameter_order=True)
     return list(session.connection().execute(stmt, [dict(r) for r in rows]).scalars().all())
 
@@ -47,12 +48,12 @@ def insert_events(session: Session, rows: Sequence[dict[str, Any]]) -> None:
         return
     if any(isinstance(o, Event) for o in session.new):
         session.flush()
-    session.connection().execute(insert(Event.__table__), list(rows))  # type: ignore[attr-defined]
+    session.connection().execute(insert(table_of(Event)), list(rows))
 
 
 def insert_raws(session: Session, rows: Sequence[tuple[int, bytes]]) -> None:
     """The bytes of message rows that are already written, ``(message id, bytes)`` each."""
     if not rows:
         return
-    session.connection().execute(insert(Raw.__table__),  # type: ignore[attr-defined]
+    session.connection().execute(insert(table_of(Raw)),
                                  [{"message_pk": pk, "data": data} for pk, data in rows])

@@ -34,7 +34,8 @@ def make_engine(url: str) -> Engine:
     if not url.startswith("sqlite"):
         return create_engine(url, pool_pre_ping=True, pool_size=10, max_overflow=10,
                              hide_parameters=True)
-    busy = float(make_url(url).query.get("timeout", SQLITE_BUSY_TIMEOUT))  # type: ignore[arg-type]
+    timeout = make_url(url).query.get("timeout")
+    busy = float(timeout if isinstance(timeout, str) else SQLITE_BUSY_TIMEOUT)
     engine = create_engine(url, connect_args={"timeout": busy, "check_same_thread": False},
                            hide_parameters=True)
 
