@@ -5,6 +5,7 @@ from __future__ import annotations
 
 from email.message import EmailMessage
 
+import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
@@ -122,3 +123,11 @@ def test_round_trip(subject: str, text: str, files: list[tuple[str, bytes]], htm
     assert [(a.filename, a.data) for a in msg.attachments] == [
         (" ".join(name.split()) + ".bin", data) for name, data in files
     ]
+
+
+@pytest.mark.parametrize("body", [b"<![A", b"<![", b"<p>x</p><![CDATA[", b"<!DOCTYPE"])
+def test_broken_html_declarations_are_read_as_text(body: bytes) -> None:
+    """Python's HTML parser raises on some broken marked sections; the letter is still read."""
+    raw = (b"From: a@b.ru\r\nSubject: x\r\nMIME-Version: 1.0\r\n"
+           b"Content-Type: text/html; charset=utf-8\r\n\r\n" + body + b"\r\n")
+    assert parse_message(raw).body_text is not None

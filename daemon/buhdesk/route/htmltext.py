@@ -84,12 +84,22 @@ class _TextExtractor(HTMLParser):
 
 def html_to_text(html: str) -> str:
     """Readable text of an HTML document: scripts and styles dropped, entities decoded."""
-    parser = _TextExtractor()
-    parser.feed(html)
-    parser.close()
+    try:
+        parser = _extracted(html)
+    except AssertionError:
+        # The standard parser gives up on a broken declaration or marked section («<![A»);
+        # read the declarations as text instead.
+        parser = _extracted(html.replace("<!", "&lt;!"))
     text = "".join(parser.out).replace("\xa0", " ")
     lines = (line.strip(" \t") for line in text.split("\n"))
     return _BLANK_RUNS.sub("\n\n", "\n".join(lines)).strip("\n")
+
+
+def _extracted(html: str) -> _TextExtractor:
+    parser = _TextExtractor()
+    parser.feed(html)
+    parser.close()
+    return parser
 
 
 def _filter_attribute(tag: str, attr: str, value: str) -> str | None:
