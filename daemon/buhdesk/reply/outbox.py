@@ -77,7 +77,6 @@ class Letters:
             insert_events(session, [values for _, values in self.events])
         self.rows, self.events = [], []
 
-    insert = write
 
 
 def enqueue(session: Session, rt: Runtime, *, request: Request | None, kind: str, to: Sequence[str],

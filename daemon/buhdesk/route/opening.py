@@ -138,7 +138,7 @@ class Batch:
         """Everything the batch holds, before the caller commits: the session's changes, then
         the letters, their bytes and the events, in one insert each."""
         self.session.flush()
-        self.letters.insert(self.session)
+        self.letters.write(self.session)
 
 
 def open_request(batch: Batch, opening: Opening, message: Message | None = None) -> Request:
