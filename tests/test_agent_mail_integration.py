@@ -113,3 +113,31 @@ def _reply(to: EmailMessage, sender: str, text: str) -> bytes:
     msg["References"] = str(to["Message-ID"])
     msg.set_content(text)
     return msg.as_bytes()
+
+
+def test_a_duplicate_merged_by_mail(desk: Desk) -> None:
+    notice = desk.accountant.wait_for("Новое обращение")
+    first = desk.request()
+    again = EmailMessage(policy=SMTP)
+    again["From"] = f"Ковалева Мария Петровна <{CLIENT}>"
+    again["To"] = "buh@minfin.example"
+    again["Subject"] = "Справка 2-НДФЛ (повторно)"
+    again["Message-ID"] = make_msgid(domain="mail.example")
+    again.set_content("Добрый день! Напоминаю про справку 2-НДФЛ за 2025 год для банка.")
+    desk.deliver_to_buhdesk(again.as_bytes())
+    desk.client.wait_for("зарегистрировано", count=2)
+    with Session(desk.daemon.rt.engine) as s:
+        second = s.execute(select(Request).where(Request.id != first.id)).scalars().one()
+    desk.accountant_replies(notice, f"#объединить {second.number}")
+    told = desk.client.wait_for("объединено")
+    assert second.number in str(told["Subject"]) and first.number in body_of(told)
+    with Session(desk.daemon.rt.engine) as s:
+        merged = s.get(Request, second.id)
+        assert merged is not None and (merged.state, merged.merged_into) == ("merged", first.id)
+    # the client answers the merge letter: it joins the surviving request, nothing new opens
+    desk.client_replies(told, "Спасибо, жду ответ по первому обращению. Справка нужна к пятнице.")
+    followup = desk.accountant.wait_for("Новое письмо клиента")
+    assert first.number in str(followup["Subject"])
+    with Session(desk.daemon.rt.engine) as s:
+        assert len(s.execute(select(Request)).scalars().all()) == 2
+    assert len(desk.client.with_subject("объединено")) == 1

@@ -39,7 +39,8 @@ _OUT_LABELS = {"ack": "Клиенту отправлено подтвержде�
                "notice": "Уведомление сотруднику", "answer": "Ответ клиенту",
                "return": "Ответ возвращён сотруднику для исправления",
                "reminder": "Напоминание о сроке ответа", "info": "Служебное письмо",
-               "survey": "Приглашение к опросу"}
+               "survey": "Приглашение к опросу",
+               "merged": "Клиенту сообщено об объединении обращений"}
 _STATE_LABELS = {"waiting": "ожидание сведений от клиента («#ожидание»)",
                  "closed": "обращение закрыто", "reopened": "обращение открыто снова",
                  "answered-after-close": "ответ после закрытия, обращение осталось закрытым"}
@@ -54,10 +55,14 @@ class Entry:
     kind: str
     actor: str  # a login, "buhdesk", a client's address
     text: str  # Russian
+    letter: int | None = None  # the letter's number (``buhdesk split`` names letters by it)
 
-    def to_dict(self, tz: ZoneInfo) -> dict[str, str]:
-        return {"at": self.at.astimezone(tz).isoformat(), "kind": self.kind,
-                "actor": self.actor, "text": self.text}
+    def to_dict(self, tz: ZoneInfo) -> dict[str, Any]:
+        out: dict[str, Any] = {"at": self.at.astimezone(tz).isoformat(), "kind": self.kind,
+                               "actor": self.actor, "text": self.text}
+        if self.letter is not None:
+            out["letter"] = self.letter
+        return out
 
 
 @dataclass(frozen=True)
@@ -104,7 +109,7 @@ def _letter(msg: Message, name: _Names, rules: RuleBook) -> Entry:
         line = first_line(msg.body_text, own=True)
         text = f"{label} от {who}" + (f": «{line}»" if line else "")
         actor = member.login if member else (msg.from_addr or "")
-        return Entry(at, LETTER_IN, actor, text)
+        return Entry(at, LETTER_IN, actor, text, msg.id)
     label = _OUT_LABELS.get(msg.kind, "Исходящее письмо")
     member = rules.staff_by_email(msg.to_addrs.split(",")[0].strip()) if msg.to_addrs else None
     to = member.name if member else msg.to_addrs
@@ -112,7 +117,7 @@ def _letter(msg: Message, name: _Names, rules: RuleBook) -> Entry:
     state = {"pending": " (ещё не отправлено)", "held": " (задержано)",
              "cancelled": " (отменено)"}.get(msg.status, "")
     text = f"{label} — {to}{state}" + (f": «{line}»" if line else "")
-    return Entry(at, LETTER_OUT, "buhdesk", text)
+    return Entry(at, LETTER_OUT, "buhdesk", text, msg.id)
 
 
 def _findings(items: object) -> str:
@@ -184,9 +189,10 @@ def _event(ev: Event, name: _Names) -> list[tuple[str, str]]:
         "merged": lambda: [("merged", f"Присоединено обращение {d.get('from', '')} ({who})")],
         "merged-into": lambda: [("merged", f"Обращение присоединено к {d.get('into', '')} "
                                            f"({who})")],
-        "split": lambda: [("merged", f"Письмо выделено в новое обращение {d.get('new', '')} "
-                                     f"({who})")],
-        "split-from": lambda: [("merged", f"Выделено из обращения {d.get('from', '')} ({who})")],
+        "split": lambda: [("merged", f"Письма клиента ({len(d.get('letters') or [])}) выделены "
+                                     f"в обращение {d.get('new', '')} ({who})")],
+        "split-from": lambda: [("merged", "Письма клиента выделены из обращения "
+                                          f"{d.get('from', '')} ({who})")],
     }
     if a in simple:
         return simple[a]()
@@ -253,7 +259,9 @@ def story_lines(rules: RuleBook, story: Story, tz: ZoneInfo) -> list[str]:
     if r.due_at:
         lines.append(f"Срок ответа: {_aware(r.due_at).astimezone(tz):%d.%m.%Y %H:%M}")
     lines.append("")
-    lines += [f"{e.at.astimezone(tz):%d.%m.%Y %H:%M}  {e.text}" for e in story.entries]
+    lines += [f"{e.at.astimezone(tz):%d.%m.%Y %H:%M}  {e.text}"
+              + (f" [письмо {e.letter}]" if e.letter is not None and e.kind == LETTER_IN else "")
+              for e in story.entries]
     return lines
 
 

@@ -32,6 +32,7 @@ OWED_STATES = ("new", "assigned", "held")  # the deadline still runs (as in the 
 STATE_TEXT = {
     "new": "новое", "assigned": "в работе", "answered": "дан ответ",
     "waiting": "ждёт сведений от клиента", "closed": "закрыто", "held": "задержано",
+    "merged": "присоединено к другому",
 }
 
 

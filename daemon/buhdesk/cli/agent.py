@@ -1,5 +1,6 @@
-"""Administrators' view of requests: ``buhdesk show NUMBER`` (the request's story) and
-``buhdesk find`` (search by client, words, number, process, need, state and dates).
+"""Administrators' view of requests: ``buhdesk show NUMBER`` (the request's story),
+``buhdesk find`` (search by client, words, number, process, need, state and dates),
+``buhdesk merge`` and ``buhdesk split`` (see :mod:`buhdesk.agent.merging`).
 
 Whoever runs the CLI holds the store (a local administrator): everything is visible.
 """
@@ -7,6 +8,7 @@ Whoever runs the CLI holds the store (a local administrator): everything is visi
 from __future__ import annotations
 
 import argparse
+import getpass
 import json
 import sys
 from collections.abc import Callable
@@ -91,6 +93,44 @@ def cmd_find(args: argparse.Namespace, load: LoadConfig) -> int:
     return 0
 
 
+def cmd_merge(args: argparse.Namespace, load: LoadConfig) -> int:
+    from buhdesk.agent.merging import MergeError, merge_numbers
+    from buhdesk.service.runtime import build_runtime
+
+    rt = build_runtime(load(args))
+    try:
+        into = merge_numbers(rt, args.into, args.others, actor=args.login or getpass.getuser())
+    except MergeError as e:
+        print(f"Ошибка: {e}. Ничего не объединено.", file=sys.stderr)
+        return 1
+    finally:
+        rt.engine.dispose()
+    others = ", ".join(n.strip().upper() for n in args.others)
+    print(f"К обращению {into.number} присоединено: {others}. Клиентам присоединённых "
+          "обращений отправлено уведомление.")
+    return 0
+
+
+def cmd_split(args: argparse.Namespace, load: LoadConfig) -> int:
+    from buhdesk.agent.merging import MergeError, split_number
+    from buhdesk.service.runtime import build_runtime
+
+    config = load(args)
+    rt = build_runtime(config)
+    try:
+        other, due = split_number(rt, args.number, args.letters,
+                                  actor=args.login or getpass.getuser())
+    except MergeError as e:
+        print(f"Ошибка: {e}.", file=sys.stderr)
+        return 1
+    finally:
+        rt.engine.dispose()
+    when = due.astimezone(config.service.tz).strftime("%d.%m.%Y %H:%M") if due else "не установлен"
+    print(f"Письма выделены в обращение {other.number} (исполнитель: "
+          f"{other.assignee or 'не назначен'}, срок ответа: {when}).")
+    return 0
+
+
 def register(sub: Any, load_config: LoadConfig) -> None:
     """Add ``show`` and ``find`` to the main sub-parsers."""
     sh = sub.add_parser("show", help="история обращения",
@@ -117,3 +157,26 @@ def register(sub: Any, load_config: LoadConfig) -> None:
     fd.add_argument("--limit", type=int, default=50, help="сколько показать (по умолчанию 50)")
     fd.add_argument("--json", action="store_true", help="вывод в JSON для сценариев")
     fd.set_defaults(func=lambda a: cmd_find(a, load_config))
+
+    mg = sub.add_parser("merge", help="объединить обращения",
+                        description="Присоединить повторные обращения к основному: их письма "
+                                    "клиента и вложения переходят в основное, клиентам "
+                                    "присоединённых отправляется одно уведомление, опрос и "
+                                    "показатели сроков учитывают основное обращение один раз.")
+    mg.add_argument("into", metavar="ОСНОВНОЕ", help="номер обращения, которое остаётся")
+    mg.add_argument("others", nargs="+", metavar="ПОВТОРНОЕ",
+                    help="номера обращений, которые к нему присоединяются")
+    mg.add_argument("--as", dest="login", help="логин сотрудника, от имени которого объединяют")
+    mg.set_defaults(func=lambda a: cmd_merge(a, load_config))
+
+    sp = sub.add_parser("split", help="выделить письма в отдельное обращение",
+                        description="Выделить письма клиента из обращения. Если это ровно те "
+                                    "письма, что пришли с присоединённым обращением, оно "
+                                    "восстанавливается; иначе письма становятся новым "
+                                    "обращением (с подтверждением клиенту). Номера писем "
+                                    "показывает «buhdesk show НОМЕР».")
+    sp.add_argument("number", metavar="НОМЕР", help="обращение, из которого выделяются письма")
+    sp.add_argument("letters", nargs="+", type=int, metavar="ПИСЬМО",
+                    help="номера писем (в квадратных скобках в «buhdesk show»)")
+    sp.add_argument("--as", dest="login", help="логин сотрудника, от имени которого выделяют")
+    sp.set_defaults(func=lambda a: cmd_split(a, load_config))

@@ -140,7 +140,8 @@ def collect_painmap(engine: Engine, survey: Survey, labels: Mapping[str, str],
         lo = datetime.combine(start, time(), tzinfo=tz)
         hi = datetime.combine(end, time(23, 59, 59), tzinfo=tz)
         requests = session.execute(select(Request).where(
-            col(Request.created_at) >= lo, col(Request.created_at) <= hi)).scalars().all()
+            col(Request.created_at) >= lo, col(Request.created_at) <= hi,
+            col(Request.state) != "merged")).scalars().all()
     by_process: dict[str, list[SurveyAnswer]] = {}
     for a in answers:
         by_process.setdefault(a.process, []).append(a)

@@ -16,7 +16,10 @@ from datetime import datetime
 from sqlalchemy import select
 from sqlmodel import Session, col
 
+from buhdesk.agent.merging import MergeError, find_request, merge, merged_clients
+from buhdesk.agent.mylist import absences_now
 from buhdesk.agent.notes import record_notes
+from buhdesk.agent.visibility import can_see
 from buhdesk.kb.mail import insert_articles, missing_articles_message, public_url, record_inserted
 from buhdesk.reply.addressing import addressee, drop_greeting, formal_greeting, starts_with_greeting
 from buhdesk.reply.answer_packages import CHANNEL, queue_answer_package
@@ -36,10 +39,11 @@ from buhdesk.textcheck.learned import WORD_ADDED, words_of
 log = logging.getLogger(__name__)
 
 COMMAND_WORDS = ("закрыть", "открыть", "ожидание", "передать", "отправить-как-есть", "статья",
-                 "слово", "заметка", "история", "мои", "найти")
+                 "слово", "заметка", "объединить", "история", "мои", "найти")
 _COMMAND = re.compile(rf"^\s*#({'|'.join(COMMAND_WORDS)})(?![\w-])\s*(.*)$", re.IGNORECASE)
 _COMMAND_LIKE = re.compile(r"^\s*#([^\W\d_][\w-]*)(.*)$")
 _WORD = re.compile(r"[^\W\d_]{2,40}(?:-[^\W\d_]{1,40})?")
+_NUMBER = re.compile(r"[А-ЯЁа-яёA-Za-z]{2,10}-\d{4}-\d{3,9}")
 
 
 @dataclass
@@ -53,6 +57,7 @@ class Commands:
     words: list[str] = field(default_factory=list)
     problems: list[dict[str, object]] = field(default_factory=list)  # lines that did not parse
     notes: list[str] = field(default_factory=list)  # «#заметка …»: kept, never sent
+    merge: list[str] = field(default_factory=list)  # «#объединить НОМЕР»: duplicates to join
 
 
 def parse_commands(text: str) -> tuple[str, Commands]:
@@ -88,6 +93,8 @@ def parse_commands(text: str) -> tuple[str, Commands]:
             commands.articles.append(arg.split()[0])
         elif word == "заметка" and arg:
             commands.notes.append(arg)
+        elif word == "объединить":
+            commands.merge += [n.upper() for n in _NUMBER.findall(arg)]
         # «#история», «#мои», «#найти» are answered by buhdesk.agent.mail_commands
         elif word == "слово" and arg:
             commands.words += [w for w in (part.strip(",;.«»\"") for part in arg.split())
@@ -109,8 +116,13 @@ def _missing_argument(number: int, line: str, word: str, arg: str) -> dict[str, 
              "статья": "имя статьи базы знаний, например «#статья spravka-2ndfl»",
              "слово": "слово, которое написано верно, например «#слово Буханцевой»",
              "заметка": "текст заметки, например «#заметка клиент перезвонит в пятницу»",
+             "объединить": "номер обращения, которое нужно присоединить к этому, например "
+                           "«#объединить БУХ-2026-000123»",
              "найти": "слова для поиска, например «#найти справка 2-НДФЛ»"}
-    if word not in needs or (arg and (word != "слово" or any(
+    if word == "объединить":
+        if _NUMBER.search(arg):
+            return None
+    elif word not in needs or (arg and (word != "слово" or any(
             _WORD.fullmatch(w.strip(",;.«»\"")) for w in arg.split()))):
         return None
     return {"line": number, "text": line.strip(),
@@ -199,6 +211,9 @@ def process_answer(session: Session, rt: Runtime, request: Request, login: str, 
                        "suggestions": sorted(rt.rules.staff)}
             _return_items(session, rt, request, login, [problem], "", source_message)
             return []
+    if commands.merge and (refused := _merge(session, rt, request, login, commands.merge)):
+        _return_items(session, rt, request, login, [refused], "", source_message)
+        return []
     inserted: list[str] = []
     if commands.articles:
         text, inserted, missing = _with_articles(rt, text, commands.articles)
@@ -223,6 +238,27 @@ def process_answer(session: Session, rt: Runtime, request: Request, login: str, 
     return findings
 
 
+def _merge(session: Session, rt: Runtime, request: Request, login: str,
+           numbers: Sequence[str]) -> dict[str, object] | None:
+    """Merge the named duplicates into ``request`` (each one the sender may see); a problem for
+    the returned letter when one cannot be merged — then none is."""
+    member = rt.rules.staff[login]
+    day = rt.now().astimezone(rt.config.service.tz).date()
+    absences = absences_now(session, rt)
+    try:
+        with session.begin_nested():  # all of them or none
+            for number in numbers:
+                other = find_request(session, number)
+                if not can_see(rt.rules.staff, absences, member, other, day):
+                    raise MergeError(f"обращение {other.number} ведёт сотрудник другого отдела: "
+                                     "объединить его может он сам или руководитель")
+                merge(session, rt, request, other, actor=login)
+    except MergeError as e:
+        return {"line": 0, "text": " ".join(f"#объединить {n}" for n in numbers),
+                "message": str(e), "suggestions": []}
+    return None
+
+
 def _with_articles(rt: Runtime, text: str,
                    slugs: Sequence[str]) -> tuple[str, list[str], list[str]]:
     """The answer with the named knowledge-base articles appended; and found and missing slugs."""
@@ -240,7 +276,8 @@ def _send(session: Session, rt: Runtime, request: Request, login: str, rendered:
     if request.client_email:
         enqueue(session, rt, request=request, kind="answer", to=[request.client_email],
                 rendered=rendered, reply_to_ids=client_thread(session, request), files=files,
-                cc=answer_copies(request, copies_settings(rt.config)))
+                cc=list(dict.fromkeys([*answer_copies(request, copies_settings(rt.config)),
+                                       *merged_clients(session, request)])))
     if edms:  # the answer also goes back into the EDMS the document came from
         queue_answer_package(session, rt, request, login, rendered, files, closing=commands.close)
     detail = {"accountant": login,

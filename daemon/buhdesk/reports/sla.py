@@ -49,8 +49,9 @@ def load_times(engine: Engine, start: date, end: date, tz: ZoneInfo,
     lo, hi = day_bounds(start, end, tz)
     column = col(Request.created_at) if basis == "created" else col(Request.due_at)
     with Session(engine) as session:
-        rows = session.execute(select(Request).where(
-            column >= lo, column < hi).order_by(col(Request.id))).scalars().all()
+        rows = session.execute(select(Request).where(  # a merged request counts in the survivor
+            column >= lo, column < hi, col(Request.state) != "merged")
+            .order_by(col(Request.id))).scalars().all()
         answers = _first_answers(session, [r.id for r in rows if r.id is not None])
         return [RequestTimes(
             number=r.number, process=r.process, need=r.need, channel=r.channel, state=r.state,

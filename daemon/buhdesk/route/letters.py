@@ -18,6 +18,7 @@ from sqlalchemy import select
 from sqlmodel import Session, col
 
 from buhdesk.agent.mail_commands import handle_commands
+from buhdesk.agent.merging import surviving
 from buhdesk.feedback.settings import ClosureSettings, closure_settings
 from buhdesk.reply import outbox
 from buhdesk.reply.closure import followup_policy, open_linked
@@ -232,7 +233,16 @@ def _fill_message(session: Session, rt: Runtime, msg: Message, parsed: ParsedMes
 
 def find_thread(session: Session, keys: Sequence[bytes], rules: RuleBook,
                 parsed: ParsedMessage) -> Thread:
-    """Our signed Message-ID in the references first, then the subject tag from a participant."""
+    """Our signed Message-ID in the references first, then the subject tag from a participant;
+    a request merged into another stands for the one it joined."""
+    found = _find_thread(session, keys, rules, parsed)
+    if found.request is not None and found.request.merged_into is not None:
+        return Thread(surviving(session, found.request), found.token, found.how)
+    return found
+
+
+def _find_thread(session: Session, keys: Sequence[bytes], rules: RuleBook,
+                 parsed: ParsedMessage) -> Thread:
     token = find_token(keys, [*parsed.references, *parsed.in_reply_to])
     if token is not None:
         request = session.get(Request, token.request_id)

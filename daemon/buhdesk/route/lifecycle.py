@@ -2,8 +2,9 @@
 
 from __future__ import annotations
 
-STATES = ("new", "assigned", "answered", "waiting", "closed", "held")
-OPEN_STATES = tuple(s for s in STATES if s != "closed")
+STATES = ("new", "assigned", "answered", "waiting", "closed", "held", "merged")
+# A merged request lives on in the one it joined: it is neither open nor counted on its own.
+OPEN_STATES = tuple(s for s in STATES if s not in ("closed", "merged"))
 
 # (state, event) -> next state. Anything not listed is refused.
 TRANSITIONS: dict[tuple[str, str], str] = {
@@ -30,6 +31,11 @@ TRANSITIONS: dict[tuple[str, str], str] = {
     ("held", "release"): "assigned",
     ("held", "assign"): "assigned",
     ("held", "close"): "closed",
+    # «#объединить» / ``buhdesk merge``: the duplicate joins another request ...
+    **{(state, "merge"): "merged" for state in ("new", "assigned", "answered", "waiting",
+                                                  "closed", "held")},
+    # ... and ``buhdesk split`` gives it back its letters; it needs an accountant's eye again
+    ("merged", "split"): "assigned",
 }
 
 

@@ -237,6 +237,8 @@ def _looks_like_signature_line(line: str) -> bool:
     words = len(stripped.split())
     if not stripped or words > 8 or stripped.endswith(("?", "!", ":")):
         return False
+    if stripped.startswith("#"):  # a command line («#объединить БУХ-2026-000002» has digits)
+        return False
     if stripped.endswith(".") and words > 3 and not _PHONE.search(stripped):
         return False
     return bool(

@@ -12,6 +12,7 @@ from datetime import date, datetime
 from sqlalchemy import select
 from sqlmodel import Session, col
 
+from buhdesk.route.lifecycle import OPEN_STATES
 from buhdesk.schedule.reminders import OWED_STATES
 from buhdesk.service.runtime import Runtime
 from buhdesk.store.models import Message, Request
@@ -129,7 +130,7 @@ def collect_digest(rt: Runtime, now: datetime, unit: str | None = None) -> Diges
     unsorted: list[DigestItem] = []
     held_unassigned: list[HeldItem] = []
     with Session(rt.engine) as session:
-        rows = session.execute(select(Request).where(col(Request.state) != "closed")
+        rows = session.execute(select(Request).where(col(Request.state).in_(OPEN_STATES))
                                .order_by(col(Request.due_at), col(Request.id))).scalars().all()
         for r in rows:
             _place(rt, book, unsorted, _item(rt, r), r.assignee, now, today)

@@ -123,8 +123,8 @@ def plan_purge(engine: Engine, older_than: timedelta, now: datetime) -> list[Pur
     with Session(engine) as session:
         requests = session.execute(
             select(col(Request.id), col(Request.number), col(Request.closed_at)).where(
-                col(Request.state) == "closed", col(Request.closed_at).is_not(None),
-                col(Request.closed_at) < cutoff)
+                col(Request.state).in_(("closed", "merged")),
+                col(Request.closed_at).is_not(None), col(Request.closed_at) < cutoff)
             .order_by(col(Request.closed_at), col(Request.id))
         ).all()
         items = [_item(session, col(Message.request_id) == rid, request_id=rid, number=number,

@@ -57,6 +57,8 @@ class Request(SQLModel, table=True):
     # People the client copied (To/Cc besides the service), comma-separated: they get the answer
     # as the copy policy allows, and their replies join the request.
     participants: str = ""
+    # Set when this request was merged into another (state "merged"): letters joined that one.
+    merged_into: int | None = Field(default=None, foreign_key="requests.id", index=True)
 
 
 class Message(SQLModel, table=True):

@@ -50,7 +50,8 @@ def record_note(session: Session, rt: Runtime, msg: Message, parsed: ParsedMessa
                                      ("#ожидание", commands.wait),
                                      ("#передать", commands.transfer_to is not None),
                                      ("#отправить-как-есть", commands.force),
-                                     ("#статья", bool(commands.articles))) if on]
+                                     ("#статья", bool(commands.articles)),
+                                     ("#объединить", bool(commands.merge))) if on]
     msg.kind, msg.status = "note", "routed"
     insert_event(session, stage="route", action="staff-note", request_id=request.id,
                  message_pk=msg.id, actor=member.login, detail=json.dumps({
