@@ -116,6 +116,9 @@ def test_merge_refusals_return_the_letter_and_change_nothing(daemon: Daemon) -> 
         put(daemon, letter(email, "", line, reply_to=notice))
         returned = sent_to(daemon, email, "не отправлен")[-1]
         assert why in text_of(returned), (line, text_of(returned))
+        # a command that cannot run is not a text-check finding: the letter says which it is
+        assert "команда не выполнена" in str(returned["Subject"])
+        assert "проверка нашла" not in text_of(returned) and "#слово" not in text_of(returned)
     assert [r.state for r in requests(daemon)] == ["assigned", "new"]
     with Session(daemon.rt.engine) as s:
         assert s.execute(select(Event).where(Event.action == "merged")).first() is None

@@ -203,6 +203,9 @@ def process_answer(session: Session, rt: Runtime, request: Request, login: str, 
     if commands.problems:
         _return_items(session, rt, request, login, commands.problems, "", source_message)
         return []
+    if commands.merge and (refused := _merge(session, rt, request, login, commands.merge)):
+        _return_items(session, rt, request, login, [refused], "", source_message)
+        return []
     if commands.transfer_to is not None:
         try:
             transfer(session, rt, request, commands.transfer_to, actor=login)
@@ -211,9 +214,6 @@ def process_answer(session: Session, rt: Runtime, request: Request, login: str, 
                        "suggestions": sorted(rt.rules.staff)}
             _return_items(session, rt, request, login, [problem], "", source_message)
             return []
-    if commands.merge and (refused := _merge(session, rt, request, login, commands.merge)):
-        _return_items(session, rt, request, login, [refused], "", source_message)
-        return []
     inserted: list[str] = []
     if commands.articles:
         text, inserted, missing = _with_articles(rt, text, commands.articles)
