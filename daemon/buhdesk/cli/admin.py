@@ -185,6 +185,8 @@ def list_requests(engine: Engine, rules: RuleBook, tz: ZoneInfo, *,
 
     now = now or datetime.now(UTC)
     stmt = select(Request).where(col(Request.state).in_(tuple(states)))
+    if overdue:  # in SQL: the store's open requests are not all read to show the late ones
+        stmt = stmt.where(col(Request.state).in_(OWED_STATES), col(Request.due_at) < now)
     if assignee:
         stmt = stmt.where(col(Request.assignee) == assignee)
     with Session(engine) as session:

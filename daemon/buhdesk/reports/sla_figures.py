@@ -106,11 +106,27 @@ def _hours(a: datetime, b: datetime | None) -> float | None:
     return (b - a).total_seconds() / 3600 if b is not None else None
 
 
-def figures(key: str, label: str, records: Iterable[RequestTimes], now: datetime) -> GroupFigures:
-    recs = list(records)
-    outcomes = [r.outcome(now) for r in recs]
-    answers = [h for r in recs if (h := _hours(r.created_at, r.first_answer_at)) is not None]
-    closes = [h for r in recs if (h := _hours(r.created_at, r.closed_at)) is not None]
+@dataclass(frozen=True)
+class Scored:
+    """A request's outcome and hours, worked out once for every grouping it falls in."""
+
+    record: RequestTimes
+    outcome: str
+    answer_h: float | None
+    close_h: float | None
+
+
+def scored(records: Iterable[RequestTimes], now: datetime) -> list[Scored]:
+    return [Scored(r, r.outcome(now), _hours(r.created_at, r.first_answer_at),
+                   _hours(r.created_at, r.closed_at)) for r in records]
+
+
+def figures(key: str, label: str, records: Iterable[RequestTimes | Scored],
+            now: datetime) -> GroupFigures:
+    recs = [r if isinstance(r, Scored) else scored([r], now)[0] for r in records]
+    outcomes = [r.outcome for r in recs]
+    answers = [r.answer_h for r in recs if r.answer_h is not None]
+    closes = [r.close_h for r in recs if r.close_h is not None]
     return GroupFigures(
         key=key, label=label, total=len(recs),
         on_time=outcomes.count(ON_TIME), late=outcomes.count(LATE),
@@ -121,12 +137,13 @@ def figures(key: str, label: str, records: Iterable[RequestTimes], now: datetime
     )
 
 
-def group_by(name: str, title: str, records: Sequence[RequestTimes], now: datetime,
+def group_by(name: str, title: str, records: Sequence[RequestTimes | Scored], now: datetime,
              label: Callable[[str | None], str]) -> Dimension:
     """Figures per value of ``name``, largest groups first."""
-    keys: dict[str, list[RequestTimes]] = {}
+    keys: dict[str, list[Scored]] = {}
     for r in records:
-        keys.setdefault(getattr(r, name) or "", []).append(r)
+        s = r if isinstance(r, Scored) else scored([r], now)[0]
+        keys.setdefault(getattr(s.record, name) or "", []).append(s)
     rows = [figures(k, label(k or None), v, now) for k, v in keys.items()]
     rows.sort(key=lambda g: (-g.total, g.label))
     return Dimension(name, title, tuple(rows))

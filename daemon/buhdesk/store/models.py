@@ -67,6 +67,10 @@ class Message(SQLModel, table=True):
         UniqueConstraint("source", "source_key", name="uq_messages_source_key"),
         Index("ix_messages_direction_status", "direction", "status"),
         Index("ix_messages_to_kind_created", "to_addrs", "kind", "created_at"),
+        # a request's letters by direction and kind, without reading the rows (their bodies):
+        # the reports' first answers, the purge plan's counts
+        Index("ix_messages_request_direction_kind", "request_id", "direction", "kind",
+              "created_at"),
     )
 
     id: int | None = Field(default=None, primary_key=True)
