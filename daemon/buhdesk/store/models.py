@@ -31,6 +31,10 @@ def flushed_id(row: _Numbered) -> int:
 
 class Request(SQLModel, table=True):
     __tablename__ = "requests"
+    # open requests per assignee (the balancing counts) from the index alone
+    # (and the reports' period of requests by when they came)
+    __table_args__ = (Index("ix_requests_state_assignee", "state", "assignee"),
+                      Index("ix_requests_created_at", "created_at"))
 
     id: int | None = Field(default=None, primary_key=True)
     number: str = Field(unique=True, index=True)
@@ -71,6 +75,10 @@ class Message(SQLModel, table=True):
         # the reports' first answers, the purge plan's counts
         Index("ix_messages_request_direction_kind", "request_id", "direction", "kind",
               "created_at"),
+        # the day's letters of a kind, per address (the daily cap on acknowledgments): a range
+        # of today's rows, whatever the store holds
+        Index("ix_messages_direction_kind_created", "direction", "kind", "created_at",
+              "to_addrs"),
     )
 
     id: int | None = Field(default=None, primary_key=True)

@@ -1,4 +1,4 @@
-"""merging requests: the request a merged one joined; a covering index of a request's letters
+"""merging requests: the request a merged one joined
 
 Revision ID: 0011_merge
 Revises: 0008_conversation
@@ -20,14 +20,9 @@ def upgrade() -> None:
         batch_op.create_foreign_key("fk_requests_merged_into", "requests", ["merged_into"],
                                     ["id"])
         batch_op.create_index("ix_requests_merged_into", ["merged_into"], unique=False)
-    with op.batch_alter_table("messages", schema=None) as batch_op:
-        batch_op.create_index("ix_messages_request_direction_kind",
-                              ["request_id", "direction", "kind", "created_at"], unique=False)
 
 
 def downgrade() -> None:
-    with op.batch_alter_table("messages", schema=None) as batch_op:
-        batch_op.drop_index("ix_messages_request_direction_kind")
     with op.batch_alter_table("requests", schema=None) as batch_op:
         batch_op.drop_index("ix_requests_merged_into")
         batch_op.drop_constraint("fk_requests_merged_into", type_="foreignkey")
