@@ -1,7 +1,7 @@
 """indexes whose cost does not grow with the store: a request's letters by direction and kind
 (covering: the reports' first answers, the purge plan), the day's letters by kind (the daily
-cap on acknowledgments), open requests per assignee (covering: the balancing counts), requests by when they came (the
-reports' periods)
+cap on acknowledgments), open requests per assignee (covering: the balancing counts), requests
+by when they came (the reports' periods)
 
 Revision ID: 0013_store_of_years
 Revises: 0011_merge
