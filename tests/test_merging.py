@@ -109,7 +109,7 @@ def test_merge_refusals_return_the_letter_and_change_nothing(daemon: Daemon) -> 
                       client_email="x@culture.example"))
         s.commit()
     cases = [("#объединить БУХ-2026-999999", "не найдено"),
-             ("#объединить БУХ-2026-900001", "другого отдела"),
+             ("#объединить БУХ-2026-900001", "никому не назначено"),
              (f"#объединить {first.number}", "с самим собой"),
              ("#объединить", "нужно указать номер обращения")]
     for line, why in cases:
