@@ -19,7 +19,7 @@ from buhdesk.agent.story import build_story
 from buhdesk.cli.command import main as cli_main
 from buhdesk.reports.sla import load_times
 from buhdesk.service.runner import Daemon
-from buhdesk.store.models import Event, Message, Request
+from buhdesk.store.models import Absence, Event, Message, Request
 
 OTHER_CLIENT = "smirnova@sport.example"
 
@@ -176,3 +176,25 @@ def test_merge_and_split_from_the_command_line(daemon: Daemon, tmp_path: Path,
         split = s.execute(select(Event).where(Event.action == "split")).scalars().all()
     assert [json.loads(e.detail)["new"] for e in split] == [second.number, new.number]
 
+
+
+def test_an_absent_accountants_deputy_merges(daemon: Daemon) -> None:
+    first, _notice, _email = open_one(daemon)
+    member = daemon.rt.rules.staff[first.assignee or ""]
+    deputy = daemon.rt.rules.staff[member.deputy or ""]
+    with Session(daemon.rt.engine) as s:
+        s.add(Absence(login=member.login, start=date(2026, 11, 24), end=date(2026, 11, 27),
+                      reason="отпуск"))
+        s.commit()
+    put(daemon, letter(CLIENT, PAYROLL[0], PAYROLL[1] + " Повторно."))
+    second = requests(daemon)[-1]
+    ack = sent_to(daemon, CLIENT, f"[{first.number}]")[0]
+    put(daemon, letter(CLIENT, "", "Справка нужна к пятнице.", reply_to=ack))
+    [followup] = [m for m in sent_to(daemon, deputy.email, "Новое письмо клиента")
+                  if first.number in str(m["Subject"])]
+    put(daemon, letter(deputy.email, "", f"#объединить {second.number}", reply_to=followup))
+    merged = fresh(daemon, second.number)
+    assert (merged.state, merged.merged_into) == ("merged", first.id)
+    with Session(daemon.rt.engine) as s:
+        [event] = s.execute(select(Event).where(Event.action == "merged")).scalars().all()
+    assert event.actor == deputy.login
