@@ -10,7 +10,7 @@ from zoneinfo import ZoneInfo
 
 from sqlalchemy import func, select
 from sqlalchemy.engine import Engine
-from sqlmodel import Session, col
+from sqlmodel import col
 
 from buhdesk.reply.outbox import CHANNEL_LABELS
 from buhdesk.reports.sla_figures import (
@@ -24,7 +24,7 @@ from buhdesk.reports.sla_figures import (
 from buhdesk.reports.sla_render import render_csv, render_html, render_xlsx
 from buhdesk.rules.book import RuleBook
 from buhdesk.store.models import Message, Request
-from buhdesk.store.moments import as_utc, bulk_moment, day_bounds
+from buhdesk.store.moments import as_utc, day_bounds, epoch_seconds
 
 __all__ = ["BASES", "SlaReport", "render_csv", "render_html", "render_xlsx", "sla_report"]
 
@@ -39,34 +39,31 @@ _FIRST_ANSWER = (select(func.min(col(Message.created_at))).where(
     col(Message.kind) == "answer").correlate(Request).scalar_subquery())
 
 
-def _earliest(*moments: datetime | None) -> datetime | None:
-    known = [as_utc(m) for m in moments if m is not None]
-    return min(known) if known else None
-
-
 def load_times(engine: Engine, start: date, end: date, tz: ZoneInfo,
                basis: str = "created") -> list[RequestTimes]:
-    """Requests received (``basis="created"``) or due (``"due"``) within ``[start, end]``."""
+    """Requests received (``basis="created"``) or due (``"due"``) within ``[start, end]``; their
+    moments as seconds since 1970, computed by the database (a quarter of a large store is a
+    quarter of a million rows)."""
     if basis not in BASES:
         raise ValueError(f"basis must be one of {BASES}, got {basis!r}")
     lo, hi = day_bounds(start, end, tz)
-    column = col(Request.created_at) if basis == "created" else col(Request.due_at)
-    moments = [bulk_moment(engine.dialect.name, c) for c in (
-        col(Request.created_at), col(Request.due_at), col(Request.answered_at),
-        col(Request.closed_at), _FIRST_ANSWER)]
-    read = moments[0][1]
-    with Session(engine) as session:
-        rows = session.execute(select(
+    period = col(Request.created_at) if basis == "created" else col(Request.due_at)
+    dialect = engine.dialect.name
+    with engine.connect() as conn:  # plain rows: no ORM bookkeeping per row
+        rows = conn.execute(select(
             col(Request.number), col(Request.process), col(Request.need),
             col(Request.channel), col(Request.state), col(Request.assignee),
-            *(column for column, _read in moments),
+            *(epoch_seconds(dialect, moment) for moment in (
+                col(Request.created_at), col(Request.due_at), col(Request.answered_at),
+                col(Request.closed_at), _FIRST_ANSWER)),
         ).where(  # a merged request counts in the one it joined
-            column >= lo, column < hi, col(Request.state) != "merged",
+            period >= lo, period < hi, col(Request.state) != "merged",
         ).order_by(col(Request.id))).all()
     return [RequestTimes(
-        number=number, process=process, need=need, channel=channel, state=state,
-        assignee=assignee, created_at=read(created) or lo, due_at=read(due),
-        first_answer_at=_earliest(read(answered), read(answer)), closed_at=read(closed),
+        number, process, need, channel, state, assignee, created, due,
+        # the first answer: the request's own mark or the first answer letter, the earlier
+        answered if answer is None or (answered is not None and answered < answer) else answer,
+        closed,
     ) for (number, process, need, channel, state, assignee, created, due, answered, closed,
            answer) in rows]
 
@@ -98,11 +95,12 @@ def sla_report(engine: Engine, rules: RuleBook, start: date, end: date, *,
     records = load_times(engine, start, end, tz, basis)
     if assignees is not None:
         records = [r for r in records if r.assignee in assignees]
-    ready = scored(records, now)
+    moment = now.timestamp()
+    ready = scored(records, moment)
     names = labels(rules)
     return SlaReport(
         start=start, end=end, basis=basis, generated_at=now.astimezone(tz),
-        total=figures("", "Всего", ready, now),
-        dimensions=tuple(group_by(name, title, ready, now, names[name])
+        total=figures("", "Всего", ready),
+        dimensions=tuple(group_by(name, title, ready, names[name])
                          for name, title in DIMENSIONS),
     )

@@ -14,6 +14,7 @@ import math
 from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass
 from datetime import date, datetime
+from typing import NamedTuple
 
 ON_TIME, LATE, PENDING, NO_DEADLINE = "on_time", "late", "pending", "no_deadline"
 # The groupings of the report: the attribute of a request and the Russian heading.
@@ -25,23 +26,23 @@ DIMENSIONS = (
 )
 
 
-@dataclass(frozen=True)
-class RequestTimes:
+class RequestTimes(NamedTuple):  # a tuple: a quarter of a large store is 250,000 of them
     number: str
     process: str | None
     need: str | None
     channel: str
     state: str
     assignee: str | None
-    created_at: datetime
-    due_at: datetime | None
-    first_answer_at: datetime | None
-    closed_at: datetime | None
+    # moments as seconds since 1970, UTC (read in bulk: see buhdesk.reports.sla.load_times)
+    created_at: float
+    due_at: float | None
+    first_answer_at: float | None
+    closed_at: float | None
 
-    def outcome(self, now: datetime) -> str:
+    def outcome(self, now: float) -> str:
         if self.due_at is None:
             return NO_DEADLINE
-        resolved = self.first_answer_at or self.closed_at
+        resolved = self.first_answer_at if self.first_answer_at is not None else self.closed_at
         if resolved is not None:
             return ON_TIME if resolved <= self.due_at else LATE
         if self.state == "waiting":
@@ -92,22 +93,22 @@ class SlaReport:
     dimensions: tuple[Dimension, ...]
 
 
-def percentile(values: Sequence[float], q: float) -> float | None:
-    """Linear interpolation between closest ranks (as numpy's default); None for no values."""
+def percentile(values: Sequence[float], q: float, *, ordered: bool = False) -> float | None:
+    """Linear interpolation between closest ranks (as numpy's default); None for no values.
+    ``ordered``: the values are sorted already."""
     if not values:
         return None
-    ordered = sorted(values)
-    pos = (len(ordered) - 1) * q
+    ranked = values if ordered else sorted(values)
+    pos = (len(ranked) - 1) * q
     lo, hi = math.floor(pos), math.ceil(pos)
-    return ordered[lo] + (ordered[hi] - ordered[lo]) * (pos - lo)
+    return ranked[lo] + (ranked[hi] - ranked[lo]) * (pos - lo)
 
 
-def _hours(a: datetime, b: datetime | None) -> float | None:
-    return (b - a).total_seconds() / 3600 if b is not None else None
+def _hours(a: float, b: float | None) -> float | None:
+    return (b - a) / 3600 if b is not None else None
 
 
-@dataclass(frozen=True)
-class Scored:
+class Scored(NamedTuple):
     """A request's outcome and hours, worked out once for every grouping it falls in."""
 
     record: RequestTimes
@@ -116,34 +117,34 @@ class Scored:
     close_h: float | None
 
 
-def scored(records: Iterable[RequestTimes], now: datetime) -> list[Scored]:
+def scored(records: Iterable[RequestTimes], now: float) -> list[Scored]:
     return [Scored(r, r.outcome(now), _hours(r.created_at, r.first_answer_at),
                    _hours(r.created_at, r.closed_at)) for r in records]
 
 
-def figures(key: str, label: str, records: Iterable[RequestTimes | Scored],
-            now: datetime) -> GroupFigures:
-    recs = [r if isinstance(r, Scored) else scored([r], now)[0] for r in records]
+def figures(key: str, label: str, recs: Sequence[Scored]) -> GroupFigures:
     outcomes = [r.outcome for r in recs]
-    answers = [r.answer_h for r in recs if r.answer_h is not None]
-    closes = [r.close_h for r in recs if r.close_h is not None]
+    answers = sorted(r.answer_h for r in recs if r.answer_h is not None)
+    closes = sorted(r.close_h for r in recs if r.close_h is not None)
     return GroupFigures(
         key=key, label=label, total=len(recs),
         on_time=outcomes.count(ON_TIME), late=outcomes.count(LATE),
         pending=outcomes.count(PENDING), no_deadline=outcomes.count(NO_DEADLINE),
-        answered=len(answers), answer_median_h=percentile(answers, 0.5),
-        answer_p90_h=percentile(answers, 0.9), closed=len(closes),
-        close_median_h=percentile(closes, 0.5), close_p90_h=percentile(closes, 0.9),
+        answered=len(answers), answer_median_h=percentile(answers, 0.5, ordered=True),
+        answer_p90_h=percentile(answers, 0.9, ordered=True), closed=len(closes),
+        close_median_h=percentile(closes, 0.5, ordered=True),
+        close_p90_h=percentile(closes, 0.9, ordered=True),
     )
 
 
-def group_by(name: str, title: str, records: Sequence[RequestTimes | Scored], now: datetime,
+def group_by(name: str, title: str, records: Sequence[Scored],
              label: Callable[[str | None], str]) -> Dimension:
-    """Figures per value of ``name``, largest groups first."""
+    """Figures per value of ``name`` (a text field of RequestTimes), largest groups first."""
     keys: dict[str, list[Scored]] = {}
-    for r in records:
-        s = r if isinstance(r, Scored) else scored([r], now)[0]
-        keys.setdefault(getattr(s.record, name) or "", []).append(s)
-    rows = [figures(k, label(k or None), v, now) for k, v in keys.items()]
+    index = RequestTimes._fields.index(name)
+    for s in records:
+        key = s.record[index]
+        keys.setdefault(key if isinstance(key, str) else "", []).append(s)
+    rows = [figures(k, label(k or None), v) for k, v in keys.items()]
     rows.sort(key=lambda g: (-g.total, g.label))
     return Dimension(name, title, tuple(rows))

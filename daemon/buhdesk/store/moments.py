@@ -2,12 +2,11 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable
 from datetime import UTC, date, datetime, time, timedelta
 from typing import Any
 from zoneinfo import ZoneInfo
 
-from sqlalchemy import ColumnElement, String, type_coerce
+from sqlalchemy import ColumnElement, Float, cast, extract, func
 
 
 def as_utc(moment: datetime) -> datetime:
@@ -24,25 +23,10 @@ def day_bounds(first: date, last: date, tz: ZoneInfo) -> tuple[datetime, datetim
     return as_utc(start), as_utc(end)
 
 
-def bulk_moment(dialect: str, column: Any) -> tuple[ColumnElement[Any],
-                                                  Callable[[Any], datetime | None]]:
-    """A moment column for reading many rows, and how to turn a value of it into an aware UTC
-    moment (or None). SQLite keeps moments as ISO text: reading the text and parsing it with
-    ``datetime.fromisoformat`` is several times cheaper per row than the column type's own
-    conversion; other databases hand over moments already parsed."""
-    if dialect == "sqlite":
-        return type_coerce(column, String), _from_text
-    return column, _from_moment
 
-
-def _from_text(value: str | None) -> datetime | None:
-    if value is None:
-        return None
-    try:  # naive, as the store writes it: read as UTC (cheaper than a .replace afterwards)
-        return datetime.fromisoformat(value + "+00:00")
-    except ValueError:  # it carries its own offset (or is not a full moment)
-        return as_utc(datetime.fromisoformat(value))
-
-
-def _from_moment(value: datetime | None) -> datetime | None:
-    return None if value is None else as_utc(value)
+def epoch_seconds(dialect: str, column: Any) -> ColumnElement[float]:
+    """Seconds since 1970 (UTC) of a moment column, computed by the database: reports over many
+    rows then read numbers rather than build a datetime object per value."""
+    if dialect == "sqlite":  # moments are ISO text in UTC; julianday reads it (and any offset)
+        return (func.julianday(column) - 2440587.5) * 86400.0
+    return cast(extract("epoch", column), Float)
