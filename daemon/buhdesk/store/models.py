@@ -32,9 +32,11 @@ def flushed_id(row: _Numbered) -> int:
 class Request(SQLModel, table=True):
     __tablename__ = "requests"
     # open requests per assignee (the balancing counts) from the index alone
-    # (and the reports' period of requests by when they came)
+    # (and the reports' period of requests by when they came; closed requests by when they
+    # closed: the survey's daily invitations, the purge plan)
     __table_args__ = (Index("ix_requests_state_assignee", "state", "assignee"),
-                      Index("ix_requests_created_at", "created_at"))
+                      Index("ix_requests_created_at", "created_at"),
+                      Index("ix_requests_state_closed_at", "state", "closed_at"))
 
     id: int | None = Field(default=None, primary_key=True)
     number: str = Field(unique=True, index=True)

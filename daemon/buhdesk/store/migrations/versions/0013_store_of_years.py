@@ -1,7 +1,8 @@
 """indexes whose cost does not grow with the store: a request's letters by direction and kind
 (covering: the reports' first answers, the purge plan), the day's letters by kind (the daily
 cap on acknowledgments), open requests per assignee (covering: the balancing counts), requests
-by when they came (the reports' periods)
+by when they came (the reports' periods), closed requests by when they closed (the survey's
+invitations, the purge plan)
 
 Revision ID: 0013_store_of_years
 Revises: 0011_merge
@@ -20,6 +21,8 @@ def upgrade() -> None:
     with op.batch_alter_table("requests", schema=None) as batch_op:
         batch_op.create_index("ix_requests_state_assignee", ["state", "assignee"], unique=False)
         batch_op.create_index("ix_requests_created_at", ["created_at"], unique=False)
+        batch_op.create_index("ix_requests_state_closed_at", ["state", "closed_at"],
+                              unique=False)
     with op.batch_alter_table("messages", schema=None) as batch_op:
         batch_op.create_index("ix_messages_request_direction_kind",
                               ["request_id", "direction", "kind", "created_at"], unique=False)
@@ -32,5 +35,6 @@ def downgrade() -> None:
         batch_op.drop_index("ix_messages_direction_kind_created")
         batch_op.drop_index("ix_messages_request_direction_kind")
     with op.batch_alter_table("requests", schema=None) as batch_op:
+        batch_op.drop_index("ix_requests_state_closed_at")
         batch_op.drop_index("ix_requests_created_at")
         batch_op.drop_index("ix_requests_state_assignee")
