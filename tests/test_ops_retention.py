@@ -48,7 +48,7 @@ def _request(session: Session, number: str, state: str, closed_at: datetime | No
                       from_addr="ivanov@x.ru", subject=req.subject, body_text=body)
         session.add(msg)
         session.flush()
-        session.add(Raw(message_pk=msg.id, data=f"From: ivanov@x.ru\n\n{body}".encode()))
+        session.add(Raw.of(msg.id, f"From: ivanov@x.ru\n\n{body}".encode()))
         if direction == "in":
             for data in payloads:
                 session.add(Attachment(message_pk=msg.id, filename="скан.pdf", size=len(data),
@@ -173,7 +173,7 @@ def _unlinked(session: Session, blobs: BlobStore, key: str, direction: str, stat
                   body_text=f"Петров П. П., тел. 29-00-00 ({key})", created_at=at)
     session.add(msg)
     session.flush()
-    session.add(Raw(message_pk=msg.id, data=f"From: robot@x.ru\n\n{key}".encode()))
+    session.add(Raw.of(msg.id, f"From: robot@x.ru\n\n{key}".encode()))
     if attachment is not None:
         session.add(Attachment(message_pk=msg.id, filename="отчёт.pdf", size=len(attachment),
                                sha256=blobs.put(attachment)))

@@ -82,7 +82,7 @@ def queue_answer_package(session: Session, rt: Runtime, request: Request, login:
     row.message_id = payload["package"] = f"{request.number}-{row.id}"
     data = json.dumps(payload, ensure_ascii=False, indent=1).encode("utf-8")
     row.size = len(data)
-    session.add(Raw(message_pk=flushed_id(row), data=data))
+    session.add(Raw.of(flushed_id(row), data))
     session.add(Event(request_id=request.id, message_pk=row.id, stage="reply",
                       action=f"queued-{KIND}",
                       detail=json.dumps({"to": row.to_addrs, "package": row.message_id},

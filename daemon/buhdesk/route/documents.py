@@ -146,7 +146,7 @@ def _store_message(session: Session, rt: Runtime, doc: Document, request: Reques
                   created_at=rt.now())
     session.add(msg)
     session.flush()
-    session.add(Raw(message_pk=flushed_id(msg), data=doc.original))
+    session.add(Raw.of(flushed_id(msg), doc.original))
     _attach(session, msg, doc.original_name, "application/xml", rt.blobs.put(doc.original),
             len(doc.original))
     for f in doc.files:

@@ -8,6 +8,9 @@ bytes or more therefore take another way, in the same transaction. On SQLite the
 with a zero-filled blob and the bytes written through SQLite's incremental blob I/O, which also
 reads them back straight into one ``bytes``. On PostgreSQL the bytes are sent by ``COPY`` in
 pieces and read back in pieces into one ``bytearray``.
+
+The bytes are stored compressed where it pays (:mod:`buhdesk.store.compress`) and read back as
+they were; "big" is the size of what is stored.
 """
 
 from __future__ import annotations
@@ -20,7 +23,8 @@ from typing import TYPE_CHECKING, Any
 from sqlalchemy import func, insert, select
 from sqlmodel import Session, col
 
-from buhdesk.store.append_rows import insert_raws
+from buhdesk.store import compress
+from buhdesk.store.append_rows import insert_stored_raws, raw_values
 from buhdesk.store.models import Raw
 
 if TYPE_CHECKING:
@@ -46,16 +50,23 @@ def _psycopg(dbapi: object) -> psycopg.Connection[Any]:
 
 def store_raws(session: Session, rows: Sequence[tuple[int, bytes]]) -> None:
     """The bytes of message rows that are already flushed, ``(message id, bytes)`` each."""
-    big = [(pk, data) for pk, data in rows if len(data) >= BIG]
-    insert_raws(session, [row for row in rows if len(row[1]) < BIG] if big else rows)
+    small: list[dict[str, Any]] = []
+    big: list[tuple[int, str, bytes]] = []
+    for pk, letter in rows:
+        values = raw_values(pk, letter)
+        if len(values["data"]) < BIG:
+            small.append(values)
+        else:
+            big.append((pk, values["codec"], values["data"]))
+    insert_stored_raws(session, small)
     if not big:
         return
     dbapi = _dbapi(session)
-    for pk, data in big:
+    for pk, codec, data in big:
         if isinstance(dbapi, sqlite3.Connection):
-            _sqlite_write(session, dbapi, pk, data)
+            _sqlite_write(session, dbapi, pk, codec, data)
         else:
-            _copy_in(_psycopg(dbapi), pk, data)
+            _copy_in(_psycopg(dbapi), pk, codec, data)
 
 
 def has_raw(session: Session, pk: int) -> bool:
@@ -67,36 +78,50 @@ def has_raw(session: Session, pk: int) -> bool:
 def read_raw(session: Session, pk: int) -> bytes | bytearray:
     """The stored bytes of message ``pk``: ``bytes``, or a ``bytearray`` for a big letter on
     PostgreSQL."""
+    where = col(Raw.message_pk) == pk
     dbapi = _dbapi(session)
     if isinstance(dbapi, sqlite3.Connection):
+        codec = session.execute(select(col(Raw.codec)).where(where)).scalar_one()
         with dbapi.blobopen("raws", "data", pk, readonly=True) as blob:
-            return blob.read()
-    where = col(Raw.message_pk) == pk
-    size = session.execute(select(func.length(col(Raw.data))).where(where)).scalar_one()
+            return compress.decode(codec, blob.read())
+    size, codec = session.execute(select(func.length(col(Raw.data)), col(Raw.codec))
+                                  .where(where)).one()
     if size < BIG:
         small: bytes = session.execute(select(col(Raw.data)).where(where)).scalar_one()
-        return small
+        return compress.decode(codec, small)
     data = bytearray(size)
     for offset in range(0, size, _PIECE):
         piece = session.execute(select(func.substring(col(Raw.data), offset + 1, _PIECE))
                                 .where(where)).scalar_one()
         data[offset:offset + len(piece)] = piece
-    return data
+    return compress.decode(codec, data)
 
 
-def _sqlite_write(session: Session, conn: sqlite3.Connection, pk: int, data: bytes) -> None:
+def read_raws(session: Session, ids: Sequence[int]) -> dict[int, bytes | bytearray]:
+    """The stored bytes of several (small) messages in one query, by message id."""
+    if not ids:
+        return {}
+    rows = session.execute(select(col(Raw.message_pk), col(Raw.codec), col(Raw.data))
+                           .where(col(Raw.message_pk).in_(ids)))
+    return {pk: compress.decode(codec, data) for pk, codec, data in rows}
+
+
+def _sqlite_write(session: Session, conn: sqlite3.Connection, pk: int, codec: str,
+                  data: bytes) -> None:
     session.connection().execute(insert(Raw).values(
-        message_pk=pk, data=func.zeroblob(len(data))))
+        message_pk=pk, codec=codec, data=func.zeroblob(len(data))))
     with conn.blobopen("raws", "data", pk) as blob:
         blob.write(data)
 
 
-def _copy_in(conn: psycopg.Connection[Any], pk: int, data: bytes) -> None:
+def _copy_in(conn: psycopg.Connection[Any], pk: int, codec: str, data: bytes) -> None:
     """One row by ``COPY … FROM STDIN`` (text format, the bytes as ``\\x`` hex), in pieces."""
+    if codec not in compress.CODECS:
+        raise ValueError(f"raw bytes kept in an unknown way: {codec!r}")
     view = memoryview(data)
     with conn.cursor() as cur, cur.copy(
-            "COPY raws (message_pk, data) FROM STDIN") as copy:
-        copy.write(b"%d\t\\\\x" % pk)
+            "COPY raws (message_pk, codec, data) FROM STDIN") as copy:
+        copy.write(b"%d\t%s\t\\\\x" % (pk, codec.encode()))
         for offset in range(0, len(data), _PIECE):
             copy.write(binascii.hexlify(view[offset:offset + _PIECE]))
         copy.write(b"\n")
