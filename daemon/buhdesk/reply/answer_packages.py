@@ -71,7 +71,7 @@ def queue_answer_package(session: Session, rt: Runtime, request: Request, login:
                          rendered: Rendered, files: Sequence[FileToSend], *,
                          closing: bool) -> Message:
     """Write the answer package row into the outbox (committed by the caller)."""
-    stored = [(f.filename, f.content_type, rt.blobs.put(f.data)) for f in files]
+    stored = [(f.filename, f.content_type, rt.blobs.stage(session, f.data)) for f in files]
     payload = describe(rt, session, request, login, rendered.body, stored, closing=closing)
     row = Message(direction="out", kind=KIND, status="pending", request_id=request.id,
                   from_addr=rt.config.service.address, to_addrs=destination(request.source),

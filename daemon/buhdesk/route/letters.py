@@ -219,7 +219,7 @@ def _fill_message(session: Session, rt: Runtime, msg: Message, parsed: ParsedMes
     msg.subject = parsed.subject[:500]
     msg.body_text = parsed.body_text
     for att in parsed.attachments:
-        sha = rt.blobs.put(att.data) if not att.truncated else ""
+        sha = rt.blobs.stage(session, att.data) if not att.truncated else ""
         session.add(Attachment(message_pk=flushed_id(msg), filename=att.filename,
                                content_type=att.content_type, size=att.size, sha256=sha,
                                purged=att.truncated))
