@@ -6,6 +6,7 @@ stored is about to name."""
 from __future__ import annotations
 
 import fcntl
+import hashlib
 import os
 import threading
 from collections.abc import Iterator
@@ -20,6 +21,7 @@ from sqlmodel import Session, col
 
 from buhdesk.schedule.retention import _delete_unreferenced
 from buhdesk.service.runner import Daemon
+from buhdesk.store import blobs as blobs_module
 from buhdesk.store.blobs import LOCK, BlobStore
 from buhdesk.store.engine import open_store
 from buhdesk.store.models import Attachment, Message
@@ -183,3 +185,37 @@ def test_the_purge_waits_for_a_letter_that_names_an_existing_file(
         s.commit()
     assert _delete_unreferenced(engine, blobs, {sha}) == 1
     assert not blobs.path(sha).exists()
+
+
+def test_a_file_cut_short_is_not_kept(store: tuple[Engine, BlobStore],
+                                      monkeypatch: pytest.MonkeyPatch) -> None:
+    """A write failing halfway (a full disk) inside a savepoint that is rolled back, in a
+    transaction that goes on and commits: the cut file never appears under its name."""
+    engine, blobs = store
+    real_open = open
+
+    class Full:
+        def __init__(self, path: Path, mode: str) -> None:
+            self.fh = real_open(path, mode)
+
+        def __enter__(self) -> Full:
+            return self
+
+        def __exit__(self, *exc: object) -> None:
+            self.fh.close()
+
+        def write(self, data: bytes) -> int:
+            self.fh.write(data[:10])
+            raise OSError(28, "No space left on device")
+
+    with Session(engine) as s:
+        pk = _message(s)
+        monkeypatch.setattr(blobs_module, "open", Full, raising=False)  # the module's open()
+        with pytest.raises(OSError), s.begin_nested():
+            blobs.stage(s, SCAN)
+        monkeypatch.undo()
+        s.add(Attachment(message_pk=pk, filename="other.pdf", sha256=blobs.stage(s, b"other")))
+        s.commit()
+    assert not blobs.path(hashlib.sha256(SCAN).hexdigest()).exists()
+    assert [p.name for p in blobs.root.rglob("*") if p.is_file()
+            and p.name != LOCK] == [hashlib.sha256(b"other").hexdigest()]

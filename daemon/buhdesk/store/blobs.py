@@ -119,11 +119,15 @@ class _Staged:
                 folder.mkdir(parents=True, exist_ok=True)
                 self.created.add(folder)
         tmp = target.with_name(f".{digest}.{os.getpid()}.{id(self):x}.tmp")
-        with open(tmp, "wb") as fh:
-            if isinstance(data, Spooled):
-                _copy(data.file, len(data), fh)
-            else:
-                fh.write(data)
+        try:
+            with open(tmp, "wb") as fh:
+                if isinstance(data, Spooled):
+                    _copy(data.file, len(data), fh)
+                else:
+                    fh.write(data)
+        except BaseException:  # a file cut short (a full disk) is never synced under its name
+            tmp.unlink(missing_ok=True)
+            raise
         self.pending[digest] = tmp
         return digest
 
