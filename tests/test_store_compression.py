@@ -49,6 +49,9 @@ def test_a_letter_is_compressed_only_where_it_pays() -> None:
     assert compress.encode(b"From: a@b\r\n\r\nhi") == (compress.NONE, b"From: a@b\r\n\r\nhi")
     with pytest.raises(ValueError, match="unknown"):
         compress.decode("lzma", stored)
+    big = letter(2) * (compress.WHOLE // len(letter(2)) + 1)  # only the intake packs it, in pieces
+    assert compress.encode(big) == (compress.NONE, big)
+    assert compress.unpack_pieces(compress.packed_pieces(big, 4096)) == big
 
 
 def _stored(engine: Engine) -> dict[int, tuple[str, int]]:

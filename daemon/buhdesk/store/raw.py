@@ -17,20 +17,20 @@ from __future__ import annotations
 
 import binascii
 import sqlite3
-from collections.abc import Sequence
+from collections.abc import Iterable, Iterator, Sequence
 from typing import TYPE_CHECKING, Any
 
 from sqlalchemy import func, insert, select
 from sqlmodel import Session, col
 
 from buhdesk.store import compress
-from buhdesk.store.append_rows import insert_stored_raws, raw_values
+from buhdesk.store.append_rows import insert_raws
 from buhdesk.store.models import Raw
 
 if TYPE_CHECKING:
     import psycopg
 
-BIG = 1 << 20
+BIG = compress.WHOLE
 _PIECE = 1 << 20
 
 
@@ -50,23 +50,29 @@ def _psycopg(dbapi: object) -> psycopg.Connection[Any]:
 
 def store_raws(session: Session, rows: Sequence[tuple[int, bytes]]) -> None:
     """The bytes of message rows that are already flushed, ``(message id, bytes)`` each."""
-    small: list[dict[str, Any]] = []
-    big: list[tuple[int, str, bytes]] = []
-    for pk, letter in rows:
-        values = raw_values(pk, letter)
-        if len(values["data"]) < BIG:
-            small.append(values)
-        else:
-            big.append((pk, values["codec"], values["data"]))
-    insert_stored_raws(session, small)
+    insert_raws(session, [row for row in rows if len(row[1]) < BIG])
+    big = [row for row in rows if len(row[1]) >= BIG]
     if not big:
         return
     dbapi = _dbapi(session)
-    for pk, codec, data in big:
+    for pk, data in big:
+        # compressed twice in pieces, once to learn the size and once to write: the letter is
+        # never held compressed beside itself
+        packed = sum(len(p) for p in compress.packed_pieces(data, _PIECE))
+        codec = compress.ZSTD if compress.pays(len(data), packed) else compress.NONE
+        pieces = (compress.packed_pieces(data, _PIECE) if codec == compress.ZSTD
+                  else _pieces(data))
         if isinstance(dbapi, sqlite3.Connection):
-            _sqlite_write(session, dbapi, pk, codec, data)
+            _sqlite_write(session, dbapi, pk, codec,
+                          packed if codec == compress.ZSTD else len(data), pieces)
         else:
-            _copy_in(_psycopg(dbapi), pk, codec, data)
+            _copy_in(_psycopg(dbapi), pk, codec, pieces)
+
+
+def _pieces(data: bytes) -> Iterator[bytes | memoryview]:
+    view = memoryview(data)
+    for offset in range(0, len(data), _PIECE):
+        yield view[offset:offset + _PIECE]
 
 
 def has_raw(session: Session, pk: int) -> bool:
@@ -76,25 +82,36 @@ def has_raw(session: Session, pk: int) -> bool:
 
 
 def read_raw(session: Session, pk: int) -> bytes | bytearray:
-    """The stored bytes of message ``pk``: ``bytes``, or a ``bytearray`` for a big letter on
-    PostgreSQL."""
+    """The stored bytes of message ``pk``: ``bytes``, or a ``bytearray`` for a big letter (one
+    stored in ``BIG`` bytes or more, decompressed in pieces; on PostgreSQL also one stored as
+    it is)."""
     where = col(Raw.message_pk) == pk
     dbapi = _dbapi(session)
     if isinstance(dbapi, sqlite3.Connection):
         codec = session.execute(select(col(Raw.codec)).where(where)).scalar_one()
         with dbapi.blobopen("raws", "data", pk, readonly=True) as blob:
-            return compress.decode(codec, blob.read())
+            if codec == compress.NONE or len(blob) < BIG:
+                return compress.decode(codec, blob.read())
+            return compress.unpack_pieces(iter(lambda: blob.read(_PIECE), b""))
     size, codec = session.execute(select(func.length(col(Raw.data)), col(Raw.codec))
                                   .where(where)).one()
     if size < BIG:
         small: bytes = session.execute(select(col(Raw.data)).where(where)).scalar_one()
         return compress.decode(codec, small)
+
+    def pieces() -> Iterator[bytes]:
+        for offset in range(0, size, _PIECE):
+            yield session.execute(select(func.substring(col(Raw.data), offset + 1, _PIECE))
+                                  .where(where)).scalar_one()
+
+    if codec != compress.NONE:
+        return compress.unpack_pieces(pieces())
     data = bytearray(size)
-    for offset in range(0, size, _PIECE):
-        piece = session.execute(select(func.substring(col(Raw.data), offset + 1, _PIECE))
-                                .where(where)).scalar_one()
+    offset = 0
+    for piece in pieces():
         data[offset:offset + len(piece)] = piece
-    return compress.decode(codec, data)
+        offset += len(piece)
+    return data
 
 
 def read_raws(session: Session, ids: Sequence[int]) -> dict[int, bytes | bytearray]:
@@ -106,22 +123,23 @@ def read_raws(session: Session, ids: Sequence[int]) -> dict[int, bytes | bytearr
     return {pk: compress.decode(codec, data) for pk, codec, data in rows}
 
 
-def _sqlite_write(session: Session, conn: sqlite3.Connection, pk: int, codec: str,
-                  data: bytes) -> None:
+def _sqlite_write(session: Session, conn: sqlite3.Connection, pk: int, codec: str, size: int,
+                  pieces: Iterable[bytes | memoryview]) -> None:
     session.connection().execute(insert(Raw).values(
-        message_pk=pk, codec=codec, data=func.zeroblob(len(data))))
+        message_pk=pk, codec=codec, data=func.zeroblob(size)))
     with conn.blobopen("raws", "data", pk) as blob:
-        blob.write(data)
+        for piece in pieces:
+            blob.write(piece)
 
 
-def _copy_in(conn: psycopg.Connection[Any], pk: int, codec: str, data: bytes) -> None:
+def _copy_in(conn: psycopg.Connection[Any], pk: int, codec: str,
+             pieces: Iterable[bytes | memoryview]) -> None:
     """One row by ``COPY … FROM STDIN`` (text format, the bytes as ``\\x`` hex), in pieces."""
     if codec not in compress.CODECS:
         raise ValueError(f"raw bytes kept in an unknown way: {codec!r}")
-    view = memoryview(data)
     with conn.cursor() as cur, cur.copy(
             "COPY raws (message_pk, codec, data) FROM STDIN") as copy:
         copy.write(b"%d\t%s\t\\\\x" % (pk, codec.encode()))
-        for offset in range(0, len(data), _PIECE):
-            copy.write(binascii.hexlify(view[offset:offset + _PIECE]))
+        for piece in pieces:
+            copy.write(binascii.hexlify(piece))
         copy.write(b"\n")
