@@ -2,8 +2,11 @@
 
 A raw letter is kept as received or as sent; most of it is text and base64 and shrinks to a
 fraction with Zstandard (level 3: some milliseconds per megabyte). The row says how its bytes
-are kept (``raws.codec``): ``"none"`` as they are — what every row written before compression
-says — or ``"zstd"`` one Zstandard frame that records the letter's size. A letter that would
+are kept (``raws.codec``): :data:`NONE` (0) as they are — what every row written before
+compression says — or :data:`ZSTD` (1) one Zstandard frame that records the letter's size. The
+codec is a small integer, which SQLite keeps in the record's header alone: the bytes column is
+then the last with data, so a big letter's zero-filled blob, written through blob I/O, is never
+built in memory (a text value after it would make SQLite build it). A letter that would
 not get smaller by at least :data:`MIN_SAVED` bytes and a tenth stays as it is.
 
 A big letter (:data:`WHOLE` bytes or more) is compressed and read back in pieces, so that it is
@@ -18,15 +21,15 @@ from collections.abc import Iterable, Iterator
 
 import zstandard
 
-NONE = "none"
-ZSTD = "zstd"
+NONE = 0
+ZSTD = 1
 CODECS = (NONE, ZSTD)
 LEVEL = 3
 MIN_SAVED = 64
 WHOLE = 1 << 20
 
 
-def encode(data: bytes | bytearray) -> tuple[str, bytes]:
+def encode(data: bytes | bytearray) -> tuple[int, bytes]:
     """``(codec, stored bytes)`` for letter ``data``. A letter of :data:`WHOLE` bytes or more
     is kept as it is here: compressed whole it would be held twice; the intake compresses big
     letters in pieces (:func:`packed_pieces`, ``store.raw``)."""
@@ -75,7 +78,7 @@ def unpack_pieces(pieces: Iterable[bytes]) -> bytearray:
     return letter
 
 
-def decode(codec: str, stored: bytes | bytearray) -> bytes | bytearray:
+def decode(codec: int, stored: bytes | bytearray) -> bytes | bytearray:
     """The letter from its stored bytes as ``codec`` says they are kept."""
     if codec == NONE:
         return stored

@@ -9,7 +9,7 @@ from __future__ import annotations
 from datetime import UTC, date, datetime
 from typing import Protocol
 
-from sqlalchemy import Column, Index, LargeBinary, String, Text, UniqueConstraint
+from sqlalchemy import Column, Index, Integer, LargeBinary, Text, UniqueConstraint
 from sqlmodel import Field, SQLModel
 
 from buhdesk.store import compress
@@ -129,8 +129,8 @@ class Raw(SQLModel, table=True):
 
     message_pk: int = Field(foreign_key="messages.id", primary_key=True)
     data: bytes = Field(sa_column=Column(LargeBinary, nullable=False))
-    codec: str = Field(default=compress.NONE, sa_column=Column(
-        String, nullable=False, server_default=compress.NONE))
+    codec: int = Field(default=compress.NONE, sa_column=Column(
+        Integer, nullable=False, server_default=str(compress.NONE)))
 
     @classmethod
     def of(cls, message_pk: int, letter: bytes | bytearray) -> Raw:

@@ -123,7 +123,7 @@ def read_raws(session: Session, ids: Sequence[int]) -> dict[int, bytes | bytearr
     return {pk: compress.decode(codec, data) for pk, codec, data in rows}
 
 
-def _sqlite_write(session: Session, conn: sqlite3.Connection, pk: int, codec: str, size: int,
+def _sqlite_write(session: Session, conn: sqlite3.Connection, pk: int, codec: int, size: int,
                   pieces: Iterable[bytes | memoryview]) -> None:
     session.connection().execute(insert(Raw).values(
         message_pk=pk, codec=codec, data=func.zeroblob(size)))
@@ -132,14 +132,14 @@ def _sqlite_write(session: Session, conn: sqlite3.Connection, pk: int, codec: st
             blob.write(piece)
 
 
-def _copy_in(conn: psycopg.Connection[Any], pk: int, codec: str,
+def _copy_in(conn: psycopg.Connection[Any], pk: int, codec: int,
              pieces: Iterable[bytes | memoryview]) -> None:
     """One row by ``COPY … FROM STDIN`` (text format, the bytes as ``\\x`` hex), in pieces."""
     if codec not in compress.CODECS:
         raise ValueError(f"raw bytes kept in an unknown way: {codec!r}")
     with conn.cursor() as cur, cur.copy(
             "COPY raws (message_pk, codec, data) FROM STDIN") as copy:
-        copy.write(b"%d\t%s\t\\\\x" % (pk, codec.encode()))
+        copy.write(b"%d\t%d\t\\\\x" % (pk, codec))
         for piece in pieces:
             copy.write(binascii.hexlify(piece))
         copy.write(b"\n")

@@ -1,6 +1,8 @@
-"""storage near the size of the mail: how a raw letter's bytes are kept (compressed or not)
+"""storage near the size of the mail: how a raw letter's bytes are kept (0 as they are, 1
+Zstandard; store.compress)
 
-Rows written before say "none": their bytes are the letter as it is.
+Rows written before say 0: their bytes are the letter as it is. An integer, kept by SQLite in
+the record's header alone, so that the bytes stay the last column with data.
 
 Revision ID: 0009_storage
 Revises: 0013_store_of_years
@@ -18,8 +20,8 @@ depends_on = None
 
 def upgrade() -> None:
     with op.batch_alter_table("raws", schema=None) as batch_op:
-        batch_op.add_column(sa.Column("codec", sa.String(), nullable=False,
-                                      server_default="none"))
+        batch_op.add_column(sa.Column("codec", sa.Integer(), nullable=False,
+                                      server_default="0"))
 
 
 def downgrade() -> None:
@@ -28,12 +30,12 @@ def downgrade() -> None:
 
     conn = op.get_bind()
     raws = sa.table("raws", sa.column("message_pk", sa.Integer()),
-                    sa.column("data", sa.LargeBinary()), sa.column("codec", sa.String()))
-    packed = conn.execute(sa.select(raws.c.message_pk).where(raws.c.codec != "none")).scalars()
+                    sa.column("data", sa.LargeBinary()), sa.column("codec", sa.Integer()))
+    packed = conn.execute(sa.select(raws.c.message_pk).where(raws.c.codec != 0)).scalars()
     for pk in list(packed):
         codec, data = conn.execute(sa.select(raws.c.codec, raws.c.data)
                                    .where(raws.c.message_pk == pk)).one()
         conn.execute(sa.update(raws).where(raws.c.message_pk == pk).values(
-            data=bytes(compress.decode(codec, data)), codec="none"))
+            data=bytes(compress.decode(codec, data)), codec=0))
     with op.batch_alter_table("raws", schema=None) as batch_op:
         batch_op.drop_column("codec")
