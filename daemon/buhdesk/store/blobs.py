@@ -89,7 +89,9 @@ class BlobStore:
 
     def _lock(self, how: int) -> int:
         self.root.mkdir(parents=True, exist_ok=True)
-        fd = os.open(self.root / LOCK, os.O_RDWR | os.O_CREAT, 0o600)
+        # read-only and readable by all: the daemon and an administrator's `buhdesk purge`,
+        # under another user, both lock it (flock needs no write access)
+        fd = os.open(self.root / LOCK, os.O_RDONLY | os.O_CREAT, 0o644)
         try:
             fcntl.flock(fd, how)
         except BaseException:
