@@ -155,3 +155,33 @@ def test_letters_stored_before_compression_still_read(store_url: str) -> None:
         assert [d for d in diff if "raws" in repr(d)] == []
     finally:
         engine.dispose()
+
+
+@pytest.mark.integration
+def test_a_big_letter_that_does_not_shrink_and_the_downgrade(store_url: str) -> None:
+    """A big letter that compression would not shrink is kept as it is and read back; going
+    back below 0009 writes every compressed letter back as it is."""
+    noise = b"From: a@b.example\r\n\r\n" + random.Random(5).randbytes(BIG + 10)
+    text_letter = CORPUS[1].read_bytes()
+    engine = open_store(store_url)
+    try:
+        ids = _take(engine, {"noise": noise, "text": text_letter})
+        stored = _stored(engine)
+        assert stored[ids["noise"]] == (compress.NONE, len(noise))
+        assert stored[ids["text"]][0] == compress.ZSTD
+        with Session(engine) as s:
+            assert read_raw(s, ids["noise"]) == noise
+        _downgrade(engine, "0013_store_of_years")
+        with engine.connect() as conn:
+            rows = dict(conn.execute(text("SELECT message_pk, data FROM raws")).all())
+        assert rows == {ids["noise"]: noise, ids["text"]: text_letter}
+    finally:
+        engine.dispose()
+
+
+def _downgrade(engine: Engine, revision: str) -> None:
+    cfg = AlembicConfig()
+    cfg.set_main_option("script_location", str(MIGRATIONS))
+    with engine.begin() as conn:
+        cfg.attributes["connection"] = conn
+        command.downgrade(cfg, revision)
