@@ -28,6 +28,7 @@ from sqlmodel import Session
 
 from buhdesk.config import load_config, package_data_dir
 from buhdesk.deliver.send import deliver_pending
+from buhdesk.store.compress import decode
 from buhdesk.store.models import Message, Raw
 from buhdesk.rules.book import load_rulebook
 from buhdesk.service.runner import Daemon
@@ -111,8 +112,9 @@ def deliver_all(rt: Runtime, sink: SmtpSink) -> Figure:
 def bare_smtplib(rt: Runtime, sink: SmtpSink) -> Figure:
     """The ceiling: the same messages, one connection, no store."""
     with Session(rt.engine) as s:
-        rows = s.execute(select(Message.to_addrs, Raw.data).join(
-            Raw, Raw.message_pk == Message.id).where(Message.direction == "out")).all()
+        rows = [(to, decode(codec, data)) for to, codec, data in s.execute(
+            select(Message.to_addrs, Raw.codec, Raw.data).join(
+                Raw, Raw.message_pk == Message.id).where(Message.direction == "out"))]
     start = time.perf_counter()
     with smtplib.SMTP(sink.host, sink.port, timeout=30) as client:
         for to, data in rows:

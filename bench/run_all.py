@@ -4,7 +4,7 @@ loopback (started by the scripts themselves):
 (a) intake rate next to bare UID FETCH and fetch+parse (intake.py), (b) IDLE push latency
 (idle_latency.py), (c) delivery rate (delivery.py), (d) text-check words per second
 (textcheck.py), (e) peak memory over 10,000 letters with a 25 MB attachment (memory.py),
-(f) intake on PostgreSQL with 1 and 3 instances (instances.py).
+(f) intake on PostgreSQL with 1 and 3 instances (instances.py), disk per letter (storage.py).
 
     .venv/bin/python bench/run_all.py [--quick] [--skip memory instances ...]
 
@@ -29,6 +29,7 @@ FULL = {
     "textcheck": ["textcheck.py"],
     "memory": ["memory.py", "--count", "10000"],
     "instances": ["instances.py", "--count", "1000", "--instances", "1", "3"],
+    "storage": ["storage.py", "--letters", "500"],
 }
 QUICK = {
     "intake": ["intake.py", "--count", "300"],
@@ -37,6 +38,7 @@ QUICK = {
     "textcheck": ["textcheck.py", "--rounds", "2"],
     "memory": ["memory.py", "--count", "500"],
     "instances": ["instances.py", "--count", "300", "--instances", "1", "3"],
+    "storage": ["storage.py", "--letters", "100"],
 }
 
 

@@ -45,6 +45,7 @@ from buhdesk.reports.sla import sla_report
 from buhdesk.rules.book import RuleBook, load_rulebook
 from buhdesk.schedule.retention import plan_purge
 from buhdesk.service.runtime import build_runtime
+from buhdesk.store.append_rows import raw_values
 from buhdesk.store.engine import open_store
 from buhdesk.store.models import Counter, Event, Message, Raw, Request
 
@@ -125,7 +126,7 @@ def prefill(engine: Engine, rules: RuleBook, count: int, now: datetime, seed: in
                 subject=subject, body_text=data[-size // 2:].decode("utf-8", "ignore"),
                 automated=None, raw_sha256="", size=len(data), attempts=1 if direction == "out"
                 else 0, next_attempt_at=None, reason=None, created_at=at, done_at=at))
-            raws.append(dict(message_pk=pk, data=data))
+            raws.append(raw_values(pk, data))
             events.append(dict(at=at, request_id=i, message_pk=pk, actor="buhdesk",
                                stage="route" if direction == "in" else "deliver",
                                action="registered" if direction == "in" else "sent",

@@ -176,7 +176,7 @@ def test_each_format_becomes_a_request_with_the_card_and_files(daemon: Daemon, k
         [msg] = s.exec(select(Message).where(Message.direction == "in")).scalars().all()  # type: ignore[call-overload]
         assert (msg.kind, msg.source, msg.request_id) == ("request", "edms", req.id)
         assert msg.source_key.startswith(DOC_UID + ":")  # type: ignore[union-attr]
-        assert s.get(Raw, msg.id).data == card_bytes  # type: ignore[union-attr]
+        assert s.get(Raw, msg.id).letter() == card_bytes  # type: ignore[union-attr]
         stored = s.exec(select(Attachment).where(Attachment.message_pk == msg.id)).scalars().all()  # type: ignore[call-overload]
     by_name = {a.filename: daemon.rt.blobs.get(a.sha256) for a in stored}
     assert by_name.pop(CARD_NAME[kind]) == card_bytes

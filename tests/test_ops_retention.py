@@ -48,7 +48,7 @@ def _request(session: Session, number: str, state: str, closed_at: datetime | No
                       from_addr="ivanov@x.ru", subject=req.subject, body_text=body)
         session.add(msg)
         session.flush()
-        session.add(Raw(message_pk=msg.id, data=f"From: ivanov@x.ru\n\n{body}".encode()))
+        session.add(Raw.of(msg.id, f"From: ivanov@x.ru\n\n{body}".encode()))
         if direction == "in":
             for data in payloads:
                 session.add(Attachment(message_pk=msg.id, filename="скан.pdf", size=len(data),
@@ -128,6 +128,16 @@ def test_purge_destroys_exactly_the_old_closed_request(world: World, tmp_path: P
     assert again.items == [] and again.csv_path is None  # nothing twice, no empty act
 
 
+def test_a_shared_file_goes_with_the_last_request_using_it(world: World, tmp_path: Path) -> None:
+    assert purge(world.engine, world.blobs, KEEP, NOW, tmp_path / "acts").files_deleted == 1
+    assert world.blobs.path(world.shared).exists()
+    later = purge(world.engine, world.blobs, KEEP, NOW + timedelta(days=2), tmp_path / "acts2")
+    assert [i.number for i in later.items] == ["БУХ-2026-000002"]
+    assert later.files_deleted == 2  # the shared file and the recent request's own
+    assert not world.blobs.path(world.shared).exists()
+    assert not world.blobs.path(world.own_recent).exists()
+
+
 def test_shared_file_goes_when_its_last_user_is_purged(world: World, tmp_path: Path) -> None:
     purge(world.engine, world.blobs, KEEP, NOW, tmp_path / "acts")
     later = NOW + timedelta(days=2)
@@ -173,7 +183,7 @@ def _unlinked(session: Session, blobs: BlobStore, key: str, direction: str, stat
                   body_text=f"Петров П. П., тел. 29-00-00 ({key})", created_at=at)
     session.add(msg)
     session.flush()
-    session.add(Raw(message_pk=msg.id, data=f"From: robot@x.ru\n\n{key}".encode()))
+    session.add(Raw.of(msg.id, f"From: robot@x.ru\n\n{key}".encode()))
     if attachment is not None:
         session.add(Attachment(message_pk=msg.id, filename="отчёт.pdf", size=len(attachment),
                                sha256=blobs.put(attachment)))

@@ -126,7 +126,7 @@ def raw_of(rt: Runtime, pk: int) -> email.message.EmailMessage:
     with Session(rt.engine) as s:
         raw = s.get(Raw, pk)
         assert raw is not None
-        return email.message_from_bytes(raw.data, policy=default_policy)  # type: ignore[return-value]
+        return email.message_from_bytes(raw.letter(), policy=default_policy)  # type: ignore[return-value]
 
 
 def head_letters(rt: Runtime, kind_word: str) -> list[Message]:

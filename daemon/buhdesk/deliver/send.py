@@ -24,6 +24,7 @@ from sqlmodel import Session, col
 from buhdesk.interfaces import Envelope, PermanentDeliveryError, Transport
 from buhdesk.reply.answer_packages import SCHEME
 from buhdesk.service.runtime import Runtime
+from buhdesk.store import compress
 from buhdesk.store.append_rows import event_values, insert_events
 from buhdesk.store.engine import is_postgres
 from buhdesk.store.models import Message, Raw, flushed_id
@@ -65,11 +66,12 @@ def _claim(rt: Runtime, limit: int) -> list[int]:
 
 def _envelopes(rt: Runtime, ids: list[int]) -> list[Envelope]:
     with Session(rt.engine) as session:
-        found = {mid: (to_addrs, data) for mid, to_addrs, data in session.execute(
-            select(col(Message.id), col(Message.to_addrs), col(Raw.data))
+        rows = session.execute(
+            select(col(Message.id), col(Message.to_addrs), col(Raw.codec), col(Raw.data))
             .join(Raw, col(Raw.message_pk) == col(Message.id))
-            .where(col(Message.id).in_(ids))
-        )}
+            .where(col(Message.id).in_(ids)))
+        found = {mid: (to_addrs, bytes(compress.decode(codec, data)))
+                 for mid, to_addrs, codec, data in rows}
     envelopes = []
     for mid in ids:
         if mid not in found:

@@ -184,7 +184,7 @@ def _queue_letter(session: Session, rt: Runtime, settings: SurveySettings,
                   body_text=rendered.body, size=len(out.data), created_at=rt.now())
     session.add(row)
     session.flush()
-    session.add(Raw(message_pk=flushed_id(row), data=out.data))
+    session.add(Raw.of(flushed_id(row), out.data))
 
 
 def scrub_sent_invitations(rt: Runtime) -> int:
@@ -203,7 +203,7 @@ def scrub_sent_invitations(rt: Runtime) -> int:
             row.body_text = scrub_text(row.body_text or "")
             raw = session.get(Raw, row.id)
             if raw is not None:
-                raw.data = scrub_raw(raw.data)
+                raw.keep(scrub_raw(bytes(raw.letter())))
             done += 1
         session.commit()
     if done:

@@ -71,7 +71,7 @@ def queue_answer_package(session: Session, rt: Runtime, request: Request, login:
                          rendered: Rendered, files: Sequence[FileToSend], *,
                          closing: bool) -> Message:
     """Write the answer package row into the outbox (committed by the caller)."""
-    stored = [(f.filename, f.content_type, rt.blobs.put(f.data)) for f in files]
+    stored = [(f.filename, f.content_type, rt.blobs.stage(session, f.data)) for f in files]
     payload = describe(rt, session, request, login, rendered.body, stored, closing=closing)
     row = Message(direction="out", kind=KIND, status="pending", request_id=request.id,
                   from_addr=rt.config.service.address, to_addrs=destination(request.source),
@@ -82,7 +82,7 @@ def queue_answer_package(session: Session, rt: Runtime, request: Request, login:
     row.message_id = payload["package"] = f"{request.number}-{row.id}"
     data = json.dumps(payload, ensure_ascii=False, indent=1).encode("utf-8")
     row.size = len(data)
-    session.add(Raw(message_pk=flushed_id(row), data=data))
+    session.add(Raw.of(flushed_id(row), data))
     session.add(Event(request_id=request.id, message_pk=row.id, stage="reply",
                       action=f"queued-{KIND}",
                       detail=json.dumps({"to": row.to_addrs, "package": row.message_id},

@@ -55,7 +55,7 @@ def enqueue_alternative(session: Session, rt: Runtime, *, to: Sequence[str], sub
                   body_text=text, size=len(out.data), created_at=rt.now())
     session.add(row)
     session.flush()
-    session.add(Raw(message_pk=flushed_id(row), data=out.data))
+    session.add(Raw.of(flushed_id(row), out.data))
     session.add(Event(message_pk=row.id, stage=stage, action="queued-info",
                       detail=json.dumps({"to": list(to), "subject": subject}, ensure_ascii=False)))
     return row

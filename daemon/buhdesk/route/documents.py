@@ -146,12 +146,13 @@ def _store_message(session: Session, rt: Runtime, doc: Document, request: Reques
                   created_at=rt.now())
     session.add(msg)
     session.flush()
-    session.add(Raw(message_pk=flushed_id(msg), data=doc.original))
-    _attach(session, msg, doc.original_name, "application/xml", rt.blobs.put(doc.original),
-            len(doc.original))
+    session.add(Raw.of(flushed_id(msg), doc.original))
+    _attach(session, msg, doc.original_name, "application/xml",
+            rt.blobs.stage(session, doc.original), len(doc.original))
     for f in doc.files:
         data = f.read()
-        _attach(session, msg, f.name, f.content_type, rt.blobs.put(data), len(data))
+        _attach(session, msg, f.name, f.content_type, rt.blobs.stage(session, data),
+                len(data))
     return msg
 
 

@@ -35,8 +35,8 @@ from buhdesk.rules.classify import Letter
 from buhdesk.service.runtime import Runtime
 from buhdesk.store.append_rows import event_values, insert_events
 from buhdesk.store.engine import is_postgres
-from buhdesk.store.models import Attachment, Message, Raw, Request, flushed_id
-from buhdesk.store.raw import has_raw, read_raw
+from buhdesk.store.models import Attachment, Message, Request, flushed_id
+from buhdesk.store.raw import has_raw, read_raw, read_raws
 from buhdesk.trust.floods import notify_capped
 from buhdesk.trust.holds import hold_if_flooding, hold_if_unauthentic
 from buhdesk.trust.keys import THREAD
@@ -112,16 +112,12 @@ def _route_batch(rt: Runtime, limit: int, stop: threading.Event | None, *,
     return done
 
 
-def _raws(session: Session, ids: Sequence[int | None]) -> dict[int, bytes]:
+def _raws(session: Session, ids: Sequence[int | None]) -> dict[int, bytes | bytearray]:
     """The batch's raw bytes, read in one query and handed out once each."""
-    if not ids:
-        return {}
-    rows = session.execute(select(col(Raw.message_pk), col(Raw.data)).where(
-        col(Raw.message_pk).in_(ids)))
-    return {pk: data for pk, data in rows}
+    return read_raws(session, [pk for pk in ids if pk is not None])
 
 
-def _route_isolated(batch: Batch, msg: Message, raws: dict[int, bytes]) -> None:
+def _route_isolated(batch: Batch, msg: Message, raws: dict[int, bytes | bytearray]) -> None:
     session, rt = batch.session, batch.rt
     key = f"{msg.source}:{msg.source_key}"
     part = batch.part()
@@ -151,7 +147,7 @@ def _describe_held(session: Session, rt: Runtime, msg: Message) -> None:
     _describe(msg, parsed)
 
 
-def _route(batch: Batch, msg: Message, raws: dict[int, bytes]) -> None:
+def _route(batch: Batch, msg: Message, raws: dict[int, bytes | bytearray]) -> None:
     session, rt = batch.session, batch.rt
     pk = flushed_id(msg)
     stored = raws.pop(pk, None)
@@ -223,7 +219,7 @@ def _fill_message(session: Session, rt: Runtime, msg: Message, parsed: ParsedMes
     msg.subject = parsed.subject[:500]
     msg.body_text = parsed.body_text
     for att in parsed.attachments:
-        sha = rt.blobs.put(att.data) if not att.truncated else ""
+        sha = rt.blobs.stage(session, att.data) if not att.truncated else ""
         session.add(Attachment(message_pk=flushed_id(msg), filename=att.filename,
                                content_type=att.content_type, size=att.size, sha256=sha,
                                purged=att.truncated))

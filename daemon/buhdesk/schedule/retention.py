@@ -279,12 +279,12 @@ def _delete_unreferenced(engine: Engine, blobs: BlobStore, hashes: set[str]) -> 
     """Delete the files no live attachment refers to; a shared file stays while it is used."""
     if not hashes:
         return 0
-    with Session(engine) as session:
+    with blobs.deletion(), Session(engine) as session:  # no letter stages a file meanwhile
         live = set(session.execute(
             select(col(Attachment.sha256)).where(col(Attachment.sha256).in_(hashes),
                                                  col(Attachment.purged).is_(False))
         ).scalars())
-    return sum(blobs.delete(sha) for sha in sorted(hashes - live))
+        return sum(blobs.delete(sha) for sha in sorted(hashes - live))
 
 
 def _compact(engine: Engine) -> None:

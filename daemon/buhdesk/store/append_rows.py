@@ -11,6 +11,7 @@ from typing import Any
 from sqlalchemy import insert
 from sqlmodel import Session, SQLModel
 
+from buhdesk.store import compress
 from buhdesk.store.engine import table_of
 from buhdesk.store.models import Event, Raw, utcnow
 
@@ -52,8 +53,21 @@ def insert_events(session: Session, rows: Sequence[dict[str, Any]]) -> None:
 
 
 def insert_raws(session: Session, rows: Sequence[tuple[int, bytes]]) -> None:
-    """The bytes of message rows that are already written, ``(message id, bytes)`` each."""
+    """The bytes of message rows that are already written, ``(message id, bytes)`` each,
+    compressed where it pays."""
     if not rows:
         return
-    session.connection().execute(insert(table_of(Raw)),
-                                 [{"message_pk": pk, "data": data} for pk, data in rows])
+    session.connection().execute(insert(table_of(Raw)), [raw_values(pk, data)
+                                                         for pk, data in rows])
+
+
+def raw_values(message_pk: int, letter: bytes | bytearray) -> dict[str, Any]:
+    """The values of the ``raws`` row keeping ``letter``, compressed where it pays."""
+    codec, data = compress.encode(letter)
+    return {"message_pk": message_pk, "data": data, "codec": codec}
+
+
+def insert_stored_raws(session: Session, rows: Sequence[Mapping[str, Any]]) -> None:
+    """``raws`` rows made by :func:`raw_values`, in one statement."""
+    if rows:
+        session.connection().execute(insert(table_of(Raw)), [dict(r) for r in rows])

@@ -284,7 +284,8 @@ def verify(src: Path, manifest: Manifest) -> None:
 def store_is_empty(config: Config) -> bool:
     """No requests, no messages and no attachment files."""
     blobs = Path(config.store.blobs)
-    if blobs.is_dir() and any(p.is_file() for p in blobs.rglob("*")):
+    if blobs.is_dir() and any(p.is_file() and not p.name.startswith(".")
+                              for p in blobs.rglob("*")):
         return False
     db = sqlite_path(config.store.url)
     if db is None:

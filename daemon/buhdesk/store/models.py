@@ -9,8 +9,10 @@ from __future__ import annotations
 from datetime import UTC, date, datetime
 from typing import Protocol
 
-from sqlalchemy import Column, Index, LargeBinary, Text, UniqueConstraint
+from sqlalchemy import Column, Index, Integer, LargeBinary, Text, UniqueConstraint
 from sqlmodel import Field, SQLModel
+
+from buhdesk.store import compress
 
 
 def utcnow() -> datetime:
@@ -121,12 +123,29 @@ class Undeliverable(SQLModel, table=True):
 
 
 class Raw(SQLModel, table=True):
-    """The bytes exactly as received or as sent; kept apart so listings never load them."""
+    """The bytes exactly as received or as sent; kept apart so listings never load them, and
+    compressed where it pays (:mod:`buhdesk.store.compress`): ``data`` is kept as ``codec``
+    says. Write by :meth:`of` or :meth:`keep`, read by :meth:`letter`."""
 
     __tablename__ = "raws"
 
     message_pk: int = Field(foreign_key="messages.id", primary_key=True)
     data: bytes = Field(sa_column=Column(LargeBinary, nullable=False))
+    codec: int = Field(default=compress.NONE, sa_column=Column(
+        Integer, nullable=False, server_default=str(compress.NONE)))
+
+    @classmethod
+    def of(cls, message_pk: int, letter: bytes | bytearray) -> Raw:
+        codec, data = compress.encode(letter)
+        return cls(message_pk=message_pk, data=data, codec=codec)
+
+    def letter(self) -> bytes | bytearray:
+        """The letter byte for byte, as it was received or sent."""
+        return compress.decode(self.codec, self.data)
+
+    def keep(self, letter: bytes | bytearray) -> None:
+        """Replace the stored letter by ``letter``."""
+        self.codec, self.data = compress.encode(letter)
 
 
 class Attachment(SQLModel, table=True):

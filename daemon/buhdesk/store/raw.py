@@ -8,25 +8,29 @@ bytes or more therefore take another way, in the same transaction. On SQLite the
 with a zero-filled blob and the bytes written through SQLite's incremental blob I/O, which also
 reads them back straight into one ``bytes``. On PostgreSQL the bytes are sent by ``COPY`` in
 pieces and read back in pieces into one ``bytearray``.
+
+The bytes are stored compressed where it pays (:mod:`buhdesk.store.compress`) and read back as
+they were; "big" is the size of what is stored.
 """
 
 from __future__ import annotations
 
 import binascii
 import sqlite3
-from collections.abc import Sequence
+from collections.abc import Iterable, Iterator, Sequence
 from typing import TYPE_CHECKING, Any
 
 from sqlalchemy import func, insert, select
 from sqlmodel import Session, col
 
+from buhdesk.store import compress
 from buhdesk.store.append_rows import insert_raws
 from buhdesk.store.models import Raw
 
 if TYPE_CHECKING:
     import psycopg
 
-BIG = 1 << 20
+BIG = compress.WHOLE
 _PIECE = 1 << 20
 
 
@@ -46,16 +50,29 @@ def _psycopg(dbapi: object) -> psycopg.Connection[Any]:
 
 def store_raws(session: Session, rows: Sequence[tuple[int, bytes]]) -> None:
     """The bytes of message rows that are already flushed, ``(message id, bytes)`` each."""
-    big = [(pk, data) for pk, data in rows if len(data) >= BIG]
-    insert_raws(session, [row for row in rows if len(row[1]) < BIG] if big else rows)
+    insert_raws(session, [row for row in rows if len(row[1]) < BIG])
+    big = [row for row in rows if len(row[1]) >= BIG]
     if not big:
         return
     dbapi = _dbapi(session)
     for pk, data in big:
+        # compressed twice in pieces, once to learn the size and once to write: the letter is
+        # never held compressed beside itself
+        packed = sum(len(p) for p in compress.packed_pieces(data, _PIECE))
+        codec = compress.ZSTD if compress.pays(len(data), packed) else compress.NONE
+        pieces = (compress.packed_pieces(data, _PIECE) if codec == compress.ZSTD
+                  else _pieces(data))
         if isinstance(dbapi, sqlite3.Connection):
-            _sqlite_write(session, dbapi, pk, data)
+            _sqlite_write(session, dbapi, pk, codec,
+                          packed if codec == compress.ZSTD else len(data), pieces)
         else:
-            _copy_in(_psycopg(dbapi), pk, data)
+            _copy_in(_psycopg(dbapi), pk, codec, pieces)
+
+
+def _pieces(data: bytes) -> Iterator[bytes | memoryview]:
+    view = memoryview(data)
+    for offset in range(0, len(data), _PIECE):
+        yield view[offset:offset + _PIECE]
 
 
 def has_raw(session: Session, pk: int) -> bool:
@@ -65,38 +82,64 @@ def has_raw(session: Session, pk: int) -> bool:
 
 
 def read_raw(session: Session, pk: int) -> bytes | bytearray:
-    """The stored bytes of message ``pk``: ``bytes``, or a ``bytearray`` for a big letter on
-    PostgreSQL."""
+    """The stored bytes of message ``pk``: ``bytes``, or a ``bytearray`` for a big letter (one
+    stored in ``BIG`` bytes or more, decompressed in pieces; on PostgreSQL also one stored as
+    it is)."""
+    where = col(Raw.message_pk) == pk
     dbapi = _dbapi(session)
     if isinstance(dbapi, sqlite3.Connection):
+        codec = session.execute(select(col(Raw.codec)).where(where)).scalar_one()
         with dbapi.blobopen("raws", "data", pk, readonly=True) as blob:
-            return blob.read()
-    where = col(Raw.message_pk) == pk
-    size = session.execute(select(func.length(col(Raw.data))).where(where)).scalar_one()
+            if codec == compress.NONE or len(blob) < BIG:
+                return compress.decode(codec, blob.read())
+            return compress.unpack_pieces(iter(lambda: blob.read(_PIECE), b""))
+    size, codec = session.execute(select(func.length(col(Raw.data)), col(Raw.codec))
+                                  .where(where)).one()
     if size < BIG:
         small: bytes = session.execute(select(col(Raw.data)).where(where)).scalar_one()
-        return small
+        return compress.decode(codec, small)
+
+    def pieces() -> Iterator[bytes]:
+        for offset in range(0, size, _PIECE):
+            yield session.execute(select(func.substring(col(Raw.data), offset + 1, _PIECE))
+                                  .where(where)).scalar_one()
+
+    if codec != compress.NONE:
+        return compress.unpack_pieces(pieces())
     data = bytearray(size)
-    for offset in range(0, size, _PIECE):
-        piece = session.execute(select(func.substring(col(Raw.data), offset + 1, _PIECE))
-                                .where(where)).scalar_one()
+    offset = 0
+    for piece in pieces():
         data[offset:offset + len(piece)] = piece
+        offset += len(piece)
     return data
 
 
-def _sqlite_write(session: Session, conn: sqlite3.Connection, pk: int, data: bytes) -> None:
+def read_raws(session: Session, ids: Sequence[int]) -> dict[int, bytes | bytearray]:
+    """The stored bytes of several (small) messages in one query, by message id."""
+    if not ids:
+        return {}
+    rows = session.execute(select(col(Raw.message_pk), col(Raw.codec), col(Raw.data))
+                           .where(col(Raw.message_pk).in_(ids)))
+    return {pk: compress.decode(codec, data) for pk, codec, data in rows}
+
+
+def _sqlite_write(session: Session, conn: sqlite3.Connection, pk: int, codec: int, size: int,
+                  pieces: Iterable[bytes | memoryview]) -> None:
     session.connection().execute(insert(Raw).values(
-        message_pk=pk, data=func.zeroblob(len(data))))
+        message_pk=pk, codec=codec, data=func.zeroblob(size)))
     with conn.blobopen("raws", "data", pk) as blob:
-        blob.write(data)
+        for piece in pieces:
+            blob.write(piece)
 
 
-def _copy_in(conn: psycopg.Connection[Any], pk: int, data: bytes) -> None:
+def _copy_in(conn: psycopg.Connection[Any], pk: int, codec: int,
+             pieces: Iterable[bytes | memoryview]) -> None:
     """One row by ``COPY … FROM STDIN`` (text format, the bytes as ``\\x`` hex), in pieces."""
-    view = memoryview(data)
+    if codec not in compress.CODECS:
+        raise ValueError(f"raw bytes kept in an unknown way: {codec!r}")
     with conn.cursor() as cur, cur.copy(
-            "COPY raws (message_pk, data) FROM STDIN") as copy:
-        copy.write(b"%d\t\\\\x" % pk)
-        for offset in range(0, len(data), _PIECE):
-            copy.write(binascii.hexlify(view[offset:offset + _PIECE]))
+            "COPY raws (message_pk, codec, data) FROM STDIN") as copy:
+        copy.write(b"%d\t%d\t\\\\x" % (pk, codec))
+        for piece in pieces:
+            copy.write(binascii.hexlify(piece))
         copy.write(b"\n")

@@ -1,0 +1,87 @@
+"""Stored raw letters compressed where it pays, read back byte for byte.
+
+A raw letter is kept as received or as sent; most of it is text and base64 and shrinks to a
+fraction with Zstandard (level 3: some milliseconds per megabyte). The row says how its bytes
+are kept (``raws.codec``): :data:`NONE` (0) as they are — what every row written before
+compression says — or :data:`ZSTD` (1) one Zstandard frame that records the letter's size. The
+codec is a small integer, which SQLite keeps in the record's header alone: the bytes column is
+then the last with data, so a big letter's zero-filled blob, written through blob I/O, is never
+built in memory (a text value after it would make SQLite build it). A letter that would
+not get smaller by at least :data:`MIN_SAVED` bytes and a tenth stays as it is.
+
+A big letter (:data:`WHOLE` bytes or more) is compressed and read back in pieces, so that it is
+never held in memory compressed beside itself; only the intake's path (``store.raw``) does that,
+other writers keep a big letter as it is (outgoing letters with big files: the notice carrying a
+client's scans).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Iterator
+
+import zstandard
+
+NONE = 0
+ZSTD = 1
+CODECS = (NONE, ZSTD)
+LEVEL = 3
+MIN_SAVED = 64
+WHOLE = 1 << 20
+
+
+def encode(data: bytes | bytearray) -> tuple[int, bytes]:
+    """``(codec, stored bytes)`` for letter ``data``. A letter of :data:`WHOLE` bytes or more
+    is kept as it is here: compressed whole it would be held twice; the intake compresses big
+    letters in pieces (:func:`packed_pieces`, ``store.raw``)."""
+    if 2 * MIN_SAVED <= len(data) < WHOLE:
+        packed = zstandard.ZstdCompressor(level=LEVEL).compress(data)
+        if pays(len(data), len(packed)):
+            return ZSTD, packed
+    return NONE, bytes(data)
+
+
+def pays(size: int, packed: int) -> bool:
+    return packed <= min(size - MIN_SAVED, size * 9 // 10)
+
+
+def packed_pieces(data: bytes | bytearray, piece: int) -> Iterator[bytes]:
+    """``data`` as one Zstandard frame in pieces, compressed ``piece`` bytes at a time: a big
+    letter is never held twice. The same letter gives the same pieces every time."""
+    packer = zstandard.ZstdCompressor(level=LEVEL).compressobj(size=len(data))
+    view = memoryview(data)
+    for offset in range(0, len(data), piece):
+        out = packer.compress(view[offset:offset + piece])
+        if out:
+            yield out
+    yield packer.flush()
+
+
+def unpack_pieces(pieces: Iterable[bytes]) -> bytearray:
+    """The letter from its Zstandard frame read in pieces, into one ``bytearray`` of the size
+    the frame records."""
+    unpacker = zstandard.ZstdDecompressor().decompressobj()
+    letter: bytearray | None = None
+    at = 0
+    for piece in pieces:
+        if letter is None:
+            size = zstandard.frame_content_size(piece)
+            if size < 0:
+                raise ValueError("a stored Zstandard frame without the letter's size")
+            letter = bytearray(size)
+        out = unpacker.decompress(piece)
+        if at + len(out) > len(letter):
+            raise ValueError(f"a stored letter is longer than the {len(letter)} bytes it records")
+        letter[at:at + len(out)] = out
+        at += len(out)
+    if letter is None or at != len(letter):
+        raise ValueError(f"a stored letter ends at byte {at} of {len(letter or b'')}")
+    return letter
+
+
+def decode(codec: int, stored: bytes | bytearray) -> bytes | bytearray:
+    """The letter from its stored bytes as ``codec`` says they are kept."""
+    if codec == NONE:
+        return stored
+    if codec == ZSTD:
+        return zstandard.ZstdDecompressor().decompress(stored)
+    raise ValueError(f"raw bytes kept in an unknown way: {codec!r}")
