@@ -122,7 +122,7 @@ def test_secret_from_a_private_file_named_in_the_config(
 
 
 def test_cache_budget_is_read_in_megabytes(tmp_path: Path) -> None:
-    assert load_config(write(tmp_path, "")).service.cache_mb == 32
+    assert load_config(write(tmp_path, "")).service.cache_mb == 16
     cfg = load_config(write(tmp_path, "[service]\ncache_mb = 64\n"))
     assert cfg.service.cache_mb == 64
 

@@ -80,3 +80,15 @@ def test_the_lemmatiser_stays_within_its_share_over_many_distinct_words() -> Non
     assert all(c.bytes <= c.max_bytes <= 2**20 for c in caches)
     assert all(c.evictions for c in caches)
     assert lemmatizer.lemma("сотрудника") == "сотрудник"  # still right after evictions
+
+
+def test_the_allocator_is_trimmed_at_most_once_per_interval() -> None:
+    from buhdesk.service.memory import Trimmer
+
+    now = [100.0]
+    trimmer = Trimmer(every=5.0, clock=lambda: now[0])
+    assert trimmer.maybe()  # the first call trims (glibc: this machine's C library)
+    now[0] += 4.9
+    assert not trimmer.maybe()
+    now[0] += 0.2
+    assert trimmer.maybe() and trimmer.trims == 2

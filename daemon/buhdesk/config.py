@@ -158,7 +158,7 @@ class ServiceConfig:
     secret_previous_valid_until: date | None = None
     secret_file: Path | None = None  # a file readable by its owner only; wins over secret_env
     # Megabytes all caches of words, lines and names may hold together (rules/memo.py).
-    cache_mb: int = 32
+    cache_mb: int = 16
 
     @property
     def tz(self) -> ZoneInfo:

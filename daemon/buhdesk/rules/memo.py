@@ -21,7 +21,7 @@ from collections.abc import Callable, Hashable
 from functools import wraps
 from typing import Any, Generic, ParamSpec, TypeVar
 
-DEFAULT_CACHE_MB = 32
+DEFAULT_CACHE_MB = 16
 
 K = TypeVar("K", bound=Hashable)
 V = TypeVar("V")
