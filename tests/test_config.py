@@ -119,3 +119,22 @@ def test_secret_from_a_private_file_named_in_the_config(
     secret.write_text("short", encoding="utf-8")  # a weak file secret fails like a weak variable
     with pytest.raises(ConfigError, match="слишком слабый"):
         cfg.keyring()
+
+
+def test_cache_budget_is_read_in_megabytes(tmp_path: Path) -> None:
+    assert load_config(write(tmp_path, "")).service.cache_mb == 16
+    cfg = load_config(write(tmp_path, "[service]\ncache_mb = 64\n"))
+    assert cfg.service.cache_mb == 64
+
+
+@pytest.mark.parametrize(("value", "words"), [
+    ("0", "от 1 до 4096; указано 0"),
+    ("-5", "указано -5"),
+    ("100000", "указано 100000"),
+    ("'32MB'", "должен быть типа целое число"),
+    ("32.5", "должен быть типа целое число"),
+])
+def test_a_wrong_cache_budget_is_named_in_russian(tmp_path: Path, value: str, words: str) -> None:
+    with pytest.raises(ConfigError, match=words) as info:
+        load_config(write(tmp_path, f"[service]\ncache_mb = {value}\n"))
+    assert info.value.key == "service.cache_mb"

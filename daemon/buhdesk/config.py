@@ -157,6 +157,8 @@ class ServiceConfig:
     secret_previous_env: str = ""  # the secret before rotation: verifies, never signs
     secret_previous_valid_until: date | None = None
     secret_file: Path | None = None  # a file readable by its owner only; wins over secret_env
+    # Megabytes all caches of words, lines and names may hold together (rules/memo.py).
+    cache_mb: int = 16
 
     @property
     def tz(self) -> ZoneInfo:
@@ -341,6 +343,8 @@ def _read_secret_file(config: Path, path: Path) -> str:
     return value
 
 
+CACHE_MB_MIN, CACHE_MB_MAX = 1, 4096
+
 _KIND_NAMES = {str: "строка", int: "целое число", float: "число", bool: "true/false",
                dict: "таблица", list: "список", date: "дата (ГГГГ-ММ-ДД)"}
 
@@ -424,8 +428,13 @@ def _service(file: Path, data: object) -> ServiceConfig:
         secret_previous_env=s.get("secret_previous_env", str, ""),
         secret_previous_valid_until=s.get("secret_previous_valid_until", date, None),
         secret_file=s.path("secret_file", None),
+        cache_mb=s.get("cache_mb", int, ServiceConfig.cache_mb),
     )
     s.finish()
+    if not CACHE_MB_MIN <= cfg.cache_mb <= CACHE_MB_MAX:
+        raise ConfigError(file, "service.cache_mb",
+                          f"объём кэшей задаётся в мегабайтах, от {CACHE_MB_MIN} до "
+                          f"{CACHE_MB_MAX}; указано {cfg.cache_mb}")
     if bool(cfg.secret_previous_env) != (cfg.secret_previous_valid_until is not None):
         raise ConfigError(file, "service.secret_previous_valid_until",
                           "прежний секрет задаётся вместе со сроком: secret_previous_env и "

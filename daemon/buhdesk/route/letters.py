@@ -27,7 +27,7 @@ from buhdesk.route.bounces import join_bounce
 from buhdesk.route.courtesy import is_courtesy
 from buhdesk.route.lifecycle import next_state
 from buhdesk.route.mime import MessageParseError, ParsedMessage, parse_message
-from buhdesk.route.opening import Batch, Opening, open_request
+from buhdesk.route.opening import Batch, Opening, Prepared, open_request
 from buhdesk.route.participants import copied, is_participant
 from buhdesk.route.quoting import split_signature, strip_quoted
 from buhdesk.rules.book import RuleBook, with_duty_accountant
@@ -98,6 +98,7 @@ def _route_batch(rt: Runtime, limit: int, stop: threading.Event | None, *,
         messages = list(session.execute(stmt).scalars())
         raws = _raws(session, [m.id for m in messages if m.size <= PREFETCH_BYTES])
         batch = Batch(session, rt)
+        _prepare(batch, raws)
         done = 0
         for msg in messages:
             if stop is not None and stop.is_set():
@@ -110,6 +111,26 @@ def _route_batch(rt: Runtime, limit: int, stop: threading.Event | None, *,
         batch.write()
         session.commit()
     return done
+
+
+def _prepare(batch: Batch, raws: dict[int, bytes | bytearray]) -> None:
+    """Parse and classify the batch's letters before routing them: the first request opened
+    takes the numbering row's lock for the rest of the transaction, and other instances wait
+    for it (PostgreSQL), so what needs neither the store nor the batch's counts is done first.
+    A letter that fails here is parsed again in turn and held with the reason there."""
+    rules = batch.rt.rules
+    limit = batch.rt.config.limits.max_attachment_bytes
+    for pk, data in raws.items():
+        try:
+            parsed = parse_message(data, max_attachment_bytes=limit)
+        except MessageParseError:
+            continue
+        prepared = batch.prepared[pk] = Prepared(parsed)
+        try:
+            prepared.classified = rules.ruleset.classifier.classify(letter_of(parsed))
+            prepared.rules = rules
+        except Exception:  # noqa: BLE001  # classified again in turn, where a failure holds it
+            log.debug("route: classifying ahead failed", exc_info=True)
 
 
 def _raws(session: Session, ids: Sequence[int | None]) -> dict[int, bytes | bytearray]:
@@ -153,8 +174,10 @@ def _route(batch: Batch, msg: Message, raws: dict[int, bytes | bytearray]) -> No
     stored = raws.pop(pk, None)
     # a big letter is read alone, not kept in the session: it is held once
     data: bytes | bytearray = stored if stored is not None else read_raw(session, pk)
+    prepared = batch.prepared.pop(pk, None)
     try:
-        parsed = parse_message(data, max_attachment_bytes=rt.config.limits.max_attachment_bytes)
+        parsed = prepared.parsed if prepared else parse_message(
+            data, max_attachment_bytes=rt.config.limits.max_attachment_bytes)
     except MessageParseError as e:
         msg.status, msg.reason = "held", f"не удалось разобрать письмо: {e.reason}"
         event(session, "route", "held", message=msg, reason=msg.reason)
@@ -189,7 +212,7 @@ def _route(batch: Batch, msg: Message, raws: dict[int, bytes | bytearray]) -> No
     elif request is not None:
         _followup(batch, msg, parsed, request, thread)
     else:
-        _new_request(batch, msg, parsed)
+        _new_request(batch, msg, parsed, prepared)
 
 
 def _opens_request(rt: Runtime, request: Request | None) -> bool:
@@ -289,11 +312,14 @@ def letter_of(parsed: ParsedMessage, department: str | None = None) -> Letter:
                   sender_name=parsed.from_name, department=department)
 
 
-def _new_request(batch: Batch, msg: Message, parsed: ParsedMessage) -> None:
+def _new_request(batch: Batch, msg: Message, parsed: ParsedMessage,
+                 prepared: Prepared | None = None) -> None:
     rt = batch.rt
     at = msg.created_at
+    classified = prepared.classified if prepared and prepared.rules is rt.rules else None
     decision = with_duty_accountant(rt.rules.decide(
         letter=letter_of(parsed), at=at, open_counts=batch.counts, absences=batch.absences,
+        classified=classified,
     ), rt.config.service.duty_accountant)
     request = open_request(batch, Opening(
         channel="email", source=msg.source or "", client_email=parsed.from_addr,

@@ -25,7 +25,9 @@ from sqlmodel import Session, col
 from buhdesk.reply.outbox import AcksToday, Letters
 from buhdesk.route.absences import absences_from_store
 from buhdesk.route.lifecycle import OPEN_STATES, next_state
-from buhdesk.rules.book import Decision
+from buhdesk.route.mime import ParsedMessage
+from buhdesk.rules.book import Decision, RuleBook
+from buhdesk.rules.classify import Classification
 from buhdesk.rules.routing import Absence
 from buhdesk.service.runtime import Runtime
 from buhdesk.store.append_rows import event_values, insert_rows
@@ -63,6 +65,16 @@ class Opening:
     first_text: str | None = None  # no stored message: the request's first one is made of this
 
 
+@dataclass
+class Prepared:
+    """A letter parsed and classified ahead, outside the numbering lock. Classification needs
+    no store and no batch state; assignment (the open counts) is done in turn."""
+
+    parsed: ParsedMessage
+    classified: Classification | None = None
+    rules: RuleBook | None = None  # the book that classified it (a reload between: again)
+
+
 class Batch:
     """The unit of work of one transaction that may open requests (see the module's text)."""
 
@@ -74,6 +86,8 @@ class Batch:
         self._absences: list[Absence] | None = None
         self._counters: dict[tuple[str, int], Counter] = {}
         self.opened: list[Request] = []
+        # Work done before the first number of the batch is taken (see route/letters.py).
+        self.prepared: dict[int, Prepared] = {}
 
     @property
     def counts(self) -> dict[str, int]:
@@ -97,6 +111,7 @@ class Batch:
         part._counts = dict(self.counts)
         part._absences = self.absences
         part.acks = self.acks.copy()
+        part.prepared = self.prepared
         return part
 
     def adopt(self, part: Batch) -> None:

@@ -10,9 +10,9 @@ from __future__ import annotations
 
 import re
 from dataclasses import dataclass
-from functools import cache, lru_cache
 
-import pymorphy3
+from buhdesk.rules.lemmas import morph_analyzer
+from buhdesk.rules.memo import sized_memo
 
 _REPLY_SEPARATOR = re.compile(
     r"^\s*-{2,}\s*(?:original message|исходное сообщение|оригинальное сообщение)\s*-{2,}\s*$",
@@ -222,14 +222,9 @@ def _is_first_name_line(line: str) -> bool:
     return match is not None and _is_first_name(match[1])
 
 
-@cache
-def _morph() -> pymorphy3.MorphAnalyzer:
-    return pymorphy3.MorphAnalyzer()
-
-
-@lru_cache(maxsize=1024)
+@sized_memo(0.02)
 def _is_first_name(word: str) -> bool:
-    return any("Name" in p.tag and "nomn" in p.tag for p in _morph().parse(word))
+    return any("Name" in p.tag and "nomn" in p.tag for p in morph_analyzer().parse(word))
 
 
 def _looks_like_signature_line(line: str) -> bool:

@@ -13,7 +13,7 @@ from datetime import date, datetime
 from pathlib import Path
 from typing import Any
 
-from buhdesk.rules.classify import Letter
+from buhdesk.rules.classify import Classification, Letter
 from buhdesk.rules.locatedtoml import RuleFileError
 from buhdesk.rules.routing import Absence
 from buhdesk.rules.ruleset import Problem, RuleSet, RuleSetError, StaffMember, load_ruleset
@@ -90,9 +90,12 @@ class RuleBook:
         absences: Sequence[Absence] = (),
         external_deadline: date | datetime | None = None,
         preassigned: str | None = None,
+        classified: Classification | None = None,
     ) -> Decision:
-        """Classify, assign and set the deadline; every step says which rule decided."""
-        c = self.ruleset.classifier.classify(letter)
+        """Classify, assign and set the deadline; every step says which rule decided.
+        ``classified``: the letter's classification made earlier by this rule book's
+        classifier (the route does it before it takes the number lock)."""
+        c = classified or self.ruleset.classifier.classify(letter)
         rules: list[dict[str, Any]] = [{"stage": "classify", **c.to_dict()}]
         login: str | None
         reasons: tuple[str, ...]

@@ -18,6 +18,7 @@ from dataclasses import dataclass
 from buhdesk.route.quoting import split_quoted
 from buhdesk.rules.classify_model import UNSORTED, Model, ModelDecision, features
 from buhdesk.rules.lemmas import Lemmatizer, Token, normalize
+from buhdesk.rules.memo import SizedCache
 
 PROCESSES = (
     "payroll", "travel", "timesheet", "reporting", "facts", "info_on_demand",
@@ -32,7 +33,7 @@ _MAX_GAP = 2
 _MAX_REPEATS = 2
 _RULE_FEATURE_CAP = 10.0  # a rule total above this tells the model nothing more
 _RULE_FEATURE_SCALE = 5.0
-_WORD_CACHE = 50_000  # distinct words remembered; forgotten all at once when full
+_WORD_SHARE = 0.2  # of the process's cache budget ([service] cache_mb), for words' rule ids
 
 
 @dataclass(frozen=True)
@@ -138,7 +139,7 @@ class Classifier:
         words = sorted({w for r in self.rules for t in (*r.terms, *r.unless) for w in t.words})
         self._vocab = {w: i for i, w in enumerate(words)}
         self._fuzzy = _deletion_index(words, settings.fuzzy_min_length)
-        self._word_ids_by_text: dict[str, frozenset[int]] = {}
+        self._word_ids_by_text: SizedCache[str, frozenset[int]] = SizedCache(_WORD_SHARE)
         self._plans = tuple(_RulePlan.of(r, self._vocab) for r in self.rules)
         # first word of a term -> (rule, term) by position, so a letter visits only its terms
         self._by_first: dict[int, list[tuple[int, int]]] = defaultdict(list)
@@ -236,11 +237,10 @@ class Classifier:
 
     def _word_ids(self, token: Token) -> frozenset[int]:
         """Rule words a token can stand for; a token's text decides its forms, so it is the key."""
-        found = self._word_ids_by_text.get(token.text)
+        found = self._word_ids_by_text.get(token.text, None)
         if found is None:
-            if len(self._word_ids_by_text) >= _WORD_CACHE:
-                self._word_ids_by_text.clear()
-            found = self._word_ids_by_text[token.text] = self._word_ids_uncached(token)
+            found = self._word_ids_uncached(token)
+            self._word_ids_by_text.put(token.text, found)
         return found
 
     def _word_ids_uncached(self, token: Token) -> frozenset[int]:

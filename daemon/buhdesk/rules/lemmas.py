@@ -11,16 +11,23 @@ cached, which lets classification and the knowledge-base suggestion read the sam
 from __future__ import annotations
 
 import re
+import sys
 from dataclasses import dataclass
-from functools import cache, lru_cache
+from functools import cache
 
 import pymorphy3
 import pymorphy3_dicts_ru
 
+from buhdesk.rules.memo import SizedCache
+
 TOKEN_RE = re.compile(r"[0-9a-zа-яё]+(?:[/\-.][0-9a-zа-яё]+)*", re.IGNORECASE)
 _SPLIT_RE = re.compile(r"[/\-.]")
 _ABBREVIATION_MAX = 7
-_LINE_CACHE = 8192  # lines; a letter is read two or three times within a few milliseconds
+# Shares of the process's cache budget ([service] cache_mb): a letter's lines are read two or
+# three times within a few milliseconds; words recur across letters.
+_WORD_SHARE = 0.3
+_TOKEN_SHARE = 0.2
+_LINE_SHARE = 0.15
 _LINE_CACHE_MAX_LENGTH = 2000  # longer lines (a whole HTML body on one line) are not kept
 
 
@@ -48,13 +55,37 @@ def normalize(word: str) -> str:
 
 
 class Lemmatizer:
-    """Cached pymorphy3 normal forms; create once and share (loading takes ~0.2 s)."""
+    """Cached pymorphy3 normal forms; create once and share (loading takes ~0.2 s). The caches
+    are bounded by bytes, shares of ``[service] cache_mb`` (see ``rules/memo.py``)."""
 
-    def __init__(self, cache_size: int = 50_000) -> None:
+    def __init__(self) -> None:
         self._morph = morph_analyzer()
-        self._analyse = lru_cache(maxsize=cache_size)(self._analyse_uncached)
-        self._token = lru_cache(maxsize=cache_size)(self._token_uncached)
-        self._line_tokens = lru_cache(maxsize=_LINE_CACHE)(self._line_tokens_uncached)
+        self._analysed: SizedCache[str, tuple[str, frozenset[str], bool]] = SizedCache(
+            _WORD_SHARE)
+        self._tokens: SizedCache[str, Token] = SizedCache(_TOKEN_SHARE)
+        self._lines: SizedCache[str, tuple[Token, ...]] = SizedCache(
+            _LINE_SHARE, size=_line_size)
+
+    def _analyse(self, word: str) -> tuple[str, frozenset[str], bool]:
+        found = self._analysed.get(word, None)
+        if found is None:
+            found = self._analyse_uncached(word)
+            self._analysed.put(word, found)
+        return found
+
+    def _token(self, word: str) -> Token:
+        found = self._tokens.get(word, None)
+        if found is None:
+            found = self._token_uncached(word)
+            self._tokens.put(word, found)
+        return found
+
+    def _line_tokens(self, line: str) -> tuple[Token, ...]:
+        found = self._lines.get(line, None)
+        if found is None:
+            found = self._line_tokens_uncached(line)
+            self._lines.put(line, found)
+        return found
 
     def lemma(self, word: str) -> str:
         """The normal form of one word."""
@@ -100,6 +131,11 @@ class Lemmatizer:
         if low.isdigit():
             return low
         return normalize(self._morph.parse(low)[0].normal_form)
+
+
+def _line_size(line: str, tokens: tuple[Token, ...]) -> int:
+    """A cached line holds its text and a tuple of Tokens shared with the token cache."""
+    return sys.getsizeof(line) + sys.getsizeof(tokens) + 160
 
 
 def _is_abbreviation(word: str) -> bool:

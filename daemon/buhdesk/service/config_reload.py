@@ -11,6 +11,7 @@ from typing import Any
 
 from buhdesk.config import Config, ConfigError, load_config
 from buhdesk.reply.templating import Templates
+from buhdesk.rules.memo import budget_bytes, set_budget
 from buhdesk.trust.settings import auth_settings, flood_settings
 
 log = logging.getLogger(__name__)
@@ -59,4 +60,6 @@ def apply(rt: Any, new: Config) -> None:
     templates = (rt.templates if new.templates_dir == rt.config.templates_dir
                  else Templates(new.templates_dir, new.service.tz))
     rt.config, rt.templates = new, templates
+    if new.service.cache_mb != budget_bytes() // 2**20:
+        set_budget(new.service.cache_mb)
     log.info("reload: configuration %s taken into use", new.file)

@@ -90,6 +90,7 @@ def run_daemon(config: Config, *, once: bool = False,
     # Rules, dictionaries and templates stay for the process's life: kept out of the collector's
     # full passes, which would otherwise walk them again and again as letters come and go.
     gc.freeze()
+    daemon.trimmer.now()  # what loading left free (about 35 MB) goes back to the system
     if once:
         counters = daemon.drain()
         log.info("run --once: %s", counters)

@@ -44,6 +44,7 @@ from buhdesk.schedule.jobs import Scheduler
 from buhdesk.service.faults import CrashPoints
 from buhdesk.service.health import HealthServer, HealthSettings, start_health_server
 from buhdesk.service.incidents import Incidents
+from buhdesk.service.memory import Trimmer
 from buhdesk.service.metrics import PollRecorder
 from buhdesk.service.progress import Progress
 from buhdesk.service.queues import queue_sizes
@@ -131,6 +132,7 @@ class Daemon:
         # Given by the caller when a stop may be asked for before the daemon is built.
         self.stopping = stopping or threading.Event()
         self.counters = Counters()
+        self.trimmer = Trimmer()  # the allocator's free memory back to the system (memory.py)
         self.crash = CrashPoints.from_env()
         self.notifier = Notifier()
         self.watcher = RuleWatcher(rt)
@@ -182,6 +184,7 @@ class Daemon:
         )
         self.counters.duplicates += len(result.duplicates)
         self.rt.wakeup.set()
+        self.trimmer.maybe()
         return len(items)
 
     def take_packages(self, source: PackageSource, limit: int | None = None) -> int:
@@ -316,6 +319,8 @@ class Daemon:
             self.incidents.recovered(key)
         # back-off while a stage fails: 1 s, 2 s, 4 s, … (reset by a round without failure)
         self._worker_delay = min(max(1.0, self._worker_delay * 2), MAX_BACKOFF) if failed else 0.0
+        if done:
+            self.trimmer.maybe()
         return done
 
     def _stage_failed(self, key: str, error: Exception) -> None:

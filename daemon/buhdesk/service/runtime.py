@@ -13,6 +13,7 @@ from buhdesk.config import Config
 from buhdesk.kb.library import KnowledgeBaseCache
 from buhdesk.reply.templating import Templates
 from buhdesk.rules.book import RuleBook, load_rulebook
+from buhdesk.rules.memo import set_budget as set_cache_budget
 from buhdesk.store.blobs import BlobStore
 from buhdesk.store.engine import open_store
 from buhdesk.trust.keys import PURPOSES, KeyRing
@@ -47,6 +48,7 @@ def build_runtime(config: Config, *, clock: Callable[[], datetime] = _utcnow,
                   keys: KeyRing | None = None) -> Runtime:
     """Open the store (migrating it), load rules (unless given) and templates; raises on problems.
     The runtime holds the given ``keys``, or those of ``purposes`` derived from the secret."""
+    set_cache_budget(config.service.cache_mb)
     book = rules or load_rulebook(config.rules_dir)
     keys = keys or config.keyring(today=lambda: _local_day(clock, config), purposes=purposes)
     rt = Runtime(

@@ -5,10 +5,10 @@ from __future__ import annotations
 
 import re
 from collections.abc import Iterator
-from functools import lru_cache
 
 import pymorphy3
 
+from buhdesk.rules.memo import sized_memo
 from buhdesk.textcheck.findings import Finding, make, quote
 from buhdesk.textcheck.lexicon import Lexicon
 
@@ -82,7 +82,7 @@ def _person_gender(word: str, lexicon: Lexicon) -> str | None:
     return _gender(lexicon.morph, word.capitalize())
 
 
-@lru_cache(maxsize=4096)
+@sized_memo(0.03)
 def _gender(morph: pymorphy3.MorphAnalyzer, word: str) -> str | None:
     genders = set()
     for parse in morph.parse(word):
