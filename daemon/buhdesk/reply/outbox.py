@@ -149,21 +149,26 @@ def outgoing_row(**values: Any) -> Row:
 
 @dataclass
 class AcksToday:
-    """Acknowledgments sent since ``midnight`` per address, for one batch: read in one query when
-    first asked (again when the day changes), then kept current as the batch adds letters."""
+    """Acknowledgments sent since ``midnight`` to each address, for one batch: an address's
+    stored count is read when first asked (one index range of at most the day's cap of rows,
+    whatever the store holds; read anew when the day changes), and the batch's own
+    acknowledgments, not written yet, are added as the batch adds letters."""
 
     midnight: datetime | None = None
-    counts: dict[str, int] = field(default_factory=dict)
+    stored: dict[str, int] = field(default_factory=dict)
+    added: dict[str, int] = field(default_factory=dict)
 
     def copy(self) -> AcksToday:
-        return AcksToday(self.midnight, dict(self.counts))
+        return AcksToday(self.midnight, dict(self.stored), dict(self.added))
 
     def today(self, session: Session, rt: Runtime, address: str) -> int:
         tz = rt.config.service.tz
         midnight = datetime.combine(rt.now().astimezone(tz).date(), time(), tzinfo=tz)
         if self.midnight != midnight:
-            self.midnight, self.counts = midnight, _acks_since_by_address(session, midnight)
-        return self.counts.get(address, 0)
+            self.midnight, self.stored, self.added = midnight, {}, {}
+        if address not in self.stored:
+            self.stored[address] = acks_since(session, address, midnight)
+        return self.stored[address] + self.added.get(address, 0)
 
     def count(self, letters: Letters) -> None:
         """The acknowledgments among ``letters``, now part of the batch."""
@@ -174,17 +179,17 @@ class AcksToday:
             if at.tzinfo is None:  # cannot tell the day here: read the counts anew
                 self.midnight = None
             elif at >= self.midnight:
-                self.counts[row["to_addrs"]] = self.counts.get(row["to_addrs"], 0) + 1
+                self.added[row["to_addrs"]] = self.added.get(row["to_addrs"], 0) + 1
 
 
-def _acks_since_by_address(session: Session, midnight: datetime) -> dict[str, int]:
-    rows = session.execute(
-        select(col(Message.to_addrs), func.count()).where(
-            col(Message.direction) == "out", col(Message.kind) == "ack",
-            col(Message.created_at) >= midnight,
-        ).group_by(col(Message.to_addrs))
-    )
-    return {address: n for address, n in rows}
+def acks_since(session: Session, address: str, midnight: datetime) -> int:
+    """Acknowledgments to ``address`` since ``midnight``: a range of the recipient index."""
+    return int(session.execute(
+        select(func.count()).select_from(Message).where(
+            col(Message.to_addrs) == address, col(Message.kind) == "ack",
+            col(Message.created_at) >= midnight, col(Message.direction) == "out",
+        )
+    ).scalar_one())
 
 
 def accountant_view(rt: Runtime, login: str | None) -> dict[str, str] | None:

@@ -13,7 +13,7 @@ after a rollback it simply drops the batch — nothing else remembers what the b
 from __future__ import annotations
 
 import json
-from collections.abc import Mapping
+from collections.abc import Iterator, Mapping, MutableMapping
 from dataclasses import dataclass, field
 from datetime import date, datetime
 from typing import Any
@@ -34,11 +34,54 @@ from buhdesk.store.models import Counter, Message, Request
 
 
 def open_counts(session: Session) -> dict[str, int]:
-    """Open requests per accountant, for balancing the assignment."""
+    """Open requests per accountant, all of them (``explain``; the route reads
+    :class:`OpenCounts`)."""
     rows = session.execute(select(col(Request.assignee), func.count()).where(
         col(Request.state).in_(OPEN_STATES), col(Request.assignee).is_not(None),
     ).group_by(col(Request.assignee)))
     return {login: n for login, n in rows}
+
+
+def open_count(session: Session, login: str) -> int:
+    """Open requests of one accountant: their entries of the state-and-assignee index."""
+    return int(session.execute(select(func.count()).select_from(Request).where(
+        col(Request.state).in_(OPEN_STATES), col(Request.assignee) == login,
+    )).scalar_one())
+
+
+class OpenCounts(MutableMapping[str, int]):
+    """Open requests per accountant for one batch: an accountant's count is read when the
+    assignment first asks for it (so a batch reads the few candidates it balances between,
+    never every open request), then kept current by the batch."""
+
+    def __init__(self, session: Session, known: Mapping[str, int] | None = None) -> None:
+        self.session, self.known = session, dict(known or {})
+
+    def __getitem__(self, login: str) -> int:
+        if login not in self.known:
+            self.known[login] = open_count(self.session, login)
+        return self.known[login]
+
+    def __setitem__(self, login: str, n: int) -> None:
+        self.known[login] = n
+
+    def __delitem__(self, login: str) -> None:
+        del self.known[login]
+
+    def __iter__(self) -> Iterator[str]:
+        return iter(self.known)
+
+    def __len__(self) -> int:
+        return len(self.known)
+
+    def copy(self) -> OpenCounts:
+        return OpenCounts(self.session, self.known)
+
+    def opened(self, login: str) -> None:
+        """One more request of ``login``'s, already written: a count not read yet will find
+        it in the store."""
+        if login in self.known:
+            self.known[login] += 1
 
 
 @dataclass(frozen=True)
@@ -70,16 +113,16 @@ class Batch:
         self.session, self.rt = session, rt
         self.letters = Letters()
         self.acks = AcksToday()
-        self._counts: dict[str, int] | None = None
+        self._counts: OpenCounts | None = None
         self._absences: list[Absence] | None = None
         self._counters: dict[tuple[str, int], Counter] = {}
         self.opened: list[Request] = []
 
     @property
-    def counts(self) -> dict[str, int]:
-        """Open requests per accountant: read once, then kept current by the batch."""
+    def counts(self) -> OpenCounts:
+        """Open requests per accountant: each read once, then kept current by the batch."""
         if self._counts is None:
-            self._counts = open_counts(self.session)
+            self._counts = OpenCounts(self.session)
         return self._counts
 
     @property
@@ -94,7 +137,7 @@ class Batch:
         """A batch for one step inside a savepoint: it starts from this batch's counts and is
         :meth:`adopt`-ed when the step succeeds, or dropped with the savepoint."""
         part = Batch(self.session, self.rt)
-        part._counts = dict(self.counts)
+        part._counts = self.counts.copy()
         part._absences = self.absences
         part.acks = self.acks.copy()
         return part
@@ -159,7 +202,7 @@ def open_request(batch: Batch, opening: Opening, message: Message | None = None)
     )
     if decision.assignee:
         values["state"] = next_state("new", "assign")
-        batch.counts[decision.assignee] = batch.counts.get(decision.assignee, 0) + 1
+        batch.counts.opened(decision.assignee)
     table = table_of(Request)
     values["id"] = batch.session.connection().execute(
         insert(table).returning(table.c.id), values).scalar_one()
