@@ -22,6 +22,7 @@ from sqlalchemy.engine import Connection, Engine
 from sqlmodel import Session, col
 from test_agent_tools import PAYROLL, TRAVEL, letter
 
+from buhdesk.feedback.invitations import InvitationScrub
 from buhdesk.service.runner import Daemon
 from buhdesk.store.engine import table_of
 from buhdesk.store.models import Counter, Event, Message, Request
@@ -121,10 +122,11 @@ def fill(d: Daemon, count: int) -> None:
 
 
 def route_a_batch(d: Daemon) -> Captured:
-    """New letters taken in, routed, acknowledged and delivered (the worker's other stages run
-    by the clock, not per letter)."""
+    """New letters taken in, routed, acknowledged and delivered, and the sent invitations'
+    scrub that every turn of the loop runs."""
     source = d.sources[0]
-    d.STAGES = tuple(s for s in d.STAGES if s[0] in ("route", "deliver"))  # the schedule's own
+    # the stages run for every turn of the worker's loop (the others by the clock)
+    d.STAGES = tuple(s for s in d.STAGES if s[0] in ("route", "deliver", "scrub"))
     with captured(d.rt.engine) as seen:
         for n, client in enumerate(CLIENTS):
             source.put(letter(client, *(PAYROLL if n % 2 else TRAVEL)))  # type: ignore[attr-defined]
@@ -160,3 +162,17 @@ def test_the_daily_cap_counts_the_acknowledgments_already_stored_today(daemon: D
         capped = s.execute(select(func.count()).select_from(Event).where(
             col(Event.action) == "ack-capped")).scalar_one()
     assert (acks, capped) == (3, 1)
+
+
+def test_the_scrub_reads_only_the_invitations_since_its_last_pass(daemon: Daemon) -> None:
+    """The first pass (at start) reads every sent invitation; the next ones a range of the
+    index from the oldest invitation still pending at the previous pass."""
+    scrub = InvitationScrub(daemon.rt)
+    with captured(daemon.rt.engine) as first:
+        scrub()
+    with captured(daemon.rt.engine) as later:
+        scrub()
+    def invitations(seen: Captured) -> list[str]:
+        return [s for s in seen if "body_text LIKE" in s]
+    [first_read], [later_read] = invitations(first), invitations(later)
+    assert "created_at >=" not in first_read and "created_at >=" in later_read

@@ -183,8 +183,10 @@ class AcksToday:
 
 
 def acks_since(session: Session, address: str, midnight: datetime) -> int:
-    """Acknowledgments to ``address`` since ``midnight``: a range of the recipient index."""
-    return int(session.execute(
+    """Acknowledgments to ``address`` since ``midnight``: a range of the recipient index. Read
+    without flushing the session (acknowledgments are written with Core, never pending in it),
+    so that a batch's changes are flushed once, not before every letter's count."""
+    return int(session.connection().execute(
         select(func.count()).select_from(Message).where(
             col(Message.to_addrs) == address, col(Message.kind) == "ack",
             col(Message.created_at) >= midnight, col(Message.direction) == "out",

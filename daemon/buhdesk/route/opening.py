@@ -18,8 +18,7 @@ from dataclasses import dataclass, field
 from datetime import date, datetime
 from typing import Any
 
-from sqlalchemy import func, insert, select
-from sqlalchemy.orm import make_transient_to_detached
+from sqlalchemy import event, func, insert, select
 from sqlmodel import Session, col
 
 from buhdesk.reply.outbox import AcksToday, Letters
@@ -28,7 +27,7 @@ from buhdesk.route.lifecycle import OPEN_STATES, next_state
 from buhdesk.rules.book import Decision
 from buhdesk.rules.routing import Absence
 from buhdesk.service.runtime import Runtime
-from buhdesk.store.append_rows import event_values, insert_rows
+from buhdesk.store.append_rows import RowIds, as_loaded, event_values, insert_rows
 from buhdesk.store.engine import next_number, table_of
 from buhdesk.store.models import Counter, Message, Request
 
@@ -78,8 +77,8 @@ class OpenCounts(MutableMapping[str, int]):
         return OpenCounts(self.session, self.known)
 
     def opened(self, login: str) -> None:
-        """One more request of ``login``'s, already written: a count not read yet will find
-        it in the store."""
+        """One more request of ``login``'s: a count not read yet will find it in the store
+        (the query's flush writes the batch's requests first)."""
         if login in self.known:
             self.known[login] += 1
 
@@ -109,8 +108,12 @@ class Opening:
 class Batch:
     """The unit of work of one transaction that may open requests (see the module's text)."""
 
-    def __init__(self, session: Session, rt: Runtime) -> None:
+    def __init__(self, session: Session, rt: Runtime, ids: RowIds | None = None) -> None:
         self.session, self.rt = session, rt
+        self.ids = ids or RowIds(session, Request)  # shared with the batch's parts
+        self.rows: list[dict[str, Any]] = []  # the requests opened, not written yet
+        self._written = lambda *_: self.write_requests()
+        event.listen(session, "before_flush", self._written)
         self.letters = Letters()
         self.acks = AcksToday()
         self._counts: OpenCounts | None = None
@@ -136,7 +139,7 @@ class Batch:
     def part(self) -> Batch:
         """A batch for one step inside a savepoint: it starts from this batch's counts and is
         :meth:`adopt`-ed when the step succeeds, or dropped with the savepoint."""
-        part = Batch(self.session, self.rt)
+        part = Batch(self.session, self.rt, self.ids)
         part._counts = self.counts.copy()
         part._absences = self.absences
         part.acks = self.acks.copy()
@@ -149,6 +152,7 @@ class Batch:
 
     def discard(self) -> None:
         """After the savepoint of this batch rolled back: the requests it opened are gone."""
+        self.rows.clear()
         for request in self.opened:
             if request in self.session:
                 self.session.expunge(request)
@@ -178,18 +182,29 @@ class Batch:
         return f"{counter.name}-{counter.value:06d}"
 
     def write(self) -> None:
-        """Everything the batch holds, before the caller commits: the session's changes, then
-        the letters, their bytes and the events, in one insert each."""
+        """Everything the batch holds, before the caller commits: the requests, the session's
+        changes, then the letters, their bytes and the events, in one insert each."""
+        self.write_requests()
         self.session.flush()
         self.letters.write(self.session)
+
+    def write_requests(self) -> None:
+        """The requests opened and not written yet, in one insert. Any flush of the session
+        writes them first (the session's letters refer to them, and a query must find them)."""
+        if self.rows:
+            rows, self.rows = self.rows, []
+            self.session.connection().execute(insert(table_of(Request)), rows)
 
 
 def open_request(batch: Batch, opening: Opening, message: Message | None = None) -> Request:
     """Number, assign and store a request; its first incoming ``message`` joins it; the
-    «registered» and «decided» events go into the batch. The request row is written at once
-    with a Core insert (its id is known) and joins the session as if it had been loaded."""
+    «registered» and «decided» events go into the batch. The request's id is taken ahead: its
+    row joins the batch's other new requests, written in one insert before the session's next
+    flush (a request opened without a letter is written at once), and its object joins the
+    session as if it had been loaded."""
     decision = opening.decision
     values: dict[str, Any] = dict(
+        id=batch.ids.take(),
         number=batch.number(opening.at.astimezone(batch.rt.config.service.tz).year),
         state="new", channel=opening.channel, source=opening.source,
         client_email=opening.client_email, client_name=opening.client_name,
@@ -203,13 +218,12 @@ def open_request(batch: Batch, opening: Opening, message: Message | None = None)
     if decision.assignee:
         values["state"] = next_state("new", "assign")
         batch.counts.opened(decision.assignee)
-    table = table_of(Request)
-    values["id"] = batch.session.connection().execute(
-        insert(table).returning(table.c.id), values).scalar_one()
-    request = Request(**values)
-    make_transient_to_detached(request)  # as if loaded: the session tracks it from here on
+    batch.rows.append(values)
+    request = as_loaded(Request, values)
     batch.session.add(request)
     batch.opened.append(request)
+    if message is None:
+        batch.write_requests()
     pk = message.id if message else None
     if message is not None:
         message.request_id, message.kind, message.status = request.id, "request", "routed"
