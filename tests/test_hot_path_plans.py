@@ -23,6 +23,7 @@ from sqlmodel import Session, col
 from test_agent_tools import PAYROLL, TRAVEL, letter
 
 from buhdesk.feedback.invitations import InvitationScrub
+from buhdesk.route.channels import register_offline
 from buhdesk.service.runner import Daemon
 from buhdesk.store.engine import table_of
 from buhdesk.store.models import Counter, Event, Message, Request
@@ -122,8 +123,8 @@ def fill(d: Daemon, count: int) -> None:
 
 
 def route_a_batch(d: Daemon) -> Captured:
-    """New letters taken in, routed, acknowledged and delivered, and the sent invitations'
-    scrub that every turn of the loop runs."""
+    """New letters taken in, routed, acknowledged and delivered, a request taken by phone, and
+    the sent invitations' scrub that every turn of the loop runs."""
     source = d.sources[0]
     # the stages run for every turn of the worker's loop (the others by the clock)
     d.STAGES = tuple(s for s in d.STAGES if s[0] in ("route", "deliver", "scrub"))
@@ -131,6 +132,10 @@ def route_a_batch(d: Daemon) -> Captured:
         for n, client in enumerate(CLIENTS):
             source.put(letter(client, *(PAYROLL if n % 2 else TRAVEL)))  # type: ignore[attr-defined]
         d.drain()
+        with Session(d.rt.engine) as session:  # a request taken by phone opens the same way
+            register_offline(session, d.rt, "phone", "phone@culture.example", "Клиент", "Справка",
+                             "Прошу справку 2-НДФЛ.", sorted(d.rt.rules.staff)[0])
+            session.commit()
         d.clock[0] += timedelta(minutes=5)  # type: ignore[attr-defined]
         d.drain()
     assert any("requests" in s for s in seen) and any("UPDATE" in s for s in seen)
