@@ -11,7 +11,7 @@ from dataclasses import dataclass, field
 from datetime import datetime, time
 from typing import Any
 
-from sqlalchemy import and_, func, or_, select
+from sqlalchemy import and_, bindparam, func, or_, select
 from sqlmodel import Session, col
 
 from buhdesk.kb.library import KbError
@@ -29,6 +29,7 @@ from buhdesk.route.mime import ParsedMessage
 from buhdesk.rules.book import Decision
 from buhdesk.service.runtime import Runtime
 from buhdesk.store.append_rows import event_values, insert_events, insert_raws, insert_rows
+from buhdesk.store.engine import table_of
 from buhdesk.store.models import Message, Request, flushed_id
 from buhdesk.trust.keys import THREAD
 
@@ -182,16 +183,19 @@ class AcksToday:
                 self.added[row["to_addrs"]] = self.added.get(row["to_addrs"], 0) + 1
 
 
+_OUT = table_of(Message).c
+# Built once: making the statement costs several times running it, and it runs per letter.
+_ACKS_SINCE = select(func.count()).where(
+    _OUT.to_addrs == bindparam("address"), _OUT.kind == "ack",
+    _OUT.created_at >= bindparam("midnight"), _OUT.direction == "out")
+
+
 def acks_since(session: Session, address: str, midnight: datetime) -> int:
     """Acknowledgments to ``address`` since ``midnight``: a range of the recipient index. Read
     without flushing the session (acknowledgments are written with Core, never pending in it),
     so that a batch's changes are flushed once, not before every letter's count."""
     return int(session.connection().execute(
-        select(func.count()).select_from(Message).where(
-            col(Message.to_addrs) == address, col(Message.kind) == "ack",
-            col(Message.created_at) >= midnight, col(Message.direction) == "out",
-        )
-    ).scalar_one())
+        _ACKS_SINCE, {"address": address, "midnight": midnight}).scalar_one())
 
 
 def accountant_view(rt: Runtime, login: str | None) -> dict[str, str] | None:

@@ -13,12 +13,12 @@ after a rollback it simply drops the batch — nothing else remembers what the b
 from __future__ import annotations
 
 import json
-from collections.abc import Iterator, Mapping, MutableMapping
+from collections.abc import Callable, Iterator, Mapping, MutableMapping
 from dataclasses import dataclass, field
 from datetime import date, datetime
 from typing import Any
 
-from sqlalchemy import event, func, insert, select
+from sqlalchemy import bindparam, event, func, insert, select
 from sqlmodel import Session, col
 
 from buhdesk.reply.outbox import AcksToday, Letters
@@ -41,11 +41,16 @@ def open_counts(session: Session) -> dict[str, int]:
     return {login: n for login, n in rows}
 
 
+_REQ = table_of(Request).c
+# Built once: making the statement costs several times running it.
+_OPEN_OF = select(func.count()).where(_REQ.state.in_(OPEN_STATES),
+                                      _REQ.assignee == bindparam("login"))
+
+
 def open_count(session: Session, login: str) -> int:
-    """Open requests of one accountant: their entries of the state-and-assignee index."""
-    return int(session.execute(select(func.count()).select_from(Request).where(
-        col(Request.state).in_(OPEN_STATES), col(Request.assignee) == login,
-    )).scalar_one())
+    """Open requests of one accountant: their entries of the state-and-assignee index (what the
+    session has not flushed is not counted)."""
+    return int(session.connection().execute(_OPEN_OF, {"login": login}).scalar_one())
 
 
 class OpenCounts(MutableMapping[str, int]):
@@ -53,11 +58,13 @@ class OpenCounts(MutableMapping[str, int]):
     assignment first asks for it (so a batch reads the few candidates it balances between,
     never every open request), then kept current by the batch."""
 
-    def __init__(self, session: Session, known: Mapping[str, int] | None = None) -> None:
-        self.session, self.known = session, dict(known or {})
+    def __init__(self, session: Session, known: Mapping[str, int] | None = None, *,
+                 before_read: Callable[[], None] = lambda: None) -> None:
+        self.session, self.known, self.before_read = session, dict(known or {}), before_read
 
     def __getitem__(self, login: str) -> int:
         if login not in self.known:
+            self.before_read()
             self.known[login] = open_count(self.session, login)
         return self.known[login]
 
@@ -73,12 +80,12 @@ class OpenCounts(MutableMapping[str, int]):
     def __len__(self) -> int:
         return len(self.known)
 
-    def copy(self) -> OpenCounts:
-        return OpenCounts(self.session, self.known)
+    def copy(self, before_read: Callable[[], None]) -> OpenCounts:
+        return OpenCounts(self.session, self.known, before_read=before_read)
 
     def opened(self, login: str) -> None:
         """One more request of ``login``'s: a count not read yet will find it in the store
-        (the query's flush writes the batch's requests first)."""
+        (``before_read`` writes the batch's requests first)."""
         if login in self.known:
             self.known[login] += 1
 
@@ -125,7 +132,7 @@ class Batch:
     def counts(self) -> OpenCounts:
         """Open requests per accountant: each read once, then kept current by the batch."""
         if self._counts is None:
-            self._counts = OpenCounts(self.session)
+            self._counts = OpenCounts(self.session, before_read=self.write_requests)
         return self._counts
 
     @property
@@ -140,7 +147,7 @@ class Batch:
         """A batch for one step inside a savepoint: it starts from this batch's counts and is
         :meth:`adopt`-ed when the step succeeds, or dropped with the savepoint."""
         part = Batch(self.session, self.rt, self.ids)
-        part._counts = self.counts.copy()
+        part._counts = self.counts.copy(part.write_requests)
         part._absences = self.absences
         part.acks = self.acks.copy()
         return part
