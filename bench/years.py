@@ -157,8 +157,9 @@ def timed(action: Callable[[], object]) -> float:
 def measure(url: str, work: Path, dovecot: Dovecot, user: str, rules: RuleBook,
             now: datetime) -> Iterator[tuple[str, float, str]]:
     """(figure, value, unit) for the usual work on the store at ``url``."""
-    rate, routed = buhdesk_intake(dovecot, user, "pw", url, work)
+    rate, routed, cpu = buhdesk_intake(dovecot, user, "pw", url, work)
     yield "intake → request + ack queued", rate, "msg/s"
+    yield "intake CPU per letter", cpu * 1000, "ms"
     cfg = work / "buhdesk.toml"  # written by buhdesk_intake
     rt = build_runtime(load_config(cfg), rules=rules)
     transport = MemoryTransport()

@@ -187,17 +187,45 @@ def _queue_letter(session: Session, rt: Runtime, settings: SurveySettings,
     session.add(Raw.of(flushed_id(row), out.data))
 
 
+SCRUB_MARGIN = timedelta(hours=1)  # how much older than its commit a letter's row can be
+
+
+class InvitationScrub:
+    """The worker's scrub of sent invitations, run on every turn of its loop: each pass reads
+    the invitations written since the oldest one still pending at the previous pass (less a
+    margin for a transaction that commits late) — a range of an index, however many years of
+    invitations lie behind. The first pass, when the daemon starts, reads them all."""
+
+    def __init__(self, rt: Runtime) -> None:
+        self.rt = rt
+        self.since: datetime | None = None
+
+    def __call__(self) -> int:
+        start = self.rt.now()
+        done, pending = _scrub(self.rt, self.since)
+        self.since = min([start, *pending]) - SCRUB_MARGIN
+        return done
+
+
 def scrub_sent_invitations(rt: Runtime) -> int:
-    """Replace the token in the stored copies of invitations that have gone out (or were
+    """Replace the token in the stored copies of all invitations that have gone out (or were
     cancelled). Returns the number of letters scrubbed."""
+    return _scrub(rt, None)[0]
+
+
+def _scrub(rt: Runtime, since: datetime | None) -> tuple[int, list[datetime]]:
+    """Scrubs the invitations written since ``since`` (all when None); returns how many, and
+    when the invitations still pending were written."""
     done = 0
     with Session(rt.engine) as session:
-        rows = session.execute(select(Message).where(
+        stmt = select(Message).where(
             col(Message.direction) == "out", col(Message.kind) == KIND,
             col(Message.status).in_(("sent", "cancelled")),
             col(Message.body_text).contains("/survey/"),
-        )).scalars().all()
-        for row in rows:
+        )
+        if since is not None:
+            stmt = stmt.where(col(Message.created_at) >= since)
+        for row in session.execute(stmt).scalars().all():
             if not TOKEN_IN_TEXT.search(row.body_text or ""):
                 continue
             row.body_text = scrub_text(row.body_text or "")
@@ -205,10 +233,15 @@ def scrub_sent_invitations(rt: Runtime) -> int:
             if raw is not None:
                 raw.keep(scrub_raw(bytes(raw.letter())))
             done += 1
+        # the outbox's pending letters (few, whatever the store holds), not every invitation
+        pending = [as_utc(at) for kind, at in session.execute(
+            select(col(Message.kind), col(Message.created_at)).where(
+                col(Message.direction) == "out", col(Message.status) == "pending"))
+            if kind == KIND]
         session.commit()
     if done:
         log.info("survey: tokens removed from %d sent invitation(s)", done)
-    return done
+    return done, pending
 
 
 def scrub_text(text: str) -> str:

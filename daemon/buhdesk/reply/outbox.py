@@ -11,7 +11,7 @@ from dataclasses import dataclass, field
 from datetime import datetime, time
 from typing import Any
 
-from sqlalchemy import and_, func, or_, select
+from sqlalchemy import and_, bindparam, func, or_, select
 from sqlmodel import Session, col
 
 from buhdesk.kb.library import KbError
@@ -29,6 +29,7 @@ from buhdesk.route.mime import ParsedMessage
 from buhdesk.rules.book import Decision
 from buhdesk.service.runtime import Runtime
 from buhdesk.store.append_rows import event_values, insert_events, insert_raws, insert_rows
+from buhdesk.store.engine import table_of
 from buhdesk.store.models import Message, Request, flushed_id
 from buhdesk.trust.keys import THREAD
 
@@ -149,21 +150,26 @@ def outgoing_row(**values: Any) -> Row:
 
 @dataclass
 class AcksToday:
-    """Acknowledgments sent since ``midnight`` per address, for one batch: read in one query when
-    first asked (again when the day changes), then kept current as the batch adds letters."""
+    """Acknowledgments sent since ``midnight`` to each address, for one batch: an address's
+    stored count is read when first asked (one index range of at most the day's cap of rows,
+    whatever the store holds; read anew when the day changes), and the batch's own
+    acknowledgments, not written yet, are added as the batch adds letters."""
 
     midnight: datetime | None = None
-    counts: dict[str, int] = field(default_factory=dict)
+    stored: dict[str, int] = field(default_factory=dict)
+    added: dict[str, int] = field(default_factory=dict)
 
     def copy(self) -> AcksToday:
-        return AcksToday(self.midnight, dict(self.counts))
+        return AcksToday(self.midnight, dict(self.stored), dict(self.added))
 
     def today(self, session: Session, rt: Runtime, address: str) -> int:
         tz = rt.config.service.tz
         midnight = datetime.combine(rt.now().astimezone(tz).date(), time(), tzinfo=tz)
         if self.midnight != midnight:
-            self.midnight, self.counts = midnight, _acks_since_by_address(session, midnight)
-        return self.counts.get(address, 0)
+            self.midnight, self.stored, self.added = midnight, {}, {}
+        if address not in self.stored:
+            self.stored[address] = acks_since(session, address, midnight)
+        return self.stored[address] + self.added.get(address, 0)
 
     def count(self, letters: Letters) -> None:
         """The acknowledgments among ``letters``, now part of the batch."""
@@ -174,17 +180,22 @@ class AcksToday:
             if at.tzinfo is None:  # cannot tell the day here: read the counts anew
                 self.midnight = None
             elif at >= self.midnight:
-                self.counts[row["to_addrs"]] = self.counts.get(row["to_addrs"], 0) + 1
+                self.added[row["to_addrs"]] = self.added.get(row["to_addrs"], 0) + 1
 
 
-def _acks_since_by_address(session: Session, midnight: datetime) -> dict[str, int]:
-    rows = session.execute(
-        select(col(Message.to_addrs), func.count()).where(
-            col(Message.direction) == "out", col(Message.kind) == "ack",
-            col(Message.created_at) >= midnight,
-        ).group_by(col(Message.to_addrs))
-    )
-    return {address: n for address, n in rows}
+_OUT = table_of(Message).c
+# Built once: making the statement costs several times running it, and it runs per letter.
+_ACKS_SINCE = select(func.count()).where(
+    _OUT.to_addrs == bindparam("address"), _OUT.kind == "ack",
+    _OUT.created_at >= bindparam("midnight"), _OUT.direction == "out")
+
+
+def acks_since(session: Session, address: str, midnight: datetime) -> int:
+    """Acknowledgments to ``address`` since ``midnight``: a range of the recipient index. Read
+    without flushing the session (acknowledgments are written with Core, never pending in it),
+    so that a batch's changes are flushed once, not before every letter's count."""
+    return int(session.connection().execute(
+        _ACKS_SINCE, {"address": address, "midnight": midnight}).scalar_one())
 
 
 def accountant_view(rt: Runtime, login: str | None) -> dict[str, str] | None:

@@ -13,13 +13,12 @@ after a rollback it simply drops the batch — nothing else remembers what the b
 from __future__ import annotations
 
 import json
-from collections.abc import Mapping
+from collections.abc import Callable, Iterator, Mapping, MutableMapping
 from dataclasses import dataclass, field
 from datetime import date, datetime
 from typing import Any
 
-from sqlalchemy import func, insert, select
-from sqlalchemy.orm import make_transient_to_detached
+from sqlalchemy import bindparam, event, func, insert, select
 from sqlmodel import Session, col
 
 from buhdesk.reply.outbox import AcksToday, Letters
@@ -30,17 +29,67 @@ from buhdesk.rules.book import Decision, RuleBook
 from buhdesk.rules.classify import Classification
 from buhdesk.rules.routing import Absence
 from buhdesk.service.runtime import Runtime
-from buhdesk.store.append_rows import event_values, insert_rows
+from buhdesk.store.append_rows import RowIds, as_loaded, event_values, insert_rows
 from buhdesk.store.engine import next_number, table_of
 from buhdesk.store.models import Counter, Message, Request
 
 
 def open_counts(session: Session) -> dict[str, int]:
-    """Open requests per accountant, for balancing the assignment."""
+    """Open requests per accountant, all of them (``explain``; the route reads
+    :class:`OpenCounts`)."""
     rows = session.execute(select(col(Request.assignee), func.count()).where(
         col(Request.state).in_(OPEN_STATES), col(Request.assignee).is_not(None),
     ).group_by(col(Request.assignee)))
     return {login: n for login, n in rows}
+
+
+_REQ = table_of(Request).c
+# Built once: making the statement costs several times running it.
+_OPEN_OF = select(func.count()).where(_REQ.state.in_(OPEN_STATES),
+                                      _REQ.assignee == bindparam("login"))
+
+
+def open_count(session: Session, login: str) -> int:
+    """Open requests of one accountant: their entries of the state-and-assignee index (what the
+    session has not flushed is not counted)."""
+    return int(session.connection().execute(_OPEN_OF, {"login": login}).scalar_one())
+
+
+class OpenCounts(MutableMapping[str, int]):
+    """Open requests per accountant for one batch: an accountant's count is read when the
+    assignment first asks for it (so a batch reads the few candidates it balances between,
+    never every open request), then kept current by the batch."""
+
+    def __init__(self, session: Session, known: Mapping[str, int] | None = None, *,
+                 before_read: Callable[[], None] = lambda: None) -> None:
+        self.session, self.known, self.before_read = session, dict(known or {}), before_read
+
+    def __getitem__(self, login: str) -> int:
+        if login not in self.known:
+            self.before_read()
+            self.known[login] = open_count(self.session, login)
+        return self.known[login]
+
+    def __setitem__(self, login: str, n: int) -> None:
+        self.known[login] = n
+
+    def __delitem__(self, login: str) -> None:
+        del self.known[login]
+
+    def __iter__(self) -> Iterator[str]:
+        return iter(self.known)
+
+    def __len__(self) -> int:
+        return len(self.known)
+
+    def copy(self, before_read: Callable[[], None]) -> OpenCounts:
+        return OpenCounts(self.session, self.known, before_read=before_read)
+
+    def opened(self, login: str) -> None:
+        """One more request of ``login``'s: a count not read yet will find it in the store
+        (``before_read`` writes the batch's requests first)."""
+        if login in self.known:
+            self.known[login] += 1
 
 
 @dataclass(frozen=True)
@@ -78,11 +127,15 @@ class Prepared:
 class Batch:
     """The unit of work of one transaction that may open requests (see the module's text)."""
 
-    def __init__(self, session: Session, rt: Runtime) -> None:
+    def __init__(self, session: Session, rt: Runtime, ids: RowIds | None = None) -> None:
         self.session, self.rt = session, rt
+        self.ids = ids or RowIds(session, Request)  # shared with the batch's parts
+        self.rows: list[dict[str, Any]] = []  # the requests opened, not written yet
+        self._written = lambda *_: self.write_requests()
+        event.listen(session, "before_flush", self._written)
         self.letters = Letters()
         self.acks = AcksToday()
-        self._counts: dict[str, int] | None = None
+        self._counts: OpenCounts | None = None
         self._absences: list[Absence] | None = None
         self._counters: dict[tuple[str, int], Counter] = {}
         self.opened: list[Request] = []
@@ -90,10 +143,10 @@ class Batch:
         self.prepared: dict[int, Prepared] = {}
 
     @property
-    def counts(self) -> dict[str, int]:
-        """Open requests per accountant: read once, then kept current by the batch."""
+    def counts(self) -> OpenCounts:
+        """Open requests per accountant: each read once, then kept current by the batch."""
         if self._counts is None:
-            self._counts = open_counts(self.session)
+            self._counts = OpenCounts(self.session, before_read=self.write_requests)
         return self._counts
 
     @property
@@ -107,8 +160,8 @@ class Batch:
     def part(self) -> Batch:
         """A batch for one step inside a savepoint: it starts from this batch's counts and is
         :meth:`adopt`-ed when the step succeeds, or dropped with the savepoint."""
-        part = Batch(self.session, self.rt)
-        part._counts = dict(self.counts)
+        part = Batch(self.session, self.rt, self.ids)
+        part._counts = self.counts.copy(part.write_requests)
         part._absences = self.absences
         part.acks = self.acks.copy()
         part.prepared = self.prepared
@@ -121,6 +174,7 @@ class Batch:
 
     def discard(self) -> None:
         """After the savepoint of this batch rolled back: the requests it opened are gone."""
+        self.rows.clear()
         for request in self.opened:
             if request in self.session:
                 self.session.expunge(request)
@@ -150,18 +204,29 @@ class Batch:
         return f"{counter.name}-{counter.value:06d}"
 
     def write(self) -> None:
-        """Everything the batch holds, before the caller commits: the session's changes, then
-        the letters, their bytes and the events, in one insert each."""
+        """Everything the batch holds, before the caller commits: the requests, the session's
+        changes, then the letters, their bytes and the events, in one insert each."""
+        self.write_requests()
         self.session.flush()
         self.letters.write(self.session)
+
+    def write_requests(self) -> None:
+        """The requests opened and not written yet, in one insert. Any flush of the session
+        writes them first (the session's letters refer to them, and a query must find them)."""
+        if self.rows:
+            rows, self.rows = self.rows, []
+            self.session.connection().execute(insert(table_of(Request)), rows)
 
 
 def open_request(batch: Batch, opening: Opening, message: Message | None = None) -> Request:
     """Number, assign and store a request; its first incoming ``message`` joins it; the
-    «registered» and «decided» events go into the batch. The request row is written at once
-    with a Core insert (its id is known) and joins the session as if it had been loaded."""
+    «registered» and «decided» events go into the batch. The request's id is taken ahead: its
+    row joins the batch's other new requests, written in one insert before the session's next
+    flush (a request opened without a letter is written at once), and its object joins the
+    session as if it had been loaded."""
     decision = opening.decision
     values: dict[str, Any] = dict(
+        id=batch.ids.take(),
         number=batch.number(opening.at.astimezone(batch.rt.config.service.tz).year),
         state="new", channel=opening.channel, source=opening.source,
         client_email=opening.client_email, client_name=opening.client_name,
@@ -174,14 +239,13 @@ def open_request(batch: Batch, opening: Opening, message: Message | None = None)
     )
     if decision.assignee:
         values["state"] = next_state("new", "assign")
-        batch.counts[decision.assignee] = batch.counts.get(decision.assignee, 0) + 1
-    table = table_of(Request)
-    values["id"] = batch.session.connection().execute(
-        insert(table).returning(table.c.id), values).scalar_one()
-    request = Request(**values)
-    make_transient_to_detached(request)  # as if loaded: the session tracks it from here on
+        batch.counts.opened(decision.assignee)
+    batch.rows.append(values)
+    request = as_loaded(Request, values)
     batch.session.add(request)
     batch.opened.append(request)
+    if message is None:
+        batch.write_requests()
     pk = message.id if message else None
     if message is not None:
         message.request_id, message.kind, message.status = request.id, "request", "routed"

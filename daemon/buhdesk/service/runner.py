@@ -31,7 +31,7 @@ from tenacity import (
 )
 
 from buhdesk.deliver.send import deliver_pending
-from buhdesk.feedback.invitations import scrub_sent_invitations, send_invitations
+from buhdesk.feedback.invitations import InvitationScrub, send_invitations
 from buhdesk.intake.leases import LeaseKeeper, new_holder_id
 from buhdesk.intake.packages import take_package, take_receipts
 from buhdesk.intake.take import take_in
@@ -152,7 +152,7 @@ class Daemon:
             ("schedule", self.scheduler.poll),
             ("close", every(rt, 60.0, lambda: auto_close(rt))),
             ("invite", every(rt, 60.0, lambda: send_invitations(rt))),
-            ("scrub", lambda: scrub_sent_invitations(rt)),
+            ("scrub", InvitationScrub(rt)),
             ("floods", every(rt, 3600.0, lambda: purge_counts(rt.engine, rt.now()))),
         )
         self.progress = Progress([*names,
