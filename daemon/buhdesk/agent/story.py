@@ -46,7 +46,7 @@ _STATE_LABELS = {"waiting": "ожидание сведений от клиент
                  "answered-after-close": "ответ после закрытия, обращение осталось закрытым"}
 # Events a letter row already shows, and bookkeeping nobody reads in a story.
 _SKIPPED = {"authorised", "kb-offered", "parsed-with-defects", "notice-capped", "ack-capped",
-            "document-snapshot", "stored", "package-failed"}
+            "document-snapshot", "stored", "package-failed", "sent"}
 
 
 @dataclass(frozen=True)

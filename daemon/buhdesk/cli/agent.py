@@ -107,7 +107,7 @@ def cmd_merge(args: argparse.Namespace, load: LoadConfig) -> int:
         rt.engine.dispose()
     others = ", ".join(n.strip().upper() for n in args.others)
     print(f"К обращению {into.number} присоединено: {others}. Клиентам присоединённых "
-          "обращений отправлено уведомление.")
+          "обращений поставлено в очередь уведомление об объединении (его отправит служба).")
     return 0
 
 
