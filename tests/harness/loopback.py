@@ -527,6 +527,13 @@ class _SinkController(Controller):
         super().stop(no_assert)
 
     async def _drop_connections(self) -> None:
+        # First stop accepting: a connection accepted just now has its transport, but its
+        # protocol's connection_made (which names the transport) has not run yet; the loop is
+        # let run so that it does, and only then is every connection aborted.
+        if self.server is not None:
+            self.server.close()
+        for _ in range(3):
+            await asyncio.sleep(0)
         for server in list(self._connections):
             if server.transport is not None:
                 server.transport.abort()
