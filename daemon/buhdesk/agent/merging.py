@@ -20,7 +20,6 @@ from __future__ import annotations
 import json
 import logging
 from collections.abc import Sequence
-from datetime import datetime
 
 from sqlalchemy import select, update
 from sqlmodel import Session, col
@@ -220,8 +219,8 @@ def merge_numbers(rt: Runtime, into_number: str, other_numbers: Sequence[str], *
 
 
 def split_number(rt: Runtime, number: str, letter_ids: Sequence[int], *,
-                 actor: str) -> tuple[Request, datetime | None]:
-    """``buhdesk split NUMBER LETTER…``: the request the letters went to and its deadline."""
+                 actor: str) -> Request:
+    """``buhdesk split NUMBER LETTER…``: the request the letters went to."""
     with Session(rt.engine) as session:
         request = find_request(session, number)
         if request.state == "merged":
@@ -230,4 +229,4 @@ def split_number(rt: Runtime, number: str, letter_ids: Sequence[int], *,
         other = split(session, rt, request, letter_ids, actor=actor)
         session.commit()
         session.refresh(other)
-        return other, other.due_at
+        return other

@@ -118,13 +118,14 @@ def cmd_split(args: argparse.Namespace, load: LoadConfig) -> int:
     config = load(args)
     rt = build_runtime(config)
     try:
-        other, due = split_number(rt, args.number, args.letters,
-                                  actor=args.login or getpass.getuser())
+        other = split_number(rt, args.number, args.letters,
+                             actor=args.login or getpass.getuser())
     except MergeError as e:
         print(f"Ошибка: {e}.", file=sys.stderr)
         return 1
     finally:
         rt.engine.dispose()
+    due = other.due_at
     when = due.astimezone(config.service.tz).strftime("%d.%m.%Y %H:%M") if due else "не установлен"
     print(f"Письма выделены в обращение {other.number} (исполнитель: "
           f"{other.assignee or 'не назначен'}, срок ответа: {when}).")

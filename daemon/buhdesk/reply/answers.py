@@ -249,13 +249,11 @@ def _merge(session: Session, rt: Runtime, request: Request, login: str,
         with session.begin_nested():  # all of them or none
             for number in numbers:
                 other = find_request(session, number)
-                if other.assignee is None and not can_see(rt.rules.staff, absences, member,
-                                                          other, day):
-                    raise MergeError(f"обращение {other.number} ещё никому не назначено: "
-                                     "объединить его может руководитель")
                 if not can_see(rt.rules.staff, absences, member, other, day):
-                    raise MergeError(f"обращение {other.number} ведёт сотрудник другого отдела: "
-                                     "объединить его может он сам или руководитель")
+                    raise MergeError(f"обращение {other.number} " + (
+                        "ещё никому не назначено: объединить его может руководитель"
+                        if other.assignee is None else "ведёт сотрудник другого отдела: "
+                        "объединить его может он сам или руководитель"))
                 merge(session, rt, request, other, actor=login)
     except MergeError as e:
         return {"line": 0, "text": " ".join(f"#объединить {n}" for n in numbers),

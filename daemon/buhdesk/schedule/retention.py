@@ -139,22 +139,23 @@ def plan_purge(engine: Engine, older_than: timedelta, now: datetime) -> list[Pur
     return [i for i in items if i.raws or i.bodies or i.attachments]
 
 
-def _request_count(what: FromClause, *where: ColumnElement[bool]) -> ScalarSelect[int]:
-    """How many ``what`` rows of the outer query's request there are."""
-    return (select(func.count()).select_from(what).where(
-        col(Message.request_id) == col(Request.id), *where).correlate(Request)
-        .scalar_subquery())
+def _counts(where: ColumnElement[bool]) -> tuple[ScalarSelect[int], ...]:
+    """The raws, message bodies and attachment files of the messages ``where`` picks, as three
+    counts for one statement (``where`` may name the outer query's request: they correlate)."""
+    messages = table_of(Message)
+
+    def count(rows: FromClause, *more: ColumnElement[bool]) -> ScalarSelect[int]:
+        return select(func.count()).select_from(rows).where(where, *more).scalar_subquery()
+
+    return (count(table_of(Raw).join(messages, col(Message.id) == col(Raw.message_pk))),
+            count(messages, col(Message.body_text).is_not(None)),
+            count(table_of(Attachment).join(messages,
+                                            col(Message.id) == col(Attachment.message_pk)),
+                  col(Attachment.purged).is_(False)))
 
 
-# raws, message bodies and attachment files of a request, as plan_purge counts them
-_REQUEST_COUNTS = (
-    _request_count(table_of(Raw).join(table_of(Message),
-                                      col(Message.id) == col(Raw.message_pk))),
-    _request_count(table_of(Message), col(Message.body_text).is_not(None)),
-    _request_count(table_of(Attachment).join(table_of(Message),
-                                             col(Message.id) == col(Attachment.message_pk)),
-                   col(Attachment.purged).is_(False)),
-)
+# a request's own, as plan_purge counts them per request
+_REQUEST_COUNTS = _counts(col(Message.request_id) == col(Request.id))
 
 
 def _unlinked_items(session: Session, cutoff: datetime, rule: str) -> list[PurgeItem]:
@@ -180,18 +181,7 @@ def _unlinked_items(session: Session, cutoff: datetime, rule: str) -> list[Purge
 
 def _item(session: Session, where: ColumnElement[bool], *, request_id: int | None, number: str,
           closed: datetime, rule: str) -> PurgeItem:
-    ids = select(col(Message.id)).where(where)
-    raws = session.execute(
-        select(func.count()).select_from(Raw).where(col(Raw.message_pk).in_(ids))
-    ).scalar_one()
-    bodies = session.execute(
-        select(func.count()).select_from(Message).where(
-            where, col(Message.body_text).is_not(None))
-    ).scalar_one()
-    files = session.execute(
-        select(func.count()).select_from(Attachment).where(
-            col(Attachment.message_pk).in_(ids), col(Attachment.purged).is_(False))
-    ).scalar_one()
+    raws, bodies, files = session.execute(select(*_counts(where))).one()
     return PurgeItem(request_id=request_id, number=number, closed_at=closed, raws=raws,
                      bodies=bodies, attachments=files, rule=rule, messages=where)
 
