@@ -45,7 +45,7 @@ def main() -> None:
         work.mkdir(parents=True, exist_ok=True)
         dovecot.add_user("buh", "pw")
         dovecot.fill_fast("buh", letters)
-        _rate, routed = buhdesk_intake(dovecot, "buh", "pw", None, work)
+        _rate, routed, _cpu = buhdesk_intake(dovecot, "buh", "pw", None, work)
         config = load_config(work / "buhdesk.toml")
         rt = build_runtime(config, rules=load_rulebook(package_data_dir("rules")))
         transport = make_transport(config.outbox)
