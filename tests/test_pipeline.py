@@ -163,6 +163,22 @@ def test_automatic_letters_per_address_are_capped(daemon: Daemon) -> None:
     assert len(capped) == 2
 
 
+def test_the_daily_cap_counts_acknowledgments_stored_by_earlier_batches(daemon: Daemon) -> None:
+    cap = daemon.rt.config.service.auto_reply_daily_cap
+    for n in range(cap):
+        source(daemon).put(letter("busy@culture.example", f"Вопрос {n}", f"Вопрос по зарплате {n}"))
+    daemon.drain()
+    assert len(transport(daemon).to("busy@culture.example")) == cap
+    # a later batch: the busy address's stored acknowledgments are read with the others'
+    source(daemon).put(letter("busy@culture.example", "Ещё вопрос", "Вопрос по зарплате снова"))
+    source(daemon).put(letter("calm@culture.example", "Вопрос", "Вопрос по зарплате"))
+    source(daemon).put(letter("Busy@Culture.example", "И ещё", "Вопрос по отпускным"))
+    daemon.drain()
+    assert len(requests(daemon)) == cap + 3
+    assert len(transport(daemon).to("busy@culture.example")) == cap
+    assert len(transport(daemon).to("calm@culture.example")) == 1
+
+
 def test_transient_failures_retry_with_backoff_and_permanent_ones_are_held(daemon: Daemon) -> None:
     t = transport(daemon)
     t.errors["kovaleva@culture.example"] = [TransientDeliveryError("451 try later")]

@@ -99,6 +99,7 @@ def _route_batch(rt: Runtime, limit: int, stop: threading.Event | None, *,
         raws = _raws(session, [m.id for m in messages if m.size <= PREFETCH_BYTES])
         batch = Batch(session, rt)
         _prepare(batch, raws)
+        batch.acks.prefetch(session, rt, (p.parsed.from_addr for p in batch.prepared.values()))
         done = 0
         for msg in messages:
             if stop is not None and stop.is_set():

@@ -96,6 +96,7 @@ def strip_quoted(text: str) -> str:
     return parts.own if parts.own.strip() else parts.forwarded
 
 
+@sized_memo(0.02)  # a letter's text is cut by classification, the notice and the suggestions
 def split_quoted(text: str) -> QuoteSplit:
     """Cut ``text`` into own words, forwarded body and reply history (each stripped)."""
     lines = text.replace("\r\n", "\n").replace("\r", "\n").split("\n")

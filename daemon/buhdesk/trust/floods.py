@@ -14,9 +14,10 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
-from sqlalchemy import delete
+from sqlalchemy import bindparam, delete
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.engine import Engine
+from sqlalchemy.sql.expression import Executable
 from sqlmodel import Session, col
 
 from buhdesk.reply.outbox import notify
@@ -52,16 +53,28 @@ def hour_of(now: datetime) -> datetime:
     return as_utc(now).replace(minute=0, second=0, microsecond=0)
 
 
-def bump(session: Session, key: str, now: datetime, cap: int) -> Step:
-    """Count one more ``key`` in the hour of ``now``; return the count with the cap."""
-    dialect = session.get_bind().dialect.name
-    insert = postgresql.insert if dialect == "postgresql" else sqlite.insert
+def _upserts() -> dict[str, Executable]:
+    """The count's upsert for each kind of store, built once: making the statement costs
+    several times running it, and it runs per letter."""
     table = table_of(RateCount)
-    upsert = insert(table).values(key=key[:300], hour=hour_of(now), count=1).on_conflict_do_update(
-        index_elements=["key", "hour"], set_={"count": table.c.count + 1})
-    with session.no_autoflush:  # the batch's pending rows are written when it is done
-        count = session.execute(upsert.returning(table.c.count)).scalar_one()
-    return Step(count, cap)
+    values = {"key": bindparam("key"), "hour": bindparam("hour"), "count": 1}
+    return {name: insert(table).values(values).on_conflict_do_update(
+                index_elements=["key", "hour"], set_={"count": table.c.count + 1},
+            ).returning(table.c.count)
+            for name, insert in (("postgresql", postgresql.insert), ("sqlite", sqlite.insert))}
+
+
+_UPSERT = _upserts()
+
+
+def bump(session: Session, key: str, now: datetime, cap: int) -> Step:
+    """Count one more ``key`` in the hour of ``now``; return the count with the cap. Run on the
+    session's connection without flushing it (the batch's pending rows are written when it is
+    done; the counts are written only here)."""
+    connection = session.connection()
+    upsert = _UPSERT[connection.dialect.name]
+    count = connection.execute(upsert, {"key": key[:300], "hour": hour_of(now)}).scalar_one()
+    return Step(int(count), cap)
 
 
 def purge_counts(engine: Engine, now: datetime) -> int:
