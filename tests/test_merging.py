@@ -102,6 +102,32 @@ def test_a_different_clients_duplicate_gets_the_answer_too(daemon: Daemon) -> No
     assert len([m for m in sent_to(daemon, OTHER_CLIENT) if "объединено" in str(m["Subject"])]) == 1
 
 
+def test_a_reply_to_the_duplicates_old_notice_answers_the_survivor(daemon: Daemon,
+                                                                   tmp_path: Path) -> None:
+    first, second, email = two_of_the_same(daemon)
+    if second.assignee != first.assignee:  # the accountant of both
+        assert cli_main(["--config", str(tmp_path / "buhdesk.toml"), "transfer", second.number,
+                         str(first.assignee), "--actor", str(second.assignee)]) == 0
+        daemon.drain()  # the notice of the transfer goes out
+    [kept] = [m for m in sent_to(daemon, email, first.number)][-1:]
+    [old] = [m for m in sent_to(daemon, email, second.number)][-1:]
+    put(daemon, letter(email, "", f"#объединить {second.number}", reply_to=kept))
+    before = len(sent_to(daemon, CLIENT))
+    # the accountant answers on the notice they had for the duplicate, not the survivor's
+    put(daemon, letter(email, "", "Справка готова, её можно получить в кабинете 215.",
+                       reply_to=old))
+    answers = [m for m in sent_to(daemon, CLIENT)[before:] if "кабинете 215" in text_of(m)]
+    assert len(answers) == 1 and first.number in str(answers[0]["Subject"])
+    assert fresh(daemon, first.number).state == "answered"
+    assert fresh(daemon, second.number).state == "merged"
+    with Session(daemon.rt.engine) as s:
+        notes = s.execute(select(Event).where(Event.action == "staff-note")).scalars().all()
+        allowed = [json.loads(e.detail)["why"] for e in s.execute(select(Event).where(
+            Event.action == "authorised")).scalars()]
+    assert notes == []
+    assert any(f"обращению {second.number}, объединённому с этим" in why for why in allowed)
+
+
 def test_merge_refusals_return_the_letter_and_change_nothing(daemon: Daemon) -> None:
     first, notice, email = open_one(daemon)
     with Session(daemon.rt.engine) as s:  # nobody's yet: an accountant may not take it in

@@ -3,7 +3,8 @@
 from __future__ import annotations
 
 import threading
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime
 
@@ -64,3 +65,12 @@ def build_runtime(config: Config, *, clock: Callable[[], datetime] = _utcnow,
     rt.kb = KnowledgeBaseCache(config.rules_dir, lemmatizer=book.ruleset.classifier.lemmatizer,
                                staff=lambda: rt.rules.staff)
     return rt
+
+
+@contextmanager
+def closing_store(rt: Runtime) -> Iterator[Runtime]:
+    """The runtime of one command: the store's connections are closed when the block ends."""
+    try:
+        yield rt
+    finally:
+        rt.engine.dispose()

@@ -8,9 +8,11 @@ from __future__ import annotations
 import json
 import logging
 from collections.abc import Callable, Sequence
+from dataclasses import replace
 
 from sqlmodel import Session
 
+from buhdesk.agent.merging import surviving
 from buhdesk.reply.answers import handle_answer, parse_commands
 from buhdesk.reply.outbox import notify
 from buhdesk.route.mime import ParsedMessage
@@ -30,7 +32,11 @@ def handle_staff_letter(session: Session, rt: Runtime, msg: Message, parsed: Par
                         request: Request, token: Token | None, member: StaffMember,
                         absences: Sequence[Absence]) -> None:
     day = rt.now().astimezone(rt.config.service.tz).date()
+    token, merged_number = _through_merge(session, request, token)
     authority = token_authority(rt.rules.staff, absences, request, member.login, token, day)
+    if merged_number:
+        authority = Authority(authority.allowed, f"{authority.why}; ответ на уведомление по "
+                              f"обращению {merged_number}, объединённому с этим")
     msg.request_id = request.id
     if authority.allowed:
         insert_event(session, stage="route", action="authorised", request_id=request.id,
@@ -39,6 +45,19 @@ def handle_staff_letter(session: Session, rt: Runtime, msg: Message, parsed: Par
         handle_answer(session, rt, msg, parsed, request)
         return
     record_note(session, rt, msg, parsed, request, member, authority, token, absences)
+
+
+def _through_merge(session: Session, request: Request,
+                   token: Token | None) -> tuple[Token | None, str]:
+    """A notice of a request merged into ``request`` stands for ``request``: its accountant
+    may still reply to the notice they had (the rules decide as for the survivor's own). The
+    token for ``request`` and the merged request's number, or the token as it was and ""."""
+    if token is None or request.id is None or token.request_id == request.id:
+        return token, ""
+    merged = session.get(Request, token.request_id)
+    if merged is None or merged.merged_into is None or surviving(session, merged).id != request.id:
+        return token, ""
+    return replace(token, request_id=request.id), merged.number
 
 
 def record_note(session: Session, rt: Runtime, msg: Message, parsed: ParsedMessage,
