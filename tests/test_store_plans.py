@@ -1,5 +1,5 @@
 """Queries whose cost must not grow with the years of mail in the store, off the hot path: the
-statements the SLA report, the overdue list, the purge plan and the per-batch counts actually run
+statements the SLA report, the overdue list, the purge plan, the digest, the held list and the per-batch counts run
 are captured and explained (with the tools of ``test_hot_path_plans``), on SQLite and on
 PostgreSQL; none may read a whole large table.
 """
@@ -14,9 +14,11 @@ from test_agent_tools import PAYROLL, TRAVEL, letter, put
 from test_hot_path_plans import captured, problems_of
 
 from buhdesk.cli.admin import list_requests
+from buhdesk.intake.quarantine import held_items
 from buhdesk.reply.outbox import AcksToday
 from buhdesk.reports.sla import sla_report
 from buhdesk.route.opening import open_counts
+from buhdesk.schedule.digest import collect_digest
 from buhdesk.schedule.retention import plan_purge
 from buhdesk.service.runner import Daemon
 
@@ -41,6 +43,8 @@ def test_report_and_batch_queries_use_indexes(daemon: Daemon) -> None:
         ("daily cap on acknowledgments",
          in_session(lambda s: AcksToday().today(s, rt, "x@culture.example"))),
         ("open requests per assignee", in_session(open_counts)),
+        ("held letters: buhdesk held", lambda: held_items(engine)),
+        ("the daily digest (overdue, unsorted, held)", lambda: collect_digest(rt, now)),
     ]
     problems = []
     for what, run in work:

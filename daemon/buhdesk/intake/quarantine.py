@@ -10,7 +10,7 @@ from sqlalchemy import select
 from sqlalchemy.engine import Engine
 from sqlmodel import Session, col
 
-from buhdesk.store.models import Event, Message
+from buhdesk.store.models import DIRECTIONS, Event, Message
 from buhdesk.store.raw import has_raw
 
 
@@ -39,7 +39,8 @@ class RequeueError(Exception):
 def held_items(engine: Engine) -> list[HeldItem]:
     with Session(engine) as session:
         rows = session.execute(
-            select(Message).where(col(Message.status) == "held").order_by(col(Message.id))
+            select(Message).where(col(Message.direction).in_(DIRECTIONS),
+                                  col(Message.status) == "held").order_by(col(Message.id))
         ).scalars().all()
         return [
             HeldItem(id=r.id, direction=r.direction, source=r.source or "",

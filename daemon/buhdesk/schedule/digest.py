@@ -15,7 +15,7 @@ from sqlmodel import Session, col
 from buhdesk.route.lifecycle import OPEN_STATES
 from buhdesk.schedule.reminders import OWED_STATES
 from buhdesk.service.runtime import Runtime
-from buhdesk.store.models import Message, Request
+from buhdesk.store.models import DIRECTIONS, Message, Request
 from buhdesk.store.moments import as_utc
 from buhdesk.trust.printsafe import safe_line
 
@@ -85,7 +85,8 @@ def _item(rt: Runtime, r: Request) -> DigestItem:
 def _held(session: Session) -> list[tuple[HeldItem, str | None]]:
     rows = session.execute(
         select(Message, Request).outerjoin(Request, col(Message.request_id) == col(Request.id))
-        .where(col(Message.status) == "held").order_by(col(Message.id))
+        .where(col(Message.direction).in_(DIRECTIONS), col(Message.status) == "held")
+        .order_by(col(Message.id))
     ).all()
     return [(HeldItem(id=m.id, direction=m.direction, subject=safe_line(m.subject or "без темы"),
                       reason=safe_line(m.reason or "причина не указана"),
