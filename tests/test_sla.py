@@ -27,6 +27,7 @@ from __future__ import annotations
 import argparse
 import csv
 import io
+import random
 from datetime import date, datetime
 from pathlib import Path
 from zoneinfo import ZoneInfo
@@ -40,7 +41,14 @@ from buhdesk.config import load_config
 from buhdesk.store.models import Message, Request
 from buhdesk.rules.book import RuleBook, load_rulebook
 from buhdesk.reports.sla import render_csv, render_html, render_xlsx, sla_report
-from buhdesk.reports.sla_figures import SlaReport, percentile
+from buhdesk.reports.sla_figures import (
+    DIMENSIONS,
+    GroupFigures,
+    RequestTimes,
+    SlaReport,
+    percentile,
+    report_figures,
+)
 from buhdesk.store.engine import open_store
 
 MSK = ZoneInfo("Europe/Moscow")
@@ -118,6 +126,52 @@ def test_percentile_interpolates_between_ranks() -> None:
     assert percentile([7.0], 0.9) == 7.0
     assert percentile([1, 4, 6, 96], 0.5) == 5
     assert percentile([1, 4, 6, 96], 0.9) == pytest.approx(69.0)
+
+
+def test_figures_of_many_requests_match_each_group_counted_alone() -> None:
+    """The report scores a quarter of a large store in buckets of groupings; every group's
+    figures must be those of its own requests counted and sorted alone (seeded, 3,000 rows,
+    missing processes, assignees and moments included)."""
+    rnd = random.Random(21)
+    now = 1_790_000_000.0
+
+    def moment(base: float) -> float | None:
+        return None if rnd.random() < 0.3 else base + rnd.uniform(-3600, 400_000)
+
+    rows = []
+    for n in range(3000):
+        created = now - rnd.uniform(0, 8_000_000)
+        rows.append(RequestTimes(
+            f"БУХ-2026-{n:06d}", rnd.choice(["payroll", "travel", None]),
+            rnd.choice(["information", "consultation"]), rnd.choice(["email", "phone"]),
+            rnd.choice(["assigned", "waiting", "closed"]), rnd.choice(["a", "b", "", None]),
+            created, moment(created), moment(created), moment(created)))
+    total, dimensions = report_figures(rows, now, {name: lambda k: k or "—" for name, _ in
+                                                   DIMENSIONS})
+
+    def alone(group: list[RequestTimes]) -> tuple[object, ...]:
+        outcomes = [r.outcome(now) for r in group]
+        answers = sorted((r.first_answer_at - r.created_at) / 3600 for r in group
+                         if r.first_answer_at is not None)
+        closes = sorted((r.closed_at - r.created_at) / 3600 for r in group
+                        if r.closed_at is not None)
+        return (len(group), *(outcomes.count(o) for o in ("on_time", "late", "pending",
+                                                           "no_deadline")),
+                len(answers), percentile(answers, 0.5), percentile(answers, 0.9),
+                len(closes), percentile(closes, 0.5), percentile(closes, 0.9))
+
+    def got(g: GroupFigures) -> tuple[object, ...]:
+        return (g.total, g.on_time, g.late, g.pending, g.no_deadline, g.answered,
+                g.answer_median_h, g.answer_p90_h, g.closed, g.close_median_h, g.close_p90_h)
+
+    assert got(total) == alone(rows)
+    for dimension in dimensions:
+        keys = {getattr(r, dimension.name) or "" for r in rows}
+        assert sorted(g.key for g in dimension.rows) == sorted(keys)
+        for g in dimension.rows:
+            assert got(g) == alone([r for r in rows if (getattr(r, dimension.name) or "") == g.key])
+        assert [g.total for g in dimension.rows] == sorted((g.total for g in dimension.rows),
+                                                           reverse=True)
 
 
 def test_totals(report: SlaReport) -> None:
