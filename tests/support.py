@@ -164,3 +164,15 @@ def daemon_command(config: Path, offset: float, *args: str) -> list[str]:
     ``offset`` seconds (see tests/clocked_run.py)."""
     return [sys.executable, str(Path(__file__).with_name("clocked_run.py")), str(config),
             str(offset), *args]
+
+
+def letter_text(engine: Engine, msg: Any) -> str:
+    """An outgoing letter's text as the client or accountant reads it: kept in its stored bytes
+    (the row's ``body_text`` only for the kinds searched in SQL)."""
+    from buhdesk.reply.compose import text_of
+    from buhdesk.store.raw import read_raw
+
+    if msg.body_text is not None:
+        return str(msg.body_text)
+    with Session(engine) as session:
+        return text_of(read_raw(session, msg.id))

@@ -9,11 +9,14 @@ from datetime import UTC, datetime
 from sqlalchemy import func, select
 from sqlmodel import Session
 
+from buhdesk.agent.story import build_story, first_line
 from buhdesk.reply import outbox
+from buhdesk.reply.compose import text_of
 from buhdesk.route.channels import Intake, open_from_intake
 from buhdesk.route.opening import Batch
 from buhdesk.service.runner import Daemon
 from buhdesk.store.models import Event, Message, Request
+from buhdesk.store.raw import read_raw
 
 AT = datetime(2026, 12, 2, 9, 0, tzinfo=UTC)
 
@@ -81,6 +84,28 @@ def test_the_daily_cap_counts_the_batchs_own_acknowledgments(daemon: Daemon) -> 
         acks = count(s, Message, Message.kind == "ack", Message.to_addrs == "same@culture.example")
         capped = count(s, Event, Event.action == "ack-capped")
     assert (acks, capped) == (cap, 2)
+
+
+def test_an_outgoing_letters_text_is_kept_once_in_its_bytes(daemon: Daemon) -> None:
+    rt = daemon.rt
+    with Session(rt.engine) as s:
+        batch = Batch(s, rt)
+        rid = open_from_intake(batch, intake(1)).id
+        batch.write()
+        s.commit()
+    with Session(rt.engine) as s:
+        request = s.get(Request, rid)
+        assert request is not None
+        ack, notice = (s.execute(select(Message).where(
+            Message.request_id == rid, Message.kind == kind)).scalars().one()  # type: ignore[arg-type]
+            for kind in ("ack", "notice"))
+        for letter in (ack, notice):
+            assert letter.body_text is None  # not beside the letter's bytes
+            assert request.number in text_of(read_raw(s, letter.id))
+        # the story still quotes each letter's first line, read from its bytes
+        lines = {e.letter: e.text for e in build_story(s, rt.rules, request).entries}
+        first = first_line(text_of(read_raw(s, ack.id)))
+        assert first and f"«{first}»" in lines[ack.id]
 
 
 def test_open_requests_per_accountant_are_kept_current_within_a_batch(daemon: Daemon) -> None:

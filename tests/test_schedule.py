@@ -19,6 +19,8 @@ import pytest
 from sqlalchemy import select
 from sqlmodel import Session
 
+from support import letter_text
+
 from buhdesk.store.blobs import BlobStore
 from buhdesk.config import load_config
 from buhdesk.schedule.digest import collect_digest
@@ -319,7 +321,7 @@ def test_reminder_on_the_working_day_before_a_holiday(make_rt: RuntimeFactory) -
     sent = reminders_for(rt, "БУХ-2026-000030")
     assert len(sent) == 1 and sent[0].to_addrs == rt.rules.staff[login].email
     assert "5 ноября 2026 г. 18:00" in sent[0].subject
-    assert "истекает 5 ноября 2026 г. 18:00" in (sent[0].body_text or "")
+    assert "истекает 5 ноября 2026 г. 18:00" in letter_text(rt.engine, sent[0])
     clock.at = msk(2026, 11, 4, 12, 0)
     run_due_jobs(rt)
     assert len(reminders_for(rt, "БУХ-2026-000030")) == 1

@@ -19,9 +19,11 @@ from sqlalchemy import select
 from sqlmodel import Session, col
 
 from buhdesk.feedback.models import SurveyInvited
+from buhdesk.reply.compose import text_of
 from buhdesk.route.quoting import split_signature, strip_quoted
 from buhdesk.rules.book import RuleBook
-from buhdesk.store.models import Event, Message, Request
+from buhdesk.store.models import Event, Message, Request, flushed_id
+from buhdesk.store.raw import has_raw, read_raw
 
 FIRST_LINE_MAX = 140
 
@@ -100,20 +102,29 @@ class _Names:
         return member.name if member else str(login)
 
 
-def _letter(msg: Message, name: _Names, rules: RuleBook) -> Entry:
+def _text(session: Session, msg: Message) -> str | None:
+    """A letter's text: an outgoing letter's is kept only in its stored bytes (None once the
+    retention term has destroyed them)."""
+    if msg.body_text is not None or msg.direction != "out":
+        return msg.body_text
+    pk = flushed_id(msg)
+    return text_of(read_raw(session, pk)) if has_raw(session, pk) else None
+
+
+def _letter(msg: Message, name: _Names, rules: RuleBook, body: str | None) -> Entry:
     at = _aware(msg.created_at)
     if msg.direction == "in":
         label = _IN_LABELS.get(msg.kind, "Входящее письмо")
         member = rules.staff_by_email(msg.from_addr)
         who = f"{member.name}" if member else (msg.from_addr or "отправитель неизвестен")
-        line = first_line(msg.body_text, own=True)
+        line = first_line(body, own=True)
         text = f"{label} от {who}" + (f": «{line}»" if line else "")
         actor = member.login if member else (msg.from_addr or "")
         return Entry(at, LETTER_IN, actor, text, msg.id)
     label = _OUT_LABELS.get(msg.kind, "Исходящее письмо")
     member = rules.staff_by_email(msg.to_addrs.split(",")[0].strip()) if msg.to_addrs else None
     to = member.name if member else msg.to_addrs
-    line = first_line(msg.body_text)
+    line = first_line(body)
     state = {"pending": " (ещё не отправлено)", "held": " (задержано)",
              "cancelled": " (отменено)"}.get(msg.status, "")
     text = f"{label} — {to}{state}" + (f": «{line}»" if line else "")
@@ -208,7 +219,7 @@ def build_story(session: Session, rules: RuleBook, request: Request) -> Story:
     messages = session.execute(select(Message).where(col(Message.request_id) == request.id)
                                .order_by(col(Message.id))).scalars().all()
     for msg in messages:
-        entry = _letter(msg, name, rules)
+        entry = _letter(msg, name, rules, _text(session, msg))
         entries.append((entry.at, 1, msg.id or 0, entry))
     events = session.execute(select(Event).where(col(Event.request_id) == request.id)
                              .order_by(col(Event.id))).scalars().all()

@@ -13,8 +13,10 @@ import sys
 from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
 from datetime import datetime
-from email import base64mime, charset, encoders, quoprimime
+from email import base64mime, charset, encoders, message_from_bytes, quoprimime
+from email import policy as email_policy
 from email.header import Header
+from email.message import EmailMessage
 from email.mime.base import MIMEBase
 from email.mime.multipart import MIMEMultipart
 from email.mime.text import MIMEText
@@ -237,3 +239,16 @@ def _attachment(f: FileToSend) -> MIMEBase:
     encoders.encode_base64(part)
     part.add_header("Content-Disposition", "attachment", filename=("utf-8", "", f.filename))
     return part
+
+
+def text_of(data: bytes | bytearray) -> str:
+    """The text of a letter :func:`compose` wrote (its ``body``, lines ending in ``\\n``): an
+    outgoing letter's text is kept only in its stored bytes."""
+    msg = message_from_bytes(bytes(data), policy=email_policy.default)
+    if not isinstance(msg, EmailMessage):
+        raise TypeError("the default policy parses into EmailMessage")
+    part = msg.get_body(preferencelist=("plain",))
+    if part is None:
+        return ""
+    text = part.get_content()
+    return text.replace("\r\n", "\n") if isinstance(text, str) else ""

@@ -109,7 +109,8 @@ def add_letter(letters: Letters, rt: Runtime, *, request: Request | None, kind: 
     request_id = request.id if request else None
     row = outgoing_row(kind=stored_kind or kind, request_id=request_id, message_id=out.message_id,
                        from_addr=svc.address, to_addrs=", ".join(out.to), subject=out.subject,
-                       body_text=rendered.body, size=len(out.data), created_at=rt.now())
+                       # the text is in the letter's bytes (compose.text_of), kept once
+                       body_text=None, size=len(out.data), created_at=rt.now())
     letters.rows.append((row, out.data))
     letters.event(event_values(request_id=request_id, stage="reply", action=f"queued-{kind}",
                                detail=json.dumps({"to": list(to),
