@@ -1,5 +1,5 @@
 """Queries whose cost must not grow with the years of mail in the store, off the hot path: the
-statements the SLA report, the overdue list, the purge plan, the digest, the held list and the per-batch counts run
+statements the SLA report, the overdue list, the purge plan, the digest, the held list, the routing and knowledge-base reports and the per-batch counts run
 are captured and explained (with the tools of ``test_hot_path_plans``), on SQLite and on
 PostgreSQL; none may read a whole large table.
 """
@@ -15,7 +15,9 @@ from test_hot_path_plans import captured, problems_of
 
 from buhdesk.cli.admin import list_requests
 from buhdesk.intake.quarantine import held_items
+from buhdesk.kb.report import kb_report
 from buhdesk.reply.outbox import AcksToday
+from buhdesk.reports.routing import routing_report
 from buhdesk.reports.sla import sla_report
 from buhdesk.route.opening import open_counts
 from buhdesk.schedule.digest import collect_digest
@@ -45,6 +47,10 @@ def test_report_and_batch_queries_use_indexes(daemon: Daemon) -> None:
         ("open requests per assignee", in_session(open_counts)),
         ("held letters: buhdesk held", lambda: held_items(engine)),
         ("the daily digest (overdue, unsorted, held)", lambda: collect_digest(rt, now)),
+        ("routing report", lambda: routing_report(engine, rules, date(2026, 9, 1),
+                                                  date(2026, 11, 30), tz)),
+        ("knowledge-base report", lambda: kb_report(engine, rt.kb.get(), rules,
+                                                    date(2026, 9, 1), date(2026, 11, 30))),
     ]
     problems = []
     for what, run in work:

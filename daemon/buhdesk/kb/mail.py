@@ -28,6 +28,8 @@ from buhdesk.store.models import Event, Request
 DEFAULT_PUBLIC_URL = "http://localhost:8080"
 KB_PATH = "/kb"
 OFFER_LIMIT = 3
+# the audit trail of articles: offered in an acknowledgment, inserted into an answer
+KB_STAGE, OFFERED, INSERTED = "reply", "kb-offered", "kb-inserted"
 
 
 def public_url(config: Config) -> str:
@@ -83,7 +85,7 @@ def offered_event(request: Request, slugs: Sequence[str]) -> dict[str, Any] | No
     """The «kb-offered» audit-trail row (``event_values``), None when nothing was offered."""
     if not slugs:
         return None
-    return event_values(request_id=request.id, stage="reply", action="kb-offered",
+    return event_values(request_id=request.id, stage=KB_STAGE, action=OFFERED,
                         detail=json.dumps({"articles": list(slugs)}, ensure_ascii=False))
 
 
@@ -91,7 +93,7 @@ def record_inserted(session: Session, request: Request, slugs: Sequence[str], *,
                     actor: str) -> None:
     """Audit trail: which articles an accountant inserted into an answer."""
     if slugs:
-        session.add(Event(request_id=request.id, stage="reply", action="kb-inserted", actor=actor,
+        session.add(Event(request_id=request.id, stage=KB_STAGE, action=INSERTED, actor=actor,
                           detail=json.dumps({"articles": list(slugs)}, ensure_ascii=False)))
 
 

@@ -31,12 +31,13 @@ from buhdesk.cli.reports import (
 )
 from buhdesk.config import Config
 from buhdesk.kb.library import KnowledgeBase
+from buhdesk.kb.mail import INSERTED, KB_STAGE, OFFERED
 from buhdesk.reports.frame import chart, render_report, table
 from buhdesk.reports.svgchart import bar_chart
 from buhdesk.rules.book import RuleBook
 from buhdesk.store.models import Event, Request
 
-KB_ACTIONS = ("kb-offered", "kb-inserted")
+KB_ACTIONS = (OFFERED, INSERTED)
 MIN_GAP_REQUESTS = 3
 
 
@@ -99,7 +100,7 @@ def kb_report(engine: Engine, kb: KnowledgeBase, rules: RuleBook, start: date, e
     lo, hi = _bounds(start, end)
     with Session(engine) as session:
         events = session.execute(select(Event).where(
-            col(Event.action).in_(KB_ACTIONS), col(Event.at) >= lo,
+            col(Event.stage) == KB_STAGE, col(Event.action).in_(KB_ACTIONS), col(Event.at) >= lo,
             col(Event.at) < hi)).scalars().all()
         request_ids = {e.request_id for e in events if e.request_id is not None}
         requests = {r.id: r for r in session.execute(select(Request).where(
@@ -140,7 +141,7 @@ def _article_figures(kb: KnowledgeBase, events: list[Event], requests: dict[int 
     for e in events:
         for slug in _slugs(e):
             fig = figures.setdefault(slug, ArticleFigures(slug, "(статья удалена)"))
-            if e.action == "kb-offered":
+            if e.action == OFFERED:
                 fig.offered += 1
             else:
                 fig.inserted += 1

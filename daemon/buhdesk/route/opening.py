@@ -261,5 +261,6 @@ def open_request(batch: Batch, opening: Opening, message: Message | None = None)
     for action, detail in (("registered", registered), ("decided", {"rules": decision.rules})):
         batch.event(event_values(request_id=request.id, message_pk=pk, stage="route",
                                  action=action, actor=opening.actor,
-                                 detail=json.dumps(detail, ensure_ascii=False, default=str)))
+                                 detail=json.dumps(detail, ensure_ascii=False, default=str,
+                                                   separators=(",", ":"))))
     return request

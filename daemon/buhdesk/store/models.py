@@ -97,7 +97,8 @@ class Message(SQLModel, table=True):
     status: str = ""  # in: received, routed, ignored, held; out: pending, sent, held, cancelled
     source: str | None = None
     source_key: str | None = None
-    request_id: int | None = Field(default=None, foreign_key="requests.id", index=True)
+    # by request: ix_messages_request_direction_kind (a request's letters, by direction and kind)
+    request_id: int | None = Field(default=None, foreign_key="requests.id")
     message_id: str | None = Field(default=None, index=True)
     from_addr: str | None = None
     to_addrs: str = ""
@@ -169,12 +170,13 @@ class Event(SQLModel, table=True):
     """Append-only audit trail: who or what did what, at which stage, and why."""
 
     __tablename__ = "events"
-    # the words accountants added to the text check's dictionary are read back on every answer
-    # (stage "textcheck", action "word-added"); the audit trail grows without end
-    __table_args__ = (Index("ix_events_stage_action", "stage", "action"),)
+    # Every query on the trail without a request or letter names a stage and an action (the
+    # words accountants added to the text check's dictionary, read back on every answer), the
+    # reports also a period; the trail grows without end, by several rows a letter
+    __table_args__ = (Index("ix_events_stage_action_at", "stage", "action", "at"),)
 
     id: int | None = Field(default=None, primary_key=True)
-    at: datetime = Field(default_factory=utcnow, index=True)
+    at: datetime = Field(default_factory=utcnow)
     request_id: int | None = Field(default=None, foreign_key="requests.id", index=True)
     message_pk: int | None = Field(default=None, foreign_key="messages.id", index=True)
     stage: str
