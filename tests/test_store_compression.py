@@ -4,11 +4,13 @@ before compression (no codec) still read."""
 
 from __future__ import annotations
 
+import hashlib
 import random
 from datetime import UTC, datetime
 from pathlib import Path
 
 import pytest
+import zstandard
 from alembic import command
 from alembic.autogenerate import compare_metadata
 from alembic.config import Config as AlembicConfig
@@ -80,6 +82,36 @@ def _take(engine: Engine, letters: dict[str, bytes]) -> dict[str, int]:
 def _exported(config: Path, out: Path) -> list[bytes]:
     assert main(["--config", str(config), "letters", NUMBER, "--out", str(out)]) == 0
     return [p.read_bytes() for p in sorted(out.glob("*.eml"))]
+
+
+# Every dictionary that has shipped, by id, with the SHA-256 of its file: letters in stores name
+# the dictionary they were compressed with, so a shipped file may never change or go.
+SHIPPED_DICTIONARIES = {
+    760101: "1985b3fd222ea5a362db297ccded25c120349d20b0d9757fbe325fa772340f9d",
+}
+
+
+def test_shipped_dictionaries_never_change() -> None:
+    folder = Path(compress.__file__).parent / "dictionaries"
+    found = {int(p.stem): hashlib.sha256(p.read_bytes()).hexdigest()
+             for p in folder.glob("*.zdict")}
+    assert found == SHIPPED_DICTIONARIES
+    assert compress.DICTIONARY in SHIPPED_DICTIONARIES
+
+
+def test_letters_are_compressed_with_the_dictionary_and_read_with_the_one_they_name() -> None:
+    letter = CORPUS[0].read_bytes()
+    codec, stored = compress.encode(letter)
+    assert codec == compress.ZSTD
+    assert zstandard.get_frame_parameters(stored).dict_id == compress.DICTIONARY
+    assert compress.decode(codec, stored) == letter
+    plain = zstandard.ZstdCompressor(level=compress.LEVEL).compress(letter)
+    assert len(stored) < len(plain)  # the dictionary says the headers' words by reference
+    assert compress.decode(compress.ZSTD, plain) == letter  # written before the dictionary
+    other = zstandard.train_dictionary(4096, [p.read_bytes() for p in CORPUS], dict_id=42)
+    unknown = zstandard.ZstdCompressor(dict_data=other).compress(letter)
+    with pytest.raises(ValueError, match="dictionary 42"):
+        compress.decode(compress.ZSTD, unknown)
 
 
 @pytest.mark.integration
