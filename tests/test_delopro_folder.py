@@ -23,6 +23,7 @@ from buhdesk_connectors.delopro import (
     PackageError,
     Person,
 )
+from buhdesk_connectors.delopro_source import DeloproSource
 
 SAMPLES = Path(__file__).parent / "corpus" / "delopro_samples"  # the «ДелоПро» contract samples
 NS = "{urn:ru-67-minfin:delopro-export:1}"
@@ -57,6 +58,7 @@ def clock() -> FakeClock:
 
 @pytest.fixture
 def folder(tmp_path: Path, clock: FakeClock) -> DeloproFolder:
+    (tmp_path / "root").mkdir()  # the export folder is the EDMS's (or the share's), never made
     f = DeloproFolder(tmp_path / "root", stable_interval=30.0, clock=clock)
     f.ensure_layout()
     return f
@@ -120,6 +122,21 @@ def test_listing_error_is_no_information(tmp_path: Path) -> None:
     folder = DeloproFolder(tmp_path / "absent")
     with pytest.raises(DeloproUnavailable):
         folder.scan()
+
+
+def test_a_missing_export_folder_is_reported_and_never_made(tmp_path: Path) -> None:
+    # a wrong path, or a share not mounted: an empty local folder would take nothing in and
+    # would swallow the answer packages written to it
+    root = tmp_path / "share" / "edms"
+    source = DeloproSource("edms", root, stable_interval=0.0)
+    with pytest.raises(DeloproUnavailable, match="не найдена.*не создаёт"):
+        source.fetch(10)
+    assert not (tmp_path / "share").exists()
+    with pytest.raises(FileNotFoundError):
+        DeloproFolder(root).ensure_layout()
+    root.mkdir(parents=True)  # the share is back: the source goes on by itself
+    assert list(source.fetch(10)) == []
+    assert (root / "incoming").is_dir() and (root / "outgoing").is_dir()
 
 
 def test_claim_moves_to_work_once(folder: DeloproFolder) -> None:

@@ -200,6 +200,7 @@ def sample_members() -> dict[str, bytes]:
 def zip_failure(
     tmp_path: Path, data: bytes, limits: dict | None = None
 ) -> tuple[PackageError, DeloproFolder]:
+    (tmp_path / "root").mkdir(exist_ok=True)
     folder = DeloproFolder(tmp_path / "root", **(limits or {}))
     folder.ensure_layout()
     (folder.root / "incoming" / "PKG.zip").write_bytes(data)
@@ -286,6 +287,7 @@ def test_zip_name_flagged_utf8_but_not(tmp_path: Path) -> None:
 
 
 def test_hostile_package_fails_alone(tmp_path: Path) -> None:
+    (tmp_path / "root").mkdir(exist_ok=True)
     folder = DeloproFolder(tmp_path / "root")
     folder.ensure_layout()
     bad = make_card_package(folder.root / "incoming" / "bad")
@@ -304,6 +306,7 @@ def test_hostile_package_fails_alone(tmp_path: Path) -> None:
 
 
 def test_error_json_symlink_in_package_is_replaced_not_followed(tmp_path: Path) -> None:
+    (tmp_path / "root").mkdir(exist_ok=True)
     folder = DeloproFolder(tmp_path / "root")
     folder.ensure_layout()
     victim = tmp_path / "victim.txt"

@@ -122,6 +122,7 @@ def make_daemon(store_url: str) -> Iterator[DaemonFactory]:
     def make(cfg: Path) -> Daemon:
         rt = build_runtime(load_config(cfg), clock=lambda: NOW)
         root = cfg.parent / "edms"
+        root.mkdir(exist_ok=True)
         source = DeloproSource("edms", root, stable_interval=30.0)
         answers = DeloproAnswerTransport(DeloproFolder(root), rt.blobs)
         made.append(Daemon(rt, [], MemoryTransport(), package_sources=[source],

@@ -98,7 +98,6 @@ class DeloproSource:
         self.name = name
         self.folder = DeloproFolder(root, stable_interval=stable_interval, clock=clock)
         self._recovered = False
-        self._laid_out = False  # the folder was there once: its going away is a failure now
         self._in_hand: dict[Path, ClaimedPackage] = {}
         self._tries: dict[Path, int] = {}
         self._closed = threading.Event()
@@ -106,9 +105,10 @@ class DeloproSource:
     def _recover(self) -> None:
         if self._recovered:
             return
-        if self._laid_out and not self.folder.root.is_dir():
+        if not self.folder.root.is_dir():
             raise DeloproUnavailable(f"Папка «ДелоПро» {self.folder.root} не найдена "
-                                     "(удалена или не подключён сетевой диск)")
+                                     "(неверный путь в настройках, папка удалена или не подключён "
+                                     "сетевой диск); buhdesk её не создаёт")
         try:
             self.folder.ensure_layout()
         except OSError as e:
@@ -117,7 +117,7 @@ class DeloproSource:
             log.info("%s: package %s left in work/ by a crash, checking it again", self.name,
                      pkg.name)
             self._in_hand[pkg.path] = pkg
-        self._recovered = self._laid_out = True
+        self._recovered = True
 
     def fetch(self, limit: int) -> Sequence[tuple[ClaimedPackage, Document | PackageProblem]]:
         with self._relayout_on_failure():

@@ -75,6 +75,11 @@ class DeloproFolder:
         return self.root / name
 
     def ensure_layout(self) -> None:
+        """Make the working folders inside the export folder. The export folder itself is never
+        made: a wrong path or a network share not mounted would otherwise become an empty local
+        folder that nothing arrives in, and answer packages written there would be lost."""
+        if not self.root.is_dir():
+            raise FileNotFoundError(f"{self.root} не найдена")
         for name in LAYOUT:
             self._dir(name).mkdir(parents=True, exist_ok=True)
 
