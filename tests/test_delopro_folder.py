@@ -361,6 +361,13 @@ def test_answer_refuses_bad_name_result_and_duplicates(folder: DeloproFolder) ->
         folder.write_answer(answer())
 
 
+def test_an_answer_is_never_written_where_the_export_folder_is_missing(tmp_path: Path) -> None:
+    root = tmp_path / "share" / "edms"
+    with pytest.raises(DeloproUnavailable, match="не найдена"):
+        DeloproFolder(root).write_answer(answer())
+    assert not (tmp_path / "share").exists()
+
+
 def test_receipts_are_read_and_moved_to_done(folder: DeloproFolder) -> None:
     receipts = folder.root / "receipts"
     (receipts / "R-187.ok").write_bytes("Принято".encode("cp1251"))

@@ -138,7 +138,7 @@ def write_answer(outgoing: Path, answer: AnswerPackage) -> Path:
     if os.path.lexists(final):
         raise FileExistsError(f"answer package {final} already exists")
     remove_tree(tmp)  # left over from a crash before the rename: ours, never visible
-    tmp.mkdir(parents=True)
+    tmp.mkdir()  # outgoing/.tmp is laid out with the folder: never made in its place
     files = _write_files(tmp, answer)
     write_synced(tmp / "answer.xml", render_answer(answer, files))
     write_synced(tmp / "READY", b"")

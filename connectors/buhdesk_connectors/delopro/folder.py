@@ -232,6 +232,12 @@ class DeloproFolder:
     # --- answers -------------------------------------------------------------------------------
 
     def write_answer(self, answer: AnswerPackage) -> Path:
+        """Write an answer package into ``outgoing/``; the export folder must be there (an
+        answer written into a folder made in its place would never reach «ДелоПро»)."""
+        if not self.root.is_dir():
+            raise DeloproUnavailable(f"Папка «ДелоПро» {self.root} не найдена: пакет ответа "
+                                     "не записан, будет записан, когда папка появится")
+        self.ensure_layout()
         return write_answer(self._dir("outgoing"), answer)
 
     def read_receipts(self) -> list[Receipt]:
