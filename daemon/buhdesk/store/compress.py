@@ -13,6 +13,10 @@ A big letter (:data:`WHOLE` bytes or more) is compressed and read back in pieces
 never held in memory compressed beside itself; only the intake's path (``store.raw``) does that,
 other writers keep a big letter as it is (outgoing letters with big files: the notice carrying a
 client's scans).
+
+Routing then cuts the base64 of a letter's attachments out of the stored bytes (flag
+:data:`SPLICED` on the codec, :mod:`buhdesk.store.splice`); such a row is read only by
+``store.raw``, which rebuilds the letter from the attachment files.
 """
 
 from __future__ import annotations
@@ -24,6 +28,9 @@ import zstandard
 NONE = 0
 ZSTD = 1
 CODECS = (NONE, ZSTD)
+# a flag beside the codec: the letter's attachments are cut out (rows of ``raw_cuts``, rebuilt by
+# ``store.raw`` from the files, ``store.splice``); the rest is kept as the codec without it says
+SPLICED = 2
 LEVEL = 3
 MIN_SAVED = 64
 WHOLE = 1 << 20
@@ -84,4 +91,7 @@ def decode(codec: int, stored: bytes | bytearray) -> bytes | bytearray:
         return stored
     if codec == ZSTD:
         return zstandard.ZstdDecompressor().decompress(stored)
+    if codec & SPLICED:
+        raise ValueError("a stored letter without its attachments: read it by store.raw.read_raw, "
+                         "which puts them back from their files")
     raise ValueError(f"raw bytes kept in an unknown way: {codec!r}")
