@@ -91,7 +91,7 @@ def decode(codec: int, stored: bytes | bytearray) -> bytes | bytearray:
         return stored
     if codec == ZSTD:
         return zstandard.ZstdDecompressor().decompress(stored)
-    if codec & SPLICED:
+    if codec in (SPLICED | NONE, SPLICED | ZSTD):
         raise ValueError("a stored letter without its attachments: read it by store.raw.read_raw, "
                          "which puts them back from their files")
     raise ValueError(f"raw bytes kept in an unknown way: {codec!r}")

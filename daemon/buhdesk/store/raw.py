@@ -155,16 +155,19 @@ def _whole(session: Session, stored: dict[int, bytes], codec: int,
         cuts[row.message_pk].append(splice.Cut(
             offset=row.offset, length=row.length, sha256=row.sha256, line=row.line,
             crlf=row.crlf, final_eol=row.final_eol))
+    files = blobs
     return {pk: splice.rebuilt(compress.decode(codec & ~compress.SPLICED, data), cuts[pk],
-                               blobs.get) for pk, data in stored.items()}
+                               lambda sha: files.path(sha).open("rb"))
+            for pk, data in stored.items()}
 
 
 def splice_raw(session: Session, pk: int, letter: bytes | bytearray, files: set[str]) -> int:
     """Keep message ``pk``'s stored ``letter`` without the base64 of the attachment ``files``
     (hashes) it carries, where they write it again exactly; the bytes saved. Called in the
     transaction that stages the files (``BlobStore.stage``): they are durable before the letter
-    names them, and a rollback leaves it whole. A big letter stays whole (read in pieces)."""
-    if not files or len(letter) >= BIG:
+    names them, and a rollback leaves it whole. A big letter is read in pieces, never copied
+    whole; one whose rest would still be big stays whole."""
+    if not files:
         return 0
     where = col(Raw.message_pk) == pk
     codec = session.execute(select(col(Raw.codec)).where(where)).scalar_one_or_none()
@@ -173,7 +176,10 @@ def splice_raw(session: Session, pk: int, letter: bytes | bytearray, files: set[
     cuts = splice.find_cuts(letter, files)
     if not cuts:
         return 0
-    codec, data = compress.encode(splice.spliced(letter, cuts))
+    rest = splice.spliced(letter, cuts)
+    if len(rest) >= BIG:
+        return 0
+    codec, data = compress.encode(rest)
     connection = session.connection()
     connection.execute(update(table_of(Raw)).where(where).values(
         codec=codec | compress.SPLICED, data=data))

@@ -15,12 +15,16 @@ from __future__ import annotations
 import binascii
 import hashlib
 import re
-from collections.abc import Callable, Collection, Sequence
+from collections.abc import Callable, Collection, Iterator, Sequence
 from dataclasses import dataclass
+from typing import BinaryIO
 
 MIN_RUN = 4096
-# lines of the base64 alphabet; the last may end the letter without a line ending
-_RUN = re.compile(rb"(?:[A-Za-z0-9+/=]+(?:\r\n|\n|\Z))+")
+_PIECE = 3 << 18  # file bytes encoded at a time (whole base64 quanta)
+_WINDOW = 1 << 20  # base64 text decoded at a time, up to a line break
+# whole lines of the base64 alphabet from a line's start (the last may end the letter without a
+# line ending); possessive, so that a line that is not one is given up in one pass
+_RUN = re.compile(rb"(?m)^(?:[A-Za-z0-9+/=]++(?:\r\n|\n|\Z))+")
 
 
 @dataclass(frozen=True)
@@ -36,73 +40,157 @@ class Cut:
 
     def encode(self, content: bytes) -> bytes:
         """The run again from the file's ``content``."""
-        text = binascii.b2a_base64(content, newline=False)
-        eol = b"\r\n" if self.crlf else b"\n"
-        run = eol.join(text[at:at + self.line] for at in range(0, len(text), self.line))
-        return run + eol if self.final_eol else run
+        lines = _Lines(self.line, self.crlf, self.final_eol)
+        return lines.feed(content) + lines.end()
+
+
+class _Lines:
+    """A file's base64 in lines of ``line`` characters, written piece by piece."""
+
+    def __init__(self, line: int, crlf: bool, final_eol: bool) -> None:
+        self.line, self.final_eol = line, final_eol
+        self.eol = b"\r\n" if crlf else b"\n"
+        self.held = b""  # file bytes short of a whole quantum
+        self.chars = b""  # base64 text short of a line, or one whole line (maybe the last)
+
+    def feed(self, content: bytes) -> bytes:
+        data = self.held + content
+        usable = len(data) - len(data) % 3
+        self.held = data[usable:]
+        chars = self.chars + binascii.b2a_base64(data[:usable], newline=False)
+        whole = (len(chars) - 1) // self.line * self.line if chars else 0  # one line stays
+        self.chars = chars[whole:]
+        return b"".join(chars[at:at + self.line] + self.eol for at in range(0, whole, self.line))
+
+    def end(self) -> bytes:
+        chars = self.chars + binascii.b2a_base64(self.held, newline=False)
+        run = self.eol.join(chars[at:at + self.line] for at in range(0, len(chars), self.line))
+        return run + self.eol if self.final_eol and run else run
 
 
 def find_cuts(letter: bytes | bytearray, files: Collection[str]) -> list[Cut]:
     """The runs of ``letter`` that encode one of ``files`` (hashes) and are written again
-    exactly from it, in the order of the letter."""
+    exactly from it, in the order of the letter. A big run is read in pieces: the letter is
+    never copied whole."""
     cuts = []
+    view = memoryview(letter)
     for found in _RUN.finditer(letter):
         start, end = found.span()
         if end - start >= MIN_RUN:
-            cut = _cut(bytes(letter[start:end]), start, files)
+            cut = _cut(letter, view, start, end, files)
             if cut is not None:
                 cuts.append(cut)
     return cuts
 
 
-def _cut(run: bytes, offset: int, files: Collection[str]) -> Cut | None:
-    first = run.find(b"\n")
+def _cut(letter: bytes | bytearray, view: memoryview, start: int, end: int,
+         files: Collection[str]) -> Cut | None:
+    first = letter.find(b"\n", start, min(end, start + _WINDOW)) - start
     if first <= 0:
         return None
-    crlf = run[first - 1:first] == b"\r"
+    crlf = view[start + first - 1] == ord("\r")
     line = first - 1 if crlf else first
     if line <= 0:
         return None
+    cut = Cut(offset=start, length=end - start, sha256="", line=line, crlf=crlf,
+              final_eol=view[end - 1] == ord("\n"))
+    lines = _Lines(line, crlf, cut.final_eol)
+    digest = hashlib.sha256()
+    at = start  # how far the written-again run matches the letter
     try:
-        content = binascii.a2b_base64(run.replace(b"\r\n" if crlf else b"\n", b""),
-                                      strict_mode=True)
+        for content in _decoded(letter, view, start, end, cut.crlf):
+            digest.update(content)
+            again = lines.feed(content)
+            if view[at:at + len(again)] != again:
+                return None
+            at += len(again)
     except binascii.Error:
         return None
-    sha = hashlib.sha256(content).hexdigest()
-    if sha not in files:
+    again = lines.end()
+    if at + len(again) != end or view[at:end] != again:
         return None
-    cut = Cut(offset=offset, length=len(run), sha256=sha, line=line, crlf=crlf,
-              final_eol=run.endswith(b"\n"))
-    return cut if cut.encode(content) == run else None
+    sha = digest.hexdigest()
+    return Cut(offset=start, length=end - start, sha256=sha, line=line, crlf=crlf,
+               final_eol=cut.final_eol) if sha in files else None
+
+
+def _decoded(letter: bytes | bytearray, view: memoryview, start: int, end: int,
+             crlf: bool) -> Iterator[bytes]:
+    """The run's content in pieces; binascii.Error when it is not clean base64 with one line
+    ending throughout."""
+    eol = b"\r\n" if crlf else b"\n"
+    held = b""
+    at = start
+    while at < end:
+        stop = min(end, at + _WINDOW)
+        if stop < end:  # up to a line break, so that no line ending is split
+            stop = letter.rfind(b"\n", at, stop) + 1
+            if stop <= at:
+                raise binascii.Error("a line longer than the window")
+        text = held + bytes(view[at:stop]).replace(eol, b"")
+        if b"\r" in text or b"\n" in text:
+            raise binascii.Error("mixed line endings")
+        usable = len(text) - len(text) % 4
+        held = text[usable:]
+        yield binascii.a2b_base64(text[:usable], strict_mode=True)
+        at = stop
+    if held:
+        raise binascii.Error("base64 not in whole quanta")
 
 
 def spliced(letter: bytes | bytearray, cuts: Sequence[Cut]) -> bytes:
     """``letter`` without the runs ``cuts`` name."""
+    view = memoryview(letter)
     pieces, at = [], 0
     for cut in cuts:
-        pieces.append(letter[at:cut.offset])
+        pieces.append(view[at:cut.offset])
         at = cut.offset + cut.length
-    pieces.append(letter[at:])
+    pieces.append(view[at:])
     return b"".join(pieces)
 
 
 def rebuilt(rest: bytes | bytearray, cuts: Sequence[Cut],
-            read_file: Callable[[str], bytes]) -> bytes:
-    """The letter from what :func:`spliced` left of it and its files (``read_file`` by hash)."""
-    pieces: list[bytes | bytearray] = []
+            open_file: Callable[[str], BinaryIO]) -> bytearray:
+    """The letter from what :func:`spliced` left of it and its files (``open_file`` by hash),
+    each file read and encoded in pieces into the one copy of the letter."""
+    ordered = sorted(cuts, key=lambda c: c.offset)
+    letter = bytearray(len(rest) + sum(c.length for c in ordered))
     at = kept = 0  # in the letter, in what was left of it
-    for cut in sorted(cuts, key=lambda c: c.offset):
-        pieces.append(rest[kept:kept + cut.offset - at])
-        kept += cut.offset - at
-        content = read_file(cut.sha256)
-        if hashlib.sha256(content).hexdigest() != cut.sha256:
-            raise ValueError(f"attachment file {cut.sha256} does not hold the bytes named by its "
-                             f"hash: the letter cannot be rebuilt from it")
-        run = cut.encode(content)
-        if len(run) != cut.length:
-            raise ValueError(f"attachment file {cut.sha256} gives {len(run)} bytes of base64, "
-                             f"the letter had {cut.length}")
-        pieces.append(run)
+    for cut in ordered:
+        size = cut.offset - at
+        letter[at:cut.offset] = rest[kept:kept + size]
+        kept += size
+        _write_run(letter, cut, open_file)
         at = cut.offset + cut.length
-    pieces.append(rest[kept:])
-    return b"".join(pieces)
+    letter[at:] = rest[kept:]
+    if len(letter) != len(rest) + sum(c.length for c in ordered):
+        raise ValueError("a stored letter without its attachments does not add up")
+    return letter
+
+
+def _write_run(letter: bytearray, cut: Cut, open_file: Callable[[str], BinaryIO]) -> None:
+    """The run ``cut`` names written into its place in ``letter`` from the file."""
+    lines = _Lines(cut.line, cut.crlf, cut.final_eol)
+    digest = hashlib.sha256()
+    at, end = cut.offset, cut.offset + cut.length
+    try:
+        source = open_file(cut.sha256)
+    except FileNotFoundError as e:
+        raise ValueError(f"attachment file {cut.sha256}, which a stored letter is rebuilt "
+                         f"from, is missing: {e.filename}") from e
+    with source:
+        for content in iter(lambda: source.read(_PIECE), b""):
+            digest.update(content)
+            at = _put(letter, at, end, lines.feed(content), cut)
+    at = _put(letter, at, end, lines.end(), cut)
+    if digest.hexdigest() != cut.sha256 or at != end:
+        raise ValueError(f"attachment file {cut.sha256} does not hold the bytes named by its "
+                         f"hash: the letter cannot be rebuilt from it")
+
+
+def _put(letter: bytearray, at: int, end: int, piece: bytes, cut: Cut) -> int:
+    if at + len(piece) > end:
+        raise ValueError(f"attachment file {cut.sha256} gives more base64 than the "
+                         f"{cut.length} bytes the letter had")
+    letter[at:at + len(piece)] = piece
+    return at + len(piece)
