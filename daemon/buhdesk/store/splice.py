@@ -22,9 +22,11 @@ from typing import BinaryIO
 MIN_RUN = 4096
 _PIECE = 3 << 18  # file bytes encoded at a time (whole base64 quanta)
 _WINDOW = 1 << 20  # base64 text decoded at a time, up to a line break
-# whole lines of the base64 alphabet from a line's start (the last may end the letter without a
-# line ending); possessive, so that a line that is not one is given up in one pass
-_RUN = re.compile(rb"(?m)^(?:[A-Za-z0-9+/=]++(?:\r\n|\n|\Z))+")
+# a stretch of base64 characters and line breaks, found from its first character on: one
+# character class repeated, which the regex engine matches without a stack per line (a pattern
+# of repeated lines kept some 60 MB of backtracking state on a 35 MB letter)
+_STRETCH = re.compile(rb"(?<![A-Za-z0-9+/=\r\n])[A-Za-z0-9+/=\r\n]{%d,}" % MIN_RUN)
+_EOLS = b"\r\n"
 
 
 @dataclass(frozen=True)
@@ -74,13 +76,35 @@ def find_cuts(letter: bytes | bytearray, files: Collection[str]) -> list[Cut]:
     never copied whole."""
     cuts = []
     view = memoryview(letter)
-    for found in _RUN.finditer(letter):
-        start, end = found.span()
-        if end - start >= MIN_RUN:
-            cut = _cut(letter, view, start, end, files)
+    for found in _STRETCH.finditer(letter):
+        span = _lines_of(letter, *found.span())
+        if span is not None:
+            cut = _cut(letter, view, *span, files)
             if cut is not None:
                 cuts.append(cut)
     return cuts
+
+
+def _lines_of(letter: bytes | bytearray, start: int, end: int) -> tuple[int, int] | None:
+    """The stretch narrowed to whole lines: from the start of its first line with a base64
+    character to its last base64 character and the line ending after it."""
+    if start > 0:  # after a character of no base64 line: from the next line on
+        start = letter.find(b"\n", start, end) + 1
+        if start == 0:
+            return None
+    while start < end and letter[start] in _EOLS:
+        start += 1
+    if end < len(letter) and letter[end - 1] not in _EOLS:  # ends mid-line: the line before
+        end = letter.rfind(b"\n", start, end) + 1
+    while end > start and letter[end - 1] in _EOLS:
+        end -= 1
+    first = letter.find(b"\n", start, min(end + 2, start + _WINDOW))
+    if first <= start:
+        return None
+    eol = b"\r\n" if letter[first - 1] == _EOLS[0] else b"\n"
+    if letter[end:end + len(eol)] == eol:
+        end += len(eol)
+    return (start, end) if end - start >= MIN_RUN else None
 
 
 def _cut(letter: bytes | bytearray, view: memoryview, start: int, end: int,
