@@ -10,6 +10,7 @@ import hashlib
 import io
 import random
 from collections.abc import Iterator
+from contextlib import ExitStack
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
@@ -17,7 +18,7 @@ import pytest
 from conftest import write_config
 from sqlalchemy import func, select, update
 from sqlmodel import Session, col
-from support import letter
+from support import letter, scratch_database
 
 from buhdesk.cli.command import main
 from buhdesk.config import load_config
@@ -217,10 +218,12 @@ def test_a_failed_routing_leaves_the_letter_whole(site: tuple[Path, Runtime], tm
         assert read_raw(s, ids["one"]) == data
 
 
+@pytest.mark.integration
 def test_a_backup_keeps_the_files_the_letters_need(tmp_path: Path, secret_env: str,
+                                                   store_url: str,
                                                    shipped_rules: RuleBook) -> None:
     (tmp_path / "live").mkdir()
-    live = write_config(tmp_path / "live")
+    live = write_config(tmp_path / "live", store=store_url)
     rt = build_runtime(load_config(live), rules=shipped_rules)
     try:
         letters = {"one": letter(1, attachment=PDF), "two": VARIANTS["odd-75"][0]}
@@ -234,14 +237,17 @@ def test_a_backup_keeps_the_files_the_letters_need(tmp_path: Path, secret_env: s
     manifest = backup(load_config(live), tmp_path / "copy")
     assert manifest.missing_blobs == []
     (tmp_path / "fresh").mkdir()
-    fresh = write_config(tmp_path / "fresh")
-    restore(load_config(fresh), tmp_path / "copy")
-    rt = build_runtime(load_config(fresh), rules=shipped_rules)
-    try:
-        for key, data in letters.items():
-            assert _export(fresh, rt, ids[key], tmp_path / key) == data
-    finally:
-        rt.engine.dispose()
+    with ExitStack() as stack:
+        target = None if store_url.startswith("sqlite") else stack.enter_context(
+            scratch_database(store_url, "buhdesk_restore"))
+        fresh = write_config(tmp_path / "fresh", store=target)
+        restore(load_config(fresh), tmp_path / "copy")
+        rt = build_runtime(load_config(fresh), rules=shipped_rules)
+        try:
+            for key, data in letters.items():
+                assert _export(fresh, rt, ids[key], tmp_path / key) == data
+        finally:
+            rt.engine.dispose()
 
 
 @pytest.mark.integration
