@@ -116,13 +116,12 @@ def _cut(letter: bytes | bytearray, view: memoryview, start: int, end: int,
     line = first - 1 if crlf else first
     if line <= 0:
         return None
-    cut = Cut(offset=start, length=end - start, sha256="", line=line, crlf=crlf,
-              final_eol=view[end - 1] == ord("\n"))
-    lines = _Lines(line, crlf, cut.final_eol)
+    final_eol = view[end - 1] == ord("\n")
+    lines = _Lines(line, crlf, final_eol)
     digest = hashlib.sha256()
     at = start  # how far the written-again run matches the letter
     try:
-        for content in _decoded(letter, view, start, end, cut.crlf):
+        for content in _decoded(letter, view, start, end, crlf):
             digest.update(content)
             again = lines.feed(content)
             if view[at:at + len(again)] != again:
@@ -135,7 +134,7 @@ def _cut(letter: bytes | bytearray, view: memoryview, start: int, end: int,
         return None
     sha = digest.hexdigest()
     return Cut(offset=start, length=end - start, sha256=sha, line=line, crlf=crlf,
-               final_eol=cut.final_eol) if sha in files else None
+               final_eol=final_eol) if sha in files else None
 
 
 def _decoded(letter: bytes | bytearray, view: memoryview, start: int, end: int,
