@@ -114,7 +114,7 @@ def site(tmp_path: Path, secret_env: str, store_url: str,
 def _take_and_route(rt: Runtime, letters: dict[str, bytes]) -> dict[str, int]:
     items = [RawItem(source="minfin", key=key, data=data, received_at=datetime.now(UTC))
              for key, data in letters.items()]
-    assert not take_in(rt.engine, items, max_bytes=16 * MB).held
+    assert not items or not take_in(rt.engine, items, max_bytes=16 * MB).held
     while route_pending(rt):
         pass
     with Session(rt.engine) as s:
@@ -265,3 +265,23 @@ def test_a_big_letter_is_kept_without_its_attachment_and_exported_byte_for_byte(
     with Session(rt.engine) as s:
         assert read_raw(s, ids["big"], rt.blobs) == data
     assert _export(config, rt, ids["big"], tmp_path / "out") == data
+
+
+@pytest.mark.integration
+def test_a_spliced_letter_routed_again_is_read_whole(site: tuple[Path, Runtime],
+                                                     tmp_path: Path) -> None:
+    """A released letter is routed again (``quarantine``): the route reads it rebuilt and
+    leaves the letter as it is kept."""
+    config, rt = site
+    data = letter(1, attachment=PDF)
+    ids = _take_and_route(rt, {"one": data})
+    before = _stored(rt, ids["one"])
+    with Session(rt.engine) as s:
+        s.execute(update(Message).where(col(Message.id) == ids["one"]).values(status="received"))
+        s.commit()
+    _take_and_route(rt, {})
+    with Session(rt.engine) as s:
+        msg = s.get(Message, ids["one"])
+        assert msg is not None and msg.status != "held", msg.reason
+    assert _stored(rt, ids["one"]) == before
+    assert _export(config, rt, ids["one"], tmp_path / "out") == data
