@@ -34,6 +34,7 @@ def run_letters(args: argparse.Namespace, load_config: LoadConfig) -> int:
     from sqlalchemy import select
     from sqlmodel import Session, col
 
+    from buhdesk.store.blobs import BlobStore
     from buhdesk.store.engine import opened_store
     from buhdesk.store.models import Message, Request
     from buhdesk.store.raw import has_raw, read_raw
@@ -42,7 +43,9 @@ def run_letters(args: argparse.Namespace, load_config: LoadConfig) -> int:
     number = args.number.strip().upper()
     out = Path(args.out)
     written: list[dict[str, object]] = []
-    with opened_store(load_config(args).store.url) as engine, Session(engine) as session:
+    config = load_config(args)
+    blobs = BlobStore(Path(config.store.blobs))  # letters kept without their attachments
+    with opened_store(config.store.url) as engine, Session(engine) as session:
         request = session.execute(select(Request).where(Request.number == number)).scalars().first()
         if request is None:
             print(f"Ошибка: обращение {number} не найдено.", file=sys.stderr)
@@ -55,7 +58,7 @@ def run_letters(args: argparse.Namespace, load_config: LoadConfig) -> int:
             if not has_raw(session, msg.id):
                 continue  # destroyed under the retention term
             path = out / f"{number}-{n:02d}.eml"
-            data = read_raw(session, msg.id)
+            data = read_raw(session, msg.id, blobs)
             path.write_bytes(bytes(data))
             written.append({"file": str(path), "message_id": msg.message_id, "size": len(data),
                             "from": msg.from_addr, "subject": msg.subject})

@@ -34,9 +34,10 @@ from buhdesk.rules.book import RuleBook, with_duty_accountant
 from buhdesk.rules.classify import Letter
 from buhdesk.service.runtime import Runtime
 from buhdesk.store.append_rows import event_values, insert_events
+from buhdesk.store.blobs import BlobStore
 from buhdesk.store.engine import is_postgres
 from buhdesk.store.models import Attachment, Message, Request, flushed_id
-from buhdesk.store.raw import has_raw, read_raw, read_raws
+from buhdesk.store.raw import has_raw, read_raw, read_raws, splice_raw
 from buhdesk.trust.floods import notify_capped
 from buhdesk.trust.holds import hold_if_flooding, hold_if_unauthentic
 from buhdesk.trust.keys import THREAD
@@ -96,7 +97,7 @@ def _route_batch(rt: Runtime, limit: int, stop: threading.Event | None, *,
         if is_postgres(rt.engine):
             stmt = stmt.with_for_update(skip_locked=True)
         messages = list(session.execute(stmt).scalars())
-        raws = _raws(session, [m.id for m in messages if m.size <= PREFETCH_BYTES])
+        raws = _raws(session, [m.id for m in messages if m.size <= PREFETCH_BYTES], rt.blobs)
         batch = Batch(session, rt)
         _prepare(batch, raws)
         batch.acks.prefetch(session, rt, (p.parsed.from_addr for p in batch.prepared.values()))
@@ -134,9 +135,10 @@ def _prepare(batch: Batch, raws: dict[int, bytes | bytearray]) -> None:
             log.debug("route: classifying ahead failed", exc_info=True)
 
 
-def _raws(session: Session, ids: Sequence[int | None]) -> dict[int, bytes | bytearray]:
+def _raws(session: Session, ids: Sequence[int | None],
+          blobs: BlobStore) -> dict[int, bytes | bytearray]:
     """The batch's raw bytes, read in one query and handed out once each."""
-    return read_raws(session, [pk for pk in ids if pk is not None])
+    return read_raws(session, [pk for pk in ids if pk is not None], blobs)
 
 
 def _route_isolated(batch: Batch, msg: Message, raws: dict[int, bytes | bytearray]) -> None:
@@ -162,7 +164,7 @@ def _describe_held(session: Session, rt: Runtime, msg: Message) -> None:
     if not has_raw(session, flushed_id(msg)):
         return  # destroyed under the retention term: nothing to describe
     try:
-        parsed = parse_message(read_raw(session, flushed_id(msg)),
+        parsed = parse_message(read_raw(session, flushed_id(msg), rt.blobs),
                                max_attachment_bytes=0)
     except MessageParseError:
         return
@@ -174,7 +176,7 @@ def _route(batch: Batch, msg: Message, raws: dict[int, bytes | bytearray]) -> No
     pk = flushed_id(msg)
     stored = raws.pop(pk, None)
     # a big letter is read alone, not kept in the session: it is held once
-    data: bytes | bytearray = stored if stored is not None else read_raw(session, pk)
+    data: bytes | bytearray = stored if stored is not None else read_raw(session, pk, rt.blobs)
     prepared = batch.prepared.pop(pk, None)
     try:
         parsed = prepared.parsed if prepared else parse_message(
@@ -187,7 +189,7 @@ def _route(batch: Batch, msg: Message, raws: dict[int, bytes | bytearray]) -> No
     thread = find_thread(session, rt.keys.keys(THREAD), rt.rules, parsed)
     automated = detect_automated(parsed, own_addresses={rt.config.service.address})
     if automated:
-        _fill_message(session, rt, msg, parsed)
+        _fill_message(session, rt, msg, parsed, data)
         _ignore_automated(session, msg, thread, automated)
         if automated == "bounce":
             join_bounce(session, rt, msg, parsed, batch.absences)
@@ -203,7 +205,7 @@ def _route(batch: Batch, msg: Message, raws: dict[int, bytes | bytearray]) -> No
             not by_staff and _opens_request(rt, request) and
             hold_if_flooding(session, rt, msg, parsed.from_addr or "")):
         return
-    _fill_message(session, rt, msg, parsed)
+    _fill_message(session, rt, msg, parsed, data)
     if handle_commands(session, rt, msg, parsed, data, member=staff if request is None or by_staff
                        else None, request=request, token=thread.token):
         return  # a letter of staff commands (#мои, #найти, #история): answered, nothing else
@@ -236,17 +238,24 @@ def _describe(msg: Message, parsed: ParsedMessage) -> None:
         parsed.message_id
 
 
-def _fill_message(session: Session, rt: Runtime, msg: Message, parsed: ParsedMessage) -> None:
+def _fill_message(session: Session, rt: Runtime, msg: Message, parsed: ParsedMessage,
+                  data: bytes | bytearray) -> None:
+    """The message's fields and attachments from the parsed letter; the stored letter is then
+    kept without the base64 of the files just staged (``store.splice``)."""
     msg.message_id = parsed.message_id
     msg.from_addr = parsed.from_addr
     msg.to_addrs = ", ".join(parsed.to)
     msg.subject = parsed.subject[:500]
     msg.body_text = parsed.body_text
+    files = set()
     for att in parsed.attachments:
         sha = rt.blobs.stage(session, att.data) if not att.truncated else ""
         session.add(Attachment(message_pk=flushed_id(msg), filename=att.filename,
                                content_type=att.content_type, size=att.size, sha256=sha,
                                purged=att.truncated))
+        if sha:
+            files.add(sha)
+    splice_raw(session, flushed_id(msg), data, files)
     if parsed.defects:
         event(session, "route", "parsed-with-defects", message=msg, defects=list(parsed.defects))
 

@@ -33,7 +33,7 @@ from sqlmodel import Session, col
 from buhdesk.schedule.copies import CopiesUnavailable, CopyKeeper, ItemCopies
 from buhdesk.store.blobs import BlobStore
 from buhdesk.store.engine import table_of
-from buhdesk.store.models import Attachment, Event, Message, Raw, Request
+from buhdesk.store.models import Attachment, Event, Message, Raw, RawCut, Request
 from buhdesk.store.moments import as_utc
 
 log = logging.getLogger(__name__)
@@ -251,6 +251,7 @@ def _purge_item(engine: Engine, item: PurgeItem, now: datetime, actor: str) -> s
             select(col(Attachment.sha256)).where(col(Attachment.message_pk).in_(ids),
                                                  col(Attachment.purged).is_(False))
         ).scalars())
+        session.execute(delete(RawCut).where(col(RawCut.message_pk).in_(ids)))
         session.execute(delete(Raw).where(col(Raw.message_pk).in_(ids)))
         session.execute(update(Message).where(item.messages).values(body_text=None))
         session.execute(update(Attachment).where(col(Attachment.message_pk).in_(ids))
@@ -266,7 +267,8 @@ def _purge_item(engine: Engine, item: PurgeItem, now: datetime, actor: str) -> s
 
 
 def _delete_unreferenced(engine: Engine, blobs: BlobStore, hashes: set[str]) -> int:
-    """Delete the files no live attachment refers to; a shared file stays while it is used."""
+    """Delete the files no live attachment and no stored letter kept without its attachments
+    (``raw_cuts``) refers to; a shared file stays while it is used."""
     if not hashes:
         return 0
     with blobs.deletion(), Session(engine) as session:  # no letter stages a file meanwhile
@@ -274,6 +276,8 @@ def _delete_unreferenced(engine: Engine, blobs: BlobStore, hashes: set[str]) -> 
             select(col(Attachment.sha256)).where(col(Attachment.sha256).in_(hashes),
                                                  col(Attachment.purged).is_(False))
         ).scalars())
+        live.update(session.execute(
+            select(col(RawCut.sha256)).where(col(RawCut.sha256).in_(hashes))).scalars())
         return sum(blobs.delete(sha) for sha in sorted(hashes - live))
 
 

@@ -140,7 +140,9 @@ def _counts(conn: sqlite3.Connection) -> dict[str, int]:
     return {t: conn.execute(f'SELECT count(*) FROM "{t}"').fetchone()[0] for t in tables}
 
 
-LIVE_HASHES = "SELECT DISTINCT sha256 FROM attachments WHERE NOT purged AND sha256 <> ''"
+# the files live attachments name, and those stored letters kept without their attachments need
+LIVE_HASHES = ("SELECT sha256 FROM attachments WHERE NOT purged AND sha256 <> '' "
+               "UNION SELECT sha256 FROM raw_cuts")
 
 
 def _sqlite_live_hashes(db: Path) -> set[str]:

@@ -18,10 +18,13 @@ A letter under :data:`WHOLE` bytes is compressed with a dictionary shipped with 
 (``store/dictionaries/<id>.zdict``, trained by ``bench/zstd_dictionary.py`` on letters of the
 service: headers, the templates' words, quoted-printable Cyrillic): most of an acknowledgment or
 a notice is then said by reference (on letters it was not trained on, an acknowledgment of 4.2 kB
-in 0.5 kB instead of 1.5 kB). The frame names
-its dictionary by id, so a letter is read back with the one it was written with: a dictionary
-that has shipped is never changed or removed (``tests/test_store_compression.py`` holds their
-hashes); a better one gets a new id.
+in 0.5 kB instead of 1.5 kB). The frame names its dictionary by id, so a letter is read back with
+the one it was written with: a dictionary that has shipped is never changed or removed
+(``tests/test_store_compression.py`` holds their hashes); a better one gets a new id.
+
+Routing then cuts the base64 of a letter's attachments out of the stored bytes (flag
+:data:`SPLICED` on the codec, :mod:`buhdesk.store.splice`); such a row is read only by
+``store.raw``, which rebuilds the letter from the attachment files.
 """
 
 from __future__ import annotations
@@ -36,6 +39,9 @@ import zstandard
 NONE = 0
 ZSTD = 1
 CODECS = (NONE, ZSTD)
+# a flag beside the codec: the letter's attachments are cut out (rows of ``raw_cuts``, rebuilt by
+# ``store.raw`` from the files, ``store.splice``); the rest is kept as the codec without it says
+SPLICED = 2
 LEVEL = 3
 MIN_SAVED = 64
 WHOLE = 1 << 20
@@ -98,6 +104,9 @@ def decode(codec: int, stored: bytes | bytearray) -> bytes | bytearray:
     if codec == ZSTD:
         return _CODECS.unpacker(zstandard.get_frame_parameters(stored).dict_id).decompress(
             stored)
+    if codec in (SPLICED | NONE, SPLICED | ZSTD):
+        raise ValueError("a stored letter without its attachments: read it by store.raw.read_raw, "
+                         "which puts them back from their files")
     raise ValueError(f"raw bytes kept in an unknown way: {codec!r}")
 
 

@@ -9,7 +9,7 @@ from __future__ import annotations
 from datetime import UTC, date, datetime
 from typing import Protocol
 
-from sqlalchemy import Column, Index, Integer, LargeBinary, Text, UniqueConstraint
+from sqlalchemy import BigInteger, Column, Index, Integer, LargeBinary, Text, UniqueConstraint
 from sqlmodel import Field, SQLModel
 
 from buhdesk.store import compress
@@ -152,6 +152,23 @@ class Raw(SQLModel, table=True):
     def keep(self, letter: bytes | bytearray) -> None:
         """Replace the stored letter by ``letter``."""
         self.codec, self.data = compress.encode(letter)
+
+
+class RawCut(SQLModel, table=True):
+    """A base64 run cut out of a stored letter (``raws.codec`` with :data:`compress.SPLICED`):
+    where it was, the attachment file it encodes and how it was written (:mod:`store.splice`).
+    The file stays while a cut names it (the retention purge, backups)."""
+
+    __tablename__ = "raw_cuts"
+
+    message_pk: int = Field(foreign_key="messages.id", primary_key=True)
+    seq: int = Field(primary_key=True)
+    offset: int = Field(sa_column=Column(BigInteger, nullable=False))
+    length: int = Field(sa_column=Column(BigInteger, nullable=False))
+    sha256: str = Field(index=True)
+    line: int
+    crlf: bool
+    final_eol: bool
 
 
 class Attachment(SQLModel, table=True):

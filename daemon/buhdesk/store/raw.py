@@ -10,7 +10,9 @@ reads them back straight into one ``bytes``. On PostgreSQL the bytes are sent by
 pieces and read back in pieces into one ``bytearray``.
 
 The bytes are stored compressed where it pays (:mod:`buhdesk.store.compress`) and read back as
-they were; "big" is the size of what is stored.
+they were; "big" is the size of what is stored. Once routing has stored a letter's attachments
+as files, :func:`splice_raw` keeps the letter without their base64 (:mod:`buhdesk.store.splice`);
+the readers here put it back from the files (``blobs``), byte for byte.
 """
 
 from __future__ import annotations
@@ -20,15 +22,18 @@ import sqlite3
 from collections.abc import Iterable, Iterator, Sequence
 from typing import TYPE_CHECKING, Any
 
-from sqlalchemy import func, insert, select
+from sqlalchemy import func, insert, select, update
 from sqlmodel import Session, col
 
-from buhdesk.store import compress
+from buhdesk.store import compress, splice
 from buhdesk.store.append_rows import insert_raws
-from buhdesk.store.models import Raw
+from buhdesk.store.engine import table_of
+from buhdesk.store.models import Raw, RawCut
 
 if TYPE_CHECKING:
     import psycopg
+
+    from buhdesk.store.blobs import BlobStore
 
 BIG = compress.WHOLE
 _PIECE = 1 << 20
@@ -81,22 +86,26 @@ def has_raw(session: Session, pk: int) -> bool:
     return found.first() is not None
 
 
-def read_raw(session: Session, pk: int) -> bytes | bytearray:
+def read_raw(session: Session, pk: int, blobs: BlobStore | None = None) -> bytes | bytearray:
     """The stored bytes of message ``pk``: ``bytes``, or a ``bytearray`` for a big letter (one
     stored in ``BIG`` bytes or more, decompressed in pieces; on PostgreSQL also one stored as
-    it is)."""
+    it is). A letter kept without its attachments is rebuilt from their files in ``blobs``."""
     where = col(Raw.message_pk) == pk
     dbapi = _dbapi(session)
     if isinstance(dbapi, sqlite3.Connection):
         codec = session.execute(select(col(Raw.codec)).where(where)).scalar_one()
         with dbapi.blobopen("raws", "data", pk, readonly=True) as blob:
+            if codec & compress.SPLICED:
+                return _whole(session, {pk: blob.read()}, codec, blobs)[pk]
             if codec == compress.NONE or len(blob) < BIG:
                 return compress.decode(codec, blob.read())
             return compress.unpack_pieces(iter(lambda: blob.read(_PIECE), b""))
     size, codec = session.execute(select(func.length(col(Raw.data)), col(Raw.codec))
                                   .where(where)).one()
-    if size < BIG:
+    if size < BIG or codec & compress.SPLICED:
         small: bytes = session.execute(select(col(Raw.data)).where(where)).scalar_one()
+        if codec & compress.SPLICED:
+            return _whole(session, {pk: small}, codec, blobs)[pk]
         return compress.decode(codec, small)
 
     def pieces() -> Iterator[bytes]:
@@ -114,13 +123,71 @@ def read_raw(session: Session, pk: int) -> bytes | bytearray:
     return data
 
 
-def read_raws(session: Session, ids: Sequence[int]) -> dict[int, bytes | bytearray]:
-    """The stored bytes of several (small) messages in one query, by message id."""
+def read_raws(session: Session, ids: Sequence[int],
+              blobs: BlobStore | None = None) -> dict[int, bytes | bytearray]:
+    """The stored bytes of several (small) messages in one query, by message id; a letter kept
+    without its attachments is rebuilt from their files in ``blobs``."""
     if not ids:
         return {}
     rows = session.execute(select(col(Raw.message_pk), col(Raw.codec), col(Raw.data))
                            .where(col(Raw.message_pk).in_(ids)))
-    return {pk: compress.decode(codec, data) for pk, codec, data in rows}
+    found: dict[int, bytes | bytearray] = {}
+    spliced: dict[int, dict[int, bytes]] = {}
+    for pk, codec, data in rows:
+        if codec & compress.SPLICED:
+            spliced.setdefault(codec, {})[pk] = data
+        else:
+            found[pk] = compress.decode(codec, data)
+    for codec, stored in spliced.items():
+        found.update(_whole(session, stored, codec, blobs))
+    return found
+
+
+def _whole(session: Session, stored: dict[int, bytes], codec: int,
+           blobs: BlobStore | None) -> dict[int, bytes | bytearray]:
+    """Letters kept without their attachments (``codec`` with the flag), rebuilt."""
+    if blobs is None:
+        raise ValueError(f"stored letters {sorted(stored)} are kept without their attachments: "
+                         f"reading them needs the attachment files")
+    cuts: dict[int, list[splice.Cut]] = {pk: [] for pk in stored}
+    for row in session.execute(select(RawCut).where(col(RawCut.message_pk).in_(list(stored)))
+                               .order_by(col(RawCut.message_pk), col(RawCut.seq))).scalars():
+        cuts[row.message_pk].append(splice.Cut(
+            offset=row.offset, length=row.length, sha256=row.sha256, line=row.line,
+            crlf=row.crlf, final_eol=row.final_eol))
+    files = blobs
+    return {pk: splice.rebuilt(compress.decode(codec & ~compress.SPLICED, data), cuts[pk],
+                               lambda sha: files.path(sha).open("rb"))
+            for pk, data in stored.items()}
+
+
+def splice_raw(session: Session, pk: int, letter: bytes | bytearray, files: set[str]) -> int:
+    """Keep message ``pk``'s stored ``letter`` without the base64 of the attachment ``files``
+    (hashes) it carries, where they write it again exactly; the bytes saved. Called in the
+    transaction that stages the files (``BlobStore.stage``): they are durable before the letter
+    names them, and a rollback leaves it whole. A big letter is read in pieces, never copied
+    whole; one whose rest would still be big stays whole."""
+    if not files:
+        return 0
+    where = col(Raw.message_pk) == pk
+    codec = session.execute(select(col(Raw.codec)).where(where)).scalar_one_or_none()
+    if codec is None or codec & compress.SPLICED:
+        return 0  # destroyed, or routed once already (a requeued letter)
+    cuts = splice.find_cuts(letter, files)
+    if not cuts:
+        return 0
+    rest = splice.spliced(letter, cuts)
+    if len(rest) >= BIG:
+        return 0
+    codec, data = compress.encode(rest)
+    connection = session.connection()
+    connection.execute(update(table_of(Raw)).where(where).values(
+        codec=codec | compress.SPLICED, data=data))
+    connection.execute(insert(table_of(RawCut)), [
+        {"message_pk": pk, "seq": n, "offset": c.offset, "length": c.length,
+         "sha256": c.sha256, "line": c.line, "crlf": c.crlf, "final_eol": c.final_eol}
+        for n, c in enumerate(cuts)])
+    return sum(c.length for c in cuts)
 
 
 def _sqlite_write(session: Session, conn: sqlite3.Connection, pk: int, codec: int, size: int,
