@@ -154,22 +154,25 @@ def _record_rows(rt: Runtime, keys: list[str], results: Mapping[str, Exception |
         rows = {row.id: row for row in session.execute(
             select(Message).where(col(Message.id).in_(wanted))
         ).scalars()}
-        events = [_record(rt, rows[int(key)], results.get(key, RuntimeError("no result")),
-                          report) for key in keys if int(key) in rows]
+        recorded = (_record(rt, rows[int(key)], results.get(key, RuntimeError("no result")),
+                            report) for key in keys if int(key) in rows)
+        events = [e for e in recorded if e is not None]
         session.flush()
         insert_events(session, events)
         session.commit()
 
 
 def _record(rt: Runtime, row: Message, error: Exception | None,
-            report: DeliveryReport) -> dict[str, Any]:
-    """Mark ``row`` sent, rescheduled or held; return its audit-trail event (``event_values``)."""
+            report: DeliveryReport) -> dict[str, Any] | None:
+    """Mark ``row`` sent, rescheduled or held; return its audit-trail event (``event_values``):
+    a retry or a hold, with the reason. A letter sent needs none: its row says so, and when
+    (``status``, ``done_at``), and it is written once per letter."""
     now = rt.now()
     detail: dict[str, object]
     if error is None:
         row.status, row.done_at, row.reason, row.next_attempt_at = "sent", now, None, None
         report.sent.append(flushed_id(row))
-        action, detail = "sent", {"to": row.to_addrs}
+        return None
     elif isinstance(error, PermanentDeliveryError) or row.attempts >= rt.config.outbox.max_attempts:
         kind = "отказ сервера" if isinstance(error, PermanentDeliveryError) else (
             f"не доставлено за {row.attempts} попыток")

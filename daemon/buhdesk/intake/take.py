@@ -98,10 +98,11 @@ def _store(session: Session, rows: list[tuple[Row, RawItem, bool]]) -> list[int]
     store_raws(session, [(pk, item.data) for pk, (_, item, _) in zip(ids, rows, strict=True)])
     events = []
     for pk, (msg, item, too_big) in zip(ids, rows, strict=True):
-        detail = {"source": item.source, "key": item.key, "size": len(item.data), **item.meta}
+        # the source, its key and the size are the row's; the event adds where it came from
         events.append(event_values(message_pk=pk, stage="intake",
                                    action="held" if too_big else "stored",
-                                   detail=json.dumps(detail, ensure_ascii=False)))
+                                   detail=json.dumps(item.meta, ensure_ascii=False,
+                                                     separators=(",", ":"))))
         if too_big:
             log.warning("intake: %s:%s held: %s", item.source, item.key, msg["reason"])
     insert_events(session, events)

@@ -82,11 +82,7 @@ def queue_answer_package(session: Session, rt: Runtime, request: Request, login:
     row.message_id = payload["package"] = f"{request.number}-{row.id}"
     data = json.dumps(payload, ensure_ascii=False, indent=1).encode("utf-8")
     row.size = len(data)
-    session.add(Raw.of(flushed_id(row), data))
-    session.add(Event(request_id=request.id, message_pk=row.id, stage="reply",
-                      action=f"queued-{KIND}",
-                      detail=json.dumps({"to": row.to_addrs, "package": row.message_id},
-                                        ensure_ascii=False)))
+    session.add(Raw.of(flushed_id(row), data))  # the row is the package's record
     log.info("reply: %s answer package %s queued for %s", request.number, row.message_id,
              row.to_addrs)
     return row

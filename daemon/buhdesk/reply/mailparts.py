@@ -5,7 +5,6 @@ as :mod:`buhdesk.reply.compose`, written into the outbox like
 
 from __future__ import annotations
 
-import json
 from collections.abc import Sequence
 from datetime import datetime
 from email.message import EmailMessage
@@ -18,7 +17,7 @@ from sqlmodel import Session
 from buhdesk.reply.compose import LOOP_HEADER, Outgoing
 from buhdesk.reply.templating import TemplateProblem
 from buhdesk.service.runtime import Runtime
-from buhdesk.store.models import Event, Message, Raw, flushed_id
+from buhdesk.store.models import Message, Raw, flushed_id
 from buhdesk.trust.keys import THREAD
 from buhdesk.trust.tokens import make_message_id
 
@@ -43,7 +42,7 @@ def compose_alternative(*, secret: bytes, sender_name: str, sender: str, domain:
 
 
 def enqueue_alternative(session: Session, rt: Runtime, *, to: Sequence[str], subject: str,
-                        text: str, html: str, stage: str = "schedule") -> Message:
+                        text: str, html: str) -> Message:
     """Write one text+HTML letter into the outbox (committed by the caller's transaction)."""
     svc = rt.config.service
     out = compose_alternative(secret=rt.keys.signing_key(THREAD), sender_name=svc.name,
@@ -55,9 +54,7 @@ def enqueue_alternative(session: Session, rt: Runtime, *, to: Sequence[str], sub
                   body_text=text, size=len(out.data), created_at=rt.now())
     session.add(row)
     session.flush()
-    session.add(Raw.of(flushed_id(row), out.data))
-    session.add(Event(message_pk=row.id, stage=stage, action="queued-info",
-                      detail=json.dumps({"to": list(to), "subject": subject}, ensure_ascii=False)))
+    session.add(Raw.of(flushed_id(row), out.data))  # the row is the letter's record
     return row
 
 

@@ -111,11 +111,8 @@ def add_letter(letters: Letters, rt: Runtime, *, request: Request | None, kind: 
                        from_addr=svc.address, to_addrs=", ".join(out.to), subject=out.subject,
                        # the text is in the letter's bytes (compose.text_of), kept once
                        body_text=None, size=len(out.data), created_at=rt.now())
+    # the row is the letter's record in the trail: when, to whom (copies too), of which request
     letters.rows.append((row, out.data))
-    letters.event(event_values(request_id=request_id, stage="reply", action=f"queued-{kind}",
-                               detail=json.dumps({"to": list(to),
-                                                  **({"cc": list(cc)} if cc else {})},
-                                                 ensure_ascii=False)), of=row)
     return row
 
 

@@ -258,9 +258,18 @@ def open_request(batch: Batch, opening: Opening, message: Message | None = None)
             raw_sha256="", size=0, attempts=0, next_attempt_at=None, reason=None,
             created_at=opening.at, done_at=None)])
     registered = {"number": request.number, **opening.registered}
-    for action, detail in (("registered", registered), ("decided", {"rules": decision.rules})):
+    for action, detail in (("registered", registered), ("decided", {"rules": _trail(decision)})):
         batch.event(event_values(request_id=request.id, message_pk=pk, stage="route",
                                  action=action, actor=opening.actor,
                                  detail=json.dumps(detail, ensure_ascii=False, default=str,
                                                    separators=(",", ":"))))
     return request
+
+
+def _trail(decision: Decision) -> list[dict[str, Any]]:
+    """The decision's steps for the audit trail: rule hits, scores, the model's answer and how
+    sure it was, the assignment and the deadline with their reasons — without the model's
+    feature weights (a dry run, ``buhdesk explain``, shows them), written for every letter."""
+    return [{**step, "model": {k: v for k, v in step["model"].items()
+                               if not k.endswith("_features")}}
+            if isinstance(step.get("model"), dict) else step for step in decision.rules]

@@ -101,7 +101,7 @@ class ModelDecision:
     need_probability: float
     need_features: tuple[tuple[str, float], ...]
 
-    def to_dict(self, top: int = 5) -> dict[str, object]:  # what explain shows
+    def to_dict(self, top: int = 8) -> dict[str, object]:
         return {
             "process": self.process, "process_probability": round(self.process_probability, 3),
             "process_features": [list(f) for f in self.process_features[:top]],
