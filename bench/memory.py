@@ -6,7 +6,12 @@ letter carrying 25 MB; the daemon runs as its own process and its peak resident 
 started by a small launcher process: Linux counts the memory of the process that execs into
 ``ru_maxrss``, and this script holds the whole corpus.
 
-    .venv/bin/python bench/memory.py [--count 10000] [--store sqlite|postgresql://...]
+    .venv/bin/python bench/memory.py [--count 10000] [--big-mb 25] [--store sqlite|postgresql://...]
+
+``--big-mb 0`` leaves the big letter out (the mailbox then holds ``--count`` letters). While the
+daemon runs, its resident set (VmRSS, and the anonymous part from ``smaps_rollup``) is sampled
+every second with the letters taken in and acknowledged so far; a few points along the run are
+printed (``--points``).
 
 Target: peak RSS < 250 MB.
 """
@@ -18,16 +23,19 @@ import os
 import platform
 import random
 import secrets
+import sqlite3
 import subprocess
 import sys
 import tempfile
 import time
+from collections.abc import Callable
+from contextlib import closing
 from dataclasses import dataclass
 from email.message import EmailMessage
 from email.policy import SMTP
 from pathlib import Path
 
-from common import write_config
+from common import progress, write_config
 from intake import corpus
 from sqlalchemy import func, select
 from sqlmodel import Session
@@ -40,11 +48,21 @@ BIG = 25 * 1024 * 1024
 
 
 @dataclass(frozen=True)
+class Sample:
+    seconds: float
+    rss_kb: int
+    anon_kb: int
+    taken: int
+    acks: int
+
+
+@dataclass(frozen=True)
 class Peak:
     seconds: float
     vmhwm_kb: int
     maxrss_kb: int
     exit_code: int
+    samples: tuple[Sample, ...] = ()
 
 
 def big_letter(size: int) -> bytes:
@@ -70,6 +88,20 @@ def vmhwm_kb(pid: int) -> int:
     return 0
 
 
+def rss_kb(pid: int) -> tuple[int, int]:
+    """The process's resident set and its anonymous part now (kB), or zeros once it is gone."""
+    rss = anon = 0
+    try:
+        for line in Path(f"/proc/{pid}/smaps_rollup").read_text().splitlines():
+            if line.startswith("Rss:"):
+                rss = int(line.split()[1])
+            elif line.startswith("Anonymous:"):
+                anon = int(line.split()[1])
+    except OSError:
+        pass
+    return rss, anon
+
+
 # Starts the command, prints its pid, waits for it and prints its exit code and ru_maxrss (kB).
 LAUNCHER = """
 import os, subprocess, sys
@@ -80,8 +112,10 @@ print(os.waitstatus_to_exitcode(status), usage.ru_maxrss, flush=True)
 """
 
 
-def run_measured(args: list[str], env: dict[str, str], log: Path, timeout: float) -> Peak:
-    """Run a command; sample VmHWM while it runs and take ru_maxrss from wait4 at the end."""
+def run_measured(args: list[str], env: dict[str, str], log: Path, timeout: float,
+                 progress: Callable[[], tuple[int, int]] = lambda: (0, 0)) -> Peak:
+    """Run a command; sample VmHWM while it runs and take ru_maxrss from wait4 at the end.
+    Every second the resident set is noted with ``progress()`` (letters taken, acknowledged)."""
     start = time.perf_counter()
     with open(log, "ab") as err:
         launcher = subprocess.Popen([sys.executable, "-c", LAUNCHER, *args], env=env,
@@ -92,15 +126,47 @@ def run_measured(args: list[str], env: dict[str, str], log: Path, timeout: float
         raise RuntimeError(f"{args} did not start (exit {launcher.wait()}); see {log}")
     pid = int(line)
     peak = 0
+    samples: list[Sample] = []
+    next_sample = time.perf_counter()
     while launcher.poll() is None:
         peak = max(peak, vmhwm_kb(pid))
+        if time.perf_counter() >= next_sample:
+            next_sample += 1.0
+            rss, anon = rss_kb(pid)
+            try:
+                taken, acks = progress()
+            except Exception:  # the store is being created or is locked for a moment
+                taken, acks = (samples[-1].taken, samples[-1].acks) if samples else (0, 0)
+            if rss:
+                samples.append(Sample(time.perf_counter() - start, rss, anon, taken, acks))
         if time.perf_counter() - start > timeout:
             os.kill(pid, 9)
             launcher.wait()
             raise TimeoutError(f"{args} did not finish in {timeout} s")
         time.sleep(0.05)
     exit_code, maxrss = map(int, launcher.stdout.read().split())
-    return Peak(time.perf_counter() - start, peak, maxrss, exit_code)
+    return Peak(time.perf_counter() - start, peak, maxrss, exit_code, tuple(samples))
+
+
+def along(samples: tuple[Sample, ...], points: int) -> list[str]:
+    """The samples where the acknowledged letters first reach each of ``points`` even steps
+    (taken letters when none is acknowledged yet), and the highest resident set sampled."""
+    if not samples:
+        return []
+    total = max(s.acks for s in samples) or max(s.taken for s in samples)
+    key = (lambda s: s.acks) if max(s.acks for s in samples) else (lambda s: s.taken)
+    chosen: list[Sample] = []
+    for step in range(1, points + 1):
+        goal = total * step / points
+        hit = next((s for s in samples if key(s) >= goal), None)
+        if hit is not None and hit not in chosen:
+            chosen.append(hit)
+    top = max(samples, key=lambda s: s.rss_kb)
+    lines = [f"  {s.seconds:6.0f} s  taken {s.taken:7d}  acknowledged {s.acks:7d}  "
+             f"RSS {s.rss_kb / 1024:5.0f} MB  anon {s.anon_kb / 1024:5.0f} MB" for s in chosen]
+    lines.append(f"  highest sampled RSS {top.rss_kb / 1024:.0f} MB at {top.seconds:.0f} s "
+                 f"(taken {top.taken}, acknowledged {top.acks})")
+    return lines
 
 
 def stored(url: str) -> tuple[int, int, int]:
@@ -116,40 +182,64 @@ def stored(url: str) -> tuple[int, int, int]:
     return requests, held, biggest
 
 
+def sqlite_progress(path: Path) -> tuple[int, int]:
+    """Letters taken in and acknowledgments queued, read without a write lock (the store's
+    engine begins every transaction IMMEDIATE, which would hold up the daemon)."""
+    if not path.exists():
+        return 0, 0
+    with closing(sqlite3.connect(f"file:{path}?mode=ro", uri=True, timeout=1)) as db:
+        taken = db.execute("SELECT count(*) FROM messages WHERE direction = 'in'").fetchone()[0]
+        acks = db.execute("SELECT count(*) FROM messages WHERE direction = 'out' "
+                          "AND kind = 'ack'").fetchone()[0]
+    return int(taken), int(acks)
+
+
 def _size(n: int) -> str:
     return f"{n / 2**20:.0f} MB" if n >= 2**20 else f"{n / 2**10:.0f} kB"
 
 
 def measure(dovecot: Dovecot, work: Path, count: int, store: str | None,
-            big: int = BIG) -> str:
+            big: int = BIG, points: int = 10) -> str:
     dovecot.add_user("mem", "pw")
     letters = corpus(count)
-    dovecot.fill_fast("mem", [*letters, big_letter(big)])
+    dovecot.fill_fast("mem", [*letters, big_letter(big)] if big else letters)
+    total = count + 1 if big else count
     size = (sum(map(len, letters)) + big * 4 / 3) / 1e6
+    del letters
     cfg = write_config(work, dovecot, "mem", store)
     env = {**os.environ, "BENCH_IMAP_PASSWORD": "pw",
            "BUHDESK_SECRET": os.environ.get("BUHDESK_SECRET", secrets.token_hex(32))}
+    url = store or f"sqlite:///{work}/bench.db"
+    engine = make_engine(url) if store else None
     peak = run_measured([sys.executable, "-m", "buhdesk.cli.command", "--config", str(cfg), "run",
-                         "--once"], env, work / "daemon.log", timeout=3600)
-    requests, held, biggest = stored(store or f"sqlite:///{work}/bench.db")
-    return (f"peak memory, run --once over {count + 1} letters ({size:.0f} MB, one with a "
-            f"{_size(big)} attachment): VmHWM {peak.vmhwm_kb / 1024:.0f} MB, ru_maxrss "
-            f"{peak.maxrss_kb / 1024:.0f} MB; exit {peak.exit_code}, {peak.seconds:.0f} s "
-            f"({(count + 1) / peak.seconds:.0f} msg/s); {requests} requests, {held} held, "
-            f"biggest attachment kept {biggest / 2**20:.1f} MB")
+                         "--once"], env, work / "daemon.log", timeout=4 * 3600,
+                        progress=lambda: progress(engine) if engine else sqlite_progress(
+                            work / "bench.db"))
+    if engine:
+        engine.dispose()
+    requests, held, biggest = stored(url)
+    which = f"one with a {_size(big)} attachment" if big else "no big letter"
+    return "\n".join([
+        f"peak memory, run --once over {total} letters ({size:.0f} MB, {which}): VmHWM "
+        f"{peak.vmhwm_kb / 1024:.0f} MB, ru_maxrss {peak.maxrss_kb / 1024:.0f} MB; exit "
+        f"{peak.exit_code}, {peak.seconds:.0f} s ({total / peak.seconds:.0f} msg/s); "
+        f"{requests} requests, {held} held, biggest attachment kept {biggest / 2**20:.1f} MB",
+        "resident set along the run:", *along(peak.samples, points)])
 
 
 def main() -> None:
     ap = argparse.ArgumentParser()
     ap.add_argument("--count", type=int, default=10_000)
     ap.add_argument("--store", help="database URL (default: a fresh SQLite file)")
-    ap.add_argument("--big-mb", type=float, default=BIG / 2**20, help="the big attachment, MB")
+    ap.add_argument("--big-mb", type=float, default=BIG / 2**20,
+                    help="the big attachment, MB (0: no big letter)")
+    ap.add_argument("--points", type=int, default=10, help="points of the resident set printed")
     args = ap.parse_args()
     print(f"machine: {platform.node()} {platform.machine()}, {os.cpu_count()} cores, "
           f"Python {platform.python_version()}")
     with Dovecot() as dovecot, tempfile.TemporaryDirectory() as tmp:
         print(measure(dovecot, Path(tmp), args.count, args.store,
-                          int(args.big_mb * 2**20)))
+                      int(args.big_mb * 2**20), args.points), flush=True)
 
 
 if __name__ == "__main__":
