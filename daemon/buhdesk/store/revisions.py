@@ -2,58 +2,63 @@
 
 Alembic (with Mako and Pygments behind it) costs about 11 MB of resident memory for the life of
 the daemon, while it is needed only when there is something to migrate. The newest revisions are
-read from the migration files' ``revision`` and ``down_revision`` literals; anything this reading
-does not understand (a computed value, a file that does not parse) answers "unknown", and the
-caller then lets Alembic decide, as before.
+read from the migration files' ``revision`` and ``down_revision`` lines; anything this reading
+does not understand (a computed value, a name assigned twice) answers "unknown", and the caller
+then lets Alembic decide, as before.
 """
 
 from __future__ import annotations
 
-import ast
+import re
 from pathlib import Path
 
 from sqlalchemy import inspect, text
 from sqlalchemy.engine import Connection
 
 VERSION_TABLE = "alembic_version"  # Alembic's default, which env.py keeps
+# ``revision = "0009_storage"``, ``down_revision: str | None = None``, ``… = ("a", "b")``;
+# read by pattern, not by ``ast`` (``ast.parse`` in several threads at once fails on CPython
+# 3.11: "AST constructor recursion depth mismatch").
+_ASSIGNMENT = re.compile(r"^(revision|down_revision)\s*(?::[^=\n]*)?=\s*(.*?)\s*(?:#.*)?$",
+                         re.MULTILINE)
+_STRING = re.compile(r"""\s*(?:"([^"\\\n]*)"|'([^'\\\n]*)')\s*""")
 
 
-def _literal(tree: ast.Module, name: str) -> object:
-    """The literal value assigned to ``name`` at the top of a module; KeyError when absent,
-    ValueError when it is not a literal."""
-    for node in tree.body:
-        if isinstance(node, ast.Assign):
-            targets, value = node.targets, node.value
-        elif isinstance(node, ast.AnnAssign) and node.value is not None:
-            targets, value = [node.target], node.value
-        else:
-            continue
-        if any(isinstance(t, ast.Name) and t.id == name for t in targets):
-            return ast.literal_eval(value)
-    raise KeyError(name)
-
-
-def _names(value: object) -> set[str]:
-    if value is None:
+def _names(value: str) -> set[str]:
+    """The revisions a right-hand side names: a string, None, or a tuple or list of strings;
+    ValueError for anything else."""
+    if value == "None":
         return set()
-    if isinstance(value, str):
-        return {value}
-    if isinstance(value, tuple | list) and all(isinstance(v, str) for v in value):
-        return set(value)
-    raise ValueError(f"not a revision: {value!r}")
+    if value[:1] in "([" and value[-1:] in ")]":
+        parts = [p for p in value[1:-1].split(",") if p.strip()]
+    else:
+        parts = [value]
+    names = set()
+    for part in parts:
+        found = _STRING.fullmatch(part)
+        if found is None:
+            raise ValueError(f"not a revision: {value!r}")
+        names.add(found.group(1) if found.group(1) is not None else found.group(2))
+    return names
 
 
 def head_revisions(versions: Path) -> frozenset[str] | None:
-    """The revisions no other revision in ``versions`` builds on, or None when a file cannot be
-    read that way."""
+    """The revisions no other revision in ``versions`` builds on, or None when a file does not
+    say its ``revision`` and ``down_revision`` plainly, once each."""
     revisions: set[str] = set()
     parents: set[str] = set()
     try:
         for path in sorted(versions.glob("*.py")):
-            tree = ast.parse(path.read_text(encoding="utf-8"))
-            revisions |= _names(_literal(tree, "revision"))
-            parents |= _names(_literal(tree, "down_revision"))
-    except (OSError, SyntaxError, KeyError, ValueError):
+            found: dict[str, set[str]] = {}
+            for name, value in _ASSIGNMENT.findall(path.read_text(encoding="utf-8")):
+                if name in found:
+                    return None
+                found[name] = _names(value)
+            if set(found) != {"revision", "down_revision"} or len(found["revision"]) != 1:
+                return None
+            revisions |= found["revision"]
+            parents |= found["down_revision"]
+    except (OSError, ValueError):
         return None
     heads = revisions - parents
     return frozenset(heads) if heads else None
