@@ -222,7 +222,8 @@ def _size(n: int) -> str:
 
 
 def measure(dovecot: Dovecot, work: Path, count: int, store: str | None,
-            big: int = BIG, points: int = 10, migrated: bool = True) -> str:
+            big: int = BIG, points: int = 10, migrated: bool = True,
+            cache_mb: float | None = None) -> str:
     dovecot.add_user("mem", "pw")
     letters = corpus(count)
     dovecot.fill_fast("mem", [*letters, big_letter(big)] if big else letters)
@@ -230,6 +231,9 @@ def measure(dovecot: Dovecot, work: Path, count: int, store: str | None,
     size = (sum(map(len, letters)) + big * 4 / 3) / 1e6
     del letters
     cfg = write_config(work, dovecot, "mem", store)
+    if cache_mb is not None:
+        cfg.write_text(cfg.read_text(encoding="utf-8").replace(
+            "[service]\n", f"[service]\ncache_mb = {cache_mb}\n", 1), encoding="utf-8")
     env = {**os.environ, "BENCH_IMAP_PASSWORD": "pw",
            "BUHDESK_SECRET": os.environ.get("BUHDESK_SECRET", secrets.token_hex(32))}
     url = store or f"sqlite:///{work}/bench.db"
@@ -260,13 +264,15 @@ def main() -> None:
                     help="the big attachment, MB (0: no big letter)")
     ap.add_argument("--unmigrated", action="store_true",
                     help="let the daemon migrate the fresh store itself")
+    ap.add_argument("--cache-mb", type=float, help="[service] cache_mb (default: the daemon's)")
     ap.add_argument("--points", type=int, default=10, help="points of the resident set printed")
     args = ap.parse_args()
     print(f"machine: {platform.node()} {platform.machine()}, {os.cpu_count()} cores, "
           f"Python {platform.python_version()}")
     with Dovecot() as dovecot, tempfile.TemporaryDirectory() as tmp:
         print(measure(dovecot, Path(tmp), args.count, args.store,
-                      int(args.big_mb * 2**20), args.points, not args.unmigrated), flush=True)
+                      int(args.big_mb * 2**20), args.points, not args.unmigrated,
+                      args.cache_mb), flush=True)
 
 
 if __name__ == "__main__":
