@@ -223,7 +223,7 @@ def _size(n: int) -> str:
 
 def measure(dovecot: Dovecot, work: Path, count: int, store: str | None,
             big: int = BIG, points: int = 10, migrated: bool = True,
-            cache_mb: float | None = None) -> str:
+            cache_mb: int | None = None) -> str:
     dovecot.add_user("mem", "pw")
     letters = corpus(count)
     dovecot.fill_fast("mem", [*letters, big_letter(big)] if big else letters)
@@ -264,7 +264,7 @@ def main() -> None:
                     help="the big attachment, MB (0: no big letter)")
     ap.add_argument("--unmigrated", action="store_true",
                     help="let the daemon migrate the fresh store itself")
-    ap.add_argument("--cache-mb", type=float, help="[service] cache_mb (default: the daemon's)")
+    ap.add_argument("--cache-mb", type=int, help="[service] cache_mb (default: the daemon's)")
     ap.add_argument("--points", type=int, default=10, help="points of the resident set printed")
     args = ap.parse_args()
     print(f"machine: {platform.node()} {platform.machine()}, {os.cpu_count()} cores, "
