@@ -6,9 +6,17 @@ letter carrying 25 MB; the daemon runs as its own process and its peak resident 
 started by a small launcher process: Linux counts the memory of the process that execs into
 ``ru_maxrss``, and this script holds the whole corpus.
 
-    .venv/bin/python bench/memory.py [--count 10000] [--store sqlite|postgresql://...]
+    .venv/bin/python bench/memory.py [--count 10000] [--big-mb 25] [--store sqlite|postgresql://...]
 
-Target: peak RSS < 250 MB.
+The store is migrated by this script before the daemon starts, as a daemon restarting over its
+store finds it (``--unmigrated``: the daemon migrates a fresh store itself, and keeps Alembic's
+modules, about 8 MB, for its life). ``--big-mb 0`` leaves the big letter out (the mailbox then
+holds ``--count`` letters). While the daemon runs, its resident set (RSS, and the anonymous
+part, from ``smaps_rollup``) is sampled every second with the letters taken in, the
+acknowledgments queued and the letters sent so far; a few points along the run are printed
+(``--points``).
+
+Target: peak RSS < 200 MB at any count (issue 21).
 """
 
 from __future__ import annotations
@@ -18,25 +26,39 @@ import os
 import platform
 import random
 import secrets
+import sqlite3
 import subprocess
 import sys
 import tempfile
 import time
+from collections.abc import Callable
+from contextlib import closing
 from dataclasses import dataclass
 from email.message import EmailMessage
 from email.policy import SMTP
 from pathlib import Path
 
 from common import write_config
+from harness import Dovecot
 from intake import corpus
-from sqlalchemy import func, select
+from sqlalchemy import func, select, text
+from sqlalchemy.engine import Engine
 from sqlmodel import Session
 
+from buhdesk.store.engine import make_engine, open_store
 from buhdesk.store.models import Attachment, Message, Request
-from buhdesk.store.engine import make_engine
-from harness import Dovecot
 
 BIG = 25 * 1024 * 1024
+
+
+@dataclass(frozen=True)
+class Sample:
+    seconds: float
+    rss_kb: int
+    anon_kb: int
+    taken: int
+    acks: int
+    sent: int
 
 
 @dataclass(frozen=True)
@@ -45,6 +67,7 @@ class Peak:
     vmhwm_kb: int
     maxrss_kb: int
     exit_code: int
+    samples: tuple[Sample, ...] = ()
 
 
 def big_letter(size: int) -> bytes:
@@ -70,6 +93,20 @@ def vmhwm_kb(pid: int) -> int:
     return 0
 
 
+def rss_kb(pid: int) -> tuple[int, int]:
+    """The process's resident set and its anonymous part now (kB), or zeros once it is gone."""
+    rss = anon = 0
+    try:
+        for line in Path(f"/proc/{pid}/smaps_rollup").read_text().splitlines():
+            if line.startswith("Rss:"):
+                rss = int(line.split()[1])
+            elif line.startswith("Anonymous:"):
+                anon = int(line.split()[1])
+    except OSError:
+        pass
+    return rss, anon
+
+
 # Starts the command, prints its pid, waits for it and prints its exit code and ru_maxrss (kB).
 LAUNCHER = """
 import os, subprocess, sys
@@ -80,8 +117,11 @@ print(os.waitstatus_to_exitcode(status), usage.ru_maxrss, flush=True)
 """
 
 
-def run_measured(args: list[str], env: dict[str, str], log: Path, timeout: float) -> Peak:
-    """Run a command; sample VmHWM while it runs and take ru_maxrss from wait4 at the end."""
+def run_measured(args: list[str], env: dict[str, str], log: Path, timeout: float,
+                 progress: Callable[[], tuple[int, int, int]] = lambda: (0, 0, 0)) -> Peak:
+    """Run a command; sample VmHWM while it runs and take ru_maxrss from wait4 at the end.
+    Every second the resident set is noted with ``progress()`` (letters taken, acknowledgments
+    queued, letters sent)."""
     start = time.perf_counter()
     with open(log, "ab") as err:
         launcher = subprocess.Popen([sys.executable, "-c", LAUNCHER, *args], env=env,
@@ -92,15 +132,54 @@ def run_measured(args: list[str], env: dict[str, str], log: Path, timeout: float
         raise RuntimeError(f"{args} did not start (exit {launcher.wait()}); see {log}")
     pid = int(line)
     peak = 0
+    samples: list[Sample] = []
+    next_sample = time.perf_counter()
     while launcher.poll() is None:
         peak = max(peak, vmhwm_kb(pid))
+        if time.perf_counter() >= next_sample:
+            next_sample += 1.0
+            rss, anon = rss_kb(pid)
+            try:
+                counts = progress()
+            except Exception:  # the store is being created or is locked for a moment
+                last = samples[-1] if samples else Sample(0, 0, 0, 0, 0, 0)
+                counts = last.taken, last.acks, last.sent
+            if rss:
+                samples.append(Sample(time.perf_counter() - start, rss, anon, *counts))
         if time.perf_counter() - start > timeout:
             os.kill(pid, 9)
             launcher.wait()
             raise TimeoutError(f"{args} did not finish in {timeout} s")
         time.sleep(0.05)
     exit_code, maxrss = map(int, launcher.stdout.read().split())
-    return Peak(time.perf_counter() - start, peak, maxrss, exit_code)
+    return Peak(time.perf_counter() - start, peak, maxrss, exit_code, tuple(samples))
+
+
+def _line(s: Sample) -> str:
+    return (f"  {s.seconds:6.0f} s  taken {s.taken:7d}  acknowledged {s.acks:7d}  sent "
+            f"{s.sent:7d}  RSS {s.rss_kb / 1024:5.0f} MB  anon {s.anon_kb / 1024:5.0f} MB")
+
+
+def along(samples: tuple[Sample, ...], points: int) -> list[str]:
+    """The samples where the acknowledgments queued first reach each of ``points`` even steps,
+    then as many at even steps of time after the last of them, and the highest sampled."""
+    if not samples:
+        return []
+    total = max(s.acks for s in samples)
+    chosen: list[Sample] = []
+    for step in range(1, points + 1):
+        hit = next((s for s in samples if s.acks >= total * step / points), None)
+        if hit is not None and hit not in chosen:
+            chosen.append(hit)
+    lines = ["by acknowledgments queued:", *map(_line, chosen)]
+    rest = [s for s in samples if not chosen or s.seconds > chosen[-1].seconds]
+    if rest:
+        picked = sorted({rest[round(i * (len(rest) - 1) / max(1, points - 1))].seconds: None
+                         for i in range(points)})
+        lines += ["after the last, by time:", *(_line(s) for s in rest if s.seconds in picked)]
+    top = max(samples, key=lambda s: s.rss_kb)
+    lines.append(f"highest sampled:\n{_line(top)}")
+    return lines
 
 
 def stored(url: str) -> tuple[int, int, int]:
@@ -116,40 +195,84 @@ def stored(url: str) -> tuple[int, int, int]:
     return requests, held, biggest
 
 
+PROGRESS = ("SELECT count(*) FILTER (WHERE direction = 'in'), "
+            "count(*) FILTER (WHERE direction = 'out' AND kind = 'ack'), "
+            "count(*) FILTER (WHERE direction = 'out' AND status = 'sent') FROM messages")
+
+
+def store_progress(engine: Engine) -> tuple[int, int, int]:
+    """Letters taken in, acknowledgments queued, letters sent."""
+    with engine.connect() as conn:
+        taken, acks, sent = conn.execute(text(PROGRESS)).one()
+    return int(taken), int(acks), int(sent)
+
+
+def sqlite_progress(path: Path) -> tuple[int, int, int]:
+    """The same read without a write lock (the store's engine begins every transaction
+    IMMEDIATE, which would hold up the daemon)."""
+    if not path.exists():
+        return 0, 0, 0
+    with closing(sqlite3.connect(f"file:{path}?mode=ro", uri=True, timeout=1)) as db:
+        taken, acks, sent = db.execute(PROGRESS).fetchone()
+    return int(taken), int(acks), int(sent)
+
+
 def _size(n: int) -> str:
     return f"{n / 2**20:.0f} MB" if n >= 2**20 else f"{n / 2**10:.0f} kB"
 
 
 def measure(dovecot: Dovecot, work: Path, count: int, store: str | None,
-            big: int = BIG) -> str:
+            big: int = BIG, points: int = 10, migrated: bool = True,
+            cache_mb: int | None = None) -> str:
     dovecot.add_user("mem", "pw")
     letters = corpus(count)
-    dovecot.fill_fast("mem", [*letters, big_letter(big)])
+    dovecot.fill_fast("mem", [*letters, big_letter(big)] if big else letters)
+    total = count + 1 if big else count
     size = (sum(map(len, letters)) + big * 4 / 3) / 1e6
+    del letters
     cfg = write_config(work, dovecot, "mem", store)
+    if cache_mb is not None:
+        cfg.write_text(cfg.read_text(encoding="utf-8").replace(
+            "[service]\n", f"[service]\ncache_mb = {cache_mb}\n", 1), encoding="utf-8")
     env = {**os.environ, "BENCH_IMAP_PASSWORD": "pw",
            "BUHDESK_SECRET": os.environ.get("BUHDESK_SECRET", secrets.token_hex(32))}
+    url = store or f"sqlite:///{work}/bench.db"
+    if migrated:
+        open_store(url).dispose()
+    engine = make_engine(url) if store else None
     peak = run_measured([sys.executable, "-m", "buhdesk.cli.command", "--config", str(cfg), "run",
-                         "--once"], env, work / "daemon.log", timeout=3600)
-    requests, held, biggest = stored(store or f"sqlite:///{work}/bench.db")
-    return (f"peak memory, run --once over {count + 1} letters ({size:.0f} MB, one with a "
-            f"{_size(big)} attachment): VmHWM {peak.vmhwm_kb / 1024:.0f} MB, ru_maxrss "
-            f"{peak.maxrss_kb / 1024:.0f} MB; exit {peak.exit_code}, {peak.seconds:.0f} s "
-            f"({(count + 1) / peak.seconds:.0f} msg/s); {requests} requests, {held} held, "
-            f"biggest attachment kept {biggest / 2**20:.1f} MB")
+                         "--once"], env, work / "daemon.log", timeout=4 * 3600,
+                        progress=lambda: store_progress(engine) if engine else sqlite_progress(
+                            work / "bench.db"))
+    if engine:
+        engine.dispose()
+    requests, held, biggest = stored(url)
+    which = f"one with a {_size(big)} attachment" if big else "no big letter"
+    return "\n".join([
+        f"peak memory, run --once over {total} letters ({size:.0f} MB, {which}): VmHWM "
+        f"{peak.vmhwm_kb / 1024:.0f} MB, ru_maxrss {peak.maxrss_kb / 1024:.0f} MB; exit "
+        f"{peak.exit_code}, {peak.seconds:.0f} s ({total / peak.seconds:.0f} msg/s); "
+        f"{requests} requests, {held} held, biggest attachment kept {biggest / 2**20:.1f} MB",
+        "resident set along the run:", *along(peak.samples, points)])
 
 
 def main() -> None:
     ap = argparse.ArgumentParser()
     ap.add_argument("--count", type=int, default=10_000)
     ap.add_argument("--store", help="database URL (default: a fresh SQLite file)")
-    ap.add_argument("--big-mb", type=float, default=BIG / 2**20, help="the big attachment, MB")
+    ap.add_argument("--big-mb", type=float, default=BIG / 2**20,
+                    help="the big attachment, MB (0: no big letter)")
+    ap.add_argument("--unmigrated", action="store_true",
+                    help="let the daemon migrate the fresh store itself")
+    ap.add_argument("--cache-mb", type=int, help="[service] cache_mb (default: the daemon's)")
+    ap.add_argument("--points", type=int, default=10, help="points of the resident set printed")
     args = ap.parse_args()
     print(f"machine: {platform.node()} {platform.machine()}, {os.cpu_count()} cores, "
           f"Python {platform.python_version()}")
     with Dovecot() as dovecot, tempfile.TemporaryDirectory() as tmp:
         print(measure(dovecot, Path(tmp), args.count, args.store,
-                          int(args.big_mb * 2**20)))
+                      int(args.big_mb * 2**20), args.points, not args.unmigrated,
+                      args.cache_mb), flush=True)
 
 
 if __name__ == "__main__":

@@ -44,3 +44,29 @@ def test_instances_migrating_a_fresh_store_at_once_all_succeed(store_url: str) -
     assert len(set(versions)) == 1, versions  # every instance sees the same newest revision
     assert rows == 1
     assert {"messages", "requests", "events"} <= tables
+
+
+def test_a_store_at_the_newest_revision_is_left_alone_and_an_older_one_migrated(
+        store_url: str) -> None:
+    # The daemon skips Alembic when the store is at the newest revision: the newest revisions as
+    # buhdesk reads them from the migration files are Alembic's own heads.
+    from alembic.config import Config as AlembicConfig
+    from alembic.script import ScriptDirectory
+
+    from buhdesk.store.engine import MIGRATIONS, at_head
+    from buhdesk.store.revisions import head_revisions
+
+    cfg = AlembicConfig()
+    cfg.set_main_option("script_location", str(MIGRATIONS))
+    heads = frozenset(ScriptDirectory.from_config(cfg).get_heads())
+    assert head_revisions(MIGRATIONS / "versions") == heads
+    engine = make_engine(store_url)
+    try:
+        assert not at_head(engine)  # a fresh store
+        migrate(engine)
+        assert at_head(engine)
+        with engine.begin() as conn:  # as if the store were one revision behind
+            conn.execute(text("UPDATE alembic_version SET version_num = '0001'"))
+        assert not at_head(engine)
+    finally:
+        engine.dispose()

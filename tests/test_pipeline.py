@@ -58,6 +58,20 @@ PAYROLL = ("Справка 2-НДФЛ",
            "Добрый день! Прошу выдать справку 2-НДФЛ за 2025 год для банка.\nКовалева М.П.")
 
 
+def test_a_one_shot_run_routes_a_mailbox_of_more_batches_than_its_round_limit(
+        daemon: Daemon) -> None:
+    # ``run --once`` drains without a round limit: with one (1000 rounds of 100 letters) a
+    # mailbox of more than 100,000 letters was taken in and none of it routed.
+    daemon.batch = 1
+    for n in range(4):
+        source(daemon).put(letter(f"client{n}@culture.example", *PAYROLL, mid=f"many-{n}"))
+    daemon.drain(max_rounds=3)
+    assert requests(daemon) == []  # three rounds: three letters taken in, none routed yet
+    daemon.drain(max_rounds=None)
+    assert len(requests(daemon)) == 4
+    assert len(source(daemon).acked) == 4
+
+
 def test_new_letter_is_registered_acknowledged_and_noticed(daemon: Daemon) -> None:
     source(daemon).put(letter("kovaleva@culture.example", *PAYROLL, name="Ковалева Мария",
                               mid="first"))

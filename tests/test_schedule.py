@@ -332,6 +332,24 @@ def test_reminder_on_the_working_day_before_a_holiday(make_rt: RuntimeFactory) -
     assert len(sent) == 2 and "Срок ответа истёк" in sent[1].subject
 
 
+def test_overdue_reminders_reach_every_open_request_however_many(
+        make_rt: RuntimeFactory, monkeypatch: pytest.MonkeyPatch) -> None:
+    # The open requests are read a page at a time; a page of two makes seven requests span four.
+    monkeypatch.setattr("buhdesk.schedule.reminders.PAGE", 2)
+    clock = Clock(msk(2026, 11, 10, 12, 0))
+    rt = make_rt(clock)
+    login = accountants(rt)[0]
+    numbers = [f"БУХ-2026-00090{n}" for n in range(7)]
+    for n, number in enumerate(numbers):
+        add_request(rt, number, assignee=login, due=msk(2026, 11, 9, 18, 0),
+                    state="answered" if n == 3 else "assigned")
+    run_due_jobs(rt)
+    run_due_jobs(rt)
+    owed = [number for n, number in enumerate(numbers) if n != 3]
+    assert {number: len(reminders_for(rt, number)) for number in numbers} == {
+        number: int(number in owed) for number in numbers}
+
+
 def test_reminder_before_may_holidays_and_configured_time(make_rt: RuntimeFactory) -> None:
     # Due Monday 4 May 2026; 1–3 May are days off, so the reminder goes on Thursday 30 April.
     clock = Clock(msk(2026, 4, 30, 10, 59))

@@ -6,6 +6,7 @@ holds the deadline, so a changed deadline reminds again.
 from __future__ import annotations
 
 import logging
+from collections.abc import Iterator
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from functools import partial
@@ -30,6 +31,8 @@ OWED_STATES = ("new", "assigned", "held")
 BEFORE, OVERDUE = "reminder-before", "reminder-overdue"
 # Long holidays put the day before a deadline at most this far back.
 HORIZON = timedelta(days=21)
+# Requests read at a time: memory stays the same however many are open (issue 21).
+PAGE = 500
 
 
 @dataclass(frozen=True)
@@ -65,22 +68,39 @@ def due_reminder(rt: Runtime, settings: ScheduleSettings, request: Request,
     return None
 
 
-def _candidates(rt: Runtime, now: datetime) -> list[Request]:
-    with Session(rt.engine) as session:
-        rows = session.execute(select(Request).where(
-            col(Request.state).in_(OWED_STATES),
-            col(Request.assignee).is_not(None),
-            col(Request.due_at).is_not(None),
-            col(Request.due_at) <= now + HORIZON,
-        ).order_by(col(Request.id))).scalars().all()
-        session.expunge_all()
-        return list(rows)
+def _candidates(rt: Runtime, now: datetime) -> Iterator[list[Request]]:
+    """The open requests whose deadline is near or past, by id, ``PAGE`` at a time (each page
+    read in its own short transaction and detached)."""
+    after = 0
+    while True:
+        with Session(rt.engine) as session:
+            rows = list(session.execute(select(Request).where(
+                col(Request.id) > after,
+                col(Request.state).in_(OWED_STATES),
+                col(Request.assignee).is_not(None),
+                col(Request.due_at).is_not(None),
+                col(Request.due_at) <= now + HORIZON,
+            ).order_by(col(Request.id)).limit(PAGE)).scalars())
+            session.expunge_all()
+        if not rows:
+            return
+        yield rows
+        if len(rows) < PAGE:
+            return
+        after = rows[-1].id or after
 
 
 def send_reminders(rt: Runtime, settings: ScheduleSettings) -> int:
     """Queue every reminder that is due and not yet sent; returns the number of letters."""
     now = as_utc(rt.now())
-    due = [r for req in _candidates(rt, now) if (r := due_reminder(rt, settings, req, now))]
+    sent = 0
+    for page in _candidates(rt, now):
+        due = [r for req in page if (r := due_reminder(rt, settings, req, now))]
+        sent += _send_due(rt, due, now)
+    return sent
+
+
+def _send_due(rt: Runtime, due: list[Reminder], now: datetime) -> int:
     sent = 0
     for job in (BEFORE, OVERDUE):
         batch = [r for r in due if r.job == job]

@@ -92,7 +92,7 @@ def run_daemon(config: Config, *, once: bool = False,
     gc.freeze()
     daemon.trimmer.now()  # what loading left free (about 35 MB) goes back to the system
     if once:
-        counters = daemon.drain()
+        counters = daemon.drain(max_rounds=None)
         log.info("run --once: %s", counters)
         waiting, reason = undelivered(daemon.rt.engine)
         if waiting:

@@ -12,6 +12,7 @@ SIGTERM and SIGINT stop it after the item in hand; SIGHUP reloads the rules.
 
 from __future__ import annotations
 
+import itertools
 import logging
 import os
 import signal
@@ -356,10 +357,16 @@ class Daemon:
                 self.notifier.watchdog(self.status())
 
     # --- whole daemon ---------------------------------------------------------------------
-    def drain(self, max_rounds: int = 1000) -> Counters:
-        """Process everything available now, in this thread (demo, tests, one-shot runs)."""
+    def drain(self, max_rounds: int | None = 1000) -> Counters:
+        """Process everything available now, in this thread (demo, tests, one-shot runs).
+
+        Each round takes one batch from every source, or, when none has anything, runs the
+        worker's stages once; it ends after a round that did nothing, or after ``max_rounds``
+        (None: no limit; ``run --once``, whose mailbox may hold more than 1000 batches: with a
+        limit it would take them all in and route none)."""
+        rounds = itertools.count() if max_rounds is None else range(max_rounds)
         try:
-            for _ in range(max_rounds):
+            for _ in rounds:
                 if self.stopping.is_set():
                     break
                 took = sum(self.take(s) for s in self.sources if self._hold(s))

@@ -22,10 +22,8 @@ from datetime import date, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
-import holidays
-from holidays.countries.russia import RussiaStaticHolidays
-
 from buhdesk.rules.locatedtoml import LocatedToml, read_located_toml
+from buhdesk.worktime.russia import russian_holidays, russian_static_holidays
 
 CALENDAR_FILE = "calendar.toml"
 WARN_FROM_MONTH = 10  # 1 October: the government usually publishes next year's decree by then
@@ -57,7 +55,7 @@ def package_transfer_years() -> frozenset[int]:
     """Years for which the installed ``holidays`` package carries a decree on transfers."""
     years: set[int] = set()
     for name in ("special_public_holidays", "special_public_holidays_observed"):
-        years.update(getattr(RussiaStaticHolidays, name, {}).keys())
+        years.update(getattr(russian_static_holidays(), name, {}).keys())
     return frozenset(years)
 
 
@@ -74,7 +72,7 @@ class WorkCalendar:
         self._package_years = package_transfer_years() if package_years is None else package_years
         self._days_off = frozenset().union(*(o.days_off for o in self._overrides.values()))
         self._working = frozenset().union(*(o.working_days for o in self._overrides.values()))
-        self._ru = holidays.country_holidays("RU")
+        self._ru = russian_holidays()
         self._cache: dict[date, bool] = {}
 
     @classmethod
