@@ -247,6 +247,7 @@ def test_missing_delopro_folder_is_reported_and_taken_up_when_back(
     tmp_path: Path, secret_env: str, running  # type: ignore[no-untyped-def]
 ) -> None:
     export = tmp_path / "delopro"
+    export.mkdir()  # the export folder is the EDMS's share: the daemon lays out only its inside
     body = (f'[[sources]]\nname = "edms"\nkind = "delopro"\npath = "{export}"\n'
             "poll_interval = 0.2\nstable_interval = 0\n")
     config = config_text(tmp_path, f"sqlite:///{tmp_path}/buhdesk.db", body)
@@ -259,6 +260,7 @@ def test_missing_delopro_folder_is_reported_and_taken_up_when_back(
     assert any("'edms'" in r and "не найдена" in r for r in health(daemon)[1]), health(daemon)[1]
     assert metric(daemon, "buhdesk_stage_failing", "edms") == 1
     assert metric(daemon, "buhdesk_source_poll_age_seconds", "edms") >= 0
+    assert not export.exists()  # never made in place of the share
 
     export.mkdir()  # the share is mounted again
     wait_until(lambda: health(daemon)[0] == 200, 60, "/healthz ok again")
