@@ -168,12 +168,15 @@ def measure(url: str, work: Path, dovecot: Dovecot, user: str, rules: RuleBook,
         sent += len(report.sent)
     yield "delivery of what intake queued", sent / (time.perf_counter() - start), "msg/s"
     tz = rt.config.service.tz
-    yield "list --overdue", timed(lambda: list_requests(rt.engine, rules, tz, overdue=True,
-                                                         now=now)), "s"
     quarter_end = now.astimezone(tz).date()
     quarter_start = quarter_end - timedelta(days=91)
-    yield "SLA report, last quarter", timed(lambda: sla_report(
-        rt.engine, rules, quarter_start, quarter_end, now=now, tz=tz)), "s"
+    # each report twice: first as it finds the store (its pages may not be in memory: a store
+    # larger than the machine's memory), then again with them read
+    for when in ("", ", again"):
+        yield f"list --overdue{when}", timed(lambda: list_requests(
+            rt.engine, rules, tz, overdue=True, now=now)), "s"
+        yield f"SLA report, last quarter{when}", timed(lambda: sla_report(
+            rt.engine, rules, quarter_start, quarter_end, now=now, tz=tz)), "s"
     yield "purge --dry-run (3 years)", timed(lambda: plan_purge(
         rt.engine, timedelta(days=3 * 365), now)), "s"
     yield "purge --dry-run (6 months)", timed(lambda: plan_purge(
