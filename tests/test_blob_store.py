@@ -21,8 +21,9 @@ from sqlmodel import Session, col
 
 from buhdesk.schedule.retention import _delete_unreferenced
 from buhdesk.service.runner import Daemon
+from buhdesk.store.backup import copy_tree
 from buhdesk.store import blobs as blobs_module
-from buhdesk.store.blobs import LOCK, BlobStore
+from buhdesk.store.blobs import LOCK, BlobStore, stored_files
 from buhdesk.store.engine import open_store
 from buhdesk.store.models import Attachment, Message
 
@@ -42,7 +43,8 @@ def _letter(n: int, files: dict[str, bytes]) -> bytes:
 
 
 def _files(root: Path) -> list[Path]:
-    return sorted(p for p in root.rglob("*") if p.is_file() and not p.name.startswith("."))
+    """The files under their names (not the lock, not what is being staged)."""
+    return list(stored_files(root))
 
 
 def test_two_letters_with_the_same_file_share_one(daemon: Daemon) -> None:
@@ -219,3 +221,24 @@ def test_a_file_cut_short_is_not_kept(store: tuple[Engine, BlobStore],
     assert not blobs.path(hashlib.sha256(SCAN).hexdigest()).exists()
     assert [p.name for p in blobs.root.rglob("*") if p.is_file()
             and p.name != LOCK] == [hashlib.sha256(b"other").hexdigest()]
+
+
+def test_what_a_crash_leaves_staged_is_swept_a_day_later_and_never_backed_up(
+        store: tuple[Engine, BlobStore], tmp_path: Path) -> None:
+    engine, blobs = store
+    with Session(engine) as s:  # one file made durable and named by a committed row
+        pk = _message(s)
+        s.add(Attachment(message_pk=pk, filename="f.pdf", sha256=blobs.stage(s, SCAN)))
+        s.commit()
+    # a transaction killed while staging: its files stay where staged files are written
+    staging = blobs.root / blobs_module.STAGING
+    old, fresh = staging / "a.1.2.tmp", staging / "b.1.3.tmp"
+    old.write_bytes(b"half a scan")
+    fresh.write_bytes(b"being written now")
+    now = fresh.stat().st_mtime
+    os.utime(old, (now - blobs_module.LEFT_OVER - 60,) * 2)
+    assert copy_tree(blobs.root, tmp_path / "copy").files == 1  # the stored file alone
+    assert blobs.sweep(now) == 1
+    assert not old.exists() and fresh.exists()
+    assert blobs.path(hashlib.sha256(SCAN).hexdigest()).exists()
+    assert blobs.sweep(now) == 0

@@ -155,6 +155,7 @@ class Daemon:
             ("invite", every(rt, 60.0, lambda: send_invitations(rt))),
             ("scrub", InvitationScrub(rt)),
             ("floods", every(rt, 3600.0, lambda: purge_counts(rt.engine, rt.now()))),
+            ("leftovers", every(rt, 3600.0, rt.blobs.sweep)),
         )
         self.progress = Progress([*names,
                                   *(worker_stage(name) for name, _ in self.STAGES)], now=rt.now)

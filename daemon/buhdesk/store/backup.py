@@ -23,6 +23,7 @@ from sqlalchemy.engine import make_url
 from sqlalchemy.exc import SQLAlchemyError
 
 from buhdesk.config import Config
+from buhdesk.store.blobs import stored_files
 
 log = logging.getLogger(__name__)
 MANIFEST = "manifest.json"
@@ -162,13 +163,9 @@ def _missing_blobs(hashes: set[str], blobs: Path) -> list[str]:
 
 
 def copy_tree(src: Path, dest: Path) -> BlobCopy:
-    """Hard-link (or copy) every attachment file; temporary files are skipped."""
+    """Hard-link (or copy) every attachment file; files being staged are skipped."""
     result = BlobCopy()
-    if not src.is_dir():
-        return result
-    for path in sorted(src.rglob("*")):
-        if not path.is_file() or path.name.startswith("."):
-            continue
+    for path in stored_files(src):
         target = dest / path.relative_to(src)
         target.parent.mkdir(parents=True, exist_ok=True)
         if not target.exists():
@@ -286,8 +283,7 @@ def verify(src: Path, manifest: Manifest) -> None:
 def store_is_empty(config: Config) -> bool:
     """No requests, no messages and no attachment files."""
     blobs = Path(config.store.blobs)
-    if blobs.is_dir() and any(p.is_file() and not p.name.startswith(".")
-                              for p in blobs.rglob("*")):
+    if any(True for _ in stored_files(blobs)):
         return False
     db = sqlite_path(config.store.url)
     if db is None:

@@ -2,10 +2,12 @@
 letters carry it, and made durable before the row that names it commits.
 
 Inside a transaction files are *staged* (:meth:`BlobStore.stage`): written under a temporary name
-as the letters are routed, then, just before the session commits, made durable in one pass —
-each file synced, renamed to its name, and the folders synced once each. A crash before that
-leaves temporary files only (never a file under its name with part of its bytes); a row is never
-committed before its file is durable. A rolled-back transaction removes its temporary files.
+in the store's ``.staging`` folder as the letters are routed, then, just before the session
+commits, made durable in one pass — each file synced, renamed to its name, and the folders synced
+once each. A crash before that leaves temporary files only (never a file under its name with part
+of its bytes); a row is never committed before its file is durable. A rolled-back transaction
+removes its temporary files; what a crash leaves in ``.staging`` is swept away a day later
+(:meth:`BlobStore.sweep`, hourly by the daemon): no transaction stages files for a day.
 
 The retention purge deletes a file when no attachment row refers to it any more
 (:meth:`BlobStore.deletion`). A letter being stored may carry a file that is already there and
@@ -17,7 +19,9 @@ from __future__ import annotations
 
 import fcntl
 import hashlib
+import logging
 import os
+import time
 from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
@@ -29,9 +33,13 @@ from sqlalchemy.orm import Session, SessionTransaction
 
 from buhdesk.route.bigparts import Spooled
 
+log = logging.getLogger(__name__)
+
 _PIECE = 1 << 20
 _STAGED = "buhdesk.blobs.staged"
 LOCK = ".lock"
+STAGING = ".staging"
+LEFT_OVER = 24 * 3600.0  # seconds: a staged file this old was left by a crash
 
 
 class BlobStore:
@@ -61,6 +69,27 @@ class BlobStore:
                 staged.sync()
             staged = session.info[_STAGED] = _Staged(self)
         return staged.add(data)
+
+    def sweep(self, now: float | None = None) -> int:
+        """Remove what crashed transactions left in the staging folder (files older than
+        :data:`LEFT_OVER`); returns how many went."""
+        now = time.time() if now is None else now
+        gone = 0
+        try:
+            entries = list(os.scandir(self.root / STAGING))
+        except FileNotFoundError:
+            return 0
+        for entry in entries:
+            try:
+                if entry.is_file(follow_symlinks=False) and \
+                        now - entry.stat(follow_symlinks=False).st_mtime > LEFT_OVER:
+                    os.unlink(entry.path)
+                    gone += 1
+            except FileNotFoundError:  # removed meanwhile
+                continue
+        if gone:
+            log.info("blobs: %d file(s) left in %s by a crash removed", gone, self.root / STAGING)
+        return gone
 
     def get(self, sha256: str) -> bytes:
         return self.path(sha256).read_bytes()
@@ -100,6 +129,16 @@ class BlobStore:
         return fd
 
 
+def stored_files(root: Path) -> Iterator[Path]:
+    """The attachment files under ``root``: not the lock, not what is being staged."""
+    if not root.is_dir():
+        return
+    for path in sorted(root.rglob("*")):
+        if path.is_file() and not any(part.startswith(".")
+                                      for part in path.relative_to(root).parts):
+            yield path
+
+
 @dataclass
 class _Staged:
     """The files one transaction stages: temporary files by hash, until :meth:`sync`."""
@@ -120,7 +159,9 @@ class _Staged:
             if not folder.is_dir():
                 folder.mkdir(parents=True, exist_ok=True)
                 self.created.add(folder)
-        tmp = target.with_name(f".{digest}.{os.getpid()}.{id(self):x}.tmp")
+        staging = self.blobs.root / STAGING
+        staging.mkdir(exist_ok=True)
+        tmp = staging / f"{digest}.{os.getpid()}.{id(self):x}.tmp"
         try:
             with open(tmp, "wb") as fh:
                 if isinstance(data, Spooled):
