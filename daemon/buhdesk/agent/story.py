@@ -9,7 +9,7 @@ Read from the ``messages`` and ``events`` tables; the text is Russian, the JSON 
 from __future__ import annotations
 
 import json
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any
@@ -23,7 +23,7 @@ from buhdesk.reply.compose import text_of
 from buhdesk.route.quoting import split_signature, strip_quoted
 from buhdesk.rules.book import RuleBook
 from buhdesk.store.models import Event, Message, Request, flushed_id
-from buhdesk.store.raw import has_raw, read_raw
+from buhdesk.store.raw import read_raws
 
 FIRST_LINE_MAX = 140
 
@@ -102,13 +102,14 @@ class _Names:
         return member.name if member else str(login)
 
 
-def _text(session: Session, msg: Message) -> str | None:
-    """A letter's text: an outgoing letter's is kept only in its stored bytes (None once the
-    retention term has destroyed them)."""
-    if msg.body_text is not None or msg.direction != "out":
-        return msg.body_text
-    pk = flushed_id(msg)
-    return text_of(read_raw(session, pk)) if has_raw(session, pk) else None
+def _texts(session: Session, messages: Sequence[Message]) -> dict[int, str]:
+    """The letters' texts by id: an outgoing letter's is kept only in its stored bytes, read for
+    all of them in one query (none once the retention term has destroyed them)."""
+    texts = {flushed_id(m): m.body_text for m in messages if m.body_text is not None}
+    kept = read_raws(session, [flushed_id(m) for m in messages
+                               if m.body_text is None and m.direction == "out"])
+    texts.update((pk, text_of(data)) for pk, data in kept.items())
+    return texts
 
 
 def _letter(msg: Message, name: _Names, rules: RuleBook, body: str | None) -> Entry:
@@ -218,8 +219,9 @@ def build_story(session: Session, rules: RuleBook, request: Request) -> Story:
     entries: list[tuple[datetime, int, int, Entry]] = []
     messages = session.execute(select(Message).where(col(Message.request_id) == request.id)
                                .order_by(col(Message.id))).scalars().all()
+    texts = _texts(session, messages)
     for msg in messages:
-        entry = _letter(msg, name, rules, _text(session, msg))
+        entry = _letter(msg, name, rules, texts.get(flushed_id(msg)))
         entries.append((entry.at, 1, msg.id or 0, entry))
     events = session.execute(select(Event).where(col(Event.request_id) == request.id)
                              .order_by(col(Event.id))).scalars().all()

@@ -95,16 +95,15 @@ def cmd_find(args: argparse.Namespace, load: LoadConfig) -> int:
 
 def cmd_merge(args: argparse.Namespace, load: LoadConfig) -> int:
     from buhdesk.agent.merging import MergeError, merge_numbers
-    from buhdesk.service.runtime import build_runtime
+    from buhdesk.service.runtime import command_runtime
 
-    rt = build_runtime(load(args))
     try:
-        into = merge_numbers(rt, args.into, args.others, actor=args.login or getpass.getuser())
+        with command_runtime(load(args)) as rt:
+            into = merge_numbers(rt, args.into, args.others,
+                                 actor=args.login or getpass.getuser())
     except MergeError as e:
         print(f"Ошибка: {e}. Ничего не объединено.", file=sys.stderr)
         return 1
-    finally:
-        rt.engine.dispose()
     others = ", ".join(n.strip().upper() for n in args.others)
     print(f"К обращению {into.number} присоединено: {others}. Клиентам присоединённых "
           "обращений поставлено в очередь уведомление об объединении (его отправит служба).")
@@ -113,18 +112,16 @@ def cmd_merge(args: argparse.Namespace, load: LoadConfig) -> int:
 
 def cmd_split(args: argparse.Namespace, load: LoadConfig) -> int:
     from buhdesk.agent.merging import MergeError, split_number
-    from buhdesk.service.runtime import build_runtime
+    from buhdesk.service.runtime import command_runtime
 
     config = load(args)
-    rt = build_runtime(config)
     try:
-        other = split_number(rt, args.number, args.letters,
-                             actor=args.login or getpass.getuser())
+        with command_runtime(config) as rt:
+            other = split_number(rt, args.number, args.letters,
+                                 actor=args.login or getpass.getuser())
     except MergeError as e:
         print(f"Ошибка: {e}.", file=sys.stderr)
         return 1
-    finally:
-        rt.engine.dispose()
     due = other.due_at
     when = due.astimezone(config.service.tz).strftime("%d.%m.%Y %H:%M") if due else "не установлен"
     print(f"Письма выделены в обращение {other.number} (исполнитель: "

@@ -79,13 +79,12 @@ def cmd_reply(args: argparse.Namespace, load: LoadConfig) -> int:
     from sqlmodel import Session
 
     from buhdesk.reply.answers import Commands, process_answer
-    from buhdesk.service.runtime import build_runtime, closing_store
+    from buhdesk.service.runtime import command_runtime
     from buhdesk.store.models import Event
 
     text = sys.stdin.read() if args.text == "-" else Path(args.text).read_text(encoding="utf-8")
     commands = Commands(close=args.close, wait=args.wait, force=args.force)
-    rt = build_runtime(load(args))
-    with closing_store(rt), Session(rt.engine) as session:
+    with command_runtime(load(args)) as rt, Session(rt.engine) as session:
         request = _find_request(session, args.number)
         login: str | None = args.as_login or request.assignee
         if login is None or login not in rt.rules.staff:
@@ -113,10 +112,9 @@ def cmd_transfer(args: argparse.Namespace, load: LoadConfig) -> int:
     from sqlmodel import Session
 
     from buhdesk.reply.answers import TransferError, transfer
-    from buhdesk.service.runtime import build_runtime, closing_store
+    from buhdesk.service.runtime import command_runtime
 
-    rt = build_runtime(load(args))
-    with closing_store(rt), Session(rt.engine) as session:
+    with command_runtime(load(args)) as rt, Session(rt.engine) as session:
         request = _find_request(session, args.number)
         try:
             transfer(session, rt, request, args.login, actor=args.actor)

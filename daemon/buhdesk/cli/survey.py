@@ -7,8 +7,7 @@ from __future__ import annotations
 import argparse
 import getpass
 import sys
-from collections.abc import Callable, Iterator
-from contextlib import contextmanager
+from collections.abc import Callable
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
@@ -23,25 +22,14 @@ DEFAULT_WEB_PORT = 8080
 LOOPBACK_NAMES = ("127.0.0.1", "localhost", "::1")
 
 
-@contextmanager
-def _runtime(config: Config, **options: Any) -> Iterator[Any]:
-    """A runtime for one command; its connections are closed afterwards."""
-    from buhdesk.service.runtime import build_runtime
-
-    rt = build_runtime(config, **options)
-    try:
-        yield rt
-    finally:
-        rt.engine.dispose()
-
-
 def cmd_register(args: argparse.Namespace, config: Config) -> int:
     from sqlmodel import Session
 
     from buhdesk.route.channels import RegistrationError, register_offline
+    from buhdesk.service.runtime import command_runtime
 
     login = args.login or getpass.getuser()
-    with _runtime(config) as rt, Session(rt.engine) as session:
+    with command_runtime(config) as rt, Session(rt.engine) as session:
         try:
             request = register_offline(session, rt, args.channel, args.client, args.name or "",
                                        args.subject, args.text or "", login)
@@ -59,9 +47,10 @@ def cmd_register(args: argparse.Namespace, config: Config) -> int:
 
 def cmd_close(args: argparse.Namespace, config: Config) -> int:
     from buhdesk.reply.closure import CloseError, close_by_number
+    from buhdesk.service.runtime import command_runtime
 
     status = 0
-    with _runtime(config) as rt:
+    with command_runtime(config) as rt:
         for number in args.numbers:
             try:
                 close_by_number(rt, number, actor=args.login or getpass.getuser())
@@ -91,12 +80,13 @@ def cmd_web(args: argparse.Namespace, config: Config) -> int:
     import uvicorn
 
     from buhdesk.kb.library import KnowledgeBaseCache
+    from buhdesk.service.runtime import command_runtime
     from buhdesk.web.app import create_app
     from buhdesk.web.kb import kb_routes
     from buhdesk.web.security import uvicorn_proxy_options
 
     proxy = uvicorn_proxy_options(config)
-    with _runtime(config, keys=config.web_keyring()) as rt:
+    with command_runtime(config, keys=config.web_keyring()) as rt:
         forget_secrets(config)
         kb = rt.kb or KnowledgeBaseCache(config.rules_dir, staff=lambda: rt.rules.staff)
         routes = kb_routes(kb.get, templates_dir=config.templates_dir,

@@ -54,11 +54,10 @@ class Letters:
     functions return them; the caller writes them (:meth:`write`) or hands them to its batch."""
 
     rows: list[tuple[Row, bytes]] = field(default_factory=list)
-    events: list[tuple[Row | None, dict[str, Any]]] = field(default_factory=list)
+    events: list[dict[str, Any]] = field(default_factory=list)
 
-    def event(self, values: dict[str, Any], *, of: Row | None = None) -> None:
-        """An event; ``of`` is a letter of these whose id goes into ``message_pk``."""
-        self.events.append((of, values))
+    def event(self, values: dict[str, Any]) -> None:
+        self.events.append(values)
 
     def extend(self, other: Letters) -> None:
         self.rows.extend(other.rows)
@@ -71,11 +70,8 @@ class Letters:
             for (row, _), pk in zip(self.rows, ids, strict=True):
                 row["id"] = pk
             insert_raws(session, [(row["id"], data) for row, data in self.rows])
-        for of, values in self.events:
-            if of is not None:
-                values["message_pk"] = of["id"]
         if self.events:
-            insert_events(session, [values for _, values in self.events])
+            insert_events(session, self.events)
         self.rows, self.events = [], []
 
 

@@ -7,6 +7,7 @@ from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime
+from typing import Any
 
 from sqlalchemy.engine import Engine
 
@@ -68,8 +69,9 @@ def build_runtime(config: Config, *, clock: Callable[[], datetime] = _utcnow,
 
 
 @contextmanager
-def closing_store(rt: Runtime) -> Iterator[Runtime]:
-    """The runtime of one command: the store's connections are closed when the block ends."""
+def command_runtime(config: Config, **options: Any) -> Iterator[Runtime]:
+    """A runtime for one command: its store's connections are closed when the block ends."""
+    rt = build_runtime(config, **options)
     try:
         yield rt
     finally:

@@ -125,12 +125,19 @@ def dictionary(dict_id: int) -> zstandard.ZstdCompressionDict:
 
 
 class _Codecs(threading.local):
-    """A thread's compressor and decompressors (they are not to be shared between threads;
-    making one digests its dictionary, so each is made once)."""
+    """A thread's compressor and decompressors, made when first needed (they are not to be
+    shared between threads; making one digests its dictionary, so each is made once)."""
 
     def __init__(self) -> None:
-        self.packer = zstandard.ZstdCompressor(level=LEVEL, dict_data=dictionary(DICTIONARY))
+        self._packer: zstandard.ZstdCompressor | None = None
         self._unpackers: dict[int, zstandard.ZstdDecompressor] = {}
+
+    @property
+    def packer(self) -> zstandard.ZstdCompressor:
+        if self._packer is None:
+            self._packer = zstandard.ZstdCompressor(level=LEVEL,
+                                                    dict_data=dictionary(DICTIONARY))
+        return self._packer
 
     def unpacker(self, dict_id: int) -> zstandard.ZstdDecompressor:
         found = self._unpackers.get(dict_id)

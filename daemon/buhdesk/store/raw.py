@@ -155,9 +155,9 @@ def _whole(session: Session, stored: dict[int, bytes], codec: int,
         cuts[row.message_pk].append(splice.Cut(
             offset=row.offset, length=row.length, sha256=row.sha256, line=row.line,
             crlf=row.crlf, final_eol=row.final_eol))
-    files = blobs
+    store: BlobStore = blobs  # checked above; a name the reader below can close over
     return {pk: splice.rebuilt(compress.decode(codec & ~compress.SPLICED, data), cuts[pk],
-                               lambda sha: files.path(sha).open("rb"))
+                               lambda sha: store.path(sha).open("rb"))
             for pk, data in stored.items()}
 
 
