@@ -128,6 +128,25 @@ def test_a_reply_to_the_duplicates_old_notice_answers_the_survivor(daemon: Daemo
     assert any(f"обращению {second.number}, объединённому с этим" in why for why in allowed)
 
 
+def test_the_duplicates_old_notice_gives_no_right_over_the_survivor(daemon: Daemon) -> None:
+    first, second, email = two_of_the_same(daemon)
+    assert second.assignee != first.assignee  # the balancing gives the duplicate to another
+    other = daemon.rt.rules.staff[str(second.assignee)].email
+    [old] = [m for m in sent_to(daemon, other, second.number)][-1:]
+    [kept] = [m for m in sent_to(daemon, email, first.number)][-1:]
+    put(daemon, letter(email, "", f"#объединить {second.number}", reply_to=kept))
+    before = len(sent_to(daemon, CLIENT))
+    # the duplicate's accountant answers on their old notice: the survivor is not theirs
+    put(daemon, letter(other, "", "Справка готова, её можно получить в кабинете 215.",
+                       reply_to=old))
+    assert [m for m in sent_to(daemon, CLIENT)[before:] if "кабинете 215" in text_of(m)] == []
+    assert fresh(daemon, first.number).state == "assigned"
+    with Session(daemon.rt.engine) as s:
+        [note] = s.execute(select(Event).where(Event.action == "staff-note")).scalars().all()
+    assert note.request_id == first.id
+    assert f"обращению {second.number}, объединённому с этим" in json.loads(note.detail)["why"]
+
+
 def test_merge_refusals_return_the_letter_and_change_nothing(daemon: Daemon) -> None:
     first, notice, email = open_one(daemon)
     with Session(daemon.rt.engine) as s:  # nobody's yet: an accountant may not take it in
