@@ -16,6 +16,11 @@ part, from ``smaps_rollup``) is sampled every second with the letters taken in, 
 acknowledgments queued and the letters sent so far; a few points along the run are printed
 (``--points``).
 
+``--rounds K`` runs the daemon as it lives (``buhdesk run``, not ``--once``): the mailbox is
+filled in K parts, each when the daemon has acknowledged and sent everything before it (the big
+letter comes with the last part), and the daemon is stopped with SIGTERM at the end. Without it,
+``run --once`` takes the whole mailbox in first and then routes a backlog of ``--count`` letters.
+
 Target: peak RSS < 200 MB at any count (issue 21).
 """
 
@@ -26,10 +31,12 @@ import os
 import platform
 import random
 import secrets
+import signal
 import sqlite3
 import subprocess
 import sys
 import tempfile
+import threading
 import time
 from collections.abc import Callable
 from contextlib import closing
@@ -118,10 +125,11 @@ print(os.waitstatus_to_exitcode(status), usage.ru_maxrss, flush=True)
 
 
 def run_measured(args: list[str], env: dict[str, str], log: Path, timeout: float,
-                 progress: Callable[[], tuple[int, int, int]] = lambda: (0, 0, 0)) -> Peak:
+                 progress: Callable[[], tuple[int, int, int]] = lambda: (0, 0, 0),
+                 feed: Callable[[int], None] | None = None) -> Peak:
     """Run a command; sample VmHWM while it runs and take ru_maxrss from wait4 at the end.
     Every second the resident set is noted with ``progress()`` (letters taken, acknowledgments
-    queued, letters sent)."""
+    queued, letters sent). ``feed(pid)``, if given, runs in a thread beside the command."""
     start = time.perf_counter()
     with open(log, "ab") as err:
         launcher = subprocess.Popen([sys.executable, "-c", LAUNCHER, *args], env=env,
@@ -131,6 +139,8 @@ def run_measured(args: list[str], env: dict[str, str], log: Path, timeout: float
     if not line:
         raise RuntimeError(f"{args} did not start (exit {launcher.wait()}); see {log}")
     pid = int(line)
+    if feed is not None:
+        threading.Thread(target=feed, args=(pid,), daemon=True).start()
     peak = 0
     samples: list[Sample] = []
     next_sample = time.perf_counter()
@@ -217,20 +227,35 @@ def sqlite_progress(path: Path) -> tuple[int, int, int]:
     return int(taken), int(acks), int(sent)
 
 
+def _wait_for(done: Callable[[], bool]) -> None:
+    while True:
+        try:
+            if done():
+                return
+        except Exception:  # the store is being created or is locked for a moment
+            pass
+        time.sleep(0.5)
+
+
 def _size(n: int) -> str:
     return f"{n / 2**20:.0f} MB" if n >= 2**20 else f"{n / 2**10:.0f} kB"
 
 
 def measure(dovecot: Dovecot, work: Path, count: int, store: str | None,
             big: int = BIG, points: int = 10, migrated: bool = True,
-            cache_mb: int | None = None) -> str:
+            cache_mb: int | None = None, rounds: int = 0) -> str:
     dovecot.add_user("mem", "pw")
     letters = corpus(count)
-    dovecot.fill_fast("mem", [*letters, big_letter(big)] if big else letters)
-    total = count + 1 if big else count
-    size = (sum(map(len, letters)) + big * 4 / 3) / 1e6
+    if big:
+        letters.append(big_letter(big))
+    total = len(letters)
+    size = sum(map(len, letters)) / 1e6
+    parts = [letters[total * i // rounds:total * (i + 1) // rounds] for i in range(rounds)] \
+        if rounds else [letters]
     del letters
-    cfg = write_config(work, dovecot, "mem", store)
+    if not rounds:
+        dovecot.fill_fast("mem", parts.pop())
+    cfg = write_config(work, dovecot, "mem", store, poll_interval=1 if rounds else 60)
     if cache_mb is not None:
         cfg.write_text(cfg.read_text(encoding="utf-8").replace(
             "[service]\n", f"[service]\ncache_mb = {cache_mb}\n", 1), encoding="utf-8")
@@ -240,16 +265,28 @@ def measure(dovecot: Dovecot, work: Path, count: int, store: str | None,
     if migrated:
         open_store(url).dispose()
     engine = make_engine(url) if store else None
-    peak = run_measured([sys.executable, "-m", "buhdesk.cli.command", "--config", str(cfg), "run",
-                         "--once"], env, work / "daemon.log", timeout=4 * 3600,
-                        progress=lambda: store_progress(engine) if engine else sqlite_progress(
-                            work / "bench.db"))
+
+    def progress() -> tuple[int, int, int]:
+        return store_progress(engine) if engine else sqlite_progress(work / "bench.db")
+
+    def feed(pid: int) -> None:
+        """Each part once everything before it is acknowledged and sent; then SIGTERM."""
+        given = 0
+        for part in parts:
+            dovecot.fill_fast("mem", part)
+            given += len(part)
+            _wait_for(lambda: progress()[2] >= 2 * given)
+        os.kill(pid, signal.SIGTERM)
+
+    command = [sys.executable, "-m", "buhdesk.cli.command", "--config", str(cfg), "run"]
+    peak = run_measured(command if rounds else [*command, "--once"], env, work / "daemon.log",
+                        timeout=4 * 3600, progress=progress, feed=feed if rounds else None)
     if engine:
         engine.dispose()
     requests, held, biggest = stored(url)
     which = f"one with a {_size(big)} attachment" if big else "no big letter"
     return "\n".join([
-        f"peak memory, run --once over {total} letters ({size:.0f} MB, {which}): VmHWM "
+        f"peak memory, {f'run in {rounds} rounds' if rounds else 'run --once'} over {total} letters ({size:.0f} MB, {which}): VmHWM "
         f"{peak.vmhwm_kb / 1024:.0f} MB, ru_maxrss {peak.maxrss_kb / 1024:.0f} MB; exit "
         f"{peak.exit_code}, {peak.seconds:.0f} s ({total / peak.seconds:.0f} msg/s); "
         f"{requests} requests, {held} held, biggest attachment kept {biggest / 2**20:.1f} MB",
@@ -266,13 +303,15 @@ def main() -> None:
                     help="let the daemon migrate the fresh store itself")
     ap.add_argument("--cache-mb", type=int, help="[service] cache_mb (default: the daemon's)")
     ap.add_argument("--points", type=int, default=10, help="points of the resident set printed")
+    ap.add_argument("--rounds", type=int, default=0,
+                    help="run the daemon (not --once) and fill the mailbox in this many parts")
     args = ap.parse_args()
     print(f"machine: {platform.node()} {platform.machine()}, {os.cpu_count()} cores, "
           f"Python {platform.python_version()}")
     with Dovecot() as dovecot, tempfile.TemporaryDirectory() as tmp:
         print(measure(dovecot, Path(tmp), args.count, args.store,
                       int(args.big_mb * 2**20), args.points, not args.unmigrated,
-                      args.cache_mb), flush=True)
+                      args.cache_mb, args.rounds), flush=True)
 
 
 if __name__ == "__main__":
