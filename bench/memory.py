@@ -272,11 +272,13 @@ def measure(dovecot: Dovecot, work: Path, count: int, store: str | None,
     def feed(pid: int) -> None:
         """Each part once everything before it is acknowledged and sent; then SIGTERM."""
         given = 0
-        for part in parts:
-            dovecot.fill_fast("mem", part)
-            given += len(part)
-            _wait_for(lambda: progress()[2] >= 2 * given)
-        os.kill(pid, signal.SIGTERM)
+        try:
+            for part in parts:
+                dovecot.fill_fast("mem", part)
+                given += len(part)
+                _wait_for(lambda: progress()[2] >= 2 * given)
+        finally:  # a failing feed stops the run instead of leaving it to the timeout
+            os.kill(pid, signal.SIGTERM)
 
     command = [sys.executable, "-m", "buhdesk.cli.command", "--config", str(cfg), "run"]
     peak = run_measured(command if rounds else [*command, "--once"], env, work / "daemon.log",
@@ -285,8 +287,9 @@ def measure(dovecot: Dovecot, work: Path, count: int, store: str | None,
         engine.dispose()
     requests, held, biggest = stored(url)
     which = f"one with a {_size(big)} attachment" if big else "no big letter"
+    how = f"run in {rounds} rounds" if rounds else "run --once"
     return "\n".join([
-        f"peak memory, {f'run in {rounds} rounds' if rounds else 'run --once'} over {total} letters ({size:.0f} MB, {which}): VmHWM "
+        f"peak memory, {how} over {total} letters ({size:.0f} MB, {which}): VmHWM "
         f"{peak.vmhwm_kb / 1024:.0f} MB, ru_maxrss {peak.maxrss_kb / 1024:.0f} MB; exit "
         f"{peak.exit_code}, {peak.seconds:.0f} s ({total / peak.seconds:.0f} msg/s); "
         f"{requests} requests, {held} held, biggest attachment kept {biggest / 2**20:.1f} MB",
