@@ -32,6 +32,7 @@ from buhdesk_connectors.imap import ImapSource
 from harness import Dovecot
 from harness import MemoryTransport
 
+SOURCE = "bench"  # the mailbox's name in the store (bench/years.py pre-fills letters from it)
 TOPICS = [
     ("Справка 2-НДФЛ", "Прошу подготовить справку 2-НДФЛ за 2025 год для банка."),
     ("Авансовый отчёт", "Направляю авансовый отчёт по командировке в Москву, чеки во вложении."),
@@ -41,11 +42,14 @@ TOPICS = [
 ]
 
 
-def corpus(count: int, seed: int = 76) -> list[bytes]:
-    """Realistic letters: Cyrillic text, signatures, one in ten with a PDF attachment."""
-    rnd = random.Random(seed)
+def corpus(count: int, seed: int = 76, first: int = 0) -> list[bytes]:
+    """Realistic letters: Cyrillic text, signatures, one in ten with a PDF attachment; numbered
+    from ``first``, so that two corpora with different ``first`` share no sender, text or
+    Message-ID (a second measurement in one process then finds nothing of the first in the
+    memoised texts)."""
+    rnd = random.Random(seed + first)
     out = []
-    for n in range(count):
+    for n in range(first, first + count):
         subject, body = rnd.choice(TOPICS)
         msg = EmailMessage(policy=SMTP)
         msg["From"] = f"Сотрудник {n} <employee{n}@culture.example>"
@@ -90,7 +94,7 @@ def buhdesk_intake(dovecot: Dovecot, user: str, password: str, store: str | None
                    f'auto_reply_daily_cap = 5\n[store]\nurl = "{url}"\n'
                    f'[outbox]\nkind = "files"\npath = "outbox"\n', encoding="utf-8")
     rt = build_runtime(load_config(cfg), rules=load_rulebook(package_data_dir("rules")))
-    source = ImapSource(name="bench", host=dovecot.host, port=dovecot.imap_port, user=user,
+    source = ImapSource(name=SOURCE, host=dovecot.host, port=dovecot.imap_port, user=user,
                         password=password, security="none", use_idle=False)
     daemon = Daemon(rt, [source], MemoryTransport())
     daemon.STAGES = tuple(s for s in daemon.STAGES if s[0] == "route")  # intake + route only

@@ -12,12 +12,13 @@ import logging
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 
-from sqlalchemy import or_, select
+from sqlalchemy import bindparam, select, union_all
 from sqlalchemy.engine import Engine
-from sqlmodel import Session, col
+from sqlmodel import Session
 
 from buhdesk.interfaces import RawItem
 from buhdesk.store.append_rows import event_values, insert_events, insert_rows
+from buhdesk.store.engine import table_of
 from buhdesk.store.models import Message
 from buhdesk.store.raw import store_raws
 
@@ -31,13 +32,21 @@ class IntakeResult:
     held: list[int] = field(default_factory=list)
 
 
+_M = table_of(Message).c
+# One index range per key and per hash, however many letters the source has brought: as one
+# `source = ? AND (key IN ... OR hash IN ...)`, a store without the planner's statistics (SQLite
+# keeps none) read every letter of the source, the whole mailbox, through the key's index.
+_KNOWN = union_all(
+    select(_M.source_key, _M.raw_sha256).where(
+        _M.source == bindparam("source"), _M.source_key.in_(bindparam("keys", expanding=True))),
+    # `|| ''` keeps the source out of the index choice here for the same reason
+    select(_M.source_key, _M.raw_sha256).where(
+        _M.raw_sha256.in_(bindparam("hashes", expanding=True)),
+        _M.source + "" == bindparam("source")))
+
+
 def _known(session: Session, source: str, keys: list[str], hashes: list[str]) -> set[str]:
-    rows = session.execute(
-        select(col(Message.source_key), col(Message.raw_sha256)).where(
-            col(Message.source) == source,
-            or_(col(Message.source_key).in_(keys), col(Message.raw_sha256).in_(hashes)),
-        )
-    )
+    rows = session.execute(_KNOWN, {"source": source, "keys": keys, "hashes": hashes})
     known: set[str] = set()
     for key, sha in rows:
         known.update((f"k:{key}", f"h:{sha}"))

@@ -116,8 +116,10 @@ def _original_decisions(session: Session,
                         ids: set[int]) -> dict[int, tuple[str | None, str | None]]:
     """The process and need the route stage decided, per request id."""
     found: dict[int, tuple[str | None, str | None]] = {}
+    # `|| ''` keeps the stage out of the index choice: given it, a SQLite store (it keeps no
+    # planner statistics) reads every routing decision ever made instead of these requests' own
     rows = session.execute(select(Event).where(
-        col(Event.request_id).in_(ids), col(Event.stage) == "route",
+        col(Event.request_id).in_(ids), col(Event.stage) + "" == "route",
         col(Event.action) == "decided").order_by(col(Event.id))).scalars()
     for ev in rows:
         for rule in json.loads(ev.detail or "{}").get("rules", []):
