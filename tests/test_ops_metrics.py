@@ -14,10 +14,12 @@ from sqlalchemy.engine import Engine
 from sqlmodel import Session, select
 
 from buhdesk.config import Config, ConfigError, load_config
+from buhdesk.intake.take import take_in
+from buhdesk.interfaces import RawItem
 from buhdesk.service.health import HealthSettings, start_health_server
 from buhdesk.service.metrics import PollRecorder
-from buhdesk.store.models import Message, Request
 from buhdesk.store.engine import open_store
+from buhdesk.store.models import Message, Request
 
 T0 = datetime(2026, 3, 2, 9, 0, tzinfo=UTC)
 
@@ -76,12 +78,15 @@ def _add(engine: Engine, *rows: object) -> None:
         s.commit()
 
 
-def _incoming(source: str, key: str, status: str = "routed") -> Message:
-    return Message(direction="in", status=status, source=source, source_key=key, created_at=T0)
+def _take(engine: Engine, *keys: tuple[str, str], max_bytes: int = 1 << 20) -> None:
+    """Letters stored by the intake's writer, as the daemon stores them."""
+    take_in(engine, [RawItem(source=source, key=key, data=f"Subject: {key}\r\n\r\n".encode(),
+                             received_at=T0) for source, key in keys], max_bytes=max_bytes)
 
 
 def _outgoing(created: datetime, status: str = "pending") -> Message:
-    return Message(direction="out", kind="ack", status=status, to_addrs="a@x.ru", created_at=created)
+    return Message(direction="out", kind="ack", status=status, to_addrs="a@x.ru",
+                   created_at=created)
 
 
 def test_metrics_follow_the_store(env) -> None:  # type: ignore[no-untyped-def]
@@ -92,8 +97,9 @@ def test_metrics_follow_the_store(env) -> None:  # type: ignore[no-untyped-def]
     assert _sample(first.text, "buhdesk_outbox_pending") == 0
     assert _sample(first.text, "buhdesk_requests", state="new") == 0
 
-    _add(rt.engine, _incoming("minfin", "1:1"), _incoming("minfin", "1:2"),
-         _incoming("delopro", "p1", status="held"), _outgoing(T0 - timedelta(minutes=3)),
+    _take(rt.engine, ("minfin", "1:1"), ("minfin", "1:2"))
+    _take(rt.engine, ("delopro", "p1"), max_bytes=10)  # too big: taken in and held
+    _add(rt.engine, _outgoing(T0 - timedelta(minutes=3)),
          _outgoing(T0 - timedelta(minutes=1)), _outgoing(T0, status="held"),
          _outgoing(T0 - timedelta(days=1), status="sent"),
          Request(number="БУХ-2026-000001", state="assigned", due_at=T0 - timedelta(hours=1)),

@@ -9,6 +9,7 @@ from __future__ import annotations
 import hashlib
 import json
 import logging
+from collections import Counter
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 
@@ -21,6 +22,7 @@ from buhdesk.store.append_rows import event_values, insert_events, insert_rows
 from buhdesk.store.engine import table_of
 from buhdesk.store.models import Message
 from buhdesk.store.raw import store_raws
+from buhdesk.store.tallies import count_taken
 
 log = logging.getLogger(__name__)
 
@@ -76,6 +78,7 @@ def take_in(engine: Engine, items: Sequence[RawItem], *, max_bytes: int) -> Inta
                 new_rows.append(_row(item, sha, max_bytes))
         ids = list(zip(_store(session, new_rows), (too_big for _, _, too_big in new_rows),
                        strict=True))
+        count_taken(session, Counter(item.source for _, item, _ in new_rows))
         session.commit()
     for pk, too_big in ids:
         (result.held if too_big else result.stored).append(pk)

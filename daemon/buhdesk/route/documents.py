@@ -37,6 +37,7 @@ from buhdesk.rules.book import with_duty_accountant
 from buhdesk.rules.documents import DocumentSettings, decide_document, load_document_settings
 from buhdesk.service.runtime import Runtime
 from buhdesk.store.models import Attachment, Message, Raw, Request, flushed_id
+from buhdesk.store.tallies import count_taken
 from buhdesk.trust.staff_letters import for_assignee
 
 log = logging.getLogger(__name__)
@@ -146,6 +147,7 @@ def _store_message(session: Session, rt: Runtime, doc: Document, request: Reques
                   created_at=rt.now())
     session.add(msg)
     session.flush()
+    count_taken(session, {doc.source: 1})
     session.add(Raw.of(flushed_id(msg), doc.original))
     _attach(session, msg, doc.original_name, "application/xml",
             rt.blobs.stage(session, doc.original), len(doc.original))

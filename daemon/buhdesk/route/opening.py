@@ -32,6 +32,7 @@ from buhdesk.service.runtime import Runtime
 from buhdesk.store.append_rows import RowIds, as_loaded, event_values, insert_rows
 from buhdesk.store.engine import next_number, table_of
 from buhdesk.store.models import Counter, Message, Request
+from buhdesk.store.tallies import count_taken
 
 
 def open_counts(session: Session) -> dict[str, int]:
@@ -257,6 +258,7 @@ def open_request(batch: Batch, opening: Opening, message: Message | None = None)
             subject=opening.subject[:500], body_text=opening.first_text, automated=None,
             raw_sha256="", size=0, attempts=0, next_attempt_at=None, reason=None,
             created_at=opening.at, done_at=None)])
+        count_taken(batch.session, {opening.source: 1})
     registered = {"number": request.number, **opening.registered}
     for action, detail in (("registered", registered), ("decided", {"rules": _trail(decision)})):
         batch.event(event_values(request_id=request.id, message_pk=pk, stage="route",

@@ -21,7 +21,8 @@ from sqlmodel import Session, col
 
 from buhdesk.route.lifecycle import STATES
 from buhdesk.service.progress import Progress, StageState
-from buhdesk.store.models import Message, Request
+from buhdesk.store.models import DIRECTIONS, Message, Request
+from buhdesk.store.tallies import taken_totals
 
 CONTENT_TYPE = "text/plain; version=0.0.4; charset=utf-8"
 # States in which the service owes an answer: answered and closed owe nothing, and the clock stands
@@ -91,18 +92,16 @@ def collect(engine: Engine, *, now: datetime | None = None,
     """Read the figures from the store in one session."""
     now = now or _utcnow()
     with Session(engine) as session:
-        taken = session.execute(
-            select(col(Message.source), func.count()).where(col(Message.direction) == "in")
-            .group_by(col(Message.source))
-        ).all()
+        taken = taken_totals(session)
         states = session.execute(
             select(col(Request.state), func.count()).group_by(col(Request.state))).all()
         pending, oldest = session.execute(
             select(func.count(), func.min(col(Message.created_at))).where(
                 col(Message.direction) == "out", col(Message.status) == "pending")
         ).one()
-        held = session.execute(
-            select(col(Message.direction), func.count()).where(col(Message.status) == "held")
+        held = session.execute(  # both directions named: the index's ranges, not all of it
+            select(col(Message.direction), func.count()).where(
+                col(Message.direction).in_(DIRECTIONS), col(Message.status) == "held")
             .group_by(col(Message.direction))
         ).all()
         missed = session.execute(
@@ -115,7 +114,7 @@ def collect(engine: Engine, *, now: datetime | None = None,
     requests.update({state: count for state, count in states})
     return Snapshot(
         now=now,
-        taken_in={source or "": count for source, count in taken},
+        taken_in=taken,
         requests=requests,
         outbox_pending=pending,
         outbox_oldest_at=_aware(oldest),
