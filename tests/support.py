@@ -1,6 +1,7 @@
 """Helpers shared by the integration tests (importable as ``support``; pytest puts tests/ on the
 path): test letters, configuration sections for a loopback Dovecot and SMTP sink, waiting,
-counting what the sink received, and reading the store (SQLite or PostgreSQL) beside a daemon."""
+counting what the sink received, reading the store (SQLite or PostgreSQL) beside a daemon, and
+taking a store to a given revision of its schema."""
 
 from __future__ import annotations
 
@@ -176,3 +177,17 @@ def letter_text(engine: Engine, msg: Any) -> str:
         return str(msg.body_text)
     with Session(engine) as session:
         return text_of(read_raw(session, msg.id))
+
+
+def migrate_store(engine: Engine, revision: str, *, down: bool = False) -> None:
+    """Take the store up (or ``down``) to ``revision`` of the migrations, with Alembic."""
+    from alembic import command
+    from alembic.config import Config as AlembicConfig
+
+    from buhdesk.store.engine import MIGRATIONS
+
+    cfg = AlembicConfig()
+    cfg.set_main_option("script_location", str(MIGRATIONS))
+    with engine.begin() as conn:
+        cfg.attributes["connection"] = conn
+        (command.downgrade if down else command.upgrade)(cfg, revision)

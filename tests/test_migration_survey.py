@@ -4,34 +4,25 @@ ones, and loses the labels that tied answers to requests; the schema then matche
 
 from __future__ import annotations
 
-from alembic import command
 from alembic.autogenerate import compare_metadata
-from alembic.config import Config as AlembicConfig
 from alembic.migration import MigrationContext
 from sqlalchemy import inspect, text
 from sqlmodel import SQLModel
+from support import migrate_store
 
 from buhdesk.store import models
 from buhdesk.feedback import models as survey_models  # noqa: F401  (the tables compared below)
-from buhdesk.store.engine import MIGRATIONS, make_engine
+from buhdesk.store.engine import make_engine
 
 OLD_ANSWERS = [(f"a{i:031d}", "payroll", "email" if i % 2 else "phone", "2026-Q4",
                 f'{{"overall": {1 + i % 5}}}')
                for i in range(6)]
 
 
-def _upgrade(engine, revision: str) -> None:  # type: ignore[no-untyped-def]
-    cfg = AlembicConfig()
-    cfg.set_main_option("script_location", str(MIGRATIONS))
-    with engine.begin() as conn:
-        cfg.attributes["connection"] = conn
-        command.upgrade(cfg, revision)
-
-
 def test_old_survey_tables_become_unlinkable(store_url: str) -> None:
     engine = make_engine(store_url)
     try:
-        _upgrade(engine, "0005_trust_rate_counts")
+        migrate_store(engine, "0005_trust_rate_counts")
         with engine.begin() as conn:
             for row in OLD_ANSWERS:
                 conn.execute(text("INSERT INTO survey_answers (id, process, channel, quarter, "
@@ -40,7 +31,7 @@ def test_old_survey_tables_become_unlinkable(store_url: str) -> None:
             conn.execute(text("INSERT INTO survey_tokens VALUES ('h1', 'payroll', 'email', "
                               "'2026-Q4', :t), ('h2', 'travel', 'phone', '2026-Q3', :f)"),
                          {"t": True, "f": False})
-        _upgrade(engine, "head")
+        migrate_store(engine, "head")
         with engine.connect() as conn:
             answers = conn.execute(text("SELECT id, process, period, answers FROM survey_answers"))
             got = list(answers)

@@ -11,15 +11,13 @@ from pathlib import Path
 
 import pytest
 import zstandard
-from alembic import command
 from alembic.autogenerate import compare_metadata
-from alembic.config import Config as AlembicConfig
 from alembic.migration import MigrationContext
 from conftest import write_config
 from sqlalchemy import func, select, text, update
 from sqlalchemy.engine import Engine
 from sqlmodel import Session, SQLModel, col
-from support import letter
+from support import letter, migrate_store
 
 from buhdesk.cli.command import main
 from buhdesk.config import load_config
@@ -27,7 +25,7 @@ from buhdesk.intake.take import take_in
 from buhdesk.interfaces import RawItem
 from buhdesk.store import compress
 from buhdesk.store.backup import backup, restore
-from buhdesk.store.engine import MIGRATIONS, make_engine, open_store
+from buhdesk.store.engine import make_engine, open_store
 from buhdesk.store.models import Message, Raw, Request
 from buhdesk.store.raw import BIG, read_raw, read_raws
 
@@ -157,27 +155,19 @@ def test_a_backup_keeps_the_compressed_letters(tmp_path: Path, secret_env: str) 
     assert _exported(fresh, tmp_path / "out") == list(letters.values())
 
 
-def _upgrade(engine: Engine, revision: str) -> None:
-    cfg = AlembicConfig()
-    cfg.set_main_option("script_location", str(MIGRATIONS))
-    with engine.begin() as conn:
-        cfg.attributes["connection"] = conn
-        command.upgrade(cfg, revision)
-
-
 @pytest.mark.integration
 def test_letters_stored_before_compression_still_read(store_url: str) -> None:
     old = CORPUS[0].read_bytes()
     engine = make_engine(store_url)
     try:
-        _upgrade(engine, "0013_store_of_years")
+        migrate_store(engine, "0013_store_of_years")
         with engine.begin() as conn:
             conn.execute(text("INSERT INTO messages (id, direction, kind, status, to_addrs, "
                               "subject, raw_sha256, size, attempts, created_at) VALUES "
                               "(1, 'in', '', 'received', '', '', '', 0, 0, :now)"),
                          {"now": datetime.now(UTC)})
             conn.execute(text("INSERT INTO raws (message_pk, data) VALUES (1, :d)"), {"d": old})
-        _upgrade(engine, "head")
+        migrate_store(engine, "head")
         with Session(engine) as s:
             assert read_raw(s, 1) == old
             assert read_raws(s, [1]) == {1: old}
@@ -204,17 +194,9 @@ def test_a_big_letter_that_does_not_shrink_and_the_downgrade(store_url: str) -> 
         assert stored[ids["text"]][0] == compress.ZSTD
         with Session(engine) as s:
             assert read_raw(s, ids["noise"]) == noise
-        _downgrade(engine, "0013_store_of_years")
+        migrate_store(engine, "0013_store_of_years", down=True)
         with engine.connect() as conn:
             rows = dict(conn.execute(text("SELECT message_pk, data FROM raws")).all())
         assert rows == {ids["noise"]: noise, ids["text"]: text_letter}
     finally:
         engine.dispose()
-
-
-def _downgrade(engine: Engine, revision: str) -> None:
-    cfg = AlembicConfig()
-    cfg.set_main_option("script_location", str(MIGRATIONS))
-    with engine.begin() as conn:
-        cfg.attributes["connection"] = conn
-        command.downgrade(cfg, revision)

@@ -8,11 +8,10 @@ from __future__ import annotations
 from datetime import UTC, datetime
 
 import pytest
-from alembic import command
-from alembic.config import Config as AlembicConfig
 from sqlalchemy import text
 from sqlalchemy.engine import Engine
 from sqlmodel import Session
+from support import migrate_store
 from test_agent_tools import PAYROLL, TRAVEL, letter
 
 from buhdesk.intake.take import take_in
@@ -20,7 +19,7 @@ from buhdesk.interfaces import RawItem
 from buhdesk.route.channels import register_offline
 from buhdesk.service.metrics import collect
 from buhdesk.service.runner import Daemon
-from buhdesk.store.engine import MIGRATIONS, make_engine
+from buhdesk.store.engine import make_engine
 from buhdesk.store.tallies import taken_totals
 
 T0 = datetime(2026, 3, 2, 9, 0, tzinfo=UTC)
@@ -49,19 +48,11 @@ def test_each_letter_is_counted_once_whichever_way_it_came(daemon: Daemon) -> No
     assert collect(daemon.rt.engine, now=T0).taken_in == {"minfin": 3, "phone": 1}
 
 
-def _migrate(engine: Engine, revision: str, *, down: bool = False) -> None:
-    cfg = AlembicConfig()
-    cfg.set_main_option("script_location", str(MIGRATIONS))
-    with engine.begin() as conn:
-        cfg.attributes["connection"] = conn
-        (command.downgrade if down else command.upgrade)(cfg, revision)
-
-
 @pytest.mark.integration
 def test_a_store_of_letters_from_before_the_totals_starts_from_them(store_url: str) -> None:
     engine = make_engine(store_url)
     try:
-        _migrate(engine, "0015_spliced_raws")
+        migrate_store(engine, "0015_spliced_raws")
         rows = [("in", "minfin"), ("in", "minfin"), ("in", "delopro"), ("in", None),
                 ("out", None)]
         with engine.begin() as conn:
@@ -72,12 +63,12 @@ def test_a_store_of_letters_from_before_the_totals_starts_from_them(store_url: s
                     "(:direction, '', 'routed', :source, :key, '', '', '', 0, 0, :at)"),
                     {"direction": direction, "source": source, "key": f"k{n}",
                      "at": T0})
-        _migrate(engine, "head")
+        migrate_store(engine, "head")
         assert _totals(engine) == {"minfin": 2, "delopro": 1, "": 1}
         take_in(engine, [RawItem(source="minfin", key="k9", data=b"Subject: new\r\n\r\n",
                                  received_at=T0)], max_bytes=1 << 20)
         assert _totals(engine)["minfin"] == 3
-        _migrate(engine, "0015_spliced_raws", down=True)
+        migrate_store(engine, "0015_spliced_raws", down=True)
         with engine.connect() as conn:
             left = conn.execute(text("SELECT name FROM counters")).scalars().all()
         assert not [name for name in left if name.startswith("taken:")]

@@ -1,7 +1,7 @@
 """Rows the hot paths (intake, route, reply, deliver) write many of, written with Core inserts,
 several in one statement: new messages from plain values (their ids come back), requests whose
 ids were taken ahead (:class:`RowIds`), and append-only rows (audit-trail events, raw bytes) that
-nobody reads back as objects in the same transaction.
+nobody reads back as objects in the same transaction; and the upserts of small counting rows.
 """
 
 from __future__ import annotations
@@ -10,8 +10,10 @@ from collections import deque
 from collections.abc import Mapping, Sequence
 from typing import Any, TypeVar
 
-from sqlalchemy import func, insert, inspect, select, text
+from sqlalchemy import Table, func, insert, inspect, select, text
+from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.orm import make_transient_to_detached
+from sqlalchemy.sql.expression import ColumnElement, Executable
 from sqlmodel import Session, SQLModel
 
 from buhdesk.store import compress
@@ -28,6 +30,19 @@ def insert_rows(session: Session, model: type[SQLModel],
     table = table_of(model)
     stmt = insert(table).returning(table.c.id, sort_by_parameter_order=True)
     return list(session.connection().execute(stmt, [dict(r) for r in rows]).scalars().all())
+
+
+def upserts(table: Table, values: Mapping[str, Any], *, key: Sequence[str],
+            on_conflict: Mapping[str, Any],
+            returning: Sequence[ColumnElement[Any]] = ()) -> dict[str, Executable]:
+    """``INSERT … ON CONFLICT (key) DO UPDATE`` for each kind of store, by dialect name. Build
+    them once, at import: making such a statement costs several times running it."""
+    made: dict[str, Executable] = {}
+    for name, dialect_insert in (("postgresql", postgresql.insert), ("sqlite", sqlite.insert)):
+        stmt = dialect_insert(table).values(dict(values)).on_conflict_do_update(
+            index_elements=list(key), set_=dict(on_conflict))
+        made[name] = stmt.returning(*returning) if returning else stmt
+    return made
 
 
 def event_values(*, stage: str, action: str, detail: str, request_id: int | None = None,

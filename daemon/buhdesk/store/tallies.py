@@ -10,12 +10,11 @@ letters already stored.
 from __future__ import annotations
 
 from collections.abc import Mapping
-from typing import Any
 
-from sqlalchemy import Executable, bindparam, select
-from sqlalchemy.dialects import postgresql, sqlite
+from sqlalchemy import bindparam, select
 from sqlmodel import Session
 
+from buhdesk.store.append_rows import upserts
 from buhdesk.store.engine import table_of
 from buhdesk.store.models import Counter
 
@@ -24,15 +23,9 @@ _AFTER_TAKEN = "taken;"  # the first name after every "taken:…" (";" follows "
 _COUNTERS = table_of(Counter)
 
 
-def _upserts() -> dict[str, Executable]:
-    """The total's upsert for each kind of store, built once (it runs for every batch)."""
-    values: dict[str, Any] = {"name": bindparam("name"), "value": bindparam("added")}
-    return {name: insert(_COUNTERS).values(values).on_conflict_do_update(
-                index_elements=["name"], set_={"value": _COUNTERS.c.value + bindparam("added")})
-            for name, insert in (("postgresql", postgresql.insert), ("sqlite", sqlite.insert))}
-
-
-_UPSERT = _upserts()
+# the total's upsert, per kind of store; it runs for every batch
+_UPSERT = upserts(_COUNTERS, {"name": bindparam("name"), "value": bindparam("added")},
+                  key=["name"], on_conflict={"value": _COUNTERS.c.value + bindparam("added")})
 # the totals' rows: a range of the counters' key, whatever else the table holds
 _TAKEN = select(_COUNTERS.c.name, _COUNTERS.c.value).where(
     _COUNTERS.c.name >= TAKEN, _COUNTERS.c.name < _AFTER_TAKEN)

@@ -15,14 +15,12 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 
 from sqlalchemy import bindparam, delete
-from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.engine import Engine
-from sqlalchemy.sql.expression import Executable
 from sqlmodel import Session, col
 
 from buhdesk.reply.outbox import notify
 from buhdesk.service.runtime import Runtime
-from buhdesk.store.append_rows import insert_event
+from buhdesk.store.append_rows import insert_event, upserts
 from buhdesk.store.engine import affected_rows, table_of
 from buhdesk.store.models import RateCount, Request
 from buhdesk.store.moments import as_utc
@@ -53,18 +51,11 @@ def hour_of(now: datetime) -> datetime:
     return as_utc(now).replace(minute=0, second=0, microsecond=0)
 
 
-def _upserts() -> dict[str, Executable]:
-    """The count's upsert for each kind of store, built once: making the statement costs
-    several times running it, and it runs per letter."""
-    table = table_of(RateCount)
-    values = {"key": bindparam("key"), "hour": bindparam("hour"), "count": 1}
-    return {name: insert(table).values(values).on_conflict_do_update(
-                index_elements=["key", "hour"], set_={"count": table.c.count + 1},
-            ).returning(table.c.count)
-            for name, insert in (("postgresql", postgresql.insert), ("sqlite", sqlite.insert))}
-
-
-_UPSERT = _upserts()
+# the count's upsert, per kind of store; it runs per letter
+_RATES = table_of(RateCount)
+_UPSERT = upserts(_RATES, {"key": bindparam("key"), "hour": bindparam("hour"), "count": 1},
+                  key=["key", "hour"], on_conflict={"count": _RATES.c.count + 1},
+                  returning=[_RATES.c.count])
 
 
 def bump(session: Session, key: str, now: datetime, cap: int) -> Step:
