@@ -115,6 +115,43 @@ def test_unacked_items_not_repeated_in_session_but_after_reconnect(
     assert [item.key for item in again] == [first[1].key]
 
 
+def _arrived(source: ImapSource) -> list:
+    """The next fetch that brings anything: an open session learns of mail another session
+    appended at the end of a command, so the first search after it may still miss it."""
+    for _ in range(3):
+        items = source.fetch(10)
+        if items:
+            return items
+    return []
+
+
+def test_new_mail_is_fetched_once_while_earlier_mail_waits_unacknowledged(
+    mail_user, make_message, open_source
+):
+    """A fetch searches only past what it already handed out: what arrives later still comes,
+    once, and nothing handed out comes twice on one connection (the folder's last UID, which a
+    search from past it still names, included)."""
+    dovecot = mail_user.dovecot
+    dovecot.append(mail_user.name, "INBOX", [make_message(subject=f"old{i}") for i in range(3)])
+    source = open_source(mail_user)
+
+    old = source.fetch(10)
+    assert source.fetch(10) == []
+    dovecot.append(mail_user.name, "INBOX", [make_message(subject=f"new{i}") for i in range(2)])
+    new = _arrived(source)
+    assert source.fetch(10) == []
+    source.ack(new)
+    dovecot.append(mail_user.name, "INBOX", [make_message(subject="newest")])
+    newest = _arrived(source)
+    source.close()
+    again = source.fetch(10)
+
+    assert _subjects(old) == ["Subject: old0", "Subject: old1", "Subject: old2"]
+    assert _subjects(new) == ["Subject: new0", "Subject: new1"]
+    assert _subjects(newest) == ["Subject: newest"]
+    assert [item.key for item in again] == [item.key for item in old + newest]
+
+
 def test_ack_ignores_items_from_another_uidvalidity(mail_user, make_message, open_source):
     mail_user.dovecot.append(mail_user.name, "INBOX", [make_message()])
     source = open_source(mail_user)

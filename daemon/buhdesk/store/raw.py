@@ -170,7 +170,9 @@ def splice_raw(session: Session, pk: int, letter: bytes | bytearray, files: set[
     if not files:
         return 0
     where = col(Raw.message_pk) == pk
-    codec = session.execute(select(col(Raw.codec)).where(where)).scalar_one_or_none()
+    # read on the session's connection: the raw rows are written with Core, never pending in
+    # the session, so its changes need not be flushed first (they go once, with the batch)
+    codec = session.connection().execute(select(col(Raw.codec)).where(where)).scalar_one_or_none()
     if codec is None or codec & compress.SPLICED:
         return 0  # destroyed, or routed once already (a requeued letter)
     cuts = splice.find_cuts(letter, files)
