@@ -23,13 +23,24 @@ from buhdesk.store.models import Event, Raw, utcnow
 
 def insert_rows(session: Session, model: type[SQLModel],
                 rows: Sequence[Mapping[str, Any]]) -> list[int]:
-    """New rows of ``model``'s table from their values, in one ``INSERT … RETURNING id``; their
-    ids in the order of ``rows``. The values name every column but the id."""
+    """New rows of ``model``'s table from their values, in one statement; their ids in the
+    order of ``rows``. The values name every column but the id.
+
+    PostgreSQL: ``INSERT … RETURNING id`` in the order of the values. SQLite cannot tie its
+    RETURNING rows to the values, so SQLAlchemy would send one statement a row: there the ids
+    are counted on from the largest, as SQLite itself would (the transaction holds the write
+    lock from its start, ``BEGIN IMMEDIATE``; no table here is AUTOINCREMENT)."""
     if not rows:
         return []
     table = table_of(model)
-    stmt = insert(table).returning(table.c.id, sort_by_parameter_order=True)
-    return list(session.connection().execute(stmt, [dict(r) for r in rows]).scalars().all())
+    connection = session.connection()
+    if is_postgres(connection):
+        stmt = insert(table).returning(table.c.id, sort_by_parameter_order=True)
+        return list(connection.execute(stmt, [dict(r) for r in rows]).scalars().all())
+    first = (connection.execute(select(func.max(table.c.id))).scalar() or 0) + 1
+    ids = list(range(first, first + len(rows)))
+    connection.execute(insert(table), [{**r, "id": pk} for r, pk in zip(rows, ids, strict=True)])
+    return ids
 
 
 def upserts(table: Table, values: Mapping[str, Any], *, key: Sequence[str],
