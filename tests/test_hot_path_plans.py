@@ -43,6 +43,10 @@ FEW_VALUED = {"source", "direction", "kind", "status", "state", "stage", "action
 # held letters, the letters taken in and not routed yet) and the requests of a state: the open
 # ones (closed requests are read by when they closed)
 FEW_BY_DESIGN = ({"direction", "status"}, {"state"})
+# ...and on every turn of the worker's loop, read a page at a time: after a catch-up the outbox
+# holds the backlog's acknowledgments and notices, and a statement that reads them all on every
+# turn costs the square of the backlog
+LIMITED = re.compile(r"\bLIMIT\b", re.IGNORECASE)
 PG_SCAN = re.compile(rf"Seq Scan on ({_TABLES})\b")
 EXPLAINED = ("SELECT", "UPDATE", "DELETE")
 FILLED = 3_000  # requests in the filled store, each with its letter, acknowledgment and notice
@@ -68,8 +72,10 @@ def captured(engine: Engine) -> Iterator[Captured]:
         event.remove(engine, "before_cursor_execute", before)
 
 
-def problems_of(engine: Engine, statement: str, params: Any) -> list[str]:
-    """What makes the statement's plan read a whole large table, with the plan."""
+def problems_of(engine: Engine, statement: str, params: Any, *,
+                per_turn: bool = False) -> list[str]:
+    """What makes the statement's plan read a whole large table, with the plan; ``per_turn``:
+    the statement runs on every turn of the worker's loop."""
     with engine.connect() as conn:
         raw = conn.connection.driver_connection
         assert raw is not None
@@ -79,7 +85,7 @@ def problems_of(engine: Engine, statement: str, params: Any) -> list[str]:
             plan = "\n".join(str(row[-1]) for row in cursor.fetchall())
             found = SQLITE_SCAN.findall(plan) + SQLITE_TEMP.findall(plan) + [
                 f"{table} by {columns}" for table, columns in SQLITE_RANGE.findall(plan)
-                if _few_valued(columns)]
+                if _few_valued(columns, by_design=not per_turn or bool(LIMITED.search(statement)))]
         else:
             cursor.execute("SET enable_seqscan = off")
             cursor.execute("EXPLAIN " + statement, params)
@@ -89,9 +95,9 @@ def problems_of(engine: Engine, statement: str, params: Any) -> list[str]:
     return [f"{what}:\n  {statement}\n{plan}" for what in found]
 
 
-def _few_valued(columns: str) -> bool:
+def _few_valued(columns: str, *, by_design: bool) -> bool:
     named = set(re.findall(r"(\w+)\s*[=<>]", columns))
-    return named <= FEW_VALUED and named not in FEW_BY_DESIGN
+    return named <= FEW_VALUED and not (by_design and named in FEW_BY_DESIGN)
 
 
 def fill(d: Daemon, count: int) -> None:
@@ -170,7 +176,7 @@ def test_the_hot_path_reads_no_large_table_whole(daemon: Daemon, filled: int) ->
         fill(daemon, filled)
     seen = route_a_batch(daemon)
     problems = [p for statement, params in seen.items()
-                for p in problems_of(daemon.rt.engine, statement, params)]
+                for p in problems_of(daemon.rt.engine, statement, params, per_turn=True)]
     assert not problems, "\n\n".join(problems)
 
 
