@@ -128,9 +128,9 @@ def _arrived(source: ImapSource) -> list:
 def test_new_mail_is_fetched_once_while_earlier_mail_waits_unacknowledged(
     mail_user, make_message, open_source
 ):
-    """A fetch searches only past what it already handed out: what arrives later still comes,
-    once, and nothing handed out comes twice on one connection (the folder's last UID, which a
-    search from past it still names, included)."""
+    """Mail that arrives while earlier mail waits unacknowledged still comes, once; nothing
+    handed out comes twice on one connection, and after a reconnect what was not acknowledged
+    comes again."""
     dovecot = mail_user.dovecot
     dovecot.append(mail_user.name, "INBOX", [make_message(subject=f"old{i}") for i in range(3)])
     source = open_source(mail_user)

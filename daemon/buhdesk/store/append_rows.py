@@ -28,8 +28,7 @@ def insert_rows(session: Session, model: type[SQLModel],
 
     PostgreSQL: ``INSERT … RETURNING id`` in the order of the values. SQLite cannot tie its
     RETURNING rows to the values, so SQLAlchemy would send one statement a row: there the ids
-    are counted on from the largest, as SQLite itself would (the transaction holds the write
-    lock from its start, ``BEGIN IMMEDIATE``; no table here is AUTOINCREMENT)."""
+    are taken ahead (:class:`RowIds`) and the rows go in with them."""
     if not rows:
         return []
     table = table_of(model)
@@ -37,8 +36,8 @@ def insert_rows(session: Session, model: type[SQLModel],
     if is_postgres(connection):
         stmt = insert(table).returning(table.c.id, sort_by_parameter_order=True)
         return list(connection.execute(stmt, [dict(r) for r in rows]).scalars().all())
-    first = (connection.execute(select(func.max(table.c.id))).scalar() or 0) + 1
-    ids = list(range(first, first + len(rows)))
+    row_ids = RowIds(session, model)
+    ids = [row_ids.take() for _ in rows]
     connection.execute(insert(table), [{**r, "id": pk} for r, pk in zip(rows, ids, strict=True)])
     return ids
 
